@@ -1,0 +1,345 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { z } from 'zod';
+import {
+  ArtifactIncompleteError,
+  DbtCloudResponseError,
+  InputError,
+  WaitTimeoutError,
+  errorMessage,
+} from '../errors.ts';
+import { realClock, type Clock } from './rate-limit.ts';
+import {
+  ArtifactListSchema,
+  JobSchema,
+  RunSchema,
+  RunStatus,
+  TERMINAL_STATUSES,
+  dbtId,
+  envelope,
+  statusName,
+  type Job,
+  type Run,
+} from './schemas.ts';
+import { Transport, asReadable, type TransportOptions } from './transport.ts';
+
+export type IncludeRelated = 'run_steps' | 'job' | 'trigger' | 'environment' | 'debug_logs';
+export const RUN_RELATED: readonly IncludeRelated[] = ['run_steps', 'job', 'trigger', 'environment'];
+
+export type RunOrder = 'id' | '-id' | 'created_at' | '-created_at' | 'finished_at' | '-finished_at';
+
+export interface ListRunsFilters {
+  project_id?: number;
+  environment_id?: number;
+  job_definition_id?: number;
+  status?: number;
+  status__in?: readonly number[];
+  order_by?: RunOrder;
+  include_related?: readonly IncludeRelated[];
+  /** Rows per page, at most 100 (more is an error on multi-tenant hosts). */
+  limit?: number;
+  offset?: number;
+}
+
+export interface ListJobsFilters {
+  project_id?: number;
+  environment_id?: number;
+  state?: number;
+  name__icontains?: string;
+  order_by?: string;
+  limit?: number;
+}
+
+export interface TriggerJobRunOptions {
+  cause: string;
+  git_sha?: string;
+  git_branch?: string;
+  schema_override?: string;
+  dbt_version_override?: string;
+  threads_override?: number;
+  target_name_override?: string;
+  generate_docs_override?: boolean;
+  timeout_seconds_override?: number;
+  steps_override?: readonly string[];
+}
+
+export interface WaitOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** Statuses that end the wait; terminal statuses always do. */
+  expected?: readonly number[];
+  onPoll?: (run: Run) => void;
+}
+
+export type ArtifactResult =
+  | { found: false; url: string }
+  | { found: true; url: string; body: Readable; contentLength: number | null; contentType: string | null };
+
+export interface DbtCloudClientOptions extends Omit<TransportOptions, 'baseUrl'> {
+  baseUrl: string;
+  accountId: number;
+}
+
+const PAGE_LIMIT = 100;
+
+/** Artifact paths are relative to target/ and may be nested; nothing that could escape it. */
+export function checkArtifactPath(path: string): string[] {
+  const segments = path.split('/');
+  const bad =
+    path.length === 0 ||
+    path.length > 1024 ||
+    path.includes('\0') ||
+    path.includes('\\') ||
+    segments.some((s) => s === '' || s === '.' || s === '..');
+  if (bad) throw new InputError(`Invalid artifact path "${path.replace(/\0/g, '\\0')}"`, ['a relative path inside target/, such as manifest.json or compiled/x.sql']);
+  return segments;
+}
+
+/**
+ * A typed client for the dbt Cloud Administrative API v2. Every answer is validated; unknown fields
+ * are kept.
+ */
+export class DbtCloudClient {
+  readonly accountId: number;
+  readonly transport: Transport;
+  private readonly clock: Clock;
+
+  constructor(options: DbtCloudClientOptions) {
+    this.accountId = options.accountId;
+    this.transport = new Transport(options);
+    this.clock = options.clock ?? realClock;
+  }
+
+  get host(): string {
+    return this.transport.host;
+  }
+
+  private path(rest: string): string {
+    return `/api/v2/accounts/${this.accountId}/${rest}`;
+  }
+
+  private async get<T extends z.ZodType>(rest: string, schema: T, query?: Record<string, string | number | undefined>): Promise<{ parsed: z.infer<T>; url: string }> {
+    const { body, url } = await this.transport.json(this.path(rest), { query });
+    return { parsed: validate(schema, body, url), url };
+  }
+
+  /**
+   * Pages through runs (offset paging, `limit` at most 100), yielding one page at a time and
+   * dropping rows already seen: a list that grows while it is paged repeats rows.
+   */
+  async *listRuns(filters: ListRunsFilters = {}): AsyncGenerator<Run[], void, undefined> {
+    const limit = Math.min(PAGE_LIMIT, filters.limit ?? PAGE_LIMIT);
+    const seen = new Set<number>();
+    let offset = filters.offset ?? 0;
+    const schema = envelope(z.array(RunSchema));
+    for (;;) {
+      const query = {
+        project_id: filters.project_id,
+        environment_id: filters.environment_id,
+        job_definition_id: filters.job_definition_id,
+        status: filters.status,
+        status__in: filters.status__in ? JSON.stringify(filters.status__in) : undefined,
+        order_by: filters.order_by,
+        include_related: filters.include_related?.length ? JSON.stringify(filters.include_related) : undefined,
+        limit,
+        offset,
+      };
+      const { parsed } = await this.get('runs/', schema, query);
+      const rows = parsed.data;
+      const fresh = rows.filter((run) => !seen.has(run.id));
+      for (const run of fresh) seen.add(run.id);
+      if (fresh.length > 0) yield fresh;
+      offset += rows.length;
+      const total = parsed.extra?.pagination?.total_count;
+      if (rows.length < limit || (total !== undefined && offset >= total)) return;
+    }
+  }
+
+  async getRun(runId: number, includeRelated: readonly IncludeRelated[] = RUN_RELATED): Promise<Run> {
+    const query = includeRelated.length ? { include_related: JSON.stringify(includeRelated) } : undefined;
+    const { parsed, url } = await this.get(`runs/${checkId(runId, 'run id')}/`, envelope(RunSchema), query);
+    if (parsed.data.id !== runId) throw new DbtCloudResponseError(url, `describes run ${parsed.data.id}, not run ${runId}`);
+    return parsed.data;
+  }
+
+  /** The artifact list of a run. dbt Cloud ignores `step` here: this is always the last step's list. */
+  async listRunArtifacts(runId: number): Promise<string[]> {
+    const { parsed } = await this.get(`runs/${checkId(runId, 'run id')}/artifacts/`, ArtifactListSchema);
+    return parsed.data ?? [];
+  }
+
+  /**
+   * One artifact as a stream. 404 is `{found: false}`. The stream fails with ArtifactIncompleteError
+   * if the body is shorter than its Content-Length, breaks off, or stalls longer than the idle timeout.
+   */
+  async getRunArtifact(runId: number, path: string, step?: number): Promise<ArtifactResult> {
+    const segments = checkArtifactPath(path);
+    if (step !== undefined) checkId(step, 'step');
+    const rel = this.path(`runs/${checkId(runId, 'run id')}/artifacts/${segments.map(encodeURIComponent).join('/')}`);
+    const response = await this.transport.send(rel, { query: { step }, passStatuses: [404] });
+    const url = response.url || this.transport.url(rel, { step });
+    if (response.status === 404) {
+      response.body?.resume();
+      return { found: false, url };
+    }
+    const lengthHeader = response.headers.get('content-length');
+    const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+    if (!response.body) throw new DbtCloudResponseError(url, 'has no body');
+    const body = guardBody(asReadable(response.body), url, encoded ? null : contentLength, this.transport.idleTimeoutMs);
+    return { found: true, url, body, contentLength: encoded ? null : contentLength, contentType: response.headers.get('content-type') };
+  }
+
+  async listJobs(filters: ListJobsFilters = {}): Promise<Job[]> {
+    const jobs: Job[] = [];
+    const seen = new Set<number>();
+    const limit = Math.min(PAGE_LIMIT, filters.limit ?? PAGE_LIMIT);
+    for (let offset = 0; ; ) {
+      const { parsed } = await this.get('jobs/', envelope(z.array(JobSchema)), {
+        project_id: filters.project_id,
+        environment_id: filters.environment_id,
+        state: filters.state,
+        name__icontains: filters.name__icontains,
+        order_by: filters.order_by,
+        limit,
+        offset,
+      });
+      for (const job of parsed.data) if (!seen.has(job.id)) (seen.add(job.id), jobs.push(job));
+      offset += parsed.data.length;
+      const total = parsed.extra?.pagination?.total_count;
+      if (parsed.data.length < limit || (total !== undefined && offset >= total)) return jobs;
+    }
+  }
+
+  async getJob(jobId: number): Promise<Job> {
+    const { parsed } = await this.get(`jobs/${checkId(jobId, 'job id')}/`, envelope(JobSchema));
+    return parsed.data;
+  }
+
+  async triggerJobRun(jobId: number, options: TriggerJobRunOptions): Promise<Run> {
+    const cause = options.cause.trim();
+    if (!cause) throw new InputError('A job run needs a cause', ['pass --cause "why this run"']);
+    if (cause.length > 255) throw new InputError('The cause of a job run is at most 255 characters', [`it has ${cause.length}`]);
+    const body: Record<string, unknown> = { ...options, cause };
+    for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+    return this.post(`jobs/${checkId(jobId, 'job id')}/run/`, body);
+  }
+
+  async cancelRun(runId: number): Promise<Run> {
+    return this.post(`runs/${checkId(runId, 'run id')}/cancel/`, {});
+  }
+
+  /** Retries the job's last failed run from the point of failure. */
+  async rerunJob(jobId: number): Promise<Run> {
+    return this.post(`jobs/${checkId(jobId, 'job id')}/rerun/`, {});
+  }
+
+  /** Polls a run until it reaches a terminal status (or one of `expected`). */
+  async waitForRun(runId: number, options: WaitOptions = {}): Promise<Run> {
+    const interval = options.intervalMs ?? 10_000;
+    const timeout = options.timeoutMs ?? 3_600_000;
+    const ends = new Set<number>([...TERMINAL_STATUSES, ...(options.expected ?? [])]);
+    const deadline = this.clock.now() + timeout;
+    for (;;) {
+      const run = await this.getRun(runId, []);
+      options.onPoll?.(run);
+      if (ends.has(run.status)) return run;
+      if (this.clock.now() + interval > deadline) throw new WaitTimeoutError(runId, Math.round(timeout / 1000), statusName(run.status));
+      await this.clock.sleep(interval);
+    }
+  }
+
+  /**
+   * The newest run of a job with a status (default success), ordered by finish time; optionally the
+   * newest whose git_sha is `gitSha`. Every filter is checked again on the client.
+   */
+  async getMostRecentRun(options: { jobId: number; status?: number; gitSha?: string }): Promise<Run | null> {
+    const status = options.status ?? RunStatus.Success;
+    const sha = options.gitSha?.toLowerCase();
+    for await (const page of this.listRuns({
+      job_definition_id: options.jobId,
+      status,
+      order_by: '-finished_at',
+      limit: sha ? PAGE_LIMIT : 1,
+    })) {
+      const match = page.find(
+        (run) =>
+          run.job_definition_id === options.jobId &&
+          run.status === status &&
+          run.finished_at &&
+          (!sha || (run.git_sha ?? '').toLowerCase().startsWith(sha)),
+      );
+      if (match) return match;
+      if (!sha) return null;
+    }
+    return null;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private async post(rest: string, json: unknown): Promise<Run> {
+    const { body, url } = await this.transport.json(this.path(rest), { method: 'POST', json });
+    return validate(envelope(RunSchema), body, url).data;
+  }
+}
+
+function checkId(id: number, what: string): number {
+  const parsed = dbtId.safeParse(id);
+  if (!parsed.success) throw new InputError(`Invalid ${what} ${String(id)}`, ['a positive whole number']);
+  return parsed.data;
+}
+
+function validate<T extends z.ZodType>(schema: T, body: unknown, url: string): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new DbtCloudResponseError(url, 'does not have the documented shape', issues);
+  }
+  return result.data;
+}
+
+/**
+ * Counts bytes as they pass, fails the stream when it ends short of `expected`, and when no byte
+ * arrives for `idleMs`. The upstream body's own errors (reset, premature close) are mapped too.
+ */
+function guardBody(source: Readable, url: string, expected: number | null, idleMs: number): Readable {
+  let received = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const guard = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      received += chunk.length;
+      arm();
+      if (expected !== null && received > expected) {
+        done(new ArtifactIncompleteError(url, received, expected, 'more bytes than Content-Length'));
+        return;
+      }
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      clearTimeout(idle);
+      if (expected !== null && received !== expected) {
+        done(new ArtifactIncompleteError(url, received, expected, 'the body ended before its Content-Length'));
+        return;
+      }
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(idle);
+      source.destroy();
+      done(err);
+    },
+  });
+  const arm = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      guard.destroy(new ArtifactIncompleteError(url, received, expected, `no data for ${idleMs} ms`));
+    }, idleMs);
+  };
+  arm();
+  source.on('error', (err: Error) => {
+    guard.destroy(err instanceof ArtifactIncompleteError ? err : new ArtifactIncompleteError(url, received, expected, errorMessage(err), err));
+  });
+  source.pipe(guard);
+  return guard;
+}

@@ -1,0 +1,264 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import fetch, { type RequestInit, type Response } from 'node-fetch';
+import {
+  DbtCloudAuthError,
+  DbtCloudHttpError,
+  DbtCloudNetworkError,
+  DbtCloudResponseError,
+  errorMessage,
+} from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
+import { hostOf } from './host.ts';
+import { userMessageOf } from './schemas.ts';
+
+/**
+ * The one place that talks HTTP to dbt Cloud: auth header, keep-alive, timeouts, the rate limit,
+ * and retries of 429, 5xx and connection errors with exponential backoff, full jitter and
+ * Retry-After. Other 4xx are never retried. POSTs are retried only on 429 (the request was refused,
+ * so nothing happened): a 5xx or a dropped connection may hide a job run that did start.
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest Retry-After this client will honour; longer answers are capped to it. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxRetries: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+  maxRetryAfterMs: 360_000,
+};
+
+export interface TransportOptions {
+  baseUrl: string;
+  token: string;
+  /** Timeout for an answer's headers and, for JSON answers, the whole body. */
+  timeoutMs?: number;
+  /** For streamed artifact bodies: the longest silence between two chunks. */
+  idleTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  requestsPerMinute?: number;
+  rateLimiter?: RateLimiter;
+  clock?: Clock;
+  random?: () => number;
+  logger?: Logger;
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST';
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  /** Statuses handed back to the caller instead of raising (404 for artifacts). */
+  passStatuses?: readonly number[];
+}
+
+export interface TransportStats {
+  requests: number;
+  retries: number;
+  throttled: number;
+}
+
+const RETRIABLE_STATUS = (status: number): boolean => status === 429 || (status >= 500 && status <= 599);
+
+export class Transport {
+  readonly baseUrl: string;
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly stats: TransportStats = { requests: 0, retries: 0, throttled: 0 };
+  private readonly token: string;
+  private readonly retry: RetryPolicy;
+  private readonly limiter: RateLimiter;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+  private readonly userAgent: string;
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+
+  constructor(options: TransportOptions) {
+    this.baseUrl = options.baseUrl;
+    this.host = hostOf(options.baseUrl);
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.clock = options.clock ?? realClock;
+    this.limiter = options.rateLimiter ?? new RateLimiter(options.requestsPerMinute ?? 4_500, 20, this.clock);
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+    this.userAgent = options.userAgent ?? 'dbt-cloud-harvester';
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const url = new URL(`${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  /**
+   * Sends a request and returns the response once its status is final: 2xx, or one of
+   * `passStatuses`. The caller owns the body. The header timeout is cleared before returning; the
+   * caller reads the body under its own timeout.
+   */
+  async send(path: string, options: RequestOptions = {}): Promise<Response> {
+    const method = options.method ?? 'GET';
+    const url = this.url(path, options.query);
+    const maxAttempts = this.retry.maxRetries + 1;
+    for (let attempt = 1; ; attempt++) {
+      await this.limiter.acquire();
+      this.stats.requests++;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(url, this.init(method, options.json, controller.signal));
+      } catch (err) {
+        clearTimeout(timer);
+        const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
+        if (attempt < maxAttempts && method === 'GET') {
+          await this.backoff(attempt, null, `${method} ${url}: ${reason}`);
+          continue;
+        }
+        throw new DbtCloudNetworkError(method, url, attempt, reason, err);
+      }
+      clearTimeout(timer);
+      const status = response.status;
+      if ((status >= 200 && status < 300) || options.passStatuses?.includes(status)) return response;
+
+      const body = await readSmallBody(response, this.timeoutMs);
+      const userMessage = userMessageOf(body);
+      const retriable = RETRIABLE_STATUS(status) && (method === 'GET' || status === 429);
+      if (status === 429) this.stats.throttled++;
+      if (retriable && attempt < maxAttempts) {
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+        await this.backoff(attempt, retryAfter, `${method} ${url}: ${status}`, status === 429);
+        continue;
+      }
+      const init = { method, url, status, userMessage, retriable: RETRIABLE_STATUS(status), attempts: attempt };
+      if (status === 401) throw new DbtCloudAuthError(init, this.host);
+      throw new DbtCloudHttpError(init);
+    }
+  }
+
+  /**
+   * Sends a request and parses its JSON body under the request timeout. A body that breaks off is
+   * retried like a dropped connection (GET only).
+   */
+  async json(path: string, options: RequestOptions = {}): Promise<{ status: number; body: unknown; url: string }> {
+    const method = options.method ?? 'GET';
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.send(path, options);
+      const url = response.url || this.url(path, options.query);
+      let text: string;
+      try {
+        text = await readBody(response, this.timeoutMs);
+      } catch (err) {
+        if (method === 'GET' && attempt <= this.retry.maxRetries) {
+          await this.backoff(attempt, null, `${method} ${url}: body broke off`);
+          continue;
+        }
+        throw new DbtCloudNetworkError(method, url, attempt, `the answer broke off: ${errorMessage(err)}`, err);
+      }
+      try {
+        return { status: response.status, body: JSON.parse(text), url };
+      } catch {
+        const excerpt = text.slice(0, 80).replace(/\s+/g, ' ');
+        throw new DbtCloudResponseError(url, `is not JSON (HTTP ${response.status}, ${text.length} characters: "${excerpt}")`);
+      }
+    }
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private init(method: string, json: unknown, signal: AbortSignal): RequestInit {
+    const headers: Record<string, string> = {
+      Authorization: `Token ${this.token}`,
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
+    if (json !== undefined) headers['Content-Type'] = 'application/json';
+    return {
+      method,
+      headers,
+      body: json === undefined ? undefined : JSON.stringify(json),
+      redirect: 'follow',
+      follow: 10,
+      compress: true,
+      signal,
+      agent: (parsed: URL) => (parsed.protocol === 'http:' ? this.httpAgent : this.httpsAgent),
+    };
+  }
+
+  private async backoff(attempt: number, retryAfterMs: number | null, what: string, throttled = false): Promise<void> {
+    const exponential = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    const jittered = exponential * (0.5 + this.random() / 2);
+    const delay = retryAfterMs !== null ? Math.min(retryAfterMs, this.retry.maxRetryAfterMs) : jittered;
+    this.stats.retries++;
+    if (throttled) this.limiter.pauseFor(delay);
+    this.logger.debug('retrying dbt Cloud request', { what, attempt, delayMs: Math.round(delay) });
+    await this.clock.sleep(delay);
+  }
+}
+
+/** Retry-After as seconds or as an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - nowMs);
+}
+
+/** Reads a whole (small) body as text under a timeout; rejects when it breaks off or times out. */
+async function readBody(response: Response, timeoutMs: number): Promise<string> {
+  if (!response.body) return '';
+  const body = asReadable(response.body);
+  const chunks: Buffer[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          body.destroy();
+          reject(new Error(`body not received within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Error bodies are read best effort: a broken or endless one yields what arrived. */
+async function readSmallBody(response: Response, timeoutMs: number): Promise<string> {
+  try {
+    return (await readBody(response, timeoutMs)).slice(0, 65_536);
+  } catch {
+    return '';
+  }
+}
+
+/** node-fetch types its body as the DOM-ish NodeJS.ReadableStream; at run time it is a Readable. */
+export function asReadable(body: NodeJS.ReadableStream): Readable {
+  if (body instanceof Readable) return body;
+  throw new TypeError('expected a Node.js Readable body');
+}

@@ -1,0 +1,145 @@
+/**
+ * Typed errors. Every error a user can see says what went wrong and what to do about it,
+ * and none of them ever carries the dbt Cloud token.
+ */
+export class HarvesterError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bad or missing configuration (environment variables, CLI flags). Exit status 2 in the CLI. */
+export class ConfigError extends HarvesterError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], heading = 'Invalid configuration') {
+    super('CONFIG', `${heading}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** A value entering the process (payload, body, argument) failed validation. */
+export class InputError extends HarvesterError {
+  readonly details: readonly string[];
+  constructor(message: string, details: readonly string[] = []) {
+    super('INPUT', details.length > 0 ? `${message}: ${details.join('; ')}` : message);
+    this.details = details;
+  }
+}
+
+export class DbtCloudError extends HarvesterError {}
+
+export interface HttpErrorInit {
+  method: string;
+  url: string;
+  status: number;
+  userMessage: string | null;
+  retriable: boolean;
+  attempts: number;
+}
+
+/** dbt Cloud answered with an HTTP error status. */
+export class DbtCloudHttpError extends DbtCloudError {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly userMessage: string | null;
+  readonly retriable: boolean;
+  readonly attempts: number;
+  constructor(init: HttpErrorInit, message?: string) {
+    super(
+      `HTTP_${init.status}`,
+      message ??
+        `dbt Cloud answered ${init.status} to ${init.method} ${init.url}` +
+          (init.userMessage ? `: ${init.userMessage}` : '') +
+          (init.attempts > 1 ? ` (after ${init.attempts} attempts)` : ''),
+    );
+    this.method = init.method;
+    this.url = init.url;
+    this.status = init.status;
+    this.userMessage = init.userMessage;
+    this.retriable = init.retriable;
+    this.attempts = init.attempts;
+  }
+}
+
+/** 401: the token is wrong, revoked, or (often) the host is not this account's access URL. */
+export class DbtCloudAuthError extends DbtCloudHttpError {
+  readonly host: string;
+  constructor(init: HttpErrorInit, host: string) {
+    super(
+      init,
+      `dbt Cloud answered 401 (${init.userMessage ?? 'unauthorized'}) to ${init.method} ${init.url}. ` +
+        `Check that the token is valid and has access to the account, and that ${host} is this account's ` +
+        `host: dbt Cloud answers "Invalid token." when an account is called on the wrong host. Set ` +
+        `DBT_CLOUD_HOST (or --host) to the account's access URL shown under Account settings, for example ` +
+        `ab123.us1.dbt.com, emea.dbt.com or cloud.getdbt.com.`,
+    );
+    this.host = host;
+  }
+}
+
+/** The request never got an answer: connection refused or reset, DNS, timeout. */
+export class DbtCloudNetworkError extends DbtCloudError {
+  readonly method: string;
+  readonly url: string;
+  readonly attempts: number;
+  constructor(method: string, url: string, attempts: number, reason: string, cause?: unknown) {
+    super(
+      'NETWORK',
+      `Could not reach dbt Cloud for ${method} ${url}` +
+        (attempts > 1 ? ` after ${attempts} attempts` : '') +
+        `: ${reason}`,
+      { cause },
+    );
+    this.method = method;
+    this.url = url;
+    this.attempts = attempts;
+  }
+}
+
+/** dbt Cloud answered 2xx with a body that is not JSON or not of the documented shape. */
+export class DbtCloudResponseError extends DbtCloudError {
+  readonly url: string;
+  readonly issues: readonly string[];
+  constructor(url: string, problem: string, issues: readonly string[] = []) {
+    super(
+      'BAD_RESPONSE',
+      `dbt Cloud's answer to ${url} ${problem}` + (issues.length > 0 ? `: ${issues.slice(0, 5).join('; ')}` : ''),
+    );
+    this.url = url;
+    this.issues = issues;
+  }
+}
+
+/** An artifact body ended early or broke off; nothing of it may be kept. */
+export class ArtifactIncompleteError extends DbtCloudError {
+  readonly url: string;
+  readonly received: number;
+  readonly expected: number | null;
+  constructor(url: string, received: number, expected: number | null, reason: string, cause?: unknown) {
+    super(
+      'ARTIFACT_INCOMPLETE',
+      `Artifact ${url} broke off after ${received}` +
+        (expected !== null ? ` of ${expected}` : '') +
+        ` bytes: ${reason}`,
+      { cause },
+    );
+    this.url = url;
+    this.received = received;
+    this.expected = expected;
+  }
+}
+
+export class WaitTimeoutError extends DbtCloudError {
+  constructor(runId: number, seconds: number, lastStatus: string) {
+    super('WAIT_TIMEOUT', `Run ${runId} did not finish within ${seconds} s (last status: ${lastStatus})`);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,93 @@
+import { InputError } from './errors.ts';
+
+/**
+ * One parser for every timestamp format dbt Cloud sends:
+ *   2021-12-07 10:32:24.326116+00:00   (runs: space, microseconds, offset)
+ *   2021-11-18T15:19:03.185668+00:00   (jobs)
+ *   2022-03-15T10:17:35.755212Z
+ * and the CLI's input forms (2022-06-01T00:00:00, 2022-06-01, with or without offset).
+ * A timestamp without an offset is UTC. Fractions beyond milliseconds are truncated, so ordering
+ * between two timestamps is kept (truncation is monotonic).
+ */
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+export function tryParseTimestamp(text: string): Date | null {
+  const m = TIMESTAMP.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  const millis = Number(frac.padEnd(3, '0').slice(0, 3));
+  let offsetMinutes = 0;
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+    if (oh > 23 || om > 59) return null;
+    offsetMinutes = sign * (oh * 60 + om);
+  }
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const date = new Date(utc);
+  // Reject dates that JavaScript silently rolled over (2022-02-30).
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCDate() !== day) return null;
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function parseTimestamp(text: string, what = 'timestamp'): Date {
+  const date = tryParseTimestamp(text);
+  if (!date) {
+    throw new InputError(
+      `Invalid ${what} "${text}"`,
+      ['expected an ISO-8601 time such as 2022-06-01T00:00:00 or 2022-06-01T00:00:00Z (no offset means UTC)'],
+    );
+  }
+  return date;
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** A half-open UTC interval [start, end). */
+export interface Window {
+  readonly start: Date;
+  readonly end: Date;
+}
+
+export function floorToHour(t: Date): Date {
+  return new Date(Math.floor(t.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+/** The previous full hour of the scheduled time T: [floor(T) - 1h, floor(T)). */
+export function hourlyWindow(scheduledTime: Date): Window {
+  const end = floorToHour(scheduledTime);
+  return { start: new Date(end.getTime() - HOUR_MS), end };
+}
+
+export function inWindow(t: Date, w: Window): boolean {
+  const ms = t.getTime();
+  return ms >= w.start.getTime() && ms < w.end.getTime();
+}
+
+export function formatWindow(w: Window): { start: string; end: string } {
+  return { start: w.start.toISOString(), end: w.end.toISOString() };
+}
+
+/** Splits [start, end) into whole or partial hours, in order. */
+export function splitHours(w: Window): Window[] {
+  const out: Window[] = [];
+  let cursor = w.start.getTime();
+  const end = w.end.getTime();
+  while (cursor < end) {
+    const next = Math.min(end, Math.floor(cursor / HOUR_MS) * HOUR_MS + HOUR_MS);
+    out.push({ start: new Date(cursor), end: new Date(next) });
+    cursor = next;
+  }
+  return out;
+}
