@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { hex, mix } from './prng.ts';
+
+/**
+ * Artifact bodies as dbt writes them, generated as a stream of exactly `size` bytes (or the
+ * smallest valid document when `size` is smaller), never held whole in memory, and the same bytes
+ * every time they are asked for. Content depends on the seed, run, step and file, so a harvester that
+ * mixes up steps or runs is caught by a byte comparison.
+ */
+export type ArtifactFile = 'manifest.json' | 'run_results.json' | 'catalog.json' | 'sources.json';
+
+export interface ArtifactSpec {
+  seed: number;
+  runId: number;
+  step: number;
+  /** A file name relative to target/ (nested paths allowed, such as compiled/.../x.sql). */
+  file: string;
+  /** The dbt command of the step, such as "run" or "docs generate". */
+  command: string;
+  size: number;
+  /** The step failed: run_results and sources carry failures. */
+  failing: boolean;
+  generatedAt: string;
+}
+
+interface Layout {
+  prefix: string;
+  suffixOpen: string;
+  suffixClose: string;
+  entry: (i: number) => string;
+}
+
+const FILE_NO = (file: string): number => [...file].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
+
+function layout(spec: ArtifactSpec): Layout {
+  const { seed, runId, step, file, command } = spec;
+  const inv = `${hex(mix(seed, runId, 1), 8)}-${hex(mix(seed, runId, 2), 4)}-4${hex(mix(seed, runId, 3), 3)}-8${hex(mix(seed, runId, 4), 3)}-${hex(mix(seed, runId, step), 8)}${hex(mix(seed, step, 5), 4)}`;
+  const meta = (schema: string): string =>
+    `{"dbt_schema_version":"https://schemas.getdbt.com/dbt/${schema}.json","dbt_version":"1.8.7","generated_at":"${spec.generatedAt}","invocation_id":"${inv}","env":{"DBT_CLOUD_RUN_ID":"${runId}","DBT_CLOUD_STEP":"${step}"}}`;
+  const node = (i: number): string => `model.analytics.model_${String(i).padStart(6, '0')}`;
+  const word = (i: number): string => hex(mix(seed, runId, step, i), 8);
+  switch (file) {
+    case 'manifest.json':
+      return {
+        prefix: `{"metadata":${meta('manifest/v12')},"nodes":{`,
+        entry: (i) =>
+          `"${node(i)}":{"unique_id":"${node(i)}","resource_type":"model","package_name":"analytics","name":"model_${String(i).padStart(6, '0')}","description":"Model ${word(i)} of run ${runId}","checksum":{"name":"sha256","checksum":"${word(i)}${word(i + 1)}"}}`,
+        suffixOpen: `},"sources":{},"macros":{},"docs":{},"exposures":{},"metrics":{},"groups":{},"selectors":{},"disabled":{},"parent_map":{},"child_map":{},"group_map":{},"saved_queries":{},"semantic_models":{},"unit_tests":{},"_padding":"`,
+        suffixClose: `"}`,
+      };
+    case 'run_results.json': {
+      const isTest = /\btest\b|\bbuild\b/.test(command);
+      return {
+        prefix: `{"metadata":${meta('run-results/v6')},"elapsed_time":${(mix(seed, runId, step) % 900) / 10 + 1},"args":{"which":"${command.replace(/ /g, '-')}","invocation_command":"dbt ${command}"},"results":[`,
+        entry: (i) => {
+          const fail = spec.failing && i === 0;
+          const status = fail ? (isTest ? 'fail' : 'error') : isTest && i % 2 === 1 ? 'pass' : 'success';
+          const failures = fail && isTest ? 3 : isTest ? 0 : 'null';
+          const message = fail ? `Database Error in ${node(i)}: relation does not exist` : status === 'pass' ? 'PASS' : 'OK';
+          return `{"status":"${status}","timing":[],"thread_id":"Thread-${(i % 4) + 1}","execution_time":${(mix(seed, runId, step, i) % 30000) / 1000},"adapter_response":{},"message":"${message}","failures":${failures},"unique_id":"${node(i)}"}`;
+        },
+        suffixOpen: `],"_padding":"`,
+        suffixClose: `"}`,
+      };
+    }
+    case 'catalog.json':
+      return {
+        prefix: `{"metadata":${meta('catalog/v1')},"nodes":{`,
+        entry: (i) =>
+          `"${node(i)}":{"metadata":{"type":"BASE TABLE","schema":"analytics","name":"MODEL_${i}","database":"PROD","comment":null,"owner":"TRANSFORMER"},"columns":{"ID":{"type":"NUMBER","index":1,"name":"ID","comment":null}},"stats":{},"unique_id":"${node(i)}"}`,
+        suffixOpen: `},"sources":{},"errors":null,"_padding":"`,
+        suffixClose: `"}`,
+      };
+    case 'sources.json':
+      return {
+        prefix: `{"metadata":${meta('sources/v3')},"elapsed_time":2.5,"results":[`,
+        entry: (i) =>
+          `{"unique_id":"source.analytics.raw.table_${i}","max_loaded_at":"${spec.generatedAt}","snapshotted_at":"${spec.generatedAt}","max_loaded_at_time_ago_in_s":${mix(seed, runId, i) % 100000},"status":"${spec.failing && i === 0 ? 'error' : 'pass'}","criteria":{"warn_after":{"count":12,"period":"hour"},"error_after":{"count":24,"period":"hour"},"filter":null},"adapter_response":{},"timing":[],"thread_id":"Thread-1","execution_time":0.4}`,
+        suffixOpen: `],"_padding":"`,
+        suffixClose: `"}`,
+      };
+    default:
+      // A nested non-JSON file (compiled SQL and the like): repeated lines, padded with a comment.
+      return {
+        prefix: `-- ${file} of run ${runId} step ${step}\n`,
+        entry: (i) => `select ${i} as id, '${word(i)}' as tag\n`,
+        suffixOpen: '-- ',
+        suffixClose: '\n',
+      };
+  }
+}
+
+const SEPARATOR = (file: string): string => (file.endsWith('.json') ? ',' : '');
+
+/** The exact number of bytes the stream of `spec` produces. */
+export function artifactSize(spec: ArtifactSpec): number {
+  const l = layout(spec);
+  const minimum = Buffer.byteLength(l.prefix) + Buffer.byteLength(l.suffixOpen) + Buffer.byteLength(l.suffixClose);
+  return Math.max(minimum, spec.size);
+}
+
+/** The artifact as a stream of chunks of about 64 KiB. */
+export function artifactStream(spec: ArtifactSpec): Readable {
+  const l = layout(spec);
+  const total = artifactSize(spec);
+  const sep = SEPARATOR(spec.file);
+  const tail = Buffer.byteLength(l.suffixOpen) + Buffer.byteLength(l.suffixClose);
+  let written = 0;
+  let i = 0;
+  let stage: 'prefix' | 'entries' | 'done' = 'prefix';
+  const next = (): string | null => {
+    if (stage === 'prefix') {
+      stage = 'entries';
+      return l.prefix;
+    }
+    if (stage === 'done') return null;
+    let out = '';
+    while (out.length < 65_536) {
+      const text = (i > 0 ? sep : '') + l.entry(i);
+      if (written + out.length + text.length + tail > total) {
+        const pad = total - written - out.length - tail;
+        out += l.suffixOpen + ' '.repeat(pad) + l.suffixClose;
+        stage = 'done';
+        break;
+      }
+      out += text;
+      i++;
+    }
+    return out;
+  };
+  return new Readable({
+    highWaterMark: 65_536,
+    read() {
+      const chunk = next();
+      if (chunk === null) {
+        this.push(null);
+        return;
+      }
+      written += chunk.length;
+      this.push(Buffer.from(chunk, 'latin1'));
+    },
+  });
+}
+
+export async function artifactSha256(spec: ArtifactSpec): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of artifactStream(spec)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Which files a dbt command writes to target/ (from dbt's documentation). */
+export function filesOfCommand(command: string): string[] {
+  switch (command) {
+    case 'deps':
+    case 'clean':
+    case 'debug':
+      return [];
+    case 'source freshness':
+      return ['manifest.json', 'sources.json'];
+    case 'docs generate':
+      return ['manifest.json', 'run_results.json', 'catalog.json'];
+    case 'run':
+    case 'build':
+    case 'compile':
+      return ['manifest.json', 'run_results.json', `compiled/analytics/models/model_000001.sql`];
+    default:
+      return ['manifest.json', 'run_results.json'];
+  }
+}
