@@ -1,0 +1,47 @@
+import type { Run } from '../dbt-cloud/schemas.ts';
+import { RunStatus } from '../dbt-cloud/schemas.ts';
+import { inWindow, parseTimestamp, type Window } from '../time.ts';
+
+/**
+ * Selecting the runs of a window [start, end) from pages listed by `-finished_at`: terminal runs
+ * (success, error; cancelled only when asked) whose finished_at is in the window, every filter
+ * checked again here because the server's filtering is not trusted.
+ */
+export interface RunFilter {
+  projectId?: number;
+  environmentId?: number;
+  jobIds?: readonly number[];
+  includeCancelled?: boolean;
+}
+
+export function wantedStatuses(filter: RunFilter): number[] {
+  return filter.includeCancelled ? [RunStatus.Success, RunStatus.Error, RunStatus.Cancelled] : [RunStatus.Success, RunStatus.Error];
+}
+
+export function runMatches(run: Run, window: Window, filter: RunFilter): boolean {
+  if (!run.finished_at) return false;
+  if (!wantedStatuses(filter).includes(run.status)) return false;
+  if (filter.projectId !== undefined && run.project_id !== filter.projectId) return false;
+  if (filter.environmentId !== undefined && run.environment_id !== filter.environmentId) return false;
+  if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.job_definition_id)) return false;
+  return inWindow(parseTimestamp(run.finished_at, 'finished_at'), window);
+}
+
+/**
+ * Consumes pages ordered by finished_at descending and returns the window's runs, newest first,
+ * de-duplicated by id. Stops paging once a page ends with a run that finished before the start.
+ */
+export async function selectRuns(pages: AsyncIterable<Run[]>, window: Window, filter: RunFilter): Promise<Run[]> {
+  const seen = new Set<number>();
+  const selected: Run[] = [];
+  for await (const page of pages) {
+    for (const run of page) {
+      if (seen.has(run.id)) continue;
+      seen.add(run.id);
+      if (runMatches(run, window, filter)) selected.push(run);
+    }
+    const last = page[page.length - 1];
+    if (last?.finished_at && parseTimestamp(last.finished_at, 'finished_at').getTime() < window.start.getTime()) break;
+  }
+  return selected;
+}
