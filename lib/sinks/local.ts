@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
+
+/**
+ * A local folder. Each file is written under a temporary name in its final folder and linked into
+ * place only when complete: link() fails if the name exists, so an existing file is never replaced,
+ * and a reader never sees half a file.
+ */
+export class LocalFolderSink implements ArtifactSink {
+  readonly root: string;
+  readonly description: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = this.root;
+  }
+
+  resolve(path: string): string {
+    checkObjectPath(path);
+    const full = join(this.root, ...path.split('/'));
+    const rel = relative(this.root, full);
+    if (rel.startsWith('..') || rel.includes(`${sep}..${sep}`)) throw new Error(`path ${path} leaves ${this.root}`);
+    return full;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await access(this.resolve(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async write(path: string, body: Readable, _options: WriteOptions): Promise<WriteResult> {
+    const target = this.resolve(path);
+    if (await this.exists(path)) {
+      body.destroy();
+      return { status: 'exists', bytes: (await stat(target)).size };
+    }
+    await mkdir(dirname(target), { recursive: true });
+    const temporary = join(dirname(target), `.${randomUUID()}.partial`);
+    let bytes = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, count, createWriteStream(temporary, { flags: 'wx' }));
+      try {
+        await link(temporary, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return { status: 'exists', bytes: (await stat(target)).size };
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
+        // Filesystems without hard links: rename, after a last check.
+        if (await this.exists(path)) return { status: 'exists', bytes: (await stat(target)).size };
+        await rename(temporary, target);
+      }
+      return { status: 'stored', bytes };
+    } finally {
+      await unlink(temporary).catch(() => {});
+    }
+  }
+}
