@@ -35,9 +35,26 @@ export type RunOutcome =
 
 const HOUR = 3_600_000;
 
-/** Harvests one run. Never throws for a run-level problem: the outcome says what happened. */
-export async function harvestRun(runId: number, ctx: HarvestContext): Promise<RunOutcome> {
+/** What a listing or a message already says about a run: enough to find its `_run.json`. */
+export interface RunHint {
+  jobId: number;
+  finishedAt: string;
+}
+
+/**
+ * Harvests one run. Never throws for a run-level problem: the outcome says what happened. With a
+ * hint, a run already stored is recognised without asking dbt Cloud.
+ */
+export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
   const logger = (ctx.logger ?? silentLogger).child({ runId });
+  if (hint) {
+    const hinted = runMarkerPath(runDirectory(undefined, { id: runId, job_definition_id: hint.jobId, finished_at: hint.finishedAt }));
+    try {
+      if (await ctx.sink.exists(hinted)) return { status: 'skipped', runId, jobId: hint.jobId, reason: 'already stored' };
+    } catch (err) {
+      return { status: 'failed', runId, jobId: hint.jobId, error: `cannot read ${ctx.sink.description}: ${errorMessage(err)}`, retriable: true };
+    }
+  }
   let run: Run;
   try {
     run = await ctx.client.getRun(runId, RUN_RELATED);
@@ -168,7 +185,7 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
   let done = 0;
   options.onProgress?.(0, runs.length, summary);
   await mapPool(runs, options.concurrency, async (run) => {
-    const outcome = await harvestRun(run.id, ctx);
+    const outcome = await harvestRun(run.id, ctx, run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined);
     switch (outcome.status) {
       case 'stored':
         summary.stored++;

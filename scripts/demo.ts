@@ -1,0 +1,53 @@
+/**
+ * npm run demo: starts the fake dbt Cloud with a day of runs, harvests three hours of it into
+ * ./demo-output with the real CLI (a child process, exactly as a user runs it), fetches the newest
+ * production manifest for CI, and prints what was stored.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { startFakeDbtCloud } from '../test/fake-dbt-cloud/server.ts';
+
+const OUT = 'demo-output';
+const token = 'demo-token';
+const fake = await startFakeDbtCloud({ from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-02T00:00:00Z'), token });
+await rm(OUT, { recursive: true, force: true });
+
+const env = { ...process.env, DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: token, DBT_CLOUD_HOST: fake.url };
+const run = (args: string[]): Promise<number> =>
+  new Promise((resolve, reject) => {
+    process.stdout.write(`\n$ dbt-harvester ${args.join(' ')}\n`);
+    const child = spawn(process.execPath, ['lib/cli/main.ts', ...args], { env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+
+process.stdout.write(`fake dbt Cloud at ${fake.url}: account ${fake.accountId}, ${fake.account.runs.length} runs on 2022-06-01\n`);
+const harvested = await run(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00', '--end-time', '2022-06-01T12:00:00', '--output-folder', join(OUT, 'history')]);
+const again = await run(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00', '--end-time', '2022-06-01T12:00:00', '--output-folder', join(OUT, 'history')]);
+const job = fake.account.jobs.find((j) => j.generateDocs)!;
+const manifest = await run(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', join(OUT, 'state')]);
+await fake.stop();
+
+const files: { path: string; size: number }[] = [];
+const walk = async (dir: string): Promise<void> => {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) await walk(full);
+    else files.push({ path: relative(OUT, full), size: (await stat(full)).size });
+  }
+};
+await walk(OUT);
+const runs = files.filter((f) => f.path.endsWith('_run.json'));
+const hours = new Map<string, number>();
+for (const r of runs) {
+  const hour = /date=[^/]+\/hour=\d\d/.exec(r.path)![0];
+  hours.set(hour, (hours.get(hour) ?? 0) + 1);
+}
+const example = runs.find((r) => files.filter((f) => f.path.startsWith(r.path.replace('_run.json', ''))).length > 4)!;
+process.stdout.write(`\nStored in ./${OUT}: ${runs.length} runs, ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1048576).toFixed(1)} MiB\n`);
+for (const [hour, count] of [...hours].sort()) process.stdout.write(`  ${hour}: ${count} runs\n`);
+process.stdout.write(`One run:\n`);
+for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run.json', '')))) process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
+process.stdout.write(`For CI: ${files.find((f) => f.path.startsWith('state/'))?.path ?? '(none)'}\n`);
+process.exitCode = harvested === 0 && again === 0 && manifest === 0 ? 0 : 1;

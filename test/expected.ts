@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { FakeAccount, FakeRun } from './fake-dbt-cloud/model.ts';
+
+/**
+ * The tree a harvest must produce, computed from the fake's truth independently of the product's
+ * own naming code: object path -> { runId, step, file } (step 0 is `_run.json`).
+ */
+export interface ExpectedObject {
+  runId: number;
+  step: number;
+  file: string;
+  size?: number;
+}
+
+const NAME = (file: string, command: string): string =>
+  file === 'run_results.json' ? `${command.replace(/ /g, '_').replace(/-/g, '_')}_run_results.json` : file;
+
+export function runFolder(run: FakeRun): string {
+  const iso = run.finishedAt.toISOString();
+  return `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/job_id=${run.jobId}/run_id=${run.id}`;
+}
+
+export function expectedTree(account: FakeAccount, runs: readonly FakeRun[], prefix = ''): Map<string, ExpectedObject> {
+  const out = new Map<string, ExpectedObject>();
+  const p = prefix ? `${prefix}/` : '';
+  for (const run of runs) {
+    const dir = `${p}${runFolder(run)}`;
+    out.set(`${dir}/_run.json`, { runId: run.id, step: 0, file: '_run.json' });
+    if (!account.artifactsSaved(run)) continue;
+    for (const f of account.expectedFiles(run.id)) {
+      out.set(`${dir}/step=${f.step}/${NAME(f.file, f.command)}`, { runId: run.id, step: f.step, file: f.file, size: f.size });
+    }
+  }
+  return out;
+}
+
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else out.push(relative(root, full).split('\\').join('/'));
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
