@@ -1,0 +1,245 @@
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
+import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
+import { TOKEN, fakeCloud } from '../helpers.ts';
+import { expectedTree } from '../expected.ts';
+import { buildOnce, emulatorRequired, hasGcloud, startFunction, startPubSubEmulator, type Started } from '../services.ts';
+
+const PROJECT = 'harvester-test';
+const BUCKET = 'harvest-bucket';
+const MAX_ATTEMPTS = 5;
+const available = await hasGcloud();
+if (!available && emulatorRequired()) throw new Error('CI=true: the Pub/Sub emulator (gcloud beta emulators pubsub) is required for the function tests');
+
+let fake: FakeDbtCloud;
+let gcs: FakeGcs;
+let emulator: Started;
+let fns: Record<'dispatchHourly' | 'backfill' | 'harvestRun', Started>;
+let pubsub: PubSub;
+const published: Message[] = [];
+const dead: Message[] = [];
+
+async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function listen(sub: Subscription, into: Message[]): void {
+  sub.on('message', (m: Message) => {
+    into.push(m);
+    m.ack();
+  });
+}
+
+const post = async (url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; text: string }> => {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, text };
+};
+
+const envelope = (data: string, id = String(Math.random())) => ({ message: { data, messageId: id, attributes: {} }, subscription: `projects/${PROJECT}/subscriptions/manual` });
+const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
+
+async function expectStored(start: string, end: string): Promise<void> {
+  const truth = fake.account.runsFinishedIn(new Date(start), new Date(end));
+  const expected = expectedTree(fake.account, truth);
+  const markers = [...expected.keys()].filter((k) => k.endsWith('_run.json'));
+  await until(`${markers.length} runs stored`, () => markers.every((m) => gcs.objects.has(`${BUCKET}/${m}`)));
+  const ids = new Set(truth.map((r) => r.id));
+  const stored = gcs.list(BUCKET).map((o) => o.name).filter((name) => ids.has(Number(/run_id=(\d+)\//.exec(name)?.[1])));
+  expect(stored.sort()).toEqual([...expected.keys()].sort());
+  for (const [name, obj] of expected) {
+    if (obj.step === 0) continue;
+    expect(gcs.objects.get(`${BUCKET}/${name}`)!.sha256, name).toBe(await fake.account.artifact(obj.runId, obj.step, obj.file).sha256());
+  }
+}
+
+describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, real functions-framework)', () => {
+  beforeAll(async () => {
+    const built = buildOnce();
+    fake = await fakeCloud();
+    gcs = await startFakeGcs();
+    emulator = await startPubSubEmulator(PROJECT);
+    process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
+    pubsub = new PubSub({ projectId: PROJECT });
+    await built;
+    const env = {
+      DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+      DBT_CLOUD_TOKEN: TOKEN,
+      DBT_CLOUD_HOST: fake.url,
+      DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+      RUNS_TOPIC: `projects/${PROJECT}/topics/dbt-runs`,
+      ARTIFACTS_DESTINATION: `gs://${BUCKET}`,
+      STORAGE_API_ENDPOINT: gcs.url,
+      PUBSUB_EMULATOR_HOST: emulator.url,
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      LOG_LEVEL: 'DEBUG',
+    };
+    const [dispatchHourly, backfill, harvestRun] = await Promise.all([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env)]);
+    fns = { dispatchHourly: dispatchHourly!, backfill: backfill!, harvestRun: harvestRun! };
+
+    const [topic] = await pubsub.createTopic('dbt-runs');
+    const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
+    await topic.createSubscription('harvest-push', {
+      pushConfig: { pushEndpoint: `${fns.harvestRun.url}/` },
+      ackDeadlineSeconds: 60,
+      deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: MAX_ATTEMPTS },
+      retryPolicy: { minimumBackoff: { seconds: 0 }, maximumBackoff: { seconds: 1 } },
+    });
+    const [audit] = await topic.createSubscription('audit');
+    const [deadSub] = await deadTopic.createSubscription('dead-letters');
+    listen(audit, published);
+    listen(deadSub, dead);
+  }, 180_000);
+
+  afterAll(async () => {
+    await pubsub?.close();
+    await Promise.all(Object.values(fns ?? {}).map((f) => f.stop()));
+    await emulator?.stop();
+    await fake?.stop();
+    await gcs?.stop();
+  });
+
+  it('dispatchHourly stores exactly the scheduled hour\'s runs, byte for byte', async () => {
+    const res = await post(fns.dispatchHourly.url, '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' });
+    expect(res.status).toBe(200);
+    const truth = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'));
+    expect(res.body).toEqual({ window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' }, runs: truth.length, published: truth.length });
+    expect(truth.length).toBeGreaterThan(10);
+    await expectStored('2022-06-01T09:00:00Z', '2022-06-01T10:00:00Z');
+    const messages = await until('the audit copy', () => (published.length >= truth.length ? published : undefined));
+    const first = JSON.parse(messages[0]!.data.toString()) as Record<string, unknown>;
+    expect(first).toMatchObject({ source: 'hourly', window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' } });
+    expect(messages[0]!.attributes['run_id']).toBe(String(first['runId']));
+    // Nothing outside the hour was stored.
+    expect(gcs.list(BUCKET).every((o) => o.name.startsWith('date=2022-06-01/hour=09/'))).toBe(true);
+  });
+
+  it('backfill with dryRun lists the runs and publishes nothing; without it, stores several hours', async () => {
+    const before = published.length;
+    const truth = fake.account.runsFinishedIn(new Date('2022-06-01T11:00:00Z'), new Date('2022-06-01T14:00:00Z'));
+    const dry = await post(fns.backfill.url, { start: '2022-06-01T11:00:00Z', end: '2022-06-01T14:00:00Z', dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ runs: truth.length, published: 0, dryRun: true });
+    expect([...(dry.body['runIds'] as number[])].sort()).toEqual(truth.map((r) => r.id).sort());
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(published.length).toBe(before);
+
+    const real = await post(fns.backfill.url, { start: '2022-06-01T11:00:00', end: '2022-06-01T14:00:00' });
+    expect(real.status).toBe(200);
+    expect(real.body).toMatchObject({ runs: truth.length, published: truth.length });
+    await expectStored('2022-06-01T11:00:00Z', '2022-06-01T14:00:00Z');
+  });
+
+  it('leaves one complete copy when the same run is delivered twice, and twice at once', async () => {
+    const run = fake.account.runsFinishedIn(new Date('2022-06-01T15:00:00Z'), new Date('2022-06-01T16:00:00Z')).find((r) => fake.account.expectedFiles(r.id).length >= 4)!;
+    const data = b64({ runId: run.id, jobId: run.jobId, source: 'manual' });
+    const [a, b] = await Promise.all([post(fns.harvestRun.url, envelope(data)), post(fns.harvestRun.url, envelope(data))]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const expected = expectedTree(fake.account, [run]);
+    const names = () => gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${run.id}/`));
+    expect(names().map((o) => o.name).sort()).toEqual([...expected.keys()].sort());
+    const generations = names().map((o) => o.generation);
+    const again = await post(fns.harvestRun.url, envelope(data));
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'skipped', reason: 'already stored' });
+    await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id })) });
+    await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id })) });
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(names().map((o) => o.generation)).toEqual(generations);
+    for (const [name, obj] of expected) {
+      if (obj.step > 0) expect(gcs.objects.get(`${BUCKET}/${name}`)!.sha256).toBe(await fake.account.artifact(obj.runId, obj.step, obj.file).sha256());
+    }
+  });
+
+  it('dead-letters a run whose harvest keeps failing, after the configured attempts', async () => {
+    const run = fake.account.runsFinishedIn(new Date('2022-06-01T16:00:00Z'), new Date('2022-06-01T17:00:00Z'))[0]!;
+    fake.inject({ kind: 'run', runId: run.id, fault: { type: 'status', status: 403 } });
+    await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id, jobId: run.jobId })), attributes: { run_id: String(run.id) } });
+    const letter = await until('the dead letter', () => dead.find((m) => m.attributes['run_id'] === String(run.id)), 90_000);
+    expect(JSON.parse(letter.data.toString())).toMatchObject({ runId: run.id });
+    expect(fake.requestsOf('run', run.id)).toHaveLength(MAX_ATTEMPTS);
+    expect(gcs.list(BUCKET).some((o) => o.name.includes(`run_id=${run.id}/`))).toBe(false);
+    fake.clearFaults();
+  });
+
+  describe('bad input', () => {
+    const harvestCases: [string, unknown][] = [
+      ['a body that is not JSON', '{not json'],
+      ['no message', { subscription: 'x' }],
+      ['message.data that is not base64', envelope('@@@not base64@@@')],
+      ['base64 that is not JSON', envelope(b64('hello'))],
+      ['runId as a string', envelope(b64({ runId: '2147555633' }))],
+      ['a negative runId', envelope(b64({ runId: -5 }))],
+      ['a huge runId', envelope(b64({ runId: 2 ** 60 }))],
+      ['a fractional runId', envelope(b64({ runId: 1.5 }))],
+      ['an array payload', envelope(b64([1, 2]))],
+      ['wrong envelope types', { message: { data: 42 } }],
+    ];
+
+    it.each(harvestCases)('harvestRun answers non-2xx for %s and stores nothing', async (_name, body) => {
+      const objects = gcs.objects.size;
+      const res = await post(fns.harvestRun.url, body);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(gcs.objects.size).toBe(objects);
+      if (typeof body !== 'string') expect(res.body['error']).toMatch(/invalid/);
+    });
+
+    const backfillCases: [string, unknown, RegExp][] = [
+      ['no body', {}, /start/],
+      ['a malformed time', { start: 'yesterday', end: '2022-06-01T00:00:00Z' }, /ISO-8601/],
+      ['start after end', { start: '2022-06-02T00:00:00Z', end: '2022-06-01T00:00:00Z' }, /before end/],
+      ['an absurd window', { start: '1970-01-01T00:00:00Z', end: '2022-06-01T00:00:00Z' }, /longer than 31 days/],
+      ['jobIds of the wrong type', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', jobIds: ['640120'] }, /jobIds/],
+      ['an unknown field', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', dryrun: true }, /dryrun/],
+    ];
+
+    it.each(backfillCases)('backfill answers 400 {error, details} for %s and publishes nothing', async (_name, body, detail) => {
+      const before = published.length;
+      const res = await post(fns.backfill.url, body);
+      expect(res.status).toBe(400);
+      expect(res.body['error']).toBeTypeOf('string');
+      expect(JSON.stringify(res.body['details'])).toMatch(detail);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(published.length).toBe(before);
+    });
+
+    it('backfill answers 405 to other methods', async () => {
+      const res = await fetch(fns.backfill.url, { method: 'GET' });
+      expect(res.status).toBe(405);
+      expect(((await res.json()) as { error: string }).error).toMatch(/method/);
+    });
+
+    it('dispatchHourly answers 400 for a schedule time that is not a time', async () => {
+      const res = await post(fns.dispatchHourly.url, '', { 'X-CloudScheduler-ScheduleTime': 'tomorrow' });
+      expect(res.status).toBe(400);
+    });
+  });
+
+  it('logs JSON lines with severity and never the token', () => {
+    const lines = Object.values(fns)
+      .flatMap((f) => f.output().split('\n'))
+      .filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(20);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      expect(entry['severity']).toMatch(/DEBUG|INFO|WARNING|ERROR/);
+      expect(entry['message']).toBeTypeOf('string');
+    }
+    expect(lines.some((l) => /"runId":\d+/.test(l) && /"jobId":\d+/.test(l))).toBe(true);
+    for (const f of Object.values(fns)) expect(f.output()).not.toContain(TOKEN);
+  });
+});
