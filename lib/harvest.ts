@@ -87,13 +87,14 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   const now = (ctx.now ?? Date.now)();
   let files = 0;
   let bytes = 0;
+  const { steps, fallback } = selectDbtSteps(run);
   if (run.artifacts_saved === false) {
-    if (now - finishedAt < (ctx.artifactsGraceMs ?? HOUR)) {
+    // A run that never reached a dbt step will never have artifacts: nothing to wait for.
+    if (steps.length > 0 && now - finishedAt < (ctx.artifactsGraceMs ?? HOUR)) {
       return { status: 'not-ready', runId, jobId, reason: 'dbt Cloud has not saved the artifacts yet (artifacts_saved is false)' };
     }
     log.info('run has no saved artifacts; storing its metadata alone');
   } else {
-    const { steps, fallback } = selectDbtSteps(run);
     if (fallback) log.warn('run has no run steps; numbering the job\'s execute_steps from 4', { steps: steps.length });
     for (const step of steps) {
       for (const file of ctx.artifacts) {
