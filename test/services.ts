@@ -74,8 +74,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startPubSubEmulator(project: string): Promise<Started> {
-  const port = await freePort();
+export async function startPubSubEmulator(project: string, fixedPort?: number): Promise<Started> {
+  const port = fixedPort ?? (await freePort());
   const child = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${project}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = capture(child);
   const url = `127.0.0.1:${port}`;
@@ -83,8 +83,8 @@ export async function startPubSubEmulator(project: string): Promise<Started> {
   return { url, port, output, stop: () => stopChild(child) };
 }
 
-export async function startFunction(target: string, env: Record<string, string>): Promise<Started> {
-  const port = await freePort();
+export async function startFunction(target: string, env: Record<string, string>, fixedPort?: number): Promise<Started> {
+  const port = fixedPort ?? (await freePort());
   const child = spawn(process.execPath, ['node_modules/@google-cloud/functions-framework/build/src/main.js', `--target=${target}`, `--port=${port}`], {
     env: { PATH: process.env['PATH'] ?? '', ...env, FUNCTION_TARGET: target },
     stdio: ['ignore', 'pipe', 'pipe'],
