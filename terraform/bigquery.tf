@@ -1,0 +1,102 @@
+# The history, queryable with no pipeline: external tables over the bucket, partitioned by the
+# Hive-style path (date, hour, job_id, run_id; step for run results). Analysts query with their
+# own identity, so their own read access to the bucket applies.
+resource "google_bigquery_dataset" "artifacts" {
+  dataset_id  = var.bigquery_dataset_id
+  location    = local.bucket_location
+  description = "dbt Cloud run history harvested by dbt-cloud-harvester (external tables over ${local.destination})"
+  labels      = var.labels
+  depends_on  = [google_project_service.apis]
+}
+
+resource "google_bigquery_table" "runs" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "runs"
+  description         = "One row per harvested run: the _run.json objects."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format         = "NEWLINE_DELIMITED_JSON"
+    autodetect            = false
+    ignore_unknown_values = true
+    source_uris           = ["${local.destination}/*/_run.json"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}"
+      require_partition_filter = false
+    }
+
+    schema = jsonencode([
+      { name = "id", type = "INTEGER" },
+      { name = "account_id", type = "INTEGER" },
+      { name = "project_id", type = "INTEGER" },
+      { name = "environment_id", type = "INTEGER" },
+      { name = "job_definition_id", type = "INTEGER" },
+      { name = "trigger_id", type = "INTEGER" },
+      { name = "status", type = "INTEGER" },
+      { name = "status_humanized", type = "STRING" },
+      { name = "status_message", type = "STRING" },
+      { name = "dbt_version", type = "STRING" },
+      { name = "git_sha", type = "STRING" },
+      { name = "git_branch", type = "STRING" },
+      { name = "is_success", type = "BOOLEAN" },
+      { name = "is_error", type = "BOOLEAN" },
+      { name = "is_cancelled", type = "BOOLEAN" },
+      { name = "artifacts_saved", type = "BOOLEAN" },
+      { name = "has_docs_generated", type = "BOOLEAN" },
+      { name = "has_sources_generated", type = "BOOLEAN" },
+      { name = "created_at", type = "TIMESTAMP" },
+      { name = "started_at", type = "TIMESTAMP" },
+      { name = "finished_at", type = "TIMESTAMP" },
+      { name = "duration", type = "STRING" },
+      { name = "href", type = "STRING" },
+      { name = "trigger", type = "RECORD", fields = [{ name = "cause", type = "STRING" }, { name = "git_sha", type = "STRING" }, { name = "git_branch", type = "STRING" }] },
+      { name = "job", type = "RECORD", fields = [{ name = "id", type = "INTEGER" }, { name = "name", type = "STRING" }, { name = "execute_steps", type = "STRING", mode = "REPEATED" }, { name = "generate_docs", type = "BOOLEAN" }, { name = "run_generate_sources", type = "BOOLEAN" }] },
+      { name = "environment", type = "RECORD", fields = [{ name = "id", type = "INTEGER" }, { name = "name", type = "STRING" }, { name = "deployment_type", type = "STRING" }, { name = "dbt_version", type = "STRING" }] },
+      { name = "run_steps", type = "RECORD", mode = "REPEATED", fields = [{ name = "index", type = "INTEGER" }, { name = "name", type = "STRING" }, { name = "status", type = "INTEGER" }, { name = "status_humanized", type = "STRING" }, { name = "started_at", type = "TIMESTAMP" }, { name = "finished_at", type = "TIMESTAMP" }] },
+    ])
+  }
+}
+
+resource "google_bigquery_table" "run_results" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "run_results"
+  description         = "One row per dbt command of a run: the <command>_run_results.json objects (dbt writes each on one line)."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format         = "NEWLINE_DELIMITED_JSON"
+    autodetect            = false
+    ignore_unknown_values = true
+    max_bad_records       = 0
+    source_uris           = ["${local.destination}/*_run_results.json"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+      require_partition_filter = false
+    }
+
+    schema = jsonencode([
+      { name = "metadata", type = "RECORD", fields = [
+        { name = "dbt_schema_version", type = "STRING" },
+        { name = "dbt_version", type = "STRING" },
+        { name = "generated_at", type = "TIMESTAMP" },
+        { name = "invocation_id", type = "STRING" },
+      ] },
+      { name = "args", type = "RECORD", fields = [{ name = "which", type = "STRING" }, { name = "invocation_command", type = "STRING" }] },
+      { name = "elapsed_time", type = "FLOAT" },
+      { name = "results", type = "RECORD", mode = "REPEATED", fields = [
+        { name = "unique_id", type = "STRING" },
+        { name = "status", type = "STRING" },
+        { name = "execution_time", type = "FLOAT" },
+        { name = "failures", type = "INTEGER" },
+        { name = "message", type = "STRING" },
+        { name = "thread_id", type = "STRING" },
+      ] },
+    ])
+  }
+}

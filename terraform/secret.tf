@@ -1,0 +1,12 @@
+# Terraform creates the secret only. Its value is added outside Terraform so that the token never
+# enters the state (README: gcloud secrets versions add).
+resource "google_secret_manager_secret" "token" {
+  secret_id = "${var.name_prefix}-dbt-cloud-token"
+  labels    = var.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}

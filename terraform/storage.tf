@@ -1,0 +1,59 @@
+# The artifact history: private, uniform access, append-only for the harvester, colder with age.
+resource "google_storage_bucket" "artifacts" {
+  name                        = local.bucket_name
+  location                    = local.bucket_location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = var.labels
+
+  dynamic "lifecycle_rule" {
+    for_each = { for k, v in { NEARLINE = var.nearline_after_days, COLDLINE = var.coldline_after_days, ARCHIVE = var.archive_after_days } : k => v if v > 0 }
+    content {
+      condition {
+        age = lifecycle_rule.value
+      }
+      action {
+        type          = "SetStorageClass"
+        storage_class = lifecycle_rule.key
+      }
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The functions' source, one object per build.
+resource "google_storage_bucket" "source" {
+  name                        = "${local.bucket_name}-source"
+  location                    = local.bucket_location
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  labels                      = var.labels
+
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = "${path.module}/${var.function_source_dir}"
+  output_path = "${path.module}/build/function-source.zip"
+}
+
+# The name carries the zip's hash, so every code change makes a new object and redeploys.
+resource "google_storage_bucket_object" "source" {
+  name   = "function-source-${data.archive_file.source.output_sha256}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}

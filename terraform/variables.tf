@@ -1,0 +1,285 @@
+variable "project_id" {
+  description = "The Google Cloud project to deploy into."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6 to 30 lowercase letters, digits and hyphens)."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler job and the artifacts bucket (when bucket_location is empty)."
+  type        = string
+  default     = "europe-west1"
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "dbt-harvester"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
+    error_message = "name_prefix must be 2 to 21 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Labels put on every resource that takes them."
+  type        = map(string)
+  default     = { app = "dbt-cloud-harvester" }
+}
+
+# ---- dbt Cloud -----------------------------------------------------------------------------------
+
+variable "dbt_cloud_account_id" {
+  description = "dbt Cloud account id."
+  type        = number
+  validation {
+    condition     = var.dbt_cloud_account_id > 0 && floor(var.dbt_cloud_account_id) == var.dbt_cloud_account_id
+    error_message = "dbt_cloud_account_id must be a positive whole number."
+  }
+}
+
+variable "dbt_cloud_host" {
+  description = "The account's access URL, e.g. ab123.us1.dbt.com, emea.dbt.com or cloud.getdbt.com."
+  type        = string
+  default     = "cloud.getdbt.com"
+  validation {
+    condition     = can(regex("^(https?://)?[A-Za-z0-9.-]+(:[0-9]+)?/?$", var.dbt_cloud_host))
+    error_message = "dbt_cloud_host must be a host name or an http(s) base URL."
+  }
+}
+
+variable "dbt_cloud_project_id" {
+  description = "Harvest only this dbt Cloud project (null: every project)."
+  type        = number
+  default     = null
+}
+
+variable "dbt_cloud_environment_id" {
+  description = "Harvest only this dbt Cloud environment (null: every environment)."
+  type        = number
+  default     = null
+}
+
+variable "harvest_artifacts" {
+  description = "Artifact files harvested from every dbt step."
+  type        = list(string)
+  default     = ["manifest.json", "catalog.json", "run_results.json", "sources.json"]
+  validation {
+    condition     = length(var.harvest_artifacts) > 0 && alltrue([for f in var.harvest_artifacts : can(regex("^[A-Za-z0-9_.-]+\\.json$", f))])
+    error_message = "harvest_artifacts must list file names in target/ ending in .json."
+  }
+}
+
+variable "include_cancelled" {
+  description = "Also store cancelled runs."
+  type        = bool
+  default     = false
+}
+
+variable "requests_per_minute" {
+  description = "Client-side dbt Cloud rate limit of each function instance. The account allows 5,000 a minute in all: keep this times harvest_max_instances under it."
+  type        = number
+  default     = 400
+  validation {
+    condition     = var.requests_per_minute >= 10 && var.requests_per_minute <= 5000
+    error_message = "requests_per_minute must be between 10 and 5000."
+  }
+}
+
+# ---- storage -------------------------------------------------------------------------------------
+
+variable "bucket_name" {
+  description = "Name of the artifacts bucket (empty: <project_id>-dbt-artifacts)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.bucket_name == "" || can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid bucket name."
+  }
+}
+
+variable "bucket_location" {
+  description = "Location of the artifacts bucket and the BigQuery dataset (empty: the region)."
+  type        = string
+  default     = ""
+}
+
+variable "artifacts_prefix" {
+  description = "Object prefix inside the bucket (empty: the bucket root)."
+  type        = string
+  default     = "dbt"
+  validation {
+    condition     = can(regex("^([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$", var.artifacts_prefix))
+    error_message = "artifacts_prefix must be path segments of letters, digits, _ and -, without leading or trailing slashes."
+  }
+}
+
+variable "nearline_after_days" {
+  description = "Move objects to NEARLINE after this many days (0: never)."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.nearline_after_days >= 0
+    error_message = "nearline_after_days must be 0 or more."
+  }
+}
+
+variable "coldline_after_days" {
+  description = "Move objects to COLDLINE after this many days (0: never)."
+  type        = number
+  default     = 90
+  validation {
+    condition     = var.coldline_after_days >= 0
+    error_message = "coldline_after_days must be 0 or more."
+  }
+}
+
+variable "archive_after_days" {
+  description = "Move objects to ARCHIVE after this many days (0: never)."
+  type        = number
+  default     = 365
+  validation {
+    condition     = var.archive_after_days >= 0
+    error_message = "archive_after_days must be 0 or more."
+  }
+}
+
+variable "function_source_dir" {
+  description = "Folder with the packaged function source (npm run package:function writes build/function-source)."
+  type        = string
+  default     = "../build/function-source"
+}
+
+# ---- functions -----------------------------------------------------------------------------------
+
+variable "harvest_memory" {
+  description = "Memory of harvestRun. Artifacts are streamed, so memory does not grow with their size."
+  type        = string
+  default     = "512Mi"
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.harvest_memory))
+    error_message = "harvest_memory must look like 512Mi or 1Gi."
+  }
+}
+
+variable "dispatch_memory" {
+  description = "Memory of dispatchHourly and backfill."
+  type        = string
+  default     = "256Mi"
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.dispatch_memory))
+    error_message = "dispatch_memory must look like 256Mi or 1Gi."
+  }
+}
+
+variable "harvest_timeout_seconds" {
+  description = "Timeout of harvestRun. The push subscription's ack deadline covers it, so it is at most 600."
+  type        = number
+  default     = 540
+  validation {
+    condition     = var.harvest_timeout_seconds >= 60 && var.harvest_timeout_seconds <= 600
+    error_message = "harvest_timeout_seconds must be between 60 and 600 (Pub/Sub's longest ack deadline)."
+  }
+}
+
+variable "dispatch_timeout_seconds" {
+  description = "Timeout of dispatchHourly and backfill."
+  type        = number
+  default     = 300
+  validation {
+    condition     = var.dispatch_timeout_seconds >= 30 && var.dispatch_timeout_seconds <= 1800
+    error_message = "dispatch_timeout_seconds must be between 30 and 1800 (Cloud Scheduler's longest attempt deadline)."
+  }
+}
+
+variable "harvest_max_instances" {
+  description = "Maximum harvestRun instances (each handles one run at a time)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.harvest_max_instances >= 1 && var.harvest_max_instances <= 1000
+    error_message = "harvest_max_instances must be between 1 and 1000."
+  }
+}
+
+variable "dispatch_max_instances" {
+  description = "Maximum instances of each dispatcher."
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.dispatch_max_instances >= 1 && var.dispatch_max_instances <= 100
+    error_message = "dispatch_max_instances must be between 1 and 100."
+  }
+}
+
+variable "backfill_max_days" {
+  description = "The longest window one backfill request accepts."
+  type        = number
+  default     = 31
+  validation {
+    condition     = var.backfill_max_days >= 1 && var.backfill_max_days <= 366
+    error_message = "backfill_max_days must be between 1 and 366."
+  }
+}
+
+variable "backfill_invokers" {
+  description = "Members allowed to call backfill, e.g. [\"group:data-platform@example.com\", \"serviceAccount:ci@p.iam.gserviceaccount.com\"]."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.backfill_invokers : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):", m))])
+    error_message = "backfill_invokers must be IAM members such as group:x@example.com; allUsers and allAuthenticatedUsers are not allowed."
+  }
+}
+
+# ---- scheduling and delivery ---------------------------------------------------------------------
+
+variable "schedule" {
+  description = "Cron of the hourly dispatcher, in UTC. Minute 10 leaves runs that finished just before the hour time to save their artifacts."
+  type        = string
+  default     = "10 * * * *"
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a run message before it goes to the dead-letter topic. With the retry backoff (10 s doubling to 600 s), 15 attempts span about 90 minutes, past the hour dbt Cloud may take to save artifacts."
+  type        = number
+  default     = 15
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "dead_letter_retention" {
+  description = "How long dead letters are kept for inspection (at most 31 days)."
+  type        = string
+  default     = "1209600s"
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention))
+    error_message = "dead_letter_retention must be seconds such as 1209600s."
+  }
+}
+
+# ---- analysis and alerting -----------------------------------------------------------------------
+
+variable "bigquery_dataset_id" {
+  description = "BigQuery dataset with the external tables over the bucket."
+  type        = string
+  default     = "dbt_artifacts"
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery_dataset_id))
+    error_message = "bigquery_dataset_id must be letters, digits and underscores."
+  }
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) for the alerts."
+  type        = list(string)
+  default     = []
+}
