@@ -45,7 +45,7 @@ export const EnvSchema = z.object({
     .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
     .pipe(z.array(artifactName).min(1, 'must name at least one file')),
   HARVEST_INCLUDE_CANCELLED: boolText.default(false),
-  HARVEST_CONCURRENCY: positiveInt.refine((n) => n <= 256, 'must be at most 256').default(8),
+  HARVEST_CONCURRENCY: positiveInt.refine((n) => n <= 256, 'must be at most 256').default(16),
   /** The client-side limit; dbt Cloud's multi-tenant limit is 5,000 a minute per account. */
   DBT_CLOUD_REQUESTS_PER_MINUTE: positiveInt.refine((n) => n <= 600_000, 'must be at most 600000').default(4500),
   DBT_CLOUD_TIMEOUT_SECONDS: positiveInt.default(30),

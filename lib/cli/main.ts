@@ -51,7 +51,7 @@ Runs already stored are skipped, so the command can be repeated safely.
   --start-time T, --end-time T   ISO-8601; no offset means UTC (2022-06-01T00:00:00)
   --output-folder DIR            a local folder, or the object prefix with --gcs-bucket-name
   --gcs-bucket-name BUCKET       store in gs://BUCKET instead (application default credentials)
-  --concurrency N                runs harvested at once (default HARVEST_CONCURRENCY or 8)
+  --concurrency N                runs harvested at once (default HARVEST_CONCURRENCY or 16)
   --include-cancelled            also store cancelled runs
 Environment: HARVEST_ARTIFACTS (default manifest.json,catalog.json,run_results.json,sources.json)
 Exit status: 0 all stored or already stored; 1 some runs failed or were not ready (named on stderr); 2 bad usage.

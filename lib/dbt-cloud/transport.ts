@@ -92,7 +92,8 @@ export class Transport {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.clock = options.clock ?? realClock;
-    this.limiter = options.rateLimiter ?? new RateLimiter(options.requestsPerMinute ?? 4_500, 20, this.clock);
+    // A small burst: dbt Cloud counts per minute, but bursts invite 429s and their cooldown.
+    this.limiter = options.rateLimiter ?? new RateLimiter(options.requestsPerMinute ?? 4_500, 5, this.clock);
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
     this.userAgent = options.userAgent ?? 'dbt-cloud-harvester';

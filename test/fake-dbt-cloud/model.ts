@@ -70,6 +70,8 @@ export interface FakeAccountOptions {
   sizes?: Partial<Record<string, number>>;
   /** Exact sizes for some files; undefined falls back to the base sizes. */
   sizeOf?: (runId: number, step: number, file: string) => number | undefined;
+  /** Every job runs these commands (no freshness, no docs) and every run succeeds (benchmarks). */
+  uniform?: { executeSteps: string[] };
 }
 
 const JOB_TEMPLATES = [
@@ -120,6 +122,7 @@ export class FakeAccount {
   private readonly runsById = new Map<number, FakeRun>();
   private readonly sizes: Record<string, number>;
   private readonly sizeOf: FakeAccountOptions['sizeOf'];
+  private readonly uniform: boolean;
   private nextRunId = FIRST_RUN_ID;
 
   constructor(options: FakeAccountOptions) {
@@ -128,6 +131,7 @@ export class FakeAccount {
     this.now = options.now ?? options.to;
     this.sizes = { ...DEFAULT_SIZES, ...(options.sizes as Record<string, number> | undefined) };
     this.sizeOf = options.sizeOf;
+    this.uniform = options.uniform !== undefined;
     this.projects = [270_542, 270_543];
     let envId = 218_760;
     let jobId = 640_120;
@@ -137,7 +141,9 @@ export class FakeAccount {
         const environmentId = envId++;
         this.environments.push({ id: environmentId, projectId, name, deploymentType });
         for (let j = 0; j < perEnv; j++) {
-          const template = JOB_TEMPLATES[(j + this.environments.length) % JOB_TEMPLATES.length]!;
+          const template = options.uniform
+            ? { name: 'Uniform', executeSteps: options.uniform.executeSteps, generateDocs: false, runGenerateSources: false }
+            : JOB_TEMPLATES[(j + this.environments.length) % JOB_TEMPLATES.length]!;
           const id = jobId++;
           this.jobs.push({
             id,
@@ -171,7 +177,7 @@ export class FakeAccount {
     const id = this.nextRunId;
     this.nextRunId += 1 + (mix(this.seed, id) % 5);
     const r = unit(this.seed, id, 11);
-    const outcome: Outcome = forced?.outcome ?? (r < 0.04 ? 'clone-failure' : r < 0.16 ? 'error' : r < 0.21 ? 'cancelled' : 'success');
+    const outcome: Outcome = forced?.outcome ?? (this.uniform ? 'success' : r < 0.04 ? 'clone-failure' : r < 0.16 ? 'error' : r < 0.21 ? 'cancelled' : 'success');
     const queued = 2_000 + (mix(this.seed, id, 12) % 58_000);
     let startedAt = new Date(createdAt.getTime() + queued);
     let finishedAt: Date;

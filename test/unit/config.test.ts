@@ -6,7 +6,7 @@ import { sinkFor } from '../../lib/sinks/index.ts';
 describe('loadConfig', () => {
   it('reads the environment with defaults', () => {
     const config = loadConfig({ DBT_CLOUD_ACCOUNT_ID: '43210', DBT_CLOUD_TOKEN: 'tok', DBT_CLOUD_HOST: 'ab123.us1.dbt.com' });
-    expect(config).toMatchObject({ accountId: 43210, baseUrl: 'https://ab123.us1.dbt.com', artifacts: ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'], concurrency: 8, includeCancelled: false });
+    expect(config).toMatchObject({ accountId: 43210, baseUrl: 'https://ab123.us1.dbt.com', artifacts: ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'], concurrency: 16, includeCancelled: false });
     expect(loadConfig({ DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' }).baseUrl).toBe('https://cloud.getdbt.com');
     expect(loadConfig({ DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't', DBT_CLOUD_HOST: 'http://127.0.0.1:8080/' }).baseUrl).toBe('http://127.0.0.1:8080');
   });
