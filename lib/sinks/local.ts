@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,7 +44,8 @@ export class LocalFolderSink implements ArtifactSink {
       return { status: 'exists', bytes: (await stat(target)).size };
     }
     await mkdir(dirname(target), { recursive: true });
-    const temporary = join(dirname(target), `.${randomUUID()}.partial`);
+    await sweepOrphans(dirname(target));
+    const temporary = join(dirname(target), `.${process.pid}.${randomUUID()}.partial`);
     let bytes = 0;
     const count = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -68,5 +69,34 @@ export class LocalFolderSink implements ArtifactSink {
     } finally {
       await unlink(temporary).catch(() => {});
     }
+  }
+}
+
+const PARTIAL = /^\.(\d+)\.[0-9a-f-]{36}\.partial$/;
+
+/**
+ * Removes the temporary files of writers that no longer run (a process killed mid-file). A live
+ * writer's file is left alone: its PID still answers.
+ */
+async function sweepOrphans(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(PARTIAL.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    await unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
