@@ -25,6 +25,8 @@ export interface HarvestContext {
   /** A run that finished less than this long ago with artifacts_saved false is retried later. */
   artifactsGraceMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Counts whole-file retries (a body that broke off, a sink that failed). */
+  stats?: { fileRetries: number };
 }
 
 export type RunOutcome =
@@ -136,6 +138,7 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
     } catch (err) {
       artifact.body.destroy();
       if (attempt >= attempts) throw err;
+      if (ctx.stats) ctx.stats.fileRetries++;
       (ctx.logger ?? silentLogger).warn('artifact transfer failed; retrying', { runId, step, file, attempt, error: err });
       await sleep(250 * 2 ** (attempt - 1));
     }
@@ -171,6 +174,8 @@ export interface WindowSummary {
   failed: number;
   files: number;
   bytes: number;
+  /** Artifacts transferred again whole after a body broke off or the sink failed. */
+  fileRetries: number;
   failures: { runId: number; jobId?: number; error: string }[];
   notReadyRuns: { runId: number; reason: string }[];
 }
@@ -182,7 +187,9 @@ export interface WindowOptions {
 
 export async function harvestWindow(window: Window, ctx: HarvestContext, options: WindowOptions): Promise<WindowSummary> {
   const runs = await listWindowRuns(ctx.client, window, ctx.filter ?? {});
-  const summary: WindowSummary = { window: formatWindow(window), runs: runs.length, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, failures: [], notReadyRuns: [] };
+  const summary: WindowSummary = { window: formatWindow(window), runs: runs.length, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, fileRetries: 0, failures: [], notReadyRuns: [] };
+  const stats = { fileRetries: 0 };
+  ctx = { ...ctx, stats };
   let done = 0;
   options.onProgress?.(0, runs.length, summary);
   await mapPool(runs, options.concurrency, async (run) => {
@@ -209,6 +216,7 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
     options.onProgress?.(done, runs.length, summary);
   });
   summary.failures.sort((a, b) => a.runId - b.runId);
+  summary.fileRetries = stats.fileRetries;
   return summary;
 }
 

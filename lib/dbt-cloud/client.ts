@@ -337,6 +337,10 @@ function guardBody(source: Readable, url: string, expected: number | null, idleM
     }, idleMs);
   };
   arm();
+  // The caller may attach its consumer a few awaits later (a sink checks and creates folders
+  // first): an error in between must not be an uncaught exception. The stream keeps it as
+  // `errored`, and pipeline() or for-await report it when they attach.
+  guard.on('error', () => {});
   source.on('error', (err: Error) => {
     guard.destroy(err instanceof ArtifactIncompleteError ? err : new ArtifactIncompleteError(url, received, expected, errorMessage(err), err));
   });

@@ -27,6 +27,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** The longest Retry-After this client will honour; longer answers are capped to it. */
   maxRetryAfterMs: number;
+  /**
+   * 429s are retried until this much time was spent waiting on them, whatever the count: dbt Cloud
+   * cools an account down for about five minutes once it is over its limit.
+   */
+  maxThrottleWaitMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -34,6 +39,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   baseDelayMs: 500,
   maxDelayMs: 60_000,
   maxRetryAfterMs: 360_000,
+  maxThrottleWaitMs: 420_000,
 };
 
 export interface TransportOptions {
@@ -116,6 +122,7 @@ export class Transport {
     const method = options.method ?? 'GET';
     const url = this.url(path, options.query);
     const maxAttempts = this.retry.maxRetries + 1;
+    let throttledWaitMs = 0;
     for (let attempt = 1; ; attempt++) {
       await this.limiter.acquire();
       this.stats.requests++;
@@ -128,7 +135,7 @@ export class Transport {
         clearTimeout(timer);
         const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
         if (attempt < maxAttempts && method === 'GET') {
-          await this.backoff(attempt, null, `${method} ${url}: ${reason}`);
+          await this.backoff(this.delayFor(attempt, null), `${method} ${url}: ${reason}`, attempt);
           continue;
         }
         throw new DbtCloudNetworkError(method, url, attempt, reason, err);
@@ -141,10 +148,15 @@ export class Transport {
       const userMessage = userMessageOf(body);
       const retriable = RETRIABLE_STATUS(status) && (method === 'GET' || status === 429);
       if (status === 429) this.stats.throttled++;
-      if (retriable && attempt < maxAttempts) {
+      if (retriable) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
-        await this.backoff(attempt, retryAfter, `${method} ${url}: ${status}`, status === 429);
-        continue;
+        const delay = this.delayFor(attempt, retryAfter);
+        const budgetLeft = status === 429 ? throttledWaitMs + delay <= this.retry.maxThrottleWaitMs : attempt < maxAttempts;
+        if (budgetLeft) {
+          if (status === 429) throttledWaitMs += delay;
+          await this.backoff(delay, `${method} ${url}: ${status}`, attempt, status === 429);
+          continue;
+        }
       }
       const init = { method, url, status, userMessage, retriable: RETRIABLE_STATUS(status), attempts: attempt };
       if (status === 401) throw new DbtCloudAuthError(init, this.host);
@@ -166,7 +178,7 @@ export class Transport {
         text = await readBody(response, this.timeoutMs);
       } catch (err) {
         if (method === 'GET' && attempt <= this.retry.maxRetries) {
-          await this.backoff(attempt, null, `${method} ${url}: body broke off`);
+          await this.backoff(this.delayFor(attempt, null), `${method} ${url}: body broke off`, attempt);
           continue;
         }
         throw new DbtCloudNetworkError(method, url, attempt, `the answer broke off: ${errorMessage(err)}`, err);
@@ -204,10 +216,14 @@ export class Transport {
     };
   }
 
-  private async backoff(attempt: number, retryAfterMs: number | null, what: string, throttled = false): Promise<void> {
+  /** Retry-After when given (capped), else exponential backoff with jitter. */
+  private delayFor(attempt: number, retryAfterMs: number | null): number {
+    if (retryAfterMs !== null) return Math.min(retryAfterMs, this.retry.maxRetryAfterMs);
     const exponential = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    const jittered = exponential * (0.5 + this.random() / 2);
-    const delay = retryAfterMs !== null ? Math.min(retryAfterMs, this.retry.maxRetryAfterMs) : jittered;
+    return exponential * (0.5 + this.random() / 2);
+  }
+
+  private async backoff(delay: number, what: string, attempt: number, throttled = false): Promise<void> {
     this.stats.retries++;
     if (throttled) this.limiter.pauseFor(delay);
     this.logger.debug('retrying dbt Cloud request', { what, attempt, delayMs: Math.round(delay) });

@@ -209,6 +209,21 @@ describe('retries', () => {
     c.close();
   });
 
+  it('keeps retrying 429s past the retry count, for as long as the throttle budget lasts', async () => {
+    const clock = recordingClock();
+    const c = clientFor(fake, { clock, random: () => 1, retry: { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 60_000, maxThrottleWaitMs: 300_000 } });
+    fake.inject({ kind: 'run', times: 8, fault: { type: 'status', status: 429 } });
+    expect((await c.getRun(fake.account.runs[0]!.id)).id).toBe(fake.account.runs[0]!.id);
+    expect(fake.requestsOf('run')).toHaveLength(9);
+    fake.requests.length = 0;
+    fake.inject({ kind: 'run', fault: { type: 'status', status: 429 } });
+    const err = await c.getRun(fake.account.runs[0]!.id).catch((e: unknown) => e);
+    expect((err as DbtCloudHttpError).status).toBe(429);
+    // 1+2+4+8+16+32+60+60+60 s = 243 s of waiting fits in 300 s; one more minute would not.
+    expect(fake.requestsOf('run')).toHaveLength(10);
+    c.close();
+  });
+
   it('gives up after the configured retries with the last status', async () => {
     fake.inject({ kind: 'run', fault: { type: 'status', status: 503 } });
     const c = clientFor(fake, { clock: recordingClock(), retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 } });
@@ -336,5 +351,17 @@ describe('run control', () => {
     expect(jobs.map((j) => j.id)).toEqual(fake.account.jobs.filter((j) => j.projectId === fake.account.projects[0]).map((j) => j.id));
     const job = await client.getJob(jobs[0]!.id);
     expect(job.execute_steps.length).toBeGreaterThan(0);
+  });
+});
+
+describe('an artifact body that breaks off before anyone reads it', () => {
+  it('keeps the error for the reader that comes later, without an uncaught exception', async () => {
+    const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')))!;
+    const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
+    fake.inject({ kind: 'artifact', times: 1, fault: { type: 'short', bytes: 500 } });
+    const result = await client.getRunArtifact(run.id, 'manifest.json', step.index);
+    if (!result.found) throw new Error('expected the artifact');
+    await new Promise((r) => setTimeout(r, 200)); // the body breaks off while nobody listens
+    await expect(sha256Of(result.body)).rejects.toBeInstanceOf(ArtifactIncompleteError);
   });
 });

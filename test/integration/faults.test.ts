@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
+import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
+import { TOKEN, fakeCloud } from '../helpers.ts';
+import { cli } from '../cli.ts';
+import { expectedTree, listFiles, sha256File } from '../expected.ts';
+
+/**
+ * The CLI path under faults: for each fault, harvest a window while the fake injects it (and, where
+ * the harvest reports failures, once more after the fault is gone, as the next hour would), then
+ * compare the destination with the fake's truth. Prints a table at the end.
+ */
+const START = '2022-06-01T06:00:00Z';
+const END = '2022-06-01T08:00:00Z';
+const ARGS = ['retrieve-artifacts-time-interval', '--start-time', START, '--end-time', END];
+
+let fake: FakeDbtCloud;
+let gcs: FakeGcs;
+let work: string;
+let env: Record<string, string>;
+const table: { fault: string; expected: number; stored: number; mismatches: number; retries: number }[] = [];
+
+beforeAll(async () => {
+  fake = await fakeCloud({ seed: 7 });
+  gcs = await startFakeGcs();
+  work = await mkdtemp(join(tmpdir(), 'faults-'));
+  env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, DBT_CLOUD_REQUESTS_PER_MINUTE: '600000', DBT_CLOUD_TIMEOUT_SECONDS: '1', STORAGE_API_ENDPOINT: gcs.url };
+});
+
+afterAll(async () => {
+  await fake.stop();
+  await gcs.stop();
+  await rm(work, { recursive: true, force: true });
+  const lines = ['| fault | runs expected | runs stored | mismatches | retries made |', '| --- | --- | --- | --- | --- |', ...table.map((r) => `| ${r.fault} | ${r.expected} | ${r.stored} | ${r.mismatches} | ${r.retries} |`)];
+  process.stdout.write(`\nFault-injection suite (CLI path):\n${lines.join('\n')}\n`);
+});
+
+const truth = () => fake.account.runsFinishedIn(new Date(START), new Date(END));
+
+/** Mismatches between a folder and the truth: missing, extra, or different files. */
+async function compareFolder(out: string): Promise<{ stored: number; mismatches: string[] }> {
+  const expected = expectedTree(fake.account, truth());
+  const files = await listFiles(out);
+  const mismatches: string[] = [];
+  for (const f of files) if (!expected.has(f)) mismatches.push(`extra ${f}`);
+  for (const [path, obj] of expected) {
+    if (!files.includes(path)) {
+      mismatches.push(`missing ${path}`);
+      continue;
+    }
+    if (obj.step > 0 && (await sha256File(join(out, path))) !== (await fake.account.artifact(obj.runId, obj.step, obj.file).sha256())) mismatches.push(`different ${path}`);
+    if (obj.step === 0 && JSON.parse(await readFile(join(out, path), 'utf8')).id !== obj.runId) mismatches.push(`wrong run in ${path}`);
+  }
+  return { stored: files.filter((f) => f.endsWith('_run.json')).length, mismatches };
+}
+
+async function underFault(name: string, rules: FaultRule[], options: { expectFailures?: boolean } = {}): Promise<void> {
+  const out = join(work, name.replace(/\W+/g, '-'));
+  fake.clearFaults();
+  const handles = rules.map((r) => fake.inject(r));
+  const first = await cli([...ARGS, '--output-folder', out], env);
+  const hits = handles.reduce((n, h) => n + h.hits, 0);
+  fake.clearFaults();
+  let retries = 0;
+  try {
+    const summary = JSON.parse(first.stdout) as { retries: number; fileRetries: number };
+    retries = summary.retries + summary.fileRetries;
+  } catch {
+    /* the summary is missing only if the command failed early */
+  }
+  expect(hits, 'the fault was injected').toBeGreaterThan(0);
+  if (options.expectFailures) {
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/run \d+ .*failed/);
+    const again = await cli([...ARGS, '--output-folder', out], env);
+    expect(again.code, again.stderr).toBe(0);
+  } else {
+    expect(first.code, first.stderr).toBe(0);
+  }
+  const { stored, mismatches } = await compareFolder(out);
+  table.push({ fault: name, expected: truth().length, stored, mismatches: mismatches.length, retries });
+  expect(mismatches).toEqual([]);
+  expect(stored).toBe(truth().length);
+}
+
+describe('the CLI harvest under faults', () => {
+  it('429 storm without Retry-After', () => underFault('429 storm, no Retry-After', [{ kind: 'any', skip: 20, times: 30, fault: { type: 'status', status: 429 } }]), 180_000);
+  it('429 storm with Retry-After', () => underFault('429 storm, Retry-After: 1', [{ kind: 'any', skip: 20, times: 10, fault: { type: 'status', status: 429, retryAfter: '1' } }]));
+  it('500/502/503 with HTML bodies', () =>
+    underFault('500/502/503 HTML', [
+      { kind: 'run', times: 8, fault: { type: 'status', status: 500 } },
+      { kind: 'artifact', times: 8, fault: { type: 'status', status: 502 } },
+      { kind: 'runs', times: 2, fault: { type: 'status', status: 503 } },
+    ]));
+  it('connection resets in the middle of artifacts', () => underFault('reset mid-artifact', [{ kind: 'artifact', times: 20, fault: { type: 'reset', afterBytes: 3000 } }]));
+  it('bodies shorter than their Content-Length', () => underFault('short bodies', [{ kind: 'artifact', times: 20, fault: { type: 'short', bytes: 1500 } }]));
+  it('answers slower than the timeout', () => underFault('slower than the timeout', [{ kind: 'run', times: 6, fault: { type: 'delay', ms: 1_600 } }]));
+  it('a token revoked in the middle of the window: reported, then harvested on the next try', () =>
+    underFault('token revoked (401) mid-window', [{ kind: 'any', skip: 150, fault: { type: 'status', status: 401, body: 'json' } }], { expectFailures: true }));
+
+  it('two harvests of the same window at once leave one complete copy', async () => {
+    const out = join(work, 'concurrent');
+    const [a, b] = await Promise.all([cli([...ARGS, '--output-folder', out], env), cli([...ARGS, '--output-folder', out], env)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const { stored, mismatches } = await compareFolder(out);
+    table.push({ fault: 'two concurrent harvests', expected: truth().length, stored, mismatches: mismatches.length, retries: 0 });
+    expect(mismatches).toEqual([]);
+  });
+
+  it('a harvest killed with SIGKILL mid-run is redone with no partial file left', async () => {
+    const out = join(work, 'killed');
+    fake.latencyMs = 5;
+    // One artifact stalls half-way, so the kill always finds a file half written.
+    const stall = fake.inject({ kind: 'artifact', skip: 30, times: 1, fault: { type: 'stall', afterBytes: 1000 } });
+    const child = spawn(process.execPath, ['lib/cli/main.ts', ...ARGS, '--output-folder', out, '--concurrency', '4'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: 'ignore' });
+    // Kill once some runs are complete and others are half written.
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if ((await listFiles(out)).filter((f) => f.endsWith('_run.json')).length >= 5) break;
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    fake.latencyMs = 0;
+    fake.clearFaults();
+    expect(stall.hits).toBe(1);
+    const partial = (await listFiles(out)).filter((f) => f.endsWith('.partial'));
+    expect(partial.length).toBeGreaterThan(0);
+    const again = await cli([...ARGS, '--output-folder', out], env);
+    expect(again.code, again.stderr).toBe(0);
+    const { stored, mismatches } = await compareFolder(out);
+    table.push({ fault: `SIGKILL mid-harvest (${partial.length} partial files left by the kill)`, expected: truth().length, stored, mismatches: mismatches.length, retries: 0 });
+    expect(mismatches).toEqual([]);
+  });
+
+  it('Cloud Storage failing with 5xx, and objects another writer stored first (412)', async () => {
+    const expected = expectedTree(fake.account, truth(), 'faults');
+    // Another harvester already stored some artifacts (same bytes): our writes meet 412.
+    const raced = [...expected].filter(([, o]) => o.step > 0).slice(0, 10);
+    for (const [name, o] of raced) {
+      const chunks: Buffer[] = [];
+      for await (const c of fake.account.artifact(o.runId, o.step, o.file).stream) chunks.push(c as Buffer);
+      gcs.put('fault-bucket', name, Buffer.concat(chunks), 'application/json');
+    }
+    const rule = gcs.fail({ op: 'upload', status: 503, times: 15 });
+    const result = await cli([...ARGS, '--gcs-bucket-name', 'fault-bucket', '--output-folder', 'faults'], env);
+    expect(rule.hits).toBeGreaterThan(0);
+    expect(result.code, result.stderr).toBe(0);
+    const objects = gcs.list('fault-bucket');
+    let mismatches = 0;
+    for (const o of objects) {
+      const want = expected.get(o.name);
+      if (!want) mismatches++;
+      else if (want.step > 0 && o.sha256 !== (await fake.account.artifact(want.runId, want.step, want.file).sha256())) mismatches++;
+    }
+    mismatches += [...expected.keys()].filter((k) => !objects.some((o) => o.name === k)).length;
+    table.push({ fault: 'GCS 503 on uploads + 412 races', expected: truth().length, stored: objects.filter((o) => o.name.endsWith('_run.json')).length, mismatches, retries: rule.hits ?? 0 });
+    expect(mismatches).toBe(0);
+  });
+});
