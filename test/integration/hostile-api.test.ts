@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { harvestRun, type HarvestContext } from '../../lib/harvest.ts';
+import { LocalFolderSink } from '../../lib/sinks/local.ts';
+import { DEFAULT_ARTIFACTS } from '../../lib/config.ts';
+import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
+import type { FakeRun } from '../fake-dbt-cloud/model.ts';
+import { clientFor, fakeCloud } from '../helpers.ts';
+import { listFiles, runFolder } from '../expected.ts';
+
+/** Hostile or broken dbt Cloud answers: a clear failure or a safe result, nothing outside the destination. */
+let fake: FakeDbtCloud;
+let root: string;
+let ctx: HarvestContext;
+const patched: FakeRun[] = [];
+
+beforeAll(async () => {
+  fake = await fakeCloud({ seed: 11 });
+  root = await mkdtemp(join(tmpdir(), 'hostile-'));
+  ctx = { client: clientFor(fake), sink: new LocalFolderSink(join(root, 'dest')), artifacts: DEFAULT_ARTIFACTS };
+});
+afterEach(() => {
+  for (const run of patched.splice(0)) run.patch = {};
+  fake.clearFaults();
+});
+afterAll(async () => {
+  ctx.client.close();
+  await fake.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+const pickRun = (n: number): FakeRun => {
+  const run = fake.account.runs.filter((r) => r.outcome === 'success' && fake.account.expectedFiles(r.id).length >= 2)[n]!;
+  patched.push(run);
+  return run;
+};
+
+describe('hostile or broken dbt Cloud answers', () => {
+  it('keeps step names with .., / and NUL inside the run folder', async () => {
+    const run = pickRun(0);
+    const json = fake.account.runJson(run, new Set(['run_steps']));
+    run.patch['run_steps'] = (json['run_steps'] as { name: string }[]).map((s, i) =>
+      i >= 3 ? { ...s, name: ['Invoke dbt with `dbt ../../../../tmp/evil`', 'Invoke dbt with `dbt run/../../x`', 'Invoke dbt with `dbt te\u0000st`'][i % 3] } : s,
+    );
+    const outcome = await harvestRun(run.id, ctx);
+    expect(outcome.status).toBe('stored');
+    const everything = await listFiles(root);
+    expect(everything.every((f) => f.startsWith(`dest/${runFolder(run)}/`) || !f.includes(`run_id=${run.id}`))).toBe(true);
+    const mine = everything.filter((f) => f.includes(`run_id=${run.id}/`));
+    expect(mine.length).toBeGreaterThan(1);
+    for (const f of mine) expect(f.slice(`dest/${runFolder(run)}/`.length)).toMatch(/^(_run\.json|step=\d+\/[a-z0-9_.]+)$/);
+  });
+
+  it('fails a run whose answer is not JSON, and stores nothing', async () => {
+    const run = pickRun(1);
+    fake.inject({ kind: 'run', runId: run.id, fault: { type: 'status', status: 200, body: 'html' } });
+    const outcome = await harvestRun(run.id, ctx);
+    expect(outcome).toMatchObject({ status: 'failed', error: expect.stringMatching(/not JSON/) });
+    expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual([]);
+  });
+
+  it.each([
+    ['an id that is a string', { id: 'abc' }],
+    ['a finished_at that is not a time', { finished_at: '31/12/2022' }],
+    ['run_steps that are not a list', { run_steps: 'none' }],
+    ['a step index of 1e300', { run_steps: [{ id: 1, index: 1e300, name: 'Invoke dbt with `dbt run`' }] }],
+    ['a negative step index', { run_steps: [{ id: 1, index: -4, name: 'Invoke dbt with `dbt run`' }] }],
+  ])('fails a run with %s, and stores nothing', async (_name, patch) => {
+    const run = pickRun(2);
+    Object.assign(run.patch, patch);
+    const outcome = await harvestRun(run.id, ctx);
+    expect(outcome.status).toBe('failed');
+    expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual([]);
+  });
+
+  it('fails an artifact whose Content-Length is absurd for its body, and keeps nothing of it', async () => {
+    const run = pickRun(3);
+    fake.inject({ kind: 'artifact', runId: run.id, fault: { type: 'short', bytes: 10 } });
+    const outcome = await harvestRun(run.id, { ...ctx, sleep: async () => {} });
+    expect(outcome).toMatchObject({ status: 'failed', retriable: true });
+    const files = await listFiles(join(root, 'dest', runFolder(run)));
+    expect(files.filter((f) => f.endsWith('_run.json') || f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('leaves what is already stored untouched', async () => {
+    const run = pickRun(4);
+    expect((await harvestRun(run.id, ctx)).status).toBe('stored');
+    const before = await listFiles(join(root, 'dest', runFolder(run)));
+    run.patch['run_steps'] = 'broken';
+    expect((await harvestRun(run.id, ctx)).status).toBe('failed');
+    expect((await harvestRun(run.id, ctx, { jobId: run.jobId, finishedAt: fake.account.runJson(run, new Set())['finished_at'] as string })).status).toBe('skipped');
+    expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual(before);
+  });
+});
