@@ -3,7 +3,7 @@ import { RUN_RELATED, type DbtCloudClient } from './dbt-cloud/client.ts';
 import { TERMINAL_STATUSES, type Run } from './dbt-cloud/schemas.ts';
 import { DbtCloudAuthError, DbtCloudHttpError, InputError, errorMessage } from './errors.ts';
 import { artifactPath, runDirectory, runMarkerPath } from './core/paths.ts';
-import { runMatches, selectRuns, wantedStatuses, type RunFilter } from './core/select.ts';
+import { inScope, selectRuns, type RunFilter } from './core/select.ts';
 import { selectDbtSteps, storedFileName } from './core/steps.ts';
 import { silentLogger, type Logger } from './log.ts';
 import type { ArtifactSink } from './sinks/index.ts';
@@ -74,7 +74,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   if (!run.finished_at || !TERMINAL_STATUSES.includes(run.status)) {
     return { status: 'not-ready', runId, jobId, reason: `run is still in progress (status ${run.status})` };
   }
-  if (ctx.filter && !passesScope(run, ctx.filter)) {
+  if (ctx.filter && !inScope(run, ctx.filter)) {
     return { status: 'skipped', runId, jobId, reason: 'outside the configured project, environment, jobs or statuses' };
   }
   const runDir = runDirectory(undefined, run);
@@ -143,13 +143,6 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
       await sleep(250 * 2 ** (attempt - 1));
     }
   }
-}
-
-function passesScope(run: Run, filter: RunFilter): boolean {
-  if (filter.projectId !== undefined && run.project_id !== filter.projectId) return false;
-  if (filter.environmentId !== undefined && run.environment_id !== filter.environmentId) return false;
-  if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.job_definition_id)) return false;
-  return wantedStatuses(filter).includes(run.status);
 }
 
 /** The runs of a window, as the dispatchers and the CLI select them. */

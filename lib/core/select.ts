@@ -18,12 +18,17 @@ export function wantedStatuses(filter: RunFilter): number[] {
   return filter.includeCancelled ? [RunStatus.Success, RunStatus.Error, RunStatus.Cancelled] : [RunStatus.Success, RunStatus.Error];
 }
 
-export function runMatches(run: Run, window: Window, filter: RunFilter): boolean {
-  if (!run.finished_at) return false;
+/** The configured project, environment, jobs and statuses, whatever the time. */
+export function inScope(run: Run, filter: RunFilter): boolean {
   if (!wantedStatuses(filter).includes(run.status)) return false;
   if (filter.projectId !== undefined && run.project_id !== filter.projectId) return false;
   if (filter.environmentId !== undefined && run.environment_id !== filter.environmentId) return false;
   if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.job_definition_id)) return false;
+  return true;
+}
+
+export function runMatches(run: Run, window: Window, filter: RunFilter): boolean {
+  if (!run.finished_at || !inScope(run, filter)) return false;
   return inWindow(parseTimestamp(run.finished_at, 'finished_at'), window);
 }
 
