@@ -20,6 +20,19 @@ export class LocalFolderSink implements ArtifactSink {
     this.description = this.root;
   }
 
+  /**
+   * Every folder this process looks into is swept of dead writers' temporaries once: a process
+   * killed between linking a file into place and removing its temporary leaves one behind in a
+   * folder that may never be written again (the file, or the whole run, already stored).
+   */
+  private readonly swept = new Set<string>();
+
+  private async sweepOnce(dir: string): Promise<void> {
+    if (this.swept.has(dir)) return;
+    this.swept.add(dir);
+    await sweepOrphans(dir);
+  }
+
   resolve(path: string): string {
     checkObjectPath(path);
     const full = join(this.root, ...path.split('/'));
@@ -29,8 +42,10 @@ export class LocalFolderSink implements ArtifactSink {
   }
 
   async exists(path: string): Promise<boolean> {
+    const target = this.resolve(path);
+    await this.sweepOnce(dirname(target));
     try {
-      await access(this.resolve(path));
+      await access(target);
       return true;
     } catch {
       return false;
@@ -44,7 +59,6 @@ export class LocalFolderSink implements ArtifactSink {
       return { status: 'exists', bytes: (await stat(target)).size };
     }
     await mkdir(dirname(target), { recursive: true });
-    await sweepOrphans(dirname(target));
     const temporary = join(dirname(target), `.${process.pid}.${randomUUID()}.partial`);
     let bytes = 0;
     const count = new Transform({

@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalFolderSink } from '../../lib/sinks/local.ts';
+import { listFiles } from '../expected.ts';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'local-sink-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The PID of a process that has already exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(child.stdout.toString());
+}
+
+describe('LocalFolderSink', () => {
+  it('writes once and never replaces', async () => {
+    const sink = new LocalFolderSink(root);
+    expect(await sink.write('a/b.json', Readable.from([Buffer.from('{"v":1}')]), { contentType: 'application/json' })).toEqual({ status: 'stored', bytes: 7 });
+    expect((await sink.write('a/b.json', Readable.from([Buffer.from('{"v":2}')]), { contentType: 'application/json' })).status).toBe('exists');
+    expect(await readFile(join(root, 'a/b.json'), 'utf8')).toBe('{"v":1}');
+  });
+
+  it('removes what a killed writer left beside files that are already stored, and spares live writers', async () => {
+    // A writer killed after linking its file into place but before removing its temporary.
+    await mkdir(join(root, 'run/step=4'), { recursive: true });
+    await writeFile(join(root, 'run/_run.json'), '{}\n');
+    await writeFile(join(root, 'run/step=4/manifest.json'), '{}');
+    const dead = deadPid();
+    const live = process.ppid; // a process that certainly runs
+    await writeFile(join(root, `run/.${dead}.${randomUUID()}.partial`), 'x');
+    await writeFile(join(root, `run/step=4/.${dead}.${randomUUID()}.partial`), 'x');
+    const liveTemp = `run/step=4/.${live}.${randomUUID()}.partial`;
+    await writeFile(join(root, liveTemp), 'x');
+
+    const sink = new LocalFolderSink(root);
+    expect(await sink.exists('run/_run.json')).toBe(true); // a complete run: only checked, never written
+    expect((await sink.write('run/step=4/manifest.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json' })).status).toBe('exists');
+    expect(await listFiles(root)).toEqual(['run/_run.json', liveTemp, 'run/step=4/manifest.json'].sort());
+  });
+
+  it('refuses paths that leave the folder', async () => {
+    const sink = new LocalFolderSink(root);
+    for (const path of ['../x.json', 'a/../../x.json', '/etc/passwd', 'a//b']) await expect(sink.exists(path)).rejects.toThrow(/unsafe/);
+  });
+});
