@@ -4,7 +4,7 @@
  * a configuration that cannot serve it stops the instance at start-up with one clear message.
  */
 import * as ff from '@google-cloud/functions-framework';
-import { loadConfig, requireDestination } from '../lib/config.ts';
+import { loadConfig, requireDestination, requireRunsTopic } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { createLogger } from '../lib/log.ts';
 import { createServices, handleBackfill, handleDispatchHourly, handleHarvestRun, type Reply, type Services } from '../lib/service.ts';
@@ -17,7 +17,7 @@ try {
   services = createServices(config);
   const target = process.env['FUNCTION_TARGET'];
   if (target === 'harvestRun') requireDestination(config);
-  if ((target === 'dispatchHourly' || target === 'backfill') && !config.runsTopic) throw new ConfigError(['RUNS_TOPIC is required for the dispatchers']);
+  if (target === 'dispatchHourly' || target === 'backfill') requireRunsTopic(config);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   startupProblem = err;
@@ -64,7 +64,6 @@ ff.http(
 ff.http(
   'backfill',
   serve((s, req) => {
-    if (req.method !== 'POST') return handleBackfill(s, req.method, undefined);
     const { body, error } = jsonBody(req);
     return handleBackfill(s, req.method, body, error);
   }),
@@ -78,5 +77,3 @@ ff.http(
   }),
 );
 
-/** The entry points, for the Terraform test: each function's entry_point must be one of these. */
-export const ENTRY_POINTS = ['dispatchHourly', 'backfill', 'harvestRun'] as const;

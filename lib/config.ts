@@ -121,6 +121,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
+/** A topic is required for dispatching. */
+export function requireRunsTopic(config: Config): string {
+  if (!config.runsTopic) throw new ConfigError(['RUNS_TOPIC is required for the dispatchers (projects/P/topics/T or a topic id)']);
+  return config.runsTopic;
+}
+
 /** A destination is required for harvesting. */
 export function requireDestination(config: Config): string {
   if (!config.destination) throw new ConfigError(['ARTIFACTS_DESTINATION is required (gs://bucket[/prefix] or a local folder)']);

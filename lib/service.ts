@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DbtCloudClient } from './dbt-cloud/client.ts';
-import { requireDestination, type Config } from './config.ts';
+import { requireDestination, requireRunsTopic, type Config } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { harvestRun, listWindowRuns, type HarvestContext, type RunOutcome } from './harvest.ts';
 import { createLogger, redact, type Logger } from './log.ts';
@@ -41,10 +41,7 @@ export function createServices(config: Config, overrides: Partial<Services> = {}
     logger,
     now: () => Date.now(),
     client: getClient,
-    publisher: () => {
-      if (!config.runsTopic) throw new ConfigError(['RUNS_TOPIC is required for the dispatchers (projects/P/topics/T or a topic id)']);
-      return (publisher ??= new PubSubRunPublisher(config.runsTopic));
-    },
+    publisher: () => (publisher ??= new PubSubRunPublisher(requireRunsTopic(config))),
     harvest: () =>
       (harvest ??= {
         client: getClient(),

@@ -78,16 +78,3 @@ export function inWindow(t: Date, w: Window): boolean {
 export function formatWindow(w: Window): { start: string; end: string } {
   return { start: w.start.toISOString(), end: w.end.toISOString() };
 }
-
-/** Splits [start, end) into whole or partial hours, in order. */
-export function splitHours(w: Window): Window[] {
-  const out: Window[] = [];
-  let cursor = w.start.getTime();
-  const end = w.end.getTime();
-  while (cursor < end) {
-    const next = Math.min(end, Math.floor(cursor / HOUR_MS) * HOUR_MS + HOUR_MS);
-    out.push({ start: new Date(cursor), end: new Date(next) });
-    cursor = next;
-  }
-  return out;
-}

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { FakeAccount, FakeRun } from './fake-dbt-cloud/model.ts';
+import { sha256Of } from './helpers.ts';
 
 /**
  * The tree a harvest must produce, computed from the fake's truth independently of the product's
@@ -57,7 +57,5 @@ export async function listFiles(root: string): Promise<string[]> {
 }
 
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await sha256Of(createReadStream(path))).sha256;
 }

@@ -126,10 +126,6 @@ export class FakeGcs {
     return obj;
   }
 
-  openSessions(): number {
-    return this.sessions.size;
-  }
-
   // ---- plumbing --------------------------------------------------------------------------------
 
   private fault(op: GcsOperation, name: string | undefined): number | undefined {

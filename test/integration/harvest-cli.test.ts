@@ -244,7 +244,7 @@ describe('trigger-job', () => {
 });
 
 describe('the installed command', () => {
-  it('runs from source through npm run harvester with exit status 2 on bad configuration', async () => {
+  it('runs as its own process from source (node lib/cli/main.ts) with exit status 2 on bad configuration', async () => {
     const run = promisify(execFile);
     const err = await run(process.execPath, ['lib/cli/main.ts', 'retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', join(work, 'x')], { env: { PATH: process.env['PATH'] } }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(2);

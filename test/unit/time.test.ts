@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hourlyWindow, inWindow, parseTimestamp, splitHours, tryParseTimestamp } from '../../lib/time.ts';
+import { hourlyWindow, inWindow, parseTimestamp, tryParseTimestamp } from '../../lib/time.ts';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -40,8 +40,4 @@ describe('windows', () => {
     expect(inWindow(new Date('2022-06-01T09:59:59.999Z'), w)).toBe(true);
   });
 
-  it('splits a window into hours', () => {
-    const parts = splitHours({ start: new Date('2022-06-01T09:30:00Z'), end: new Date('2022-06-01T11:15:00Z') });
-    expect(parts.map((p) => p.start.toISOString().slice(11, 16) + '-' + p.end.toISOString().slice(11, 16))).toEqual(['09:30-10:00', '10:00-11:00', '11:00-11:15']);
-  });
 });
