@@ -162,6 +162,7 @@ export async function handleHarvestRun(services: Services, body: unknown, bodyEr
   }
   const msg = parsed.data;
   const runLog = log.child({ runId: msg.runId, jobId: msg.jobId, window: msg.window, ...context });
+  runLog.debug('push delivery received');
   let outcome: RunOutcome;
   try {
     const ctx = services.harvest();
@@ -177,7 +178,7 @@ export async function handleHarvestRun(services: Services, body: unknown, bodyEr
   }
   switch (outcome.status) {
     case 'stored':
-      runLog.info('run stored', { files: outcome.files, bytes: outcome.bytes, path: outcome.path });
+      // harvestRun has logged "run stored" with this delivery's context: one outcome line per delivery.
       return { status: 200, body: { ...outcome } };
     case 'skipped':
       runLog.info(`run skipped: ${outcome.reason}`);

@@ -59,3 +59,23 @@ export async function listFiles(root: string): Promise<string[]> {
 export async function sha256File(path: string): Promise<string> {
   return (await sha256Of(createReadStream(path))).sha256;
 }
+
+/**
+ * Mismatches between stored objects and the truth for `runs`: objects of those runs that should not
+ * be there, expected objects missing, artifacts whose bytes differ, `_run.json` of another run.
+ */
+export async function objectMismatches(account: FakeAccount, runs: readonly FakeRun[], objects: readonly { name: string; sha256: string; data: Buffer | null }[], prefix = ''): Promise<string[]> {
+  const expected = expectedTree(account, runs, prefix);
+  const ids = new Set(runs.map((r) => r.id));
+  const mine = objects.filter((o) => ids.has(Number(/(?:^|\/)run_id=(\d+)\//.exec(o.name)?.[1])));
+  const names = new Set(mine.map((o) => o.name));
+  const mismatches: string[] = [];
+  for (const o of mine) {
+    const want = expected.get(o.name);
+    if (!want) mismatches.push(`extra ${o.name}`);
+    else if (want.step > 0 && o.sha256 !== (await account.artifact(want.runId, want.step, want.file).sha256())) mismatches.push(`different ${o.name}`);
+    else if (want.step === 0 && o.data && (JSON.parse(o.data.toString('utf8')) as { id?: unknown }).id !== want.runId) mismatches.push(`wrong run in ${o.name}`);
+  }
+  for (const name of expected.keys()) if (!names.has(name)) mismatches.push(`missing ${name}`);
+  return mismatches;
+}

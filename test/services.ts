@@ -46,6 +46,8 @@ export interface Started {
   port: number;
   output: () => string;
   stop: () => Promise<void>;
+  /** SIGKILL, as when an instance is lost mid-request: no handler runs, sockets just close. */
+  kill: () => Promise<void>;
 }
 
 function capture(child: ChildProcess): () => string {
@@ -53,6 +55,17 @@ function capture(child: ChildProcess): () => string {
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
   return () => text;
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+  await exited;
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -80,7 +93,7 @@ export async function startPubSubEmulator(project: string, fixedPort?: number): 
   const output = capture(child);
   const url = `127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`http://${url}/`)).ok, 'the Pub/Sub emulator', 90_000, child, output);
-  return { url, port, output, stop: () => stopChild(child) };
+  return { url, port, output, stop: () => stopChild(child), kill: () => killChild(child) };
 }
 
 export async function startFunction(target: string, env: Record<string, string>, fixedPort?: number): Promise<Started> {
@@ -93,7 +106,7 @@ export async function startFunction(target: string, env: Record<string, string>,
   const output = capture(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/robots.txt`)).status === 404, `functions-framework --target=${target}`, 30_000, child, output);
-  return { url, port, output, stop: () => stopChild(child) };
+  return { url, port, output, stop: () => stopChild(child), kill: () => killChild(child) };
 }
 
 export async function buildOnce(): Promise<void> {

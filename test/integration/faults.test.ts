@@ -3,11 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeAccount, FakeRun } from '../fake-dbt-cloud/model.ts';
 import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { cli } from '../cli.ts';
-import { expectedTree, listFiles, sha256File } from '../expected.ts';
+import { expectedTree, listFiles, runFolder, sha256File } from '../expected.ts';
 
 /**
  * The CLI path under faults: for each fault, harvest a window while the fake injects it (and, where
@@ -42,8 +43,8 @@ afterAll(async () => {
 const truth = () => fake.account.runsFinishedIn(new Date(START), new Date(END));
 
 /** Mismatches between a folder and the truth: missing, extra, or different files. */
-async function compareFolder(out: string): Promise<{ stored: number; mismatches: string[] }> {
-  const expected = expectedTree(fake.account, truth());
+async function compareFolder(out: string, account: FakeAccount = fake.account, runs: readonly FakeRun[] = truth()): Promise<{ stored: number; mismatches: string[] }> {
+  const expected = expectedTree(account, runs);
   const files = await listFiles(out);
   const mismatches: string[] = [];
   for (const f of files) if (!expected.has(f)) mismatches.push(`extra ${f}`);
@@ -52,7 +53,7 @@ async function compareFolder(out: string): Promise<{ stored: number; mismatches:
       mismatches.push(`missing ${path}`);
       continue;
     }
-    if (obj.step > 0 && (await sha256File(join(out, path))) !== (await fake.account.artifact(obj.runId, obj.step, obj.file).sha256())) mismatches.push(`different ${path}`);
+    if (obj.step > 0 && (await sha256File(join(out, path))) !== (await account.artifact(obj.runId, obj.step, obj.file).sha256())) mismatches.push(`different ${path}`);
     if (obj.step === 0 && JSON.parse(await readFile(join(out, path), 'utf8')).id !== obj.runId) mismatches.push(`wrong run in ${path}`);
   }
   return { stored: files.filter((f) => f.endsWith('_run.json')).length, mismatches };
@@ -101,6 +102,38 @@ describe('the CLI harvest under faults', () => {
   it('answers slower than the timeout', () => underFault('slower than the timeout', [{ kind: 'run', times: 6, fault: { type: 'delay', ms: 1_600 } }]));
   it('a token revoked in the middle of the window: reported, then harvested on the next try', () =>
     underFault('token revoked (401) mid-window', [{ kind: 'any', skip: 150, fault: { type: 'status', status: 401, body: 'json' } }], { expectFailures: true }));
+
+  it('artifacts_saved false for fresh runs: reported as not harvested yet, stored by the next harvest once true', async () => {
+    // "Fresh" is measured against the real clock, so this fake's present is now.
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const live = await fakeCloud({ seed: 7, from: new Date(now - 6 * 3_600_000), to: new Date(now), now: new Date(now) });
+    try {
+      const start = new Date(now - 45 * 60_000);
+      const runs = live.account.runsFinishedIn(start, new Date(now));
+      const fresh = runs.filter((r) => r.outcome === 'success' && live.account.expectedFiles(r.id).length > 0).slice(0, 3);
+      expect(fresh).toHaveLength(3);
+      for (const r of fresh) r.patch['artifacts_saved'] = false;
+      const out = join(work, 'fresh');
+      const args = ['retrieve-artifacts-time-interval', '--start-time', start.toISOString(), '--end-time', new Date(now).toISOString(), '--output-folder', out];
+      const liveEnv = { ...env, DBT_CLOUD_ACCOUNT_ID: String(live.accountId), DBT_CLOUD_HOST: live.url };
+      const first = await cli(args, liveEnv);
+      expect(first.code).toBe(1);
+      for (const r of fresh) {
+        expect(first.stderr).toContain(`run ${r.id} not harvested yet`);
+        expect(await listFiles(join(out, runFolder(r)))).toEqual([]);
+      }
+      expect((await listFiles(out)).filter((f) => f.endsWith('_run.json'))).toHaveLength(runs.length - fresh.length);
+      for (const r of fresh) delete r.patch['artifacts_saved'];
+      const again = await cli(args, liveEnv);
+      expect(again.code, again.stderr).toBe(0);
+      const { stored, mismatches } = await compareFolder(out, live.account, runs);
+      table.push({ fault: 'artifacts_saved false for 3 fresh runs, then true (reported, stored next time)', expected: runs.length, stored, mismatches: mismatches.length, retries: 0 });
+      expect(mismatches).toEqual([]);
+      expect(stored).toBe(runs.length);
+    } finally {
+      await live.stop();
+    }
+  });
 
   it('two harvests of the same window at once leave one complete copy', async () => {
     const out = join(work, 'concurrent');

@@ -1,10 +1,11 @@
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import type { Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { expectedTree } from '../expected.ts';
-import { buildOnce, emulatorRequired, hasGcloud, startFunction, startPubSubEmulator, type Started } from '../services.ts';
+import { emulatorRequired, hasGcloud } from '../services.ts';
+import { post, startPipeline, until, type Pipeline } from '../pipeline.ts';
 
 const PROJECT = 'harvester-test';
 const BUCKET = 'harvest-bucket';
@@ -14,40 +15,11 @@ if (!available && emulatorRequired()) throw new Error('CI=true: the Pub/Sub emul
 
 let fake: FakeDbtCloud;
 let gcs: FakeGcs;
-let emulator: Started;
-let fns: Record<'dispatchHourly' | 'backfill' | 'harvestRun', Started>;
+let pipeline: Pipeline;
+let fns: Pipeline['fns'];
 let pubsub: PubSub;
-const published: Message[] = [];
-const dead: Message[] = [];
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function listen(sub: Subscription, into: Message[]): void {
-  sub.on('message', (m: Message) => {
-    into.push(m);
-    m.ack();
-  });
-}
-
-const post = async (url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; text: string }> => {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed, text };
-};
+let published: Message[];
+let dead: Message[];
 
 const envelope = (data: string, id = String(Math.random())) => ({ message: { data, messageId: id, attributes: {} }, subscription: `projects/${PROJECT}/subscriptions/manual` });
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
@@ -68,46 +40,14 @@ async function expectStored(start: string, end: string): Promise<void> {
 
 describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, real functions-framework)', () => {
   beforeAll(async () => {
-    const built = buildOnce();
     fake = await fakeCloud();
     gcs = await startFakeGcs();
-    emulator = await startPubSubEmulator(PROJECT);
-    process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
-    pubsub = new PubSub({ projectId: PROJECT });
-    await built;
-    const env = {
-      DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
-      DBT_CLOUD_TOKEN: TOKEN,
-      DBT_CLOUD_HOST: fake.url,
-      DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
-      RUNS_TOPIC: `projects/${PROJECT}/topics/dbt-runs`,
-      ARTIFACTS_DESTINATION: `gs://${BUCKET}`,
-      STORAGE_API_ENDPOINT: gcs.url,
-      PUBSUB_EMULATOR_HOST: emulator.url,
-      GOOGLE_CLOUD_PROJECT: PROJECT,
-      LOG_LEVEL: 'DEBUG',
-    };
-    const [dispatchHourly, backfill, harvestRun] = await Promise.all([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env)]);
-    fns = { dispatchHourly: dispatchHourly!, backfill: backfill!, harvestRun: harvestRun! };
-
-    const [topic] = await pubsub.createTopic('dbt-runs');
-    const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
-    await topic.createSubscription('harvest-push', {
-      pushConfig: { pushEndpoint: `${fns.harvestRun.url}/` },
-      ackDeadlineSeconds: 60,
-      deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: MAX_ATTEMPTS },
-      retryPolicy: { minimumBackoff: { seconds: 0 }, maximumBackoff: { seconds: 1 } },
-    });
-    const [audit] = await topic.createSubscription('audit');
-    const [deadSub] = await deadTopic.createSubscription('dead-letters');
-    listen(audit, published);
-    listen(deadSub, dead);
+    pipeline = await startPipeline({ project: PROJECT, bucket: BUCKET, fake, gcs, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
+    ({ fns, pubsub, published, dead } = pipeline);
   }, 180_000);
 
   afterAll(async () => {
-    await pubsub?.close();
-    await Promise.all(Object.values(fns ?? {}).map((f) => f.stop()));
-    await emulator?.stop();
+    await pipeline?.close();
     await fake?.stop();
     await gcs?.stop();
   });

@@ -1,0 +1,133 @@
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
+import type { FakeGcs } from './fake-gcs/server.ts';
+import { TOKEN } from './helpers.ts';
+import { buildOnce, freePort, startFunction, startPubSubEmulator, type Started } from './services.ts';
+
+/**
+ * The deployed pipeline, on loopback: the real Pub/Sub emulator, the three functions each in its own
+ * functions-framework process over the built entry file, a topic with a push subscription to
+ * harvestRun (retry backoff, dead-letter topic), and pull subscriptions that keep a copy of every
+ * published message and every dead letter.
+ */
+export type FunctionName = 'dispatchHourly' | 'backfill' | 'harvestRun';
+
+export interface PipelineOptions {
+  project: string;
+  bucket: string;
+  fake: FakeDbtCloud;
+  gcs: FakeGcs;
+  maxDeliveryAttempts: number;
+  backoffSeconds: { min: number; max: number };
+  /** Extra or overriding environment of the functions. */
+  env?: Record<string, string>;
+}
+
+export interface Pipeline {
+  fns: Record<FunctionName, Started>;
+  pubsub: PubSub;
+  /** Every message published on the runs topic (a pull subscription's copy). */
+  published: Message[];
+  /** Every message moved to the dead-letter topic. */
+  dead: Message[];
+  /** SIGKILLs harvestRun and starts a new process on the same port, where the push endpoint points. */
+  killAndRestartHarvestRun: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+export async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+function keep(sub: Subscription, into: Message[]): void {
+  sub.on('message', (m: Message) => {
+    into.push(m);
+    m.ack();
+  });
+}
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const built = buildOnce();
+  const emulator = await startPubSubEmulator(options.project);
+  process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
+  const pubsub = new PubSub({ projectId: options.project });
+  await built;
+  const env = {
+    DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
+    DBT_CLOUD_TOKEN: TOKEN,
+    DBT_CLOUD_HOST: options.fake.url,
+    DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+    RUNS_TOPIC: `projects/${options.project}/topics/dbt-runs`,
+    ARTIFACTS_DESTINATION: `gs://${options.bucket}`,
+    STORAGE_API_ENDPOINT: options.gcs.url,
+    PUBSUB_EMULATOR_HOST: emulator.url,
+    GOOGLE_CLOUD_PROJECT: options.project,
+    LOG_LEVEL: 'DEBUG',
+    ...options.env,
+  };
+  const harvestPort = await freePort();
+  const [dispatchHourly, backfill, harvestRun] = await Promise.all([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env, harvestPort)]);
+
+  const [topic] = await pubsub.createTopic('dbt-runs');
+  const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
+  await topic.createSubscription('harvest-push', {
+    pushConfig: { pushEndpoint: `${harvestRun.url}/` },
+    ackDeadlineSeconds: 60,
+    deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: options.maxDeliveryAttempts },
+    retryPolicy: { minimumBackoff: { seconds: options.backoffSeconds.min }, maximumBackoff: { seconds: options.backoffSeconds.max } },
+  });
+  const [audit] = await topic.createSubscription('audit');
+  const [deadSub] = await deadTopic.createSubscription('dead-letters');
+  const published: Message[] = [];
+  const dead: Message[] = [];
+  keep(audit, published);
+  keep(deadSub, dead);
+
+  // harvestRun may be killed and restarted on its port: one handle over every process it has been.
+  const instances: Started[] = [harvestRun];
+  const latest = (): Started => instances[instances.length - 1]!;
+  const fns: Record<FunctionName, Started> = {
+    dispatchHourly,
+    backfill,
+    harvestRun: {
+      url: harvestRun.url,
+      port: harvestPort,
+      output: () => instances.map((i) => i.output()).join(''),
+      stop: () => latest().stop(),
+      kill: () => latest().kill(),
+    },
+  };
+  return {
+    fns,
+    pubsub,
+    published,
+    dead,
+    killAndRestartHarvestRun: async () => {
+      await latest().kill();
+      instances.push(await startFunction('harvestRun', env, harvestPort));
+    },
+    close: async () => {
+      await pubsub.close();
+      await Promise.all([dispatchHourly.stop(), backfill.stop(), latest().stop()]);
+      await emulator.stop();
+    },
+  };
+}
