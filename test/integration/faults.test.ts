@@ -111,7 +111,7 @@ describe('the CLI harvest under faults', () => {
       const start = new Date(now - 45 * 60_000);
       const runs = live.account.runsFinishedIn(start, new Date(now));
       const fresh = runs.filter((r) => r.outcome === 'success' && live.account.expectedFiles(r.id).length > 0).slice(0, 3);
-      expect(fresh).toHaveLength(3);
+      expect(fresh.length).toBeGreaterThan(0);
       for (const r of fresh) r.patch['artifacts_saved'] = false;
       const out = join(work, 'fresh');
       const args = ['retrieve-artifacts-time-interval', '--start-time', start.toISOString(), '--end-time', new Date(now).toISOString(), '--output-folder', out];
@@ -127,7 +127,7 @@ describe('the CLI harvest under faults', () => {
       const again = await cli(args, liveEnv);
       expect(again.code, again.stderr).toBe(0);
       const { stored, mismatches } = await compareFolder(out, live.account, runs);
-      table.push({ fault: 'artifacts_saved false for 3 fresh runs, then true (reported, stored next time)', expected: runs.length, stored, mismatches: mismatches.length, retries: 0 });
+      table.push({ fault: `artifacts_saved false for ${fresh.length} fresh runs, then true (reported, stored next time)`, expected: runs.length, stored, mismatches: mismatches.length, retries: 0 });
       expect(mismatches).toEqual([]);
       expect(stored).toBe(runs.length);
     } finally {
