@@ -57,35 +57,27 @@ function capture(child: ChildProcess): () => string {
   return () => text;
 }
 
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
+/** Signals the child's whole process group (gcloud starts Java), or the child alone if that fails. */
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid!, 'SIGKILL');
+    process.kill(-child.pid!, sig);
   } catch {
-    child.kill('SIGKILL');
+    child.kill(sig);
   }
-  await exited;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`; SIGKILL at once with a grace of 0. */
+async function endChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  try {
-    process.kill(-child.pid!, 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
-  }, 5_000);
+  const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
+  if (graceMs > 0) signal(child, 'SIGTERM');
   await exited;
   clearTimeout(timer);
 }
+
+const stopChild = (child: ChildProcess): Promise<void> => endChild(child, 5_000);
+const killChild = (child: ChildProcess): Promise<void> => endChild(child, 0);
 
 export async function startPubSubEmulator(project: string, fixedPort?: number): Promise<Started> {
   const port = fixedPort ?? (await freePort());
