@@ -79,3 +79,14 @@ export async function objectMismatches(account: FakeAccount, runs: readonly Fake
   for (const name of expected.keys()) if (!names.has(name)) mismatches.push(`missing ${name}`);
   return mismatches;
 }
+
+/** `_run.json` objects present without every artifact of their run: what the marker-last rule forbids. */
+export function markersWithoutArtifacts(expected: ReadonlyMap<string, ExpectedObject>, present: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const marker of [...expected.keys()].filter((k) => k.endsWith('/_run.json') && present.has(k))) {
+    const folder = marker.slice(0, -'_run.json'.length);
+    const missing = [...expected.keys()].filter((k) => k.startsWith(folder) && !present.has(k));
+    if (missing.length > 0) out.push(`${marker} without ${missing.join(', ')}`);
+  }
+  return out;
+}

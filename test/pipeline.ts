@@ -30,8 +30,8 @@ export interface Pipeline {
   published: Message[];
   /** Every message moved to the dead-letter topic. */
   dead: Message[];
-  /** SIGKILLs harvestRun and starts a new process on the same port, where the push endpoint points. */
-  killAndRestartHarvestRun: () => Promise<void>;
+  /** SIGKILLs harvestRun if it still runs, and starts a new process on its port, where the push endpoint points. */
+  restartHarvestRun: () => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -120,7 +120,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     pubsub,
     published,
     dead,
-    killAndRestartHarvestRun: async () => {
+    restartHarvestRun: async () => {
       await latest().kill();
       instances.push(await startFunction('harvestRun', env, harvestPort));
     },

@@ -8,7 +8,7 @@ import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { cli } from '../cli.ts';
-import { expectedTree, listFiles, runFolder, sha256File } from '../expected.ts';
+import { expectedTree, listFiles, markersWithoutArtifacts, runFolder, sha256File } from '../expected.ts';
 
 /**
  * The CLI path under faults: for each fault, harvest a window while the fake injects it (and, where
@@ -162,6 +162,8 @@ describe('the CLI harvest under faults', () => {
     expect(stall.hits).toBe(1);
     const partial = (await listFiles(out)).filter((f) => f.endsWith('.partial'));
     expect(partial.length).toBeGreaterThan(0);
+    // What the kill left: no _run.json without every artifact of its run (the marker is written last).
+    expect(markersWithoutArtifacts(expectedTree(fake.account, truth()), new Set(await listFiles(out)))).toEqual([]);
     const again = await cli([...ARGS, '--output-folder', out], env);
     expect(again.code, again.stderr).toBe(0);
     const { stored, mismatches } = await compareFolder(out);

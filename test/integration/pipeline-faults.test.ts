@@ -3,7 +3,7 @@ import type { FakeRun } from '../fake-dbt-cloud/model.ts';
 import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { fakeCloud } from '../helpers.ts';
-import { expectedTree, objectMismatches } from '../expected.ts';
+import { expectedTree, markersWithoutArtifacts, objectMismatches } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../services.ts';
 import { post, startPipeline, until, type FunctionName, type Pipeline } from '../pipeline.ts';
 
@@ -242,7 +242,10 @@ describe.skipIf(!available)('the Pub/Sub function pipeline under faults (real em
     const published = await dispatch(w);
     await until('the stall and some runs stored', () => stall.hits === 1 && storedCount(runs) >= 2, 60_000);
     const before = storedCount(runs);
-    await pipeline.killAndRestartHarvestRun();
+    await pipeline.fns.harvestRun.kill();
+    // What the kill left: no _run.json without every artifact of its run (the marker is written last).
+    expect(markersWithoutArtifacts(expectedTree(fake.account, runs), new Set(gcs.list(BUCKET).map((o) => o.name)))).toEqual([]);
+    await pipeline.restartHarvestRun();
     fake.latencyMs = 0;
     fake.clearFaults();
     await allStored(runs);
