@@ -22,6 +22,7 @@ const fake = await startFakeDbtCloud({ from: new Date(now.getTime() - 24 * 3_600
 process.stdout.write(`fake dbt Cloud on ${fake.url} (account ${fake.accountId}, ${fake.account.runs.length} runs)\nstarting the Pub/Sub emulator...\n`);
 const emulator = await startPubSubEmulator(PROJECT, base + 5);
 process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
+process.env['METADATA_SERVER_DETECTION'] = 'none';
 
 const env = {
   DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
@@ -30,6 +31,8 @@ const env = {
   RUNS_TOPIC: `projects/${PROJECT}/topics/dbt-runs`,
   ARTIFACTS_DESTINATION: '.dev/artifacts',
   PUBSUB_EMULATOR_HOST: emulator.url,
+  // Off Google Cloud: no probe of the metadata server (and no MetadataLookupWarning).
+  METADATA_SERVER_DETECTION: 'none',
   GOOGLE_CLOUD_PROJECT: PROJECT,
 };
 const fns: Record<string, Started> = {};

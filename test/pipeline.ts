@@ -68,6 +68,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const built = buildOnce();
   const emulator = await startPubSubEmulator(options.project);
   process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
+  process.env['METADATA_SERVER_DETECTION'] = 'none';
   const pubsub = new PubSub({ projectId: options.project });
   await built;
   const env = {
@@ -79,6 +80,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     ARTIFACTS_DESTINATION: `gs://${options.bucket}`,
     STORAGE_API_ENDPOINT: options.gcs.url,
     PUBSUB_EMULATOR_HOST: emulator.url,
+    // Off Google Cloud: no probe of the metadata server (and no MetadataLookupWarning).
+    METADATA_SERVER_DETECTION: 'none',
     GOOGLE_CLOUD_PROJECT: options.project,
     LOG_LEVEL: 'DEBUG',
     ...options.env,
