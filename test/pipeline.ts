@@ -70,7 +70,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   const pubsub = new PubSub({ projectId: options.project });
-  await built;
+  await built.catch(async (err: unknown) => {
+    await pubsub.close();
+    await emulator.stop();
+    throw err;
+  });
   const env = {
     DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
     DBT_CLOUD_TOKEN: TOKEN,
@@ -87,7 +91,16 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     ...options.env,
   };
   const harvestPort = await freePort();
-  const [dispatchHourly, backfill, harvestRun] = await Promise.all([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env, harvestPort)]);
+  const started = await Promise.allSettled([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env, harvestPort)]);
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    // Leave no emulator or function behind when the pipeline cannot start.
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    await pubsub.close();
+    await emulator.stop();
+    throw failure.reason;
+  }
+  const [dispatchHourly, backfill, harvestRun] = started.map((s) => (s as PromiseFulfilledResult<Started>).value) as [Started, Started, Started];
 
   const [topic] = await pubsub.createTopic('dbt-runs');
   const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
