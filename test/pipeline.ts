@@ -1,8 +1,11 @@
+import { once } from 'node:events';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
 import type { FakeGcs } from './fake-gcs/server.ts';
 import { TOKEN } from './helpers.ts';
-import { buildOnce, freePort, startFunction, startPubSubEmulator, type Started } from './services.ts';
+import { buildOnce, startFunction, startPubSubEmulator, type Started } from './services.ts';
 
 /**
  * The deployed pipeline, on loopback: the real Pub/Sub emulator, the three functions each in its own
@@ -30,7 +33,7 @@ export interface Pipeline {
   published: Message[];
   /** Every message moved to the dead-letter topic. */
   dead: Message[];
-  /** SIGKILLs harvestRun if it still runs, and starts a new process on its port, where the push endpoint points. */
+  /** SIGKILLs harvestRun if it still runs and starts a new process behind the same URL, where the push endpoint points. */
   restartHarvestRun: () => Promise<void>;
   close: () => Promise<void>;
 }
@@ -64,6 +67,66 @@ function keep(sub: Subscription, into: Message[]): void {
   });
 }
 
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function forward(port: number, method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, host: `127.0.0.1:${port}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * What Cloud Run puts in front of a function's instances, reduced to what the tests need: a request
+ * waits while no instance is up (a cold start), and a request whose instance dies answers 503.
+ */
+async function frontEnd(instancePort: () => number): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const answer = await forward(instancePort(), req.method ?? 'GET', req.url ?? '/', req.headers, body);
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 100));
+            continue;
+          }
+          res.writeHead(503, { 'Content-Type': 'text/plain' });
+          res.end(`the instance was lost: ${(err as Error).message}`);
+          return;
+        }
+      }
+    })();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const built = buildOnce();
   const emulator = await startPubSubEmulator(options.project);
@@ -90,8 +153,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     LOG_LEVEL: 'DEBUG',
     ...options.env,
   };
-  const harvestPort = await freePort();
-  const started = await Promise.allSettled([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env, harvestPort)]);
+  const started = await Promise.allSettled([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env)]);
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     // Leave no emulator or function behind when the pipeline cannot start.
@@ -102,10 +164,15 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   }
   const [dispatchHourly, backfill, harvestRun] = started.map((s) => (s as PromiseFulfilledResult<Started>).value) as [Started, Started, Started];
 
+  // harvestRun may be killed and replaced: one handle over every process it has been, behind one URL.
+  const instances: Started[] = [harvestRun];
+  const latest = (): Started => instances[instances.length - 1]!;
+  const front = await frontEnd(() => latest().port);
+
   const [topic] = await pubsub.createTopic('dbt-runs');
   const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
   await topic.createSubscription('harvest-push', {
-    pushConfig: { pushEndpoint: `${harvestRun.url}/` },
+    pushConfig: { pushEndpoint: `${front.url}/` },
     ackDeadlineSeconds: 60,
     deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: options.maxDeliveryAttempts },
     retryPolicy: { minimumBackoff: { seconds: options.backoffSeconds.min }, maximumBackoff: { seconds: options.backoffSeconds.max } },
@@ -117,15 +184,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   keep(audit, published);
   keep(deadSub, dead);
 
-  // harvestRun may be killed and restarted on its port: one handle over every process it has been.
-  const instances: Started[] = [harvestRun];
-  const latest = (): Started => instances[instances.length - 1]!;
   const fns: Record<FunctionName, Started> = {
     dispatchHourly,
     backfill,
     harvestRun: {
-      url: harvestRun.url,
-      port: harvestPort,
+      url: front.url,
+      port: Number(new URL(front.url).port),
       output: () => instances.map((i) => i.output()).join(''),
       stop: () => latest().stop(),
       kill: () => latest().kill(),
@@ -138,11 +202,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     dead,
     restartHarvestRun: async () => {
       await latest().kill();
-      instances.push(await startFunction('harvestRun', env, harvestPort));
+      instances.push(await startFunction('harvestRun', env));
     },
     close: async () => {
       await pubsub.close();
       await Promise.all([dispatchHourly.stop(), backfill.stop(), latest().stop()]);
+      await front.close();
       await emulator.stop();
     },
   };
