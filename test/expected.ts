@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { FakeAccount, FakeRun } from './fake-dbt-cloud/model.ts';
+import type { FakeGcs } from './fake-gcs/server.ts';
 import { sha256Of } from './helpers.ts';
 
 /**
@@ -89,4 +90,13 @@ export function markersWithoutArtifacts(expected: ReadonlyMap<string, ExpectedOb
     if (missing.length > 0) out.push(`${marker} without ${missing.join(', ')}`);
   }
   return out;
+}
+
+/** Stores the given expected artifacts in the fake bucket first, byte for byte, as another harvester would have. */
+export async function storedByAnotherWriter(gcs: FakeGcs, bucket: string, account: FakeAccount, objects: readonly (readonly [string, ExpectedObject])[]): Promise<void> {
+  for (const [name, o] of objects) {
+    const chunks: Buffer[] = [];
+    for await (const c of account.artifact(o.runId, o.step, o.file).stream) chunks.push(c as Buffer);
+    gcs.put(bucket, name, Buffer.concat(chunks), 'application/json');
+  }
 }

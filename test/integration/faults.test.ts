@@ -8,7 +8,7 @@ import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { cli } from '../cli.ts';
-import { expectedTree, listFiles, markersWithoutArtifacts, runFolder, sha256File } from '../expected.ts';
+import { expectedTree, listFiles, markersWithoutArtifacts, objectMismatches, runFolder, sha256File, storedByAnotherWriter } from '../expected.ts';
 
 /**
  * The CLI path under faults: for each fault, harvest a window while the fake injects it (and, where
@@ -174,24 +174,15 @@ describe('the CLI harvest under faults', () => {
   it('Cloud Storage failing with 5xx, and objects another writer stored first (412)', async () => {
     const expected = expectedTree(fake.account, truth(), 'faults');
     // Another harvester already stored some artifacts (same bytes): our writes meet 412.
-    const raced = [...expected].filter(([, o]) => o.step > 0).slice(0, 10);
-    for (const [name, o] of raced) {
-      const chunks: Buffer[] = [];
-      for await (const c of fake.account.artifact(o.runId, o.step, o.file).stream) chunks.push(c as Buffer);
-      gcs.put('fault-bucket', name, Buffer.concat(chunks), 'application/json');
-    }
+    await storedByAnotherWriter(gcs, 'fault-bucket', fake.account, [...expected].filter(([, o]) => o.step > 0).slice(0, 10));
     const rule = gcs.fail({ op: 'upload', status: 503, times: 15 });
     const result = await cli([...ARGS, '--gcs-bucket-name', 'fault-bucket', '--output-folder', 'faults'], env);
     expect(rule.hits).toBeGreaterThan(0);
     expect(result.code, result.stderr).toBe(0);
     const objects = gcs.list('fault-bucket');
-    let mismatches = 0;
-    for (const o of objects) {
-      const want = expected.get(o.name);
-      if (!want) mismatches++;
-      else if (want.step > 0 && o.sha256 !== (await fake.account.artifact(want.runId, want.step, want.file).sha256())) mismatches++;
-    }
-    mismatches += [...expected.keys()].filter((k) => !objects.some((o) => o.name === k)).length;
+    const ids = new Set(truth().map((r) => r.id));
+    const strays = objects.filter((o) => !ids.has(Number(/\/run_id=(\d+)\//.exec(o.name)?.[1]))).map((o) => `stray ${o.name}`);
+    const mismatches = [...strays, ...(await objectMismatches(fake.account, truth(), objects, 'faults'))].length;
     table.push({ fault: 'GCS 503 on uploads + 412 races', expected: truth().length, stored: objects.filter((o) => o.name.endsWith('_run.json')).length, mismatches, retries: rule.hits ?? 0 });
     expect(mismatches).toBe(0);
   });

@@ -3,7 +3,7 @@ import type { FakeRun } from '../fake-dbt-cloud/model.ts';
 import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
 import { fakeCloud } from '../helpers.ts';
-import { expectedTree, markersWithoutArtifacts, objectMismatches } from '../expected.ts';
+import { expectedTree, markersWithoutArtifacts, objectMismatches, storedByAnotherWriter } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../services.ts';
 import { post, startPipeline, until, type FunctionName, type Pipeline } from '../pipeline.ts';
 
@@ -256,12 +256,7 @@ describe.skipIf(!available)('the Pub/Sub function pipeline under faults (real em
     const w = hour(11);
     const runs = truthOf(w);
     fake.clearFaults();
-    const expected = [...expectedTree(fake.account, runs)].filter(([, o]) => o.step > 0).slice(0, 10);
-    for (const [name, o] of expected) {
-      const chunks: Buffer[] = [];
-      for await (const c of fake.account.artifact(o.runId, o.step, o.file).stream) chunks.push(c as Buffer);
-      gcs.put(BUCKET, name, Buffer.concat(chunks), 'application/json');
-    }
+    await storedByAnotherWriter(gcs, BUCKET, fake.account, [...expectedTree(fake.account, runs)].filter(([, o]) => o.step > 0).slice(0, 10));
     const rule = gcs.fail({ op: 'upload', status: 503, times: 15 });
     const marks = mark();
     const published = await dispatch(w);
