@@ -174,7 +174,7 @@ export class FakeDbtCloud {
     try {
       const body = await readBody(req);
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      const fault = this.matchFault(route.kind, route.runId, entry.step, route.file);
+      const fault = this.matchFault(route.kind, route.runId, entry.step, route.file, this.servesArtifactBody(route, entry.step));
       if (fault) entry.fault = fault.type;
       if (fault?.type === 'delay') await sleep(fault.ms);
       if (fault?.type === 'reset' && fault.afterBytes === undefined) {
@@ -236,9 +236,24 @@ export class FakeDbtCloud {
     return { kind: 'unknown', accountId, trailingSlash };
   }
 
-  private matchFault(kind: RouteKind, runId: number | undefined, step: number | undefined, file: string | undefined): Fault | undefined {
+  /**
+   * Whether this request will be answered with an artifact body. A fault that cuts a body short
+   * (stall, short, reset after some bytes) only applies, and only counts, where there is one: a 404
+   * for a file the step never wrote would otherwise swallow it, and a test waiting for a half-sent
+   * body would wait for nothing.
+   */
+  private servesArtifactBody(route: ReturnType<FakeDbtCloud['route']>, step: number | undefined): boolean {
+    if (route.kind !== 'artifact' || route.runId === undefined) return false;
+    const run = this.account.run(route.runId);
+    const s = run && this.account.stepFor(run, step);
+    return Boolean(run && s && this.account.artifactsSaved(run) && route.file !== undefined && s.files.includes(route.file));
+  }
+
+  private matchFault(kind: RouteKind, runId: number | undefined, step: number | undefined, file: string | undefined, hasBody: boolean): Fault | undefined {
     for (const handle of this.faults) {
       const r = handle.rule;
+      const cutsBody = r.fault.type === 'stall' || r.fault.type === 'short' || (r.fault.type === 'reset' && r.fault.afterBytes !== undefined);
+      if (cutsBody && !hasBody) continue;
       if (r.kind && r.kind !== 'any' && r.kind !== kind) continue;
       if (r.runId !== undefined && r.runId !== runId) continue;
       if (r.step !== undefined && r.step !== step) continue;

@@ -42,6 +42,8 @@ export interface GcsRequest {
   status: number;
   op: GcsOperation | 'other';
   name?: string;
+  /** Body bytes received so far: an upload in flight (status 0) shows how far it got. */
+  received: number;
 }
 
 interface Session {
@@ -142,7 +144,8 @@ export class FakeGcs {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
-    const entry: GcsRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, op: 'other' };
+    const entry: GcsRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, op: 'other', received: 0 };
+    req.on('data', (chunk: Buffer) => (entry.received += chunk.length));
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     try {

@@ -9,7 +9,7 @@ import {
   InputError,
 } from '../../lib/errors.ts';
 import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
-import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of } from '../helpers.ts';
+import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of, until } from '../helpers.ts';
 
 let fake: FakeDbtCloud;
 let client: DbtCloudClient;
@@ -164,7 +164,10 @@ describe('getRun and artifacts', () => {
     const c = clientFor(fake, { idleTimeoutMs: 300 });
     const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')))!;
     const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
-    fake.inject({ kind: 'artifact', times: 1, fault: { type: 'stall', afterBytes: 100 } });
+    const stall = fake.inject({ kind: 'artifact', times: 1, fault: { type: 'stall', afterBytes: 100 } });
+    // A file the step never wrote answers 404 at once: a fault on the body waits for a real body.
+    expect((await c.getRunArtifact(run.id, 'no-such-file.json', step.index)).found).toBe(false);
+    expect(stall.hits).toBe(0);
     const result = await c.getRunArtifact(run.id, 'manifest.json', step.index);
     if (!result.found) throw new Error('expected the artifact');
     await expect(sha256Of(result.body)).rejects.toThrow(/no data for 300 ms/);
@@ -361,7 +364,7 @@ describe('an artifact body that breaks off before anyone reads it', () => {
     fake.inject({ kind: 'artifact', times: 1, fault: { type: 'short', bytes: 500 } });
     const result = await client.getRunArtifact(run.id, 'manifest.json', step.index);
     if (!result.found) throw new Error('expected the artifact');
-    await new Promise((r) => setTimeout(r, 200)); // the body breaks off while nobody listens
+    await until('the body to break off while nobody listens', () => result.body.errored);
     await expect(sha256Of(result.body)).rejects.toBeInstanceOf(ArtifactIncompleteError);
   });
 });

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join, relative, sep } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeAccount, FakeRun } from '../fake-dbt-cloud/model.ts';
 import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
-import { TOKEN, fakeCloud } from '../helpers.ts';
+import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { cli } from '../cli.ts';
 import { expectedTree, listFiles, markersWithoutArtifacts, objectMismatches, runFolder, sha256File, storedByAnotherWriter } from '../expected.ts';
 
@@ -38,6 +39,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
   const lines = ['| fault | runs expected | runs stored | mismatches | retries made |', '| --- | --- | --- | --- | --- |', ...table.map((r) => `| ${r.fault} | ${r.expected} | ${r.stored} | ${r.mismatches} | ${r.retries} |`)];
   process.stdout.write(`\nFault-injection suite (CLI path):\n${lines.join('\n')}\n`);
+});
+
+afterEach(() => {
+  // A failed case must not leave its fault on for the next one.
+  fake.clearFaults();
+  fake.latencyMs = 0;
 });
 
 const truth = () => fake.account.runsFinishedIn(new Date(START), new Date(END));
@@ -148,20 +155,44 @@ describe('the CLI harvest under faults', () => {
     const out = join(work, 'killed');
     fake.latencyMs = 5;
     // One artifact stalls half-way, so the kill always finds a file half written.
-    const stall = fake.inject({ kind: 'artifact', skip: 30, times: 1, fault: { type: 'stall', afterBytes: 1000 } });
+    const STALL_AFTER = 1000;
+    const logged = fake.requests.length;
+    const stall = fake.inject({ kind: 'artifact', skip: 30, times: 1, fault: { type: 'stall', afterBytes: STALL_AFTER } });
     const child = spawn(process.execPath, ['lib/cli/main.ts', ...ARGS, '--output-folder', out, '--concurrency', '4'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: 'ignore' });
-    // Kill once some runs are complete and others are half written.
-    for (let i = 0; i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      if ((await listFiles(out)).filter((f) => f.endsWith('_run.json')).length >= 5) break;
+    const exited = once(child, 'exit');
+    const running = (): true => {
+      if (child.exitCode !== null) throw new Error(`the harvest ended (exit ${child.exitCode}) before it could be killed mid-run`);
+      return true;
+    };
+    // Kill at a state seen on disk, not at a moment hoped for: the stalled artifact's temporary file
+    // holds exactly the bytes sent before the stall, and other runs are complete.
+    let stalledFile = '';
+    let complete = 0;
+    try {
+      stalledFile = await until('the stalled artifact half written in a temporary file', async () => {
+        running();
+        const request = fake.requests.slice(logged).find((r) => r.fault === 'stall');
+        const run = request?.runId !== undefined ? fake.account.run(request.runId) : undefined;
+        if (!request || !run) return undefined;
+        const folder = join(out, runFolder(run), `step=${request.step}`);
+        for (const name of (await readdir(folder).catch(() => [])).filter((n) => n.endsWith('.partial'))) {
+          if ((await stat(join(folder, name)).catch(() => undefined))?.size === STALL_AFTER) return join(folder, name);
+        }
+        return undefined;
+      });
+      await until(
+        () => `5 runs stored before the kill (${complete} so far)`,
+        async () => running() && (complete = (await listFiles(out)).filter((f) => f.endsWith('_run.json')).length) >= 5,
+      );
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
     }
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
     fake.latencyMs = 0;
     fake.clearFaults();
     expect(stall.hits).toBe(1);
     const partial = (await listFiles(out)).filter((f) => f.endsWith('.partial'));
-    expect(partial.length).toBeGreaterThan(0);
+    expect(partial).toContain(relative(out, stalledFile).split(sep).join('/'));
     // What the kill left: no _run.json without every artifact of its run (the marker is written last).
     expect(markersWithoutArtifacts(expectedTree(fake.account, truth()), new Set(await listFiles(out)))).toEqual([]);
     const again = await cli([...ARGS, '--output-folder', out], env);

@@ -2,10 +2,10 @@ import type { Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
-import { TOKEN, fakeCloud } from '../helpers.ts';
+import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { expectedTree, objectMismatches } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../services.ts';
-import { post, startPipeline, until, type Pipeline } from '../pipeline.ts';
+import { post, startPipeline, type Pipeline } from '../pipeline.ts';
 
 const PROJECT = 'harvester-test';
 const BUCKET = 'harvest-bucket';
@@ -23,6 +23,18 @@ let dead: Message[];
 
 const envelope = (data: string, id = String(Math.random())) => ({ message: { data, messageId: id, attributes: {} }, subscription: `projects/${PROJECT}/subscriptions/manual` });
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
+
+/**
+ * Publishes a harmless marker (a run already stored, which harvestRun skips) and waits for its audit
+ * copy: what a function published before its answer reaches the audit subscription before it.
+ * Nothing but the marker may have arrived since `before`.
+ */
+async function expectNothingPublishedSince(before: number): Promise<void> {
+  const stored = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'))[0]!;
+  const id = await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: stored.id, source: 'manual' })), attributes: { marker: 'true' } });
+  await until('the marker\'s audit copy', () => published.some((m) => m.id === id));
+  expect(published.slice(before).filter((m) => m.attributes['marker'] !== 'true').map((m) => m.data.toString())).toEqual([]);
+}
 
 async function expectStored(start: string, end: string): Promise<void> {
   const truth = fake.account.runsFinishedIn(new Date(start), new Date(end));
@@ -67,8 +79,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ runs: truth.length, published: 0, dryRun: true });
     expect([...(dry.body['runIds'] as number[])].sort()).toEqual(truth.map((r) => r.id).sort());
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(published.length).toBe(before);
+    await expectNothingPublishedSince(before);
 
     const real = await post(fns.backfill.url, { start: '2022-06-01T11:00:00', end: '2022-06-01T14:00:00' });
     expect(real.status).toBe(200);
@@ -88,9 +99,16 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     const again = await post(fns.harvestRun.url, envelope(data));
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ status: 'skipped', reason: 'already stored' });
+    const mark = fns.harvestRun.output().length;
     await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id })) });
     await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id })) });
-    await new Promise((r) => setTimeout(r, 2_000));
+    const skipped = (): number =>
+      fns.harvestRun
+        .output()
+        .slice(mark)
+        .split('\n')
+        .filter((l) => l.includes('"message":"run skipped: already stored"') && l.includes(`"runId":${run.id},`)).length;
+    await until(() => `both deliveries answered "already stored" (${skipped()} so far)`, () => skipped() >= 2);
     expect(names().map((o) => o.generation)).toEqual(generations);
     for (const [name, obj] of expected) {
       if (obj.step > 0) expect(gcs.objects.get(`${BUCKET}/${name}`)!.sha256).toBe(await fake.account.artifact(obj.runId, obj.step, obj.file).sha256());
@@ -146,8 +164,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       expect(res.status).toBe(400);
       expect(res.body['error']).toBeTypeOf('string');
       expect(JSON.stringify(res.body['details'])).toMatch(detail);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(published.length).toBe(before);
+      await expectNothingPublishedSince(before);
     });
 
     it('backfill answers 405 to other methods', async () => {

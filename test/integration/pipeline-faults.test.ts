@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeRun } from '../fake-dbt-cloud/model.ts';
 import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
-import { fakeCloud } from '../helpers.ts';
-import { expectedTree, markersWithoutArtifacts, objectMismatches, storedByAnotherWriter } from '../expected.ts';
+import { fakeCloud, until } from '../helpers.ts';
+import { expectedTree, markersWithoutArtifacts, objectMismatches, runFolder, storedByAnotherWriter } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../services.ts';
-import { post, startPipeline, until, type FunctionName, type Pipeline } from '../pipeline.ts';
+import { post, startPipeline, type FunctionName, type Pipeline } from '../pipeline.ts';
 
 /**
  * The Pub/Sub function pipeline under faults: for each fault, a window is dispatched (backfill, or
@@ -236,13 +236,25 @@ describe.skipIf(!available)('the Pub/Sub function pipeline under faults (real em
     const runs = truthOf(w);
     fake.clearFaults();
     fake.latencyMs = 5;
-    // One artifact stalls half-way, so the kill always finds an upload half done.
-    const stall = fake.inject({ kind: 'artifact', skip: 15, times: 1, fault: { type: 'stall', afterBytes: 1000 } });
+    // One artifact stalls half-way, so that the kill finds an upload half done.
+    const STALL_AFTER = 1000;
+    const stall = fake.inject({ kind: 'artifact', skip: 15, times: 1, fault: { type: 'stall', afterBytes: STALL_AFTER } });
+    const logged = fake.requests.length;
     const marks = mark();
     const published = await dispatch(w);
-    await until('the stall and some runs stored', () => stall.hits === 1 && storedCount(runs) >= 2, 60_000);
+    // Kill at a state the fakes have seen, not at a moment hoped for: the stalled artifact's upload is
+    // in flight and holds the bytes sent before the stall, and other runs are stored.
+    await until('the stalled artifact half uploaded', () => {
+      const request = fake.requests.slice(logged).find((r) => r.fault === 'stall');
+      const run = request?.runId !== undefined ? fake.account.run(request.runId) : undefined;
+      if (!request || !run) return false;
+      const folder = `${runFolder(run)}/step=${request.step}/`;
+      return gcs.requests.some((r) => r.op === 'upload' && r.status === 0 && r.query['name']?.startsWith(folder) && r.received > STALL_AFTER);
+    });
+    await until(() => `2 runs stored before the kill (${storedCount(runs)} so far)`, () => storedCount(runs) >= 2);
     const before = storedCount(runs);
     await pipeline.fns.harvestRun.kill();
+    expect(stall.hits).toBe(1);
     // What the kill left: no _run.json without every artifact of its run (the marker is written last).
     expect(markersWithoutArtifacts(expectedTree(fake.account, runs), new Set(gcs.list(BUCKET).map((o) => o.name)))).toEqual([]);
     await pipeline.restartHarvestRun();
