@@ -1,4 +1,4 @@
-/**
+/*
  * Structured JSON logging in Cloud Logging's shape: one JSON object per line with `severity` and
  * `message`, plus context fields (runId, jobId, window, counts). Secrets registered with
  * `redact` are replaced wherever they appear in a line.

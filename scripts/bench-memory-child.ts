@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
-import { DEFAULT_ARTIFACTS } from '../lib/config.ts';
-import { harvestRun } from '../lib/harvest.ts';
+import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
+import { harvestRun } from '../lib/harvest/run.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 
 const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' } } });

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
-import { DEFAULT_ARTIFACTS, loadConfig } from '../lib/config.ts';
-import { harvestWindow } from '../lib/harvest.ts';
+import { DEFAULT_ARTIFACTS, OPTIONS } from '../lib/config/options.ts';
+import { harvestWindow } from '../lib/harvest/window.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
-import { startFakeDbtCloud, type FakeDbtCloud } from '../test/fake-dbt-cloud/server.ts';
+import { startFakeDbtCloud, type FakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string', default: 'memory,throughput,ratelimit' }, runs: { type: 'string', default: '500' } } });
 const only = new Set(values.only.split(','));
@@ -73,7 +73,7 @@ const uniformAccount = (extra: Partial<Parameters<typeof startFakeDbtCloud>[0]>)
   startFakeDbtCloud({ ...DAY, token: TOKEN, jobsPerEnvironment: 5, everyMinutes: (24 * 60 * 20) / runsWanted, uniform: { executeSteps: ['dbt seed', 'dbt run', 'dbt test'] }, ...extra });
 
 if (only.has('throughput')) {
-  const defaultConcurrency = loadConfig({ DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 'x' }).concurrency;
+  const defaultConcurrency = Number(OPTIONS.concurrency.default);
   const fake = await uniformAccount({ latencyMs: 25 });
   log(`throughput: ${fake.account.runs.length} runs, three dbt steps each, 25 ms per request; concurrency 1, then ${defaultConcurrency}`);
   // The client-side limit is lifted here to measure the harvester itself; see the rate-limit row.
@@ -95,7 +95,7 @@ if (only.has('ratelimit')) {
   log(`rate limit: ${fake.account.runs.length} runs against a fake that answers 429 above ${limit} requests a second`);
   // The client is set to 90 % of the limit, as the default (4,500 a minute) is of dbt Cloud's 5,000.
   const clientPerMinute = Math.round(limit * 60 * 0.9);
-  const r = await harvestAll(fake, loadConfig({ DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 'x' }).concurrency, clientPerMinute);
+  const r = await harvestAll(fake, Number(OPTIONS.concurrency.default), clientPerMinute);
   await fake.stop();
   const ok = (r.requests - r.throttled) / r.seconds;
   results['rateLimit'] = { limitPerSecond: limit, ...r, successfulPerSecond: Number(ok.toFixed(1)), shareOfLimit: Number((ok / limit).toFixed(2)) };

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { startFakeDbtCloud } from '../test/fake-dbt-cloud/server.ts';
+import { startFakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 
 const OUT = 'demo-output';
 const token = 'demo-token';

@@ -1,4 +1,4 @@
-import { runCli } from '../lib/cli/main.ts';
+import { runCli } from '../lib/cli/run.ts';
 
 /** Runs the CLI in this process and captures what it prints. */
 export async function cli(argv: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { FakeAccount, FakeRun } from './fake-dbt-cloud/model.ts';
-import type { FakeGcs } from './fake-gcs/server.ts';
+import type { FakeAccount, FakeRun } from '../harness/fake-dbt-cloud/model.ts';
+import type { FakeGcs } from '../harness/fake-gcs/server.ts';
 import { sha256Of } from './helpers.ts';
 
 /**

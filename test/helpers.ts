@@ -1,6 +1,6 @@
 import { DbtCloudClient, type DbtCloudClientOptions } from '../lib/dbt-cloud/client.ts';
 import type { Clock } from '../lib/dbt-cloud/rate-limit.ts';
-import { startFakeDbtCloud, type FakeDbtCloud, type FakeDbtCloudOptions } from './fake-dbt-cloud/server.ts';
+import { startFakeDbtCloud, type FakeDbtCloud, type FakeDbtCloudOptions } from '../harness/fake-dbt-cloud/server.ts';
 
 export const TOKEN = 'test-token-5f2a9c1e7b';
 

@@ -1,24 +1,19 @@
-import type { Run } from '../dbt-cloud/schemas.ts';
-import { parseTimestamp } from '../time.ts';
-
 /**
  * Object paths, Hive-style so BigQuery and Spark read the partitions:
  *   [prefix/]date=YYYY-MM-DD/hour=HH/job_id=<job>/run_id=<id>/_run.json
  *   [prefix/]date=YYYY-MM-DD/hour=HH/job_id=<job>/run_id=<id>/step=<index>/<file>
- * date and hour come from the run's finished_at in UTC.
+ * date and hour come from the run's finished_at in UTC. The sink adds the destination's prefix.
+ * @module
  */
+import type { Run } from './run.ts';
+import { parseTimestamp } from './time.ts';
+
 export const RUN_MARKER = '_run.json';
 
-export function normalisePrefix(prefix: string | undefined): string {
-  return (prefix ?? '').replace(/^\/+|\/+$/g, '');
-}
-
-export function runDirectory(prefix: string | undefined, run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>): string {
+export function runDirectory(run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>): string {
   if (!run.finished_at) throw new Error(`run ${run.id} has not finished`);
   const iso = parseTimestamp(run.finished_at, 'finished_at').toISOString();
-  const parts = [`date=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`, `job_id=${run.job_definition_id}`, `run_id=${run.id}`];
-  const p = normalisePrefix(prefix);
-  return p ? `${p}/${parts.join('/')}` : parts.join('/');
+  return [`date=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`, `job_id=${run.job_definition_id}`, `run_id=${run.id}`].join('/');
 }
 
 export function runMarkerPath(runDir: string): string {

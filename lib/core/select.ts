@@ -1,12 +1,12 @@
-import type { Run } from '../dbt-cloud/schemas.ts';
-import { RunStatus } from '../dbt-cloud/schemas.ts';
-import { inWindow, parseTimestamp, type Window } from '../time.ts';
-
 /**
  * Selecting the runs of a window [start, end) from pages listed by `-finished_at`: terminal runs
  * (success, error; cancelled only when asked) whose finished_at is in the window, every filter
  * checked again here because the server's filtering is not trusted.
+ * @module
  */
+import { RunStatus, type Run } from './run.ts';
+import { inWindow, parseTimestamp, type Window } from './time.ts';
+
 export interface RunFilter {
   projectId?: number;
   environmentId?: number;

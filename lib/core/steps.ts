@@ -1,8 +1,9 @@
-import type { Run } from '../dbt-cloud/schemas.ts';
-
 /**
  * Which run steps invoked dbt, and with which sub-command: the pure part of harvesting one run.
+ * @module
  */
+import type { Run } from './run.ts';
+
 export interface DbtStep {
   /** The step's own index (1-based), used as `?step=` and in the object path. */
   index: number;

@@ -1,25 +1,15 @@
+/**
+ * A typed client for the dbt Cloud Administrative API v2. Every answer is validated; unknown fields
+ * are kept.
+ * @module
+ */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { z } from 'zod';
-import {
-  ArtifactIncompleteError,
-  DbtCloudResponseError,
-  InputError,
-  WaitTimeoutError,
-  errorMessage,
-} from '../errors.ts';
+import { InputError, errorMessage } from '../core/errors.ts';
+import { JobSchema, RunSchema, RunStatus, TERMINAL_STATUSES, dbtId, statusName, type Job, type Run } from '../core/run.ts';
+import { ArtifactListSchema, envelope } from './api.ts';
+import { ArtifactIncompleteError, DbtCloudResponseError, WaitTimeoutError } from './errors.ts';
 import { realClock, type Clock } from './rate-limit.ts';
-import {
-  ArtifactListSchema,
-  JobSchema,
-  RunSchema,
-  RunStatus,
-  TERMINAL_STATUSES,
-  dbtId,
-  envelope,
-  statusName,
-  type Job,
-  type Run,
-} from './schemas.ts';
 import { Transport, asReadable, type TransportOptions } from './transport.ts';
 
 export type IncludeRelated = 'run_steps' | 'job' | 'trigger' | 'environment' | 'debug_logs';
@@ -94,10 +84,6 @@ export function checkArtifactPath(path: string): string[] {
   return segments;
 }
 
-/**
- * A typed client for the dbt Cloud Administrative API v2. Every answer is validated; unknown fields
- * are kept.
- */
 export class DbtCloudClient {
   readonly accountId: number;
   readonly transport: Transport;
@@ -123,35 +109,36 @@ export class DbtCloudClient {
   }
 
   /**
-   * Pages through runs (offset paging, `limit` at most 100), yielding one page at a time and
-   * dropping rows already seen: a list that grows while it is paged repeats rows.
+   * Pages through a list endpoint (offset paging, `limit` at most 100), yielding one page at a time
+   * and dropping rows already seen: a list that grows while it is paged repeats rows.
    */
-  async *listRuns(filters: ListRunsFilters = {}): AsyncGenerator<Run[], void, undefined> {
-    const limit = Math.min(PAGE_LIMIT, filters.limit ?? PAGE_LIMIT);
+  private async *pages<T extends { id: number }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, limitAsked?: number, offsetAsked?: number): AsyncGenerator<T[], void, undefined> {
+    const limit = Math.min(PAGE_LIMIT, limitAsked ?? PAGE_LIMIT);
+    const schema = envelope(z.array(item));
     const seen = new Set<number>();
-    let offset = filters.offset ?? 0;
-    const schema = envelope(z.array(RunSchema));
-    for (;;) {
-      const query = {
-        project_id: filters.project_id,
-        environment_id: filters.environment_id,
-        job_definition_id: filters.job_definition_id,
-        status: filters.status,
-        status__in: filters.status__in ? JSON.stringify(filters.status__in) : undefined,
-        order_by: filters.order_by,
-        include_related: filters.include_related?.length ? JSON.stringify(filters.include_related) : undefined,
-        limit,
-        offset,
-      };
-      const { parsed } = await this.get('runs/', schema, query);
+    for (let offset = offsetAsked ?? 0; ; ) {
+      const { parsed } = await this.get(rest, schema, { ...query, limit, offset });
       const rows = parsed.data;
-      const fresh = rows.filter((run) => !seen.has(run.id));
-      for (const run of fresh) seen.add(run.id);
+      const fresh = rows.filter((row) => !seen.has(row.id));
+      for (const row of fresh) seen.add(row.id);
       if (fresh.length > 0) yield fresh;
       offset += rows.length;
       const total = parsed.extra?.pagination?.total_count;
       if (rows.length < limit || (total !== undefined && offset >= total)) return;
     }
+  }
+
+  /** Runs, one page at a time. */
+  listRuns(filters: ListRunsFilters = {}): AsyncGenerator<Run[], void, undefined> {
+    return this.pages('runs/', RunSchema, {
+      project_id: filters.project_id,
+      environment_id: filters.environment_id,
+      job_definition_id: filters.job_definition_id,
+      status: filters.status,
+      status__in: filters.status__in ? JSON.stringify(filters.status__in) : undefined,
+      order_by: filters.order_by,
+      include_related: filters.include_related?.length ? JSON.stringify(filters.include_related) : undefined,
+    }, filters.limit, filters.offset);
   }
 
   async getRun(runId: number, includeRelated: readonly IncludeRelated[] = RUN_RELATED): Promise<Run> {
@@ -191,23 +178,15 @@ export class DbtCloudClient {
 
   async listJobs(filters: ListJobsFilters = {}): Promise<Job[]> {
     const jobs: Job[] = [];
-    const seen = new Set<number>();
-    const limit = Math.min(PAGE_LIMIT, filters.limit ?? PAGE_LIMIT);
-    for (let offset = 0; ; ) {
-      const { parsed } = await this.get('jobs/', envelope(z.array(JobSchema)), {
-        project_id: filters.project_id,
-        environment_id: filters.environment_id,
-        state: filters.state,
-        name__icontains: filters.name__icontains,
-        order_by: filters.order_by,
-        limit,
-        offset,
-      });
-      for (const job of parsed.data) if (!seen.has(job.id)) (seen.add(job.id), jobs.push(job));
-      offset += parsed.data.length;
-      const total = parsed.extra?.pagination?.total_count;
-      if (parsed.data.length < limit || (total !== undefined && offset >= total)) return jobs;
-    }
+    const pages = this.pages('jobs/', JobSchema, {
+      project_id: filters.project_id,
+      environment_id: filters.environment_id,
+      state: filters.state,
+      name__icontains: filters.name__icontains,
+      order_by: filters.order_by,
+    }, filters.limit);
+    for await (const page of pages) jobs.push(...page);
+    return jobs;
   }
 
   async getJob(jobId: number): Promise<Job> {

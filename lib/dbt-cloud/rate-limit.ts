@@ -1,9 +1,9 @@
-/**
+/*
  * A client-side rate limit (GCRA: a leaky bucket that queues instead of rejecting), plus a shared
  * pause: when dbt Cloud answers 429, every request of the process waits, not only the one refused.
- *
- * In any 60 s the limiter lets through at most perMinute + burst + 1 requests.
  */
+
+/** Time, injectable so that tests can assert waits without waiting. */
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -14,6 +14,7 @@ export const realClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
+/** In any 60 s the limiter lets through at most perMinute + burst + 1 requests. */
 export class RateLimiter {
   private readonly intervalMs: number;
   private readonly toleranceMs: number;

@@ -1,25 +1,20 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { Readable } from 'node:stream';
-import fetch, { type RequestInit, type Response } from 'node-fetch';
-import {
-  DbtCloudAuthError,
-  DbtCloudHttpError,
-  DbtCloudNetworkError,
-  DbtCloudResponseError,
-  errorMessage,
-} from '../errors.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
-import { hostOf } from './host.ts';
-import { userMessageOf } from './schemas.ts';
-
 /**
  * The one place that talks HTTP to dbt Cloud: auth header, keep-alive, timeouts, the rate limit,
  * and retries of 429, 5xx and connection errors with exponential backoff, full jitter and
  * Retry-After. Other 4xx are never retried. POSTs are retried only on 429 (the request was refused,
  * so nothing happened): a 5xx or a dropped connection may hide a job run that did start.
+ * @module
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import fetch, { type RequestInit, type Response } from 'node-fetch';
+import { errorMessage } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { userMessageOf } from './api.ts';
+import { DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError } from './errors.ts';
+import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
+
 export interface RetryPolicy {
   /** Retries after the first attempt. */
   maxRetries: number;
@@ -92,7 +87,7 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl;
-    this.host = hostOf(options.baseUrl);
+    this.host = new URL(options.baseUrl).host;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;

@@ -1,17 +1,18 @@
-import { Storage, type Bucket } from '@google-cloud/storage';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
-
-/** Objects up to this size go in one multipart request; larger ones stream through a resumable upload. */
-const SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024;
-
 /**
  * A Cloud Storage bucket through `@google-cloud/storage`. Every write has `ifGenerationMatch: 0`,
  * so an existing object is never overwritten and the harvester needs no delete permission; a 412
  * means it is already stored. A source that fails destroys the upload, and an unfinished upload
  * leaves no object.
+ * @module
  */
+import { Storage, type Bucket } from '@google-cloud/storage';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { byteCounter, checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
+
+/** Objects up to this size go in one multipart request; larger ones stream through a resumable upload. */
+const SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024;
+
 export class GcsSink implements ArtifactSink {
   readonly description: string;
   private readonly bucket: Bucket;
@@ -35,13 +36,7 @@ export class GcsSink implements ArtifactSink {
 
   async write(path: string, body: Readable, options: WriteOptions): Promise<WriteResult> {
     const file = this.bucket.file(this.name(path));
-    let bytes = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const count = byteCounter();
     const small = options.size !== undefined && options.size !== null && options.size <= SIMPLE_UPLOAD_MAX;
     const upload = file.createWriteStream({
       resumable: !small,
@@ -51,8 +46,8 @@ export class GcsSink implements ArtifactSink {
       metadata: { cacheControl: 'private, max-age=0' },
     });
     try {
-      await pipeline(body, count, upload);
-      return { status: 'stored', bytes };
+      await pipeline(body, count.stream, upload);
+      return { status: 'stored', bytes: count.bytes() };
     } catch (err) {
       if (isPreconditionFailed(err)) return { status: 'exists', bytes: 0 };
       throw err;
@@ -64,17 +59,6 @@ function isPreconditionFailed(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; errors?: unknown };
   return e.code === 412 || e.code === '412';
-}
-
-/** `gs://bucket[/prefix]` -> bucket and prefix; null for anything else. */
-export function parseGcsUrl(destination: string): { bucket: string; prefix: string } | null {
-  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(destination.trim());
-  if (!m) return null;
-  return { bucket: m[1]!, prefix: m[2]!.replace(/\/+$/, '') };
-}
-
-export function isValidBucketName(name: string): boolean {
-  return /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name) && !name.includes('..');
 }
 
 export function createGcsSink(bucket: string, prefix: string, apiEndpoint?: string): GcsSink {

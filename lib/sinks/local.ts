@@ -1,16 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { access, link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
-
 /**
  * A local folder. Each file is written under a temporary name in its final folder and linked into
  * place only when complete: link() fails if the name exists, so an existing file is never replaced,
  * and a reader never sees half a file.
+ * @module
  */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { byteCounter, checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
+
 export class LocalFolderSink implements ArtifactSink {
   readonly root: string;
   readonly description: string;
@@ -60,15 +61,9 @@ export class LocalFolderSink implements ArtifactSink {
     }
     await mkdir(dirname(target), { recursive: true });
     const temporary = join(dirname(target), `.${process.pid}.${randomUUID()}.partial`);
-    let bytes = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const count = byteCounter();
     try {
-      await pipeline(body, count, createWriteStream(temporary, { flags: 'wx' }));
+      await pipeline(body, count.stream, createWriteStream(temporary, { flags: 'wx' }));
       try {
         await link(temporary, target);
       } catch (err) {
@@ -79,7 +74,7 @@ export class LocalFolderSink implements ArtifactSink {
         if (await this.exists(path)) return { status: 'exists', bytes: (await stat(target)).size };
         await rename(temporary, target);
       }
-      return { status: 'stored', bytes };
+      return { status: 'stored', bytes: count.bytes() };
     } finally {
       await unlink(temporary).catch(() => {});
     }

@@ -1,14 +1,8 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { DbtCloudClient, RUN_RELATED } from '../../lib/dbt-cloud/client.ts';
-import {
-  ArtifactIncompleteError,
-  DbtCloudAuthError,
-  DbtCloudHttpError,
-  DbtCloudNetworkError,
-  DbtCloudResponseError,
-  InputError,
-} from '../../lib/errors.ts';
-import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
+import { InputError } from '../../lib/core/errors.ts';
+import { ArtifactIncompleteError, DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError } from '../../lib/dbt-cloud/errors.ts';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of, until } from '../helpers.ts';
 
 let fake: FakeDbtCloud;

@@ -1,11 +1,11 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
-import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
 import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { expectedTree, objectMismatches } from '../expected.ts';
-import { emulatorRequired, hasGcloud } from '../services.ts';
-import { post, startPipeline, type Pipeline } from '../pipeline.ts';
+import { emulatorRequired, hasGcloud } from '../../harness/services.ts';
+import { post, startPipeline, type Pipeline } from '../../harness/pipeline.ts';
 
 const PROJECT = 'harvester-test';
 const BUCKET = 'harvest-bucket';
@@ -47,7 +47,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
   beforeAll(async () => {
     fake = await fakeCloud();
     gcs = await startFakeGcs();
-    pipeline = await startPipeline({ project: PROJECT, bucket: BUCKET, fake, gcs, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
+    pipeline = await startPipeline({ project: PROJECT, fake, token: TOKEN, env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url }, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
     ({ fns, pubsub, published, dead } = pipeline);
   }, 180_000);
 

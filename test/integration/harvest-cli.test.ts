@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
-import type { FakeRun } from '../fake-dbt-cloud/model.ts';
-import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
+import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { cli } from '../cli.ts';
 import { expectedTree, listFiles, sha256File, runFolder } from '../expected.ts';
@@ -203,7 +203,7 @@ describe('bad usage', () => {
     ['an unknown artifact name', ['retrieve-most-recent-artifact', 'graph', '--job-id', '1', '--output-folder', 'OUT'], {}, /unknown artifact "graph".*manifest, catalog, run_results, sources/],
     ['start after end', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-02T00:00:00', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /must be before --end-time/],
     ['a malformed time', ['retrieve-artifacts-time-interval', '--start-time', 'yesterday', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /Invalid --start-time "yesterday".*ISO-8601/s],
-    ['a missing token', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', 'OUT'], { DBT_CLOUD_TOKEN: undefined }, /DBT_CLOUD_TOKEN is required/],
+    ['a missing token', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', 'OUT'], { DBT_CLOUD_TOKEN: undefined }, /DBT_CLOUD_TOKEN \(--token\) is required/],
     ['an unknown option', ['retrieve-artifacts-time-interval', '--start', 'x', '--output-folder', 'OUT'], {}, /Unknown option '--start'/],
     ['no destination', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00'], {}, /--output-folder DIR, or --gcs-bucket-name/],
     ['an unknown command', ['harvest'], {}, /Unknown command "harvest"/],
@@ -248,6 +248,6 @@ describe('the installed command', () => {
     const run = promisify(execFile);
     const err = await run(process.execPath, ['lib/cli/main.ts', 'retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', join(work, 'x')], { env: { PATH: process.env['PATH'] } }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(2);
-    expect((err as { stderr: string }).stderr).toMatch(/DBT_CLOUD_ACCOUNT_ID is required/);
+    expect((err as { stderr: string }).stderr).toMatch(/DBT_CLOUD_ACCOUNT_ID \(--account-id\) is required/);
   });
 });

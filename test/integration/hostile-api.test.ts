@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { harvestRun, type HarvestContext } from '../../lib/harvest.ts';
+import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
 import { LocalFolderSink } from '../../lib/sinks/local.ts';
-import { DEFAULT_ARTIFACTS } from '../../lib/config.ts';
-import type { FakeDbtCloud } from '../fake-dbt-cloud/server.ts';
-import type { FakeRun } from '../fake-dbt-cloud/model.ts';
+import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
 import { clientFor, fakeCloud } from '../helpers.ts';
 import { listFiles, runFolder } from '../expected.ts';
 

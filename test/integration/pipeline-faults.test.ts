@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeRun } from '../fake-dbt-cloud/model.ts';
-import type { FakeDbtCloud, FaultRule } from '../fake-dbt-cloud/server.ts';
-import { startFakeGcs, type FakeGcs } from '../fake-gcs/server.ts';
-import { fakeCloud, until } from '../helpers.ts';
+import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
+import type { FakeDbtCloud, FaultRule } from '../../harness/fake-dbt-cloud/server.ts';
+import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
+import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { expectedTree, markersWithoutArtifacts, objectMismatches, runFolder, storedByAnotherWriter } from '../expected.ts';
-import { emulatorRequired, hasGcloud } from '../services.ts';
-import { post, startPipeline, type FunctionName, type Pipeline } from '../pipeline.ts';
+import { emulatorRequired, hasGcloud } from '../../harness/services.ts';
+import { post, startPipeline, type FunctionName, type Pipeline } from '../../harness/pipeline.ts';
 
 /**
  * The Pub/Sub function pipeline under faults: for each fault, a window is dispatched (backfill, or
@@ -45,12 +45,11 @@ beforeAll(async () => {
   gcs = await startFakeGcs();
   pipeline = await startPipeline({
     project: PROJECT,
-    bucket: BUCKET,
     fake,
-    gcs,
+    token: TOKEN,
+    env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url, DBT_CLOUD_TIMEOUT_SECONDS: '1' },
     maxDeliveryAttempts: MAX_ATTEMPTS,
     backoffSeconds: { min: 1, max: 4 },
-    env: { DBT_CLOUD_TIMEOUT_SECONDS: '1' },
   });
 }, 180_000);
 

@@ -1,18 +1,20 @@
-import { Readable } from 'node:stream';
-import { RUN_RELATED, type DbtCloudClient } from './dbt-cloud/client.ts';
-import { TERMINAL_STATUSES, type Run } from './dbt-cloud/schemas.ts';
-import { DbtCloudAuthError, DbtCloudHttpError, InputError, errorMessage } from './errors.ts';
-import { artifactPath, runDirectory, runMarkerPath } from './core/paths.ts';
-import { inScope, selectRuns, type RunFilter } from './core/select.ts';
-import { selectDbtSteps, storedFileName } from './core/steps.ts';
-import { silentLogger, type Logger } from './log.ts';
-import type { ArtifactSink } from './sinks/index.ts';
-import { formatWindow, parseTimestamp, type Window } from './time.ts';
-
 /**
- * Harvesting: one run (every wanted artifact of every dbt step, then `_run.json` last), and a
- * window of runs with bounded concurrency. I/O goes through the client and the sink.
+ * Harvesting one run: every wanted artifact of every dbt step, then `_run.json` last. I/O goes
+ * through the client and the sink.
+ * @module
  */
+import { Readable } from 'node:stream';
+import { InputError, errorMessage } from '../core/errors.ts';
+import { artifactPath, runDirectory, runMarkerPath } from '../core/paths.ts';
+import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
+import { inScope, type RunFilter } from '../core/select.ts';
+import { selectDbtSteps, storedFileName } from '../core/steps.ts';
+import { HOUR_MS, parseTimestamp } from '../core/time.ts';
+import { RUN_RELATED, type DbtCloudClient } from '../dbt-cloud/client.ts';
+import { DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { ArtifactSink } from '../sinks/index.ts';
+
 export interface HarvestContext {
   client: DbtCloudClient;
   sink: ArtifactSink;
@@ -35,8 +37,6 @@ export type RunOutcome =
   | { status: 'not-ready'; runId: number; jobId?: number; reason: string }
   | { status: 'failed'; runId: number; jobId?: number; error: string; retriable: boolean };
 
-const HOUR = 3_600_000;
-
 /** What a listing or a message already says about a run: enough to find its `_run.json`. */
 export interface RunHint {
   jobId: number;
@@ -50,7 +50,7 @@ export interface RunHint {
 export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
   const logger = (ctx.logger ?? silentLogger).child({ runId });
   if (hint) {
-    const hinted = runMarkerPath(runDirectory(undefined, { id: runId, job_definition_id: hint.jobId, finished_at: hint.finishedAt }));
+    const hinted = runMarkerPath(runDirectory({ id: runId, job_definition_id: hint.jobId, finished_at: hint.finishedAt }));
     try {
       if (await ctx.sink.exists(hinted)) return { status: 'skipped', runId, jobId: hint.jobId, reason: 'already stored' };
     } catch (err) {
@@ -77,7 +77,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   if (ctx.filter && !inScope(run, ctx.filter)) {
     return { status: 'skipped', runId, jobId, reason: 'outside the configured project, environment, jobs or statuses' };
   }
-  const runDir = runDirectory(undefined, run);
+  const runDir = runDirectory(run);
   const marker = runMarkerPath(runDir);
   try {
     if (await ctx.sink.exists(marker)) return { status: 'skipped', runId, jobId, reason: 'already stored' };
@@ -92,7 +92,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   const { steps, fallback } = selectDbtSteps(run);
   if (run.artifacts_saved === false) {
     // A run that never reached a dbt step will never have artifacts: nothing to wait for.
-    if (steps.length > 0 && now - finishedAt < (ctx.artifactsGraceMs ?? HOUR)) {
+    if (steps.length > 0 && now - finishedAt < (ctx.artifactsGraceMs ?? HOUR_MS)) {
       return { status: 'not-ready', runId, jobId, reason: 'dbt Cloud has not saved the artifacts yet (artifacts_saved is false)' };
     }
     log.info('run has no saved artifacts; storing its metadata alone');
@@ -144,85 +144,3 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
     }
   }
 }
-
-/** The runs of a window, as the dispatchers and the CLI select them. */
-export async function listWindowRuns(client: DbtCloudClient, window: Window, filter: RunFilter): Promise<Run[]> {
-  const jobIds = filter.jobIds ?? [];
-  const pages = client.listRuns({
-    project_id: filter.projectId,
-    environment_id: filter.environmentId,
-    job_definition_id: jobIds.length === 1 ? jobIds[0] : undefined,
-    order_by: '-finished_at',
-    limit: 100,
-  });
-  return selectRuns(pages, window, filter);
-}
-
-export interface WindowSummary {
-  window: { start: string; end: string };
-  runs: number;
-  stored: number;
-  skipped: number;
-  notReady: number;
-  failed: number;
-  files: number;
-  bytes: number;
-  /** Artifacts transferred again whole after a body broke off or the sink failed. */
-  fileRetries: number;
-  failures: { runId: number; jobId?: number; error: string }[];
-  notReadyRuns: { runId: number; reason: string }[];
-}
-
-export interface WindowOptions {
-  concurrency: number;
-  onProgress?: (done: number, total: number, summary: WindowSummary) => void;
-}
-
-export async function harvestWindow(window: Window, ctx: HarvestContext, options: WindowOptions): Promise<WindowSummary> {
-  const runs = await listWindowRuns(ctx.client, window, ctx.filter ?? {});
-  const summary: WindowSummary = { window: formatWindow(window), runs: runs.length, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, fileRetries: 0, failures: [], notReadyRuns: [] };
-  const stats = { fileRetries: 0 };
-  ctx = { ...ctx, stats };
-  let done = 0;
-  options.onProgress?.(0, runs.length, summary);
-  await mapPool(runs, options.concurrency, async (run) => {
-    const outcome = await harvestRun(run.id, ctx, run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined);
-    switch (outcome.status) {
-      case 'stored':
-        summary.stored++;
-        summary.files += outcome.files;
-        summary.bytes += outcome.bytes;
-        break;
-      case 'skipped':
-        summary.skipped++;
-        break;
-      case 'not-ready':
-        summary.notReady++;
-        summary.notReadyRuns.push({ runId: outcome.runId, reason: outcome.reason });
-        break;
-      case 'failed':
-        summary.failed++;
-        summary.failures.push({ runId: outcome.runId, jobId: outcome.jobId, error: outcome.error });
-        break;
-    }
-    done++;
-    options.onProgress?.(done, runs.length, summary);
-  });
-  summary.failures.sort((a, b) => a.runId - b.runId);
-  summary.fileRetries = stats.fileRetries;
-  return summary;
-}
-
-/** Runs `fn` over `items` with at most `concurrency` at once. */
-export async function mapPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
-

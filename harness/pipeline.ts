@@ -1,29 +1,34 @@
+/**
+ * The deployed pipeline, on loopback, for the tests and for npm run dev: the real Pub/Sub emulator,
+ * every function of the table (lib/cloud/functions.ts) in its own functions-framework process over
+ * the built entry file, a topic with a push subscription to harvestRun (retry backoff, dead-letter
+ * topic), and pull subscriptions that keep a copy of every published message and every dead letter.
+ * @module
+ */
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { FUNCTIONS, type FunctionName } from '../lib/cloud/functions.ts';
 import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
-import type { FakeGcs } from './fake-gcs/server.ts';
-import { TOKEN } from './helpers.ts';
 import { buildOnce, startFunction, startPubSubEmulator, type Started } from './services.ts';
 
-/**
- * The deployed pipeline, on loopback: the real Pub/Sub emulator, the three functions each in its own
- * functions-framework process over the built entry file, a topic with a push subscription to
- * harvestRun (retry backoff, dead-letter topic), and pull subscriptions that keep a copy of every
- * published message and every dead letter.
- */
-export type FunctionName = 'dispatchHourly' | 'backfill' | 'harvestRun';
+export type { FunctionName };
 
 export interface PipelineOptions {
   project: string;
-  bucket: string;
   fake: FakeDbtCloud;
-  gcs: FakeGcs;
+  /** The token the fake accepts. */
+  token: string;
+  /** Where harvestRun stores, and the rest of the functions' environment (it overrides the defaults). */
+  env: Record<string, string>;
   maxDeliveryAttempts: number;
   backoffSeconds: { min: number; max: number };
-  /** Extra or overriding environment of the functions. */
-  env?: Record<string, string>;
+  ackDeadlineSeconds?: number;
+  /** Called with each dead letter as it arrives. */
+  onDeadLetter?: (m: Message) => void;
+  /** Fixed ports (npm run dev): the functions on base+1, base+2, ..., the emulator on base+5. */
+  basePort?: number;
 }
 
 export interface Pipeline {
@@ -50,10 +55,11 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: res.status, body: parsed, text };
 }
 
-function keep(sub: Subscription, into: Message[]): void {
+function keep(sub: Subscription, into: Message[], then?: (m: Message) => void): void {
   sub.on('message', (m: Message) => {
     into.push(m);
     m.ack();
+    then?.(m);
   });
 }
 
@@ -119,7 +125,7 @@ async function frontEnd(instancePort: () => number): Promise<{ url: string; clos
 
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const built = buildOnce();
-  const emulator = await startPubSubEmulator(options.project);
+  const emulator = await startPubSubEmulator(options.project, options.basePort ? options.basePort + 5 : undefined);
   process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   const pubsub = new PubSub({ projectId: options.project });
@@ -130,12 +136,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   });
   const env = {
     DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
-    DBT_CLOUD_TOKEN: TOKEN,
+    DBT_CLOUD_TOKEN: options.token,
     DBT_CLOUD_HOST: options.fake.url,
     DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
     RUNS_TOPIC: `projects/${options.project}/topics/dbt-runs`,
-    ARTIFACTS_DESTINATION: `gs://${options.bucket}`,
-    STORAGE_API_ENDPOINT: options.gcs.url,
     PUBSUB_EMULATOR_HOST: emulator.url,
     // Off Google Cloud: no probe of the metadata server (and no MetadataLookupWarning).
     METADATA_SERVER_DETECTION: 'none',
@@ -143,7 +147,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     LOG_LEVEL: 'DEBUG',
     ...options.env,
   };
-  const started = await Promise.allSettled([startFunction('dispatchHourly', env), startFunction('backfill', env), startFunction('harvestRun', env)]);
+  const started = await Promise.allSettled(FUNCTIONS.map((fn, i) => startFunction(fn.name, env, options.basePort ? options.basePort + 1 + i : undefined)));
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     // Leave no emulator or function behind when the pipeline cannot start.
@@ -152,10 +156,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await emulator.stop();
     throw failure.reason;
   }
-  const [dispatchHourly, backfill, harvestRun] = started.map((s) => (s as PromiseFulfilledResult<Started>).value) as [Started, Started, Started];
+  const processes = Object.fromEntries(FUNCTIONS.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value])) as Record<FunctionName, Started>;
 
   // harvestRun may be killed and replaced: one handle over every process it has been, behind one URL.
-  const instances: Started[] = [harvestRun];
+  const instances: Started[] = [processes.harvestRun];
   const latest = (): Started => instances[instances.length - 1]!;
   const front = await frontEnd(() => latest().port);
 
@@ -163,7 +167,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const [deadTopic] = await pubsub.createTopic('dbt-runs-dead');
   await topic.createSubscription('harvest-push', {
     pushConfig: { pushEndpoint: `${front.url}/` },
-    ackDeadlineSeconds: 60,
+    ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
     deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: options.maxDeliveryAttempts },
     retryPolicy: { minimumBackoff: { seconds: options.backoffSeconds.min }, maximumBackoff: { seconds: options.backoffSeconds.max } },
   });
@@ -172,11 +176,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const published: Message[] = [];
   const dead: Message[] = [];
   keep(audit, published);
-  keep(deadSub, dead);
+  keep(deadSub, dead, options.onDeadLetter);
 
   const fns: Record<FunctionName, Started> = {
-    dispatchHourly,
-    backfill,
+    ...processes,
     harvestRun: {
       url: front.url,
       port: Number(new URL(front.url).port),
@@ -196,7 +199,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     },
     close: async () => {
       await pubsub.close();
-      await Promise.all([dispatchHourly.stop(), backfill.stop(), latest().stop()]);
+      await Promise.all(FUNCTIONS.map((fn) => (fn.name === 'harvestRun' ? latest() : processes[fn.name]).stop()));
       await front.close();
       await emulator.stop();
     },

@@ -1,14 +1,15 @@
-import { InputError } from './errors.ts';
-
 /**
- * One parser for every timestamp format dbt Cloud sends:
+ * Time: one parser for every timestamp format dbt Cloud sends:
  *   2021-12-07 10:32:24.326116+00:00   (runs: space, microseconds, offset)
  *   2021-11-18T15:19:03.185668+00:00   (jobs)
  *   2022-03-15T10:17:35.755212Z
  * and the CLI's input forms (2022-06-01T00:00:00, 2022-06-01, with or without offset).
  * A timestamp without an offset is UTC. Fractions beyond milliseconds are truncated, so ordering
- * between two timestamps is kept (truncation is monotonic).
+ * between two timestamps is kept (truncation is monotonic). Windows are half-open UTC intervals.
+ * @module
  */
+import { InputError } from './errors.ts';
+
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 

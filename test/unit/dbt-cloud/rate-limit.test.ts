@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type Clock } from '../../lib/dbt-cloud/rate-limit.ts';
-import { parseRetryAfter } from '../../lib/dbt-cloud/transport.ts';
+import { RateLimiter, type Clock } from '../../../lib/dbt-cloud/rate-limit.ts';
+import { parseRetryAfter } from '../../../lib/dbt-cloud/transport.ts';
 
 function virtualClock(): Clock & { t: number } {
   const clock = {

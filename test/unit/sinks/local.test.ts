@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalFolderSink } from '../../lib/sinks/local.ts';
-import { listFiles } from '../expected.ts';
+import { LocalFolderSink } from '../../../lib/sinks/local.ts';
+import { listFiles } from '../../expected.ts';
 
 let root: string;
 beforeEach(async () => {

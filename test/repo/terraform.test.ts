@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES } from '../../lib/config.ts';
+import { FUNCTIONS } from '../../lib/cloud/functions.ts';
+import { NEED_OPTIONS, type Need } from '../../lib/config/load.ts';
+import { CONFIG_VARIABLES, OPTIONS } from '../../lib/config/options.ts';
 
 /**
  * Offline validation of terraform/ (terraform validate needs provider downloads): every block and
@@ -214,12 +216,10 @@ describe('deployment invariants', () => {
     expect(String(sc['timeout_seconds'])).toMatch(/timeout/);
   });
 
-  it('deploys entry points that functions/ exports', () => {
-    const source = readFileSync('functions/index.ts', 'utf8');
-    const exported = [...source.matchAll(/ff\.http\(\s*'(\w+)'/g)].map((m) => m[1]).sort();
+  it('deploys every function of the table, and nothing else', () => {
     const fn = resource('google_cloudfunctions2_function', 'fn');
     expect(first(fn['build_config'])['entry_point']).toBe('${each.key}');
-    expect(Object.keys(locals.get('functions') as Body).sort()).toEqual(exported);
+    expect(Object.keys(locals.get('functions') as Body).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
   });
 
   it('sets only environment variables the config schema reads, and every required one', () => {
@@ -233,9 +233,9 @@ describe('deployment invariants', () => {
       const own = Object.keys(spec['env'] as Body);
       const all = new Set([...common, ...own, String(secret['key'])]);
       for (const v of all) expect(CONFIG_VARIABLES, `${name} sets ${v}`).toContain(v);
-      for (const required of ['DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_TOKEN', 'DBT_CLOUD_HOST']) expect(all.has(required), `${name} lacks ${required}`).toBe(true);
-      if (name === 'harvestRun') expect(all.has('ARTIFACTS_DESTINATION')).toBe(true);
-      else expect(all.has('RUNS_TOPIC')).toBe(true);
+      const needs = FUNCTIONS.find((f) => f.name === name)!.needs as readonly Need[];
+      const required = needs.flatMap((need) => NEED_OPTIONS[need].map((key) => OPTIONS[key].variable));
+      for (const variable of [...required, 'DBT_CLOUD_HOST']) expect(all.has(variable), `${name} lacks ${variable}`).toBe(true);
     }
   });
 

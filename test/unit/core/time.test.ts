@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hourlyWindow, inWindow, parseTimestamp, tryParseTimestamp } from '../../lib/time.ts';
+import { hourlyWindow, inWindow, parseTimestamp, tryParseTimestamp } from '../../../lib/core/time.ts';
 
 describe('parseTimestamp', () => {
   it.each([

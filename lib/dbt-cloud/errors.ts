@@ -1,33 +1,9 @@
 /**
- * Typed errors. Every error a user can see says what went wrong and what to do about it,
- * and none of them ever carries the dbt Cloud token.
+ * The errors of talking to dbt Cloud: HTTP statuses, unreachable hosts, answers of the wrong shape,
+ * artifact bodies that break off.
+ * @module
  */
-export class HarvesterError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-/** Bad or missing configuration (environment variables, CLI flags). Exit status 2 in the CLI. */
-export class ConfigError extends HarvesterError {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[], heading = 'Invalid configuration') {
-    super('CONFIG', `${heading}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
-  }
-}
-
-/** A value entering the process (payload, body, argument) failed validation. */
-export class InputError extends HarvesterError {
-  readonly details: readonly string[];
-  constructor(message: string, details: readonly string[] = []) {
-    super('INPUT', details.length > 0 ? `${message}: ${details.join('; ')}` : message);
-    this.details = details;
-  }
-}
+import { HarvesterError } from '../core/errors.ts';
 
 export class DbtCloudError extends HarvesterError {}
 
@@ -137,9 +113,4 @@ export class WaitTimeoutError extends DbtCloudError {
   constructor(runId: number, seconds: number, lastStatus: string) {
     super('WAIT_TIMEOUT', `Run ${runId} did not finish within ${seconds} s (last status: ${lastStatus})`);
   }
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commandOfStepName, dbtSubcommand, selectDbtSteps, storedFileName } from '../../lib/core/steps.ts';
-import type { Run } from '../../lib/dbt-cloud/schemas.ts';
+import { commandOfStepName, dbtSubcommand, selectDbtSteps, storedFileName } from '../../../lib/core/steps.ts';
+import type { Run } from '../../../lib/core/run.ts';
 
 describe('step names', () => {
   it.each([

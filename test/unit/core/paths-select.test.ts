@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { artifactPath, runDirectory, runMarkerPath } from '../../lib/core/paths.ts';
-import { selectRuns } from '../../lib/core/select.ts';
-import type { Run } from '../../lib/dbt-cloud/schemas.ts';
+import { artifactPath, runDirectory, runMarkerPath } from '../../../lib/core/paths.ts';
+import { selectRuns } from '../../../lib/core/select.ts';
+import type { Run } from '../../../lib/core/run.ts';
 
 const mk = (id: number, finished: string | null, status = 10, extra: Partial<Run> = {}): Run =>
   ({ id, account_id: 1, project_id: 10, environment_id: 20, job_definition_id: 30, status, created_at: '2022-06-01 00:00:00+00:00', finished_at: finished, ...extra }) as Run;
 
 describe('object paths', () => {
   it('partitions by the UTC date and hour of finished_at', () => {
-    const dir = runDirectory(undefined, mk(2147555633, '2022-06-01 23:59:59.999999-01:00'));
+    const dir = runDirectory(mk(2147555633, '2022-06-01 23:59:59.999999-01:00'));
     expect(dir).toBe('date=2022-06-02/hour=00/job_id=30/run_id=2147555633');
     expect(runMarkerPath(dir)).toBe(`${dir}/_run.json`);
     expect(artifactPath(dir, 4, 'run_run_results.json')).toBe(`${dir}/step=4/run_run_results.json`);
-    expect(runDirectory('/history/dbt/', mk(1, '2022-06-01T09:00:00Z'))).toBe('history/dbt/date=2022-06-01/hour=09/job_id=30/run_id=1');
+    expect(runDirectory(mk(1, '2022-06-01T09:00:00Z'))).toBe('date=2022-06-01/hour=09/job_id=30/run_id=1');
   });
 
   it('refuses file names that could leave the run folder', () => {

@@ -1,0 +1,47 @@
+/**
+ * backfill: people and tools POST `{start, end, jobIds?, dryRun?}` and the window's runs are
+ * published like an hour's. Bad input is answered 400 `{error, details}` and nothing is published.
+ * @module
+ */
+import { z } from 'zod';
+import type { ConfigFor } from '../config/load.ts';
+import { zodIssues } from '../core/errors.ts';
+import { tryParseTimestamp } from '../core/time.ts';
+import type { Logger } from '../log.ts';
+import { dispatchDeps, dispatchWindow, type DispatchDeps } from './dispatch.ts';
+import { failure, jsonBody, type CloudRequest, type Handler, type Reply } from './http.ts';
+
+const time = z.string().refine((s) => tryParseTimestamp(s) !== null, 'must be an ISO-8601 time such as 2022-06-01T00:00:00Z');
+
+export const BackfillSchema = z
+  .object({
+    start: time,
+    end: time,
+    jobIds: z.array(z.number().int().positive().refine(Number.isSafeInteger)).max(1000).optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+
+export interface BackfillDeps extends DispatchDeps {
+  maxDays: number;
+}
+
+export async function handleBackfill(deps: BackfillDeps, req: CloudRequest): Promise<Reply> {
+  if (req.method !== 'POST') return failure(405, 'method not allowed', ['use POST with a JSON body {start, end, jobIds?, dryRun?}']);
+  const read = jsonBody(req, 'a JSON body {start, end, jobIds?, dryRun?}');
+  if ('reply' in read) return read.reply;
+  const parsed = BackfillSchema.safeParse(read.body);
+  if (!parsed.success) return failure(400, 'invalid backfill request', zodIssues(parsed.error));
+  const start = tryParseTimestamp(parsed.data.start)!;
+  const end = tryParseTimestamp(parsed.data.end)!;
+  const details: string[] = [];
+  if (start.getTime() >= end.getTime()) details.push(`start (${start.toISOString()}) must be before end (${end.toISOString()})`);
+  if (end.getTime() - start.getTime() > deps.maxDays * 86_400_000) details.push(`the window is longer than ${deps.maxDays} days (BACKFILL_MAX_DAYS); split it`);
+  if (details.length > 0) return failure(400, 'invalid backfill request', details);
+  return dispatchWindow(deps, { start, end }, 'backfill', { jobIds: parsed.data.jobIds, dryRun: parsed.data.dryRun ?? false });
+}
+
+export async function create(config: ConfigFor<'dbtCloud' | 'runsTopic'>, logger: Logger): Promise<Handler> {
+  const deps: BackfillDeps = { ...dispatchDeps(config, logger), maxDays: config.backfillMaxDays };
+  return (req) => handleBackfill(deps, req);
+}

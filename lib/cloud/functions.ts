@@ -1,0 +1,27 @@
+/**
+ * The table of functions: each one's name (its entry point), what calls it, what configuration it
+ * needs, and its handler, loaded only by the instance that serves it. The entry file, the dev
+ * pipeline, the tests and the Terraform test all read this table.
+ * @module
+ */
+import type { ConfigFor, Need } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import type { Handler } from './http.ts';
+
+export interface CloudFunction<N extends Need = Need, Name extends string = string> {
+  readonly name: Name;
+  /** Who calls it, and how it authenticates (README, Terraform). */
+  readonly caller: string;
+  readonly needs: readonly N[];
+  load(): Promise<{ create(config: ConfigFor<N>, logger: Logger): Promise<Handler> }>;
+}
+
+const define = <N extends Need, const Name extends string>(fn: CloudFunction<N, Name>): CloudFunction<N, Name> => fn;
+
+export const FUNCTIONS = [
+  define({ name: 'dispatchHourly', caller: 'Cloud Scheduler, OIDC', needs: ['dbtCloud', 'runsTopic'], load: () => import('./dispatch-hourly.ts') }),
+  define({ name: 'backfill', caller: 'people and tools with roles/run.invoker', needs: ['dbtCloud', 'runsTopic'], load: () => import('./backfill.ts') }),
+  define({ name: 'harvestRun', caller: 'Pub/Sub push, OIDC', needs: ['dbtCloud', 'destination'], load: () => import('./harvest-run.ts') }),
+] as const;
+
+export type FunctionName = (typeof FUNCTIONS)[number]['name'];

@@ -1,0 +1,66 @@
+/**
+ * harvestRun: one run per Pub/Sub push. The outcome maps to a status: 2xx acknowledges (stored or
+ * already stored), anything else has Pub/Sub retry and, after its attempts, dead-letter.
+ * @module
+ */
+import type { ConfigFor } from '../config/load.ts';
+import { errorMessage } from '../core/errors.ts';
+import { RunMessageSchema } from '../core/messages.ts';
+import { DbtCloudClient } from '../dbt-cloud/client.ts';
+import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run.ts';
+import { scopeOf } from '../harvest/window.ts';
+import type { Logger } from '../log.ts';
+import { openSink } from '../sinks/index.ts';
+import { unwrapPush } from './envelope.ts';
+import { failure, jsonBody, type CloudRequest, type Handler, type Reply } from './http.ts';
+
+export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger }, req: CloudRequest): Promise<Reply> {
+  const log = ctx.logger;
+  const read = jsonBody(req, 'a Pub/Sub push envelope');
+  if ('reply' in read) {
+    log.error('push request is not JSON; it will be retried and then dead-lettered', { details: read.reply.body['details'] });
+    return failure(400, 'invalid push request', read.reply.body['details'] as string[]);
+  }
+  const push = unwrapPush(read.body, RunMessageSchema);
+  const context = { messageId: push.delivery.messageId, deliveryAttempt: push.delivery.deliveryAttempt };
+  if (!push.ok) {
+    const what = push.stage === 'envelope' ? 'invalid push envelope' : 'invalid run message';
+    log.error(`${what}; it will be retried and then dead-lettered`, { ...context, details: push.details });
+    return failure(400, what, push.details, { messageId: context.messageId });
+  }
+  const msg = push.payload;
+  const runLog = log.child({ runId: msg.runId, jobId: msg.jobId, window: msg.window, ...context });
+  runLog.debug('push delivery received');
+  let outcome: RunOutcome;
+  try {
+    outcome = await harvestRun(msg.runId, { ...ctx, logger: runLog }, msg.jobId !== undefined && msg.finishedAt ? { jobId: msg.jobId, finishedAt: msg.finishedAt } : undefined);
+  } catch (err) {
+    runLog.error('harvest crashed', { error: err });
+    return failure(500, 'harvest failed', [errorMessage(err)], { runId: msg.runId });
+  }
+  switch (outcome.status) {
+    case 'stored':
+      // harvestRun has logged "run stored" with this delivery's context: one outcome line per delivery.
+      return { status: 200, body: { ...outcome } };
+    case 'skipped':
+      runLog.info(`run skipped: ${outcome.reason}`);
+      return { status: 200, body: { ...outcome } };
+    case 'not-ready':
+      runLog.warn(`run not ready; retrying later: ${outcome.reason}`);
+      return { status: 503, body: { ...outcome } };
+    case 'failed':
+      runLog.error(`run not stored: ${outcome.error}`, { retriable: outcome.retriable });
+      return { status: outcome.retriable ? 502 : 422, body: { ...outcome } };
+  }
+}
+
+export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logger: Logger): Promise<Handler> {
+  const ctx = {
+    client: new DbtCloudClient({ ...config.dbtCloud, logger, userAgent: 'dbt-cloud-harvester-function' }),
+    sink: await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint }),
+    artifacts: config.artifacts,
+    filter: scopeOf(config),
+    logger,
+  };
+  return (req) => handleHarvestRun(ctx, req);
+}

@@ -1,0 +1,62 @@
+/**
+ * Serving one function of the table under the functions framework. The instance that serves it
+ * (FUNCTION_TARGET, or --target) reads its configuration at start-up, and a configuration that
+ * cannot serve it stops the instance there with one clear message; the handler's module and its
+ * clients load then too, and only for that function. Every answer is JSON.
+ * @module
+ */
+import type { HttpFunction, Request } from '@google-cloud/functions-framework';
+import { loadConfig, type Need } from '../config/load.ts';
+import { ConfigError, errorMessage } from '../core/errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { CloudFunction } from './functions.ts';
+import { failure, type CloudRequest, type Handler, type Reply } from './http.ts';
+
+/** The target this process serves: FUNCTION_TARGET, else `--target=X` or `--target X`. */
+export function servedTarget(env: Record<string, string | undefined>, argv: readonly string[]): string | undefined {
+  if (env['FUNCTION_TARGET']) return env['FUNCTION_TARGET'];
+  const i = argv.findIndex((a) => a === '--target' || a.startsWith('--target='));
+  return i < 0 ? undefined : argv[i]!.includes('=') ? argv[i]!.slice('--target='.length) : argv[i + 1];
+}
+
+export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, string | undefined>, argv: readonly string[] = process.argv): HttpFunction {
+  let logger: Logger = createLogger();
+  let ready: Promise<Handler> | undefined;
+  const start = (): Promise<Handler> =>
+    (ready ??= (async () => {
+      const config = loadConfig({ env, needs: fn.needs });
+      logger = createLogger({ level: config.logLevel });
+      const module = await fn.load();
+      return module.create(config, logger);
+    })());
+
+  if (servedTarget(env, argv) === fn.name) {
+    try {
+      loadConfig({ env, needs: fn.needs });
+    } catch (err) {
+      if (err instanceof ConfigError) logger.error(`${fn.name} cannot start: ${err.message}`, { problems: err.problems });
+      throw err;
+    }
+    // Load the handler now, before the first request; a failure surfaces on that request.
+    start().catch(() => {});
+  }
+
+  return async (req, res) => {
+    let reply: Reply;
+    try {
+      const handler = await start();
+      reply = await handler(toCloudRequest(req));
+    } catch (err) {
+      if (err instanceof ConfigError) reply = failure(500, 'configuration', err.problems);
+      else {
+        logger.error('unexpected failure', { error: err });
+        reply = failure(500, 'internal error', [errorMessage(err)]);
+      }
+    }
+    res.status(reply.status).type('application/json').send(JSON.stringify(reply.body));
+  };
+}
+
+function toCloudRequest(req: Request): CloudRequest {
+  return { method: req.method, header: (name) => req.get(name) ?? undefined, rawBody: req.rawBody ?? Buffer.alloc(0) };
+}

@@ -1,0 +1,122 @@
+/**
+ * Reads the whole configuration at once, for the functions (environment) and the CLI (flags over
+ * the environment): every value parsed (host to base URL, destination, topic) and checked, every
+ * problem named in one ConfigError. What a caller needs is asked for up front, so that a missing
+ * value stops a process at start-up, not at its first request.
+ * @module
+ */
+import { ConfigError } from '../core/errors.ts';
+import type { Destination } from '../core/destination.ts';
+import { redact, type Severity } from '../log.ts';
+import { OPTIONS, type OptionKey, type OptionSpec, type OptionValue, type TopicName } from './options.ts';
+
+/** How to reach dbt Cloud: present when the account and the token are. */
+export interface DbtCloudSettings {
+  baseUrl: string;
+  accountId: number;
+  token: string;
+  timeoutMs: number;
+  requestsPerMinute: number;
+}
+
+export interface Config {
+  dbtCloud?: DbtCloudSettings;
+  projectId?: number;
+  environmentId?: number;
+  jobId?: number;
+  destination?: Destination;
+  runsTopic?: TopicName;
+  artifacts: string[];
+  includeCancelled: boolean;
+  concurrency: number;
+  backfillMaxDays: number;
+  storageApiEndpoint?: string;
+  logLevel: Severity;
+}
+
+/** What a process needs; a need that is not met is a configuration problem. */
+export type Need = 'dbtCloud' | 'destination' | 'runsTopic' | 'jobId';
+export type ConfigFor<N extends Need> = Config & Required<Pick<Config, N>>;
+
+export interface ConfigSources<N extends Need> {
+  env: Record<string, string | undefined>;
+  /** CLI flags by name, over the environment. */
+  flags?: Record<string, string | boolean | string[] | undefined>;
+  /** Values a caller composed itself (the CLI's destination from its flags), with the label to name in problems. */
+  values?: Partial<Record<OptionKey, { text: string; label: string }>>;
+  needs?: readonly N[];
+  /** Problems the caller found already (bad usage), reported in the same message. */
+  problems?: readonly string[];
+  /** What to say when a need is not met, where the caller knows better (the CLI names its flags). */
+  missing?: Partial<Record<N, string>>;
+}
+
+/** The settings each need consists of. */
+export const NEED_OPTIONS: Record<Need, readonly OptionKey[]> = { dbtCloud: ['accountId', 'token'], destination: ['destination'], runsTopic: ['runsTopic'], jobId: ['jobId'] };
+
+const NEED_HINTS: Record<Need, string> = {
+  dbtCloud: '',
+  destination: ' (gs://bucket[/prefix] or a local folder)',
+  runsTopic: ' for the dispatchers (projects/P/topics/T or a topic id)',
+  jobId: '',
+};
+
+export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): ConfigFor<N> {
+  const problems = [...(sources.problems ?? [])];
+  const cli = sources.flags !== undefined;
+  const label = (spec: OptionSpec): string => (cli && spec.flag ? `${spec.variable} (--${spec.flag})` : spec.variable);
+  const given = new Set<OptionKey>();
+  const read = <K extends OptionKey>(key: K): OptionValue<K> | undefined => {
+    const spec: OptionSpec = OPTIONS[key];
+    const composed = sources.values?.[key];
+    const flag = spec.flag ? sources.flags?.[spec.flag] : undefined;
+    const envText = sources.env[spec.variable];
+    let text: string | undefined;
+    let name = label(spec);
+    if (composed) ({ text, label: name } = composed);
+    else if (typeof flag === 'string') ((text = flag), (name = `--${spec.flag}`));
+    else if (flag === true) ((text = 'true'), (name = `--${spec.flag}`));
+    else if (envText !== undefined && envText !== '') text = envText;
+    if (text !== undefined) given.add(key);
+    else text = spec.default;
+    if (text === undefined) return undefined;
+    const parsed = spec.schema.safeParse(text);
+    if (parsed.success) return parsed.data as OptionValue<K>;
+    for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
+    return undefined;
+  };
+
+  const accountId = read('accountId');
+  const token = read('token');
+  const baseUrl = read('host');
+  const timeoutSeconds = read('timeoutSeconds');
+  const requestsPerMinute = read('requestsPerMinute');
+  const config: Config = {
+    projectId: read('projectId'),
+    environmentId: read('environmentId'),
+    jobId: read('jobId'),
+    destination: read('destination'),
+    runsTopic: read('runsTopic'),
+    artifacts: read('artifacts') ?? [],
+    includeCancelled: read('includeCancelled') ?? false,
+    concurrency: read('concurrency') ?? 0,
+    backfillMaxDays: read('backfillMaxDays') ?? 0,
+    storageApiEndpoint: read('storageApiEndpoint'),
+    logLevel: read('logLevel') ?? 'INFO',
+  };
+  if (accountId !== undefined && token !== undefined && baseUrl !== undefined) {
+    config.dbtCloud = { accountId, token, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
+    redact(token);
+  }
+  // A need is met when its value was given, even if it was wrong: that problem is named already.
+  const met = (need: Need): boolean => NEED_OPTIONS[need].every((key) => given.has(key));
+  for (const need of (sources.needs ?? []) as readonly Need[]) {
+    if (met(need)) continue;
+    const say = (sources.missing as Partial<Record<Need, string>> | undefined)?.[need];
+    if (say !== undefined) problems.push(say);
+    else if (need !== 'dbtCloud') problems.push(`${label(OPTIONS[need])} is required${NEED_HINTS[need]}`);
+    else for (const key of NEED_OPTIONS.dbtCloud) if (!given.has(key)) problems.push(`${label(OPTIONS[key])} is required`);
+  }
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return config as ConfigFor<N>;
+}

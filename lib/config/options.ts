@@ -1,0 +1,141 @@
+/**
+ * Every setting, declared once: its environment variable, its flag where the CLI has one, its
+ * default, its check and one line of help. The functions read the variables; the CLI reads the
+ * flags first. The README's configuration table is checked against this list by a test.
+ * @module
+ */
+import { z } from 'zod';
+import { parseDestination, type Destination } from '../core/destination.ts';
+import { parsePositiveInt } from '../core/values.ts';
+import { parseBaseUrl } from './host.ts';
+
+export const DEFAULT_ARTIFACTS = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'] as const;
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
+
+/** `projects/P/topics/T` or a topic id. */
+export interface TopicName {
+  project?: string;
+  topic: string;
+}
+
+export interface OptionSpec<T = unknown> {
+  /** The environment variable. */
+  readonly variable: string;
+  /** The CLI flag, where the CLI reads this setting (`--flag`). */
+  readonly flag?: string;
+  /** A flag that takes no value. */
+  readonly switch?: boolean;
+  /** The value used when neither is set, as text. */
+  readonly default?: string;
+  /** What the value looks like, for help (`ID`, `N`). */
+  readonly placeholder?: string;
+  readonly describe: string;
+  /** Parses and checks the text. */
+  readonly schema: z.ZodType<T, string>;
+  /** Never printed. */
+  readonly secret?: boolean;
+}
+
+const positiveInt = (max?: number, maxHint?: string): z.ZodType<number, string> =>
+  z.string().transform((text, ctx) => {
+    const n = parsePositiveInt(text);
+    if (n === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a positive whole number' });
+      return z.NEVER;
+    }
+    if (max !== undefined && n > max) {
+      ctx.addIssue({ code: 'custom', message: maxHint ?? `must be at most ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const boolText: z.ZodType<boolean, string> = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
+  .transform((s) => ['true', '1', 'yes'].includes(s));
+
+const artifactName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+\.json$/, 'each entry must be a file name in target/ ending in .json, such as manifest.json')
+  .refine((s) => s !== '..', 'must not be ..');
+
+const fromParser = <T>(parse: (text: string) => T | { problem: string }): z.ZodType<T, string> =>
+  z.string().transform((text, ctx) => {
+    const result = parse(text);
+    if (result && typeof result === 'object' && 'problem' in result) {
+      ctx.addIssue({ code: 'custom', message: result.problem });
+      return z.NEVER;
+    }
+    return result as T;
+  });
+
+function parseTopic(text: string): TopicName | { problem: string } {
+  const trimmed = text.trim();
+  const m = /^projects\/([^/]+)\/topics\/([^/]+)$/.exec(trimmed);
+  if (m) return { project: m[1]!, topic: m[2]! };
+  if (/^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(trimmed) && !trimmed.startsWith('goog')) return { topic: trimmed };
+  return { problem: `"${text}" is not projects/PROJECT/topics/TOPIC or a topic id` };
+}
+
+export const OPTIONS = {
+  accountId: { variable: 'DBT_CLOUD_ACCOUNT_ID', flag: 'account-id', placeholder: 'ID', describe: 'the dbt Cloud account (required)', schema: positiveInt() },
+  token: {
+    variable: 'DBT_CLOUD_TOKEN',
+    flag: 'token',
+    placeholder: 'TOKEN',
+    secret: true,
+    describe: 'a service token or personal access token (required; prefer the variable, flags show in ps)',
+    schema: z.string().trim().min(1, 'is required (a dbt Cloud service token or personal access token)'),
+  },
+  host: {
+    variable: 'DBT_CLOUD_HOST',
+    flag: 'host',
+    placeholder: 'HOST',
+    default: 'cloud.getdbt.com',
+    describe: "the account's access URL, such as ab123.us1.dbt.com (https implied for a bare host)",
+    schema: fromParser(parseBaseUrl),
+  },
+  projectId: { variable: 'DBT_CLOUD_PROJECT_ID', flag: 'project-id', placeholder: 'ID', describe: 'harvest only this project', schema: positiveInt() },
+  environmentId: { variable: 'DBT_CLOUD_ENVIRONMENT_ID', flag: 'environment-id', placeholder: 'ID', describe: 'harvest only this environment', schema: positiveInt() },
+  jobId: { variable: 'DBT_CLOUD_JOB_ID', flag: 'job-id', placeholder: 'J', describe: 'the job (default job of retrieve-most-recent-artifact and trigger-job)', schema: positiveInt() },
+  destination: {
+    variable: 'ARTIFACTS_DESTINATION',
+    describe: 'gs://bucket[/prefix] or a local folder',
+    schema: fromParser<Destination>(parseDestination),
+  },
+  runsTopic: { variable: 'RUNS_TOPIC', describe: 'the topic the dispatchers publish to (projects/P/topics/T or a topic id)', schema: fromParser(parseTopic) },
+  artifacts: {
+    variable: 'HARVEST_ARTIFACTS',
+    default: DEFAULT_ARTIFACTS.join(','),
+    describe: 'which files of each dbt step',
+    schema: z
+      .string()
+      .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
+      .pipe(z.array(artifactName).min(1, 'must name at least one file')),
+  },
+  includeCancelled: { variable: 'HARVEST_INCLUDE_CANCELLED', flag: 'include-cancelled', switch: true, default: 'false', describe: 'also store cancelled runs', schema: boolText },
+  concurrency: { variable: 'HARVEST_CONCURRENCY', flag: 'concurrency', placeholder: 'N', default: '16', describe: 'runs harvested at once by the CLI (set from npm run bench)', schema: positiveInt(256) },
+  requestsPerMinute: {
+    variable: 'DBT_CLOUD_REQUESTS_PER_MINUTE',
+    default: '4500',
+    describe: "this process's client-side rate limit (dbt Cloud allows 5,000 a minute per account)",
+    schema: positiveInt(600_000),
+  },
+  timeoutSeconds: { variable: 'DBT_CLOUD_TIMEOUT_SECONDS', default: '30', describe: 'timeout of each dbt Cloud request, in seconds', schema: positiveInt() },
+  backfillMaxDays: {
+    variable: 'BACKFILL_MAX_DAYS',
+    default: '31',
+    describe: 'the longest window a backfill accepts',
+    schema: positiveInt(366, 'must be at most 366 (dbt Cloud keeps runs 365 days)'),
+  },
+  storageApiEndpoint: { variable: 'STORAGE_API_ENDPOINT', describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint', schema: z.string().url() },
+  logLevel: { variable: 'LOG_LEVEL', default: 'INFO', describe: 'DEBUG, INFO, WARNING or ERROR', schema: z.enum(LOG_LEVELS) },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+export type OptionValue<K extends OptionKey> = z.output<(typeof OPTIONS)[K]['schema']>;
+
+/** The variables the configuration reads; the Terraform test checks every variable it sets is one. */
+export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.variable);

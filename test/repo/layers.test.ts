@@ -1,0 +1,125 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The module boundaries, checked on the import statements themselves: no module imports from a
+ * layer above its own or from a sibling's folder, there is no import cycle, the pure core imports
+ * no I/O, and each function's handler loads only the client it uses.
+ */
+interface Layer {
+  name: string;
+  /** Path prefixes of its files. */
+  paths: string[];
+  rank: number;
+}
+
+const LAYERS: Layer[] = [
+  { name: 'core', paths: ['lib/core/'], rank: 0 },
+  { name: 'log', paths: ['lib/log.ts'], rank: 1 },
+  { name: 'config', paths: ['lib/config/'], rank: 2 },
+  { name: 'dbt-cloud', paths: ['lib/dbt-cloud/'], rank: 3 },
+  { name: 'sinks', paths: ['lib/sinks/'], rank: 3 },
+  { name: 'harvest', paths: ['lib/harvest/'], rank: 4 },
+  { name: 'cloud', paths: ['lib/cloud/'], rank: 5 },
+  { name: 'cli', paths: ['lib/cli/'], rank: 5 },
+  { name: 'functions', paths: ['functions/'], rank: 6 },
+];
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+interface Import {
+  from: string;
+  to: string;
+  dynamic: boolean;
+}
+
+const SOURCES = [...files('lib'), ...files('functions')];
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const out: Import[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
+    const to = spec.startsWith('.') ? normalize(join(dirname(file), spec)) : spec;
+    out.push({ from: file, to, dynamic: m[3] !== undefined });
+  }
+  return out;
+}
+
+const layerOf = (file: string): Layer | undefined => LAYERS.find((l) => l.paths.some((p) => file === p || file.startsWith(p)));
+const GRAPH = new Map(SOURCES.map((f) => [f, importsOf(f)]));
+
+describe('module boundaries', () => {
+  it('puts every module of lib/ and functions/ in a layer', () => {
+    expect(SOURCES.filter((f) => !layerOf(f))).toEqual([]);
+  });
+
+  it('imports only from its own folder or a layer below, never from tests, harnesses or scripts', () => {
+    const problems: string[] = [];
+    for (const [file, imports] of GRAPH) {
+      const own = layerOf(file)!;
+      for (const i of imports) {
+        if (!i.to.startsWith('lib/') && !i.to.startsWith('functions/')) {
+          if (/^(test|harness|scripts)\//.test(i.to) || i.to.startsWith('.')) problems.push(`${file} imports ${i.to}`);
+          continue;
+        }
+        const target = layerOf(i.to);
+        if (!target) problems.push(`${file} imports ${i.to}, which is in no layer`);
+        else if (target !== own && target.rank >= own.rank) problems.push(`${file} (${own.name}) imports ${i.to} (${target.name})`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps the core pure: it imports zod and itself, nothing that does I/O', () => {
+    const problems = [...GRAPH].flatMap(([file, imports]) =>
+      layerOf(file)!.name === 'core' ? imports.filter((i) => i.to !== 'zod' && !i.to.startsWith('lib/core/')).map((i) => `${file} imports ${i.to}`) : [],
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(' -> '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const i of GRAPH.get(file) ?? []) if (GRAPH.has(i.to)) visit(i.to, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const file of GRAPH.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('loads the Pub/Sub client only where a function publishes, and the Storage client only where one stores', () => {
+    const staticClosure = (file: string, seen = new Set<string>()): Set<string> => {
+      for (const i of GRAPH.get(file) ?? []) {
+        if (i.dynamic || seen.has(i.to)) continue;
+        seen.add(i.to);
+        staticClosure(i.to, seen);
+      }
+      return seen;
+    };
+    const loads = (file: string, pkg: string): boolean => [...staticClosure(file)].some((f) => f === pkg);
+    expect(loads('lib/cloud/harvest-run.ts', '@google-cloud/pubsub')).toBe(false);
+    for (const dispatcher of ['lib/cloud/dispatch-hourly.ts', 'lib/cloud/backfill.ts']) {
+      expect(loads(dispatcher, '@google-cloud/pubsub')).toBe(true);
+      expect(loads(dispatcher, '@google-cloud/storage')).toBe(false);
+    }
+    // The entry file and the table load no handler, so no client, until a function is served.
+    for (const entry of ['functions/index.ts', 'lib/cloud/functions.ts', 'lib/cli/run.ts']) {
+      expect(loads(entry, '@google-cloud/pubsub'), entry).toBe(false);
+      expect(loads(entry, '@google-cloud/storage'), entry).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config/load.ts';
+import { ConfigError } from '../../../lib/core/errors.ts';
+
+const problemsOf = (fn: () => unknown): readonly string[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('reads the environment with defaults, and parses what it reads', () => {
+    const config = loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '43210', DBT_CLOUD_TOKEN: 'tok', DBT_CLOUD_HOST: 'ab123.us1.dbt.com' }, needs: ['dbtCloud'] });
+    expect(config).toMatchObject({ artifacts: ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'], concurrency: 16, includeCancelled: false });
+    expect(config.dbtCloud).toEqual({ accountId: 43210, token: 'tok', baseUrl: 'https://ab123.us1.dbt.com', timeoutMs: 30_000, requestsPerMinute: 4500 });
+    expect(loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' } }).dbtCloud?.baseUrl).toBe('https://cloud.getdbt.com');
+    expect(loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't', DBT_CLOUD_HOST: 'http://127.0.0.1:8080/' } }).dbtCloud?.baseUrl).toBe('http://127.0.0.1:8080');
+    const cloud = loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs://my-bucket/dbt/history', RUNS_TOPIC: 'projects/p1/topics/runs' }, needs: ['destination', 'runsTopic'] });
+    expect(cloud.destination).toEqual({ kind: 'gcs', bucket: 'my-bucket', prefix: 'dbt/history' });
+    expect(cloud.runsTopic).toEqual({ project: 'p1', topic: 'runs' });
+    expect(loadConfig({ env: { ARTIFACTS_DESTINATION: './out' } }).destination).toEqual({ kind: 'local', path: './out' });
+  });
+
+  it('names every offending variable in one error, without the token', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: 'abc', DBT_CLOUD_PROJECT_ID: '-3', HARVEST_ARTIFACTS: 'manifest.json,../x.json', HARVEST_CONCURRENCY: '0', DBT_CLOUD_TIMEOUT_SECONDS: 'x' }, needs: ['dbtCloud'] }),
+    ).join('\n');
+    for (const name of ['DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_TOKEN is required', 'DBT_CLOUD_PROJECT_ID', 'HARVEST_ARTIFACTS', 'HARVEST_CONCURRENCY', 'DBT_CLOUD_TIMEOUT_SECONDS']) expect(problems).toContain(name);
+  });
+
+  it('reports what a process needs and lacks, with everything else wrong', () => {
+    expect(problemsOf(() => loadConfig({ env: { LOG_LEVEL: 'LOUD' }, needs: ['destination', 'runsTopic'] }))).toEqual([
+      'LOG_LEVEL Invalid option: expected one of "DEBUG"|"INFO"|"WARNING"|"ERROR"',
+      'ARTIFACTS_DESTINATION is required (gs://bucket[/prefix] or a local folder)',
+      'RUNS_TOPIC is required for the dispatchers (projects/P/topics/T or a topic id)',
+    ]);
+  });
+
+  it('rejects destinations, hosts and topics it cannot use, naming the variable', () => {
+    const problems = problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs://Bad_Bucket', DBT_CLOUD_HOST: 'ftp://x', RUNS_TOPIC: 'projects/p/subscriptions/s' } }));
+    expect(problems).toEqual([
+      'DBT_CLOUD_HOST "ftp://x" must use http or https',
+      'ARTIFACTS_DESTINATION "gs://Bad_Bucket" is not gs://BUCKET[/PREFIX] with a valid bucket name',
+      'RUNS_TOPIC "projects/p/subscriptions/s" is not projects/PROJECT/topics/TOPIC or a topic id',
+    ]);
+    expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs://bucket/../x' } }))[0]).toMatch(/\. or \.\./);
+    expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 's3://bucket' } }))[0]).toMatch(/must be gs:\/\//);
+  });
+
+  it('takes flags over the environment, and names the flag when its value is wrong', () => {
+    const config = loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' }, flags: { 'account-id': '7', 'include-cancelled': true, concurrency: '4' }, needs: ['dbtCloud'] });
+    expect(config.dbtCloud?.accountId).toBe(7);
+    expect(config).toMatchObject({ includeCancelled: true, concurrency: 4 });
+    expect(problemsOf(() => loadConfig({ env: {}, flags: { 'account-id': 'x' }, needs: ['dbtCloud'] }))).toEqual([
+      '--account-id must be a positive whole number',
+      'DBT_CLOUD_TOKEN (--token) is required',
+    ]);
+  });
+});
