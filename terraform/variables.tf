@@ -273,8 +273,9 @@ variable "bigquery_dataset_id" {
   type        = string
   default     = "dbt_artifacts"
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", var.bigquery_dataset_id))
-    error_message = "bigquery_dataset_id must be letters, digits and underscores."
+    # Terraform's regular expressions allow at most 1000 repetitions: the length is checked apart.
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*$", var.bigquery_dataset_id)) && length(var.bigquery_dataset_id) <= 1024
+    error_message = "bigquery_dataset_id must be 1 to 1024 letters, digits and underscores, not starting with a digit."
   }
 }
 
