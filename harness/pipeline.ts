@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { FUNCTIONS, type FunctionName } from '../lib/cloud/functions.ts';
 import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
+import { startFakeSecretManager, type FakeSecretManager } from './fake-secret-manager.ts';
 import { buildOnce, startFunction, startPubSubEmulator, type Started } from './services.ts';
 
 export type { FunctionName };
@@ -33,6 +34,8 @@ export interface PipelineOptions {
 
 export interface Pipeline {
   fns: Record<FunctionName, Started>;
+  /** Holds the token the functions read at run time, as Secret Manager does when deployed. */
+  secrets: FakeSecretManager;
   pubsub: PubSub;
   /** Every message published on the runs topic (a pull subscription's copy). */
   published: Message[];
@@ -134,9 +137,13 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await emulator.stop();
     throw err;
   });
+  // As deployed: the functions read the token from Secret Manager at run time.
+  const secrets = await startFakeSecretManager();
+  secrets.addVersion(`projects/${options.project}/secrets/dbt-cloud-token`, options.token);
   const env = {
     DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
-    DBT_CLOUD_TOKEN: options.token,
+    DBT_CLOUD_TOKEN_SECRET: `projects/${options.project}/secrets/dbt-cloud-token`,
+    SECRET_MANAGER_API_ENDPOINT: secrets.url,
     DBT_CLOUD_HOST: options.fake.url,
     DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
     RUNS_TOPIC: `projects/${options.project}/topics/dbt-runs`,
@@ -154,6 +161,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
     await pubsub.close();
     await emulator.stop();
+    await secrets.stop();
     throw failure.reason;
   }
   const processes = Object.fromEntries(FUNCTIONS.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value])) as Record<FunctionName, Started>;
@@ -190,6 +198,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   };
   return {
     fns,
+    secrets,
     pubsub,
     published,
     dead,
@@ -202,6 +211,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await Promise.all(FUNCTIONS.map((fn) => (fn.name === 'harvestRun' ? latest() : processes[fn.name]).stop()));
       await front.close();
       await emulator.stop();
+      await secrets.stop();
     },
   };
 }

@@ -1,6 +1,12 @@
-# The history, queryable with no pipeline: external tables over the bucket, partitioned by the
-# Hive-style path (date, hour, job_id, run_id; step for run results). Analysts query with their
-# own identity, so their own read access to the bucket applies.
+# The history, queryable with no pipeline: external tables over the bucket. Analysts query with
+# their own identity, so their own read access to the bucket applies.
+#
+# Hive partition keys may not also be fields of the files (BigQuery refuses the overlap:
+# https://cloud.google.com/bigquery/docs/hive-partitioned-queries#limitations), and _run.json, the
+# run object as dbt Cloud describes it, has a top-level job_id. So the runs table is not
+# partitioned: it reads one small object per run, kept in STANDARD storage (storage.tf); filter on
+# finished_at. The run results have no such field and are partitioned by their path; a query must
+# filter on a partition key (date, say), so that no query reads years of results by accident.
 resource "google_bigquery_dataset" "artifacts" {
   dataset_id  = var.bigquery_dataset_id
   location    = local.bucket_location
@@ -21,12 +27,6 @@ resource "google_bigquery_table" "runs" {
     autodetect            = false
     ignore_unknown_values = true
     source_uris           = ["${local.destination}/*/_run.json"]
-
-    hive_partitioning_options {
-      mode                     = "CUSTOM"
-      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}"
-      require_partition_filter = false
-    }
 
     schema = jsonencode([
       { name = "id", type = "INTEGER" },
@@ -77,7 +77,7 @@ resource "google_bigquery_table" "run_results" {
     hive_partitioning_options {
       mode                     = "CUSTOM"
       source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
-      require_partition_filter = false
+      require_partition_filter = true
     }
 
     schema = jsonencode([

@@ -1,4 +1,5 @@
-# The three gen2 functions, each with its own service account, scaling to zero.
+# The functions, each with its own service account, built by a dedicated build service account
+# into this deployment's own Artifact Registry repository, scaling to zero.
 resource "google_cloudfunctions2_function" "fn" {
   for_each    = local.functions
   name        = "${var.name_prefix}-${each.value.slug}"
@@ -7,8 +8,10 @@ resource "google_cloudfunctions2_function" "fn" {
   labels      = var.labels
 
   build_config {
-    runtime     = "nodejs22"
-    entry_point = each.key
+    runtime           = "nodejs22"
+    entry_point       = each.key
+    service_account   = "projects/${var.project_id}/serviceAccounts/${local.accounts.build}"
+    docker_repository = google_artifact_registry_repository.functions.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -19,25 +22,62 @@ resource "google_cloudfunctions2_function" "fn" {
 
   service_config {
     available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
     timeout_seconds                  = each.value.timeout
     min_instance_count               = 0
     max_instance_count               = each.value.max_instances
-    max_instance_request_concurrency = 1
-    ingress_settings                 = "ALLOW_ALL"
+    max_instance_request_concurrency = each.value.concurrency
+    ingress_settings                 = each.value.ingress
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.fn[each.key].email
+    service_account_email            = local.accounts[each.key]
     environment_variables            = merge(local.common_env, each.value.env)
+  }
 
-    secret_environment_variables {
-      key        = "DBT_CLOUD_TOKEN"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.token.secret_id
-      version    = "latest"
+  lifecycle {
+    precondition {
+      condition     = var.requests_per_minute * local.dbt_cloud_callers <= 5000
+      error_message = "requests_per_minute x (harvest_max_instances + 2 x dispatch_max_instances) = ${var.requests_per_minute * local.dbt_cloud_callers} exceeds dbt Cloud's 5,000 requests a minute per account: lower one of them."
+    }
+    precondition {
+      condition     = each.value.concurrency == 1 || each.value.cpu == null || try(tonumber(each.value.cpu) >= 1, false)
+      error_message = "Cloud Run functions serve more than one request per instance only with at least one vCPU: set harvest_cpu to 1 or more, or harvest_concurrency to 1."
     }
   }
 
   depends_on = [
     google_project_service.apis,
+    google_service_account.fn,
+    google_pubsub_topic.runs,
+    google_project_iam_member.build_logs,
+    google_artifact_registry_repository_iam_member.build_writer,
+    google_storage_bucket_iam_member.build_source_reader,
     google_secret_manager_secret_iam_member.token_reader,
   ]
+}
+
+# The images of the functions' builds. Old ones are removed; the newest few stay for rollbacks.
+resource "google_artifact_registry_repository" "functions" {
+  repository_id = "${var.name_prefix}-functions"
+  location      = var.region
+  format        = "DOCKER"
+  description   = "dbt-cloud-harvester function images"
+  labels        = var.labels
+
+  cleanup_policy_dry_run = false
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 5
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      older_than = "2592000s"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
 }

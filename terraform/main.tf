@@ -8,11 +8,13 @@ locals {
   destination     = var.artifacts_prefix != "" ? "gs://${local.bucket_name}/${var.artifacts_prefix}" : "gs://${local.bucket_name}"
   pubsub_agent    = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
-  # Every function reads the same configuration (lib/config.ts); each adds what it alone needs.
+  # Every function reads the same configuration (lib/config/options.ts); each adds what it alone
+  # needs. The token is read from Secret Manager at run time, so no version has to exist to deploy.
   common_env = merge(
     {
       DBT_CLOUD_ACCOUNT_ID          = tostring(var.dbt_cloud_account_id)
       DBT_CLOUD_HOST                = var.dbt_cloud_host
+      DBT_CLOUD_TOKEN_SECRET        = "${local.token_secret}/versions/latest"
       HARVEST_ARTIFACTS             = join(",", var.harvest_artifacts)
       HARVEST_INCLUDE_CANCELLED     = tostring(var.include_cancelled)
       DBT_CLOUD_REQUESTS_PER_MINUTE = tostring(var.requests_per_minute)
@@ -22,27 +24,42 @@ locals {
     var.dbt_cloud_environment_id == null ? {} : { DBT_CLOUD_ENVIRONMENT_ID = tostring(var.dbt_cloud_environment_id) },
   )
 
+  # One entry per function of lib/cloud/functions.ts (a test checks they agree). Ingress: Cloud
+  # Scheduler and Pub/Sub push of the same project count as internal traffic, so only backfill,
+  # which people call, is reachable from outside (https://cloud.google.com/run/docs/securing/ingress).
   functions = {
     dispatchHourly = {
       slug          = "dispatch-hourly"
       memory        = var.dispatch_memory
+      cpu           = null
       timeout       = var.dispatch_timeout_seconds
       max_instances = var.dispatch_max_instances
-      env           = { RUNS_TOPIC = google_pubsub_topic.runs.id }
+      concurrency   = 1
+      ingress       = "ALLOW_INTERNAL_ONLY"
+      env           = { RUNS_TOPIC = local.runs_topic }
     }
     backfill = {
       slug          = "backfill"
       memory        = var.dispatch_memory
+      cpu           = null
       timeout       = var.dispatch_timeout_seconds
       max_instances = var.dispatch_max_instances
-      env           = { RUNS_TOPIC = google_pubsub_topic.runs.id, BACKFILL_MAX_DAYS = tostring(var.backfill_max_days) }
+      concurrency   = 1
+      ingress       = "ALLOW_ALL"
+      env           = { RUNS_TOPIC = local.runs_topic, BACKFILL_MAX_DAYS = tostring(var.backfill_max_days) }
     }
     harvestRun = {
       slug          = "harvest-run"
       memory        = var.harvest_memory
+      cpu           = var.harvest_cpu
       timeout       = var.harvest_timeout_seconds
       max_instances = var.harvest_max_instances
+      concurrency   = var.harvest_concurrency
+      ingress       = "ALLOW_INTERNAL_ONLY"
       env           = { ARTIFACTS_DESTINATION = local.destination }
     }
   }
+
+  # Every instance that may call dbt Cloud, each limited to requests_per_minute.
+  dbt_cloud_callers = var.harvest_max_instances + 2 * var.dispatch_max_instances
 }

@@ -1,11 +1,11 @@
 resource "google_pubsub_topic" "runs" {
-  name       = "${var.name_prefix}-runs"
+  name       = local.names.runs_topic
   labels     = var.labels
   depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_topic" "dead_letters" {
-  name       = "${var.name_prefix}-runs-dead-letter"
+  name       = local.names.dead_letter_topic
   labels     = var.labels
   depends_on = [google_project_service.apis]
 }
@@ -35,7 +35,7 @@ resource "google_pubsub_subscription" "harvest" {
   push_config {
     push_endpoint = google_cloudfunctions2_function.fn["harvestRun"].service_config[0].uri
     oidc_token {
-      service_account_email = google_service_account.push.email
+      service_account_email = local.accounts.push
       audience              = google_cloudfunctions2_function.fn["harvestRun"].service_config[0].uri
     }
   }
@@ -46,7 +46,7 @@ resource "google_pubsub_subscription" "harvest" {
   }
 
   dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.dead_letters.id
+    dead_letter_topic     = local.dead_letter_topic
     max_delivery_attempts = var.max_delivery_attempts
   }
 
@@ -54,5 +54,5 @@ resource "google_pubsub_subscription" "harvest" {
     ttl = ""
   }
 
-  depends_on = [google_pubsub_topic_iam_member.dead_letter_publisher]
+  depends_on = [google_pubsub_topic.dead_letters, google_pubsub_topic_iam_member.dead_letter_publisher, google_service_account_iam_member.pubsub_token_creator]
 }

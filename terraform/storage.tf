@@ -1,4 +1,7 @@
-# The artifact history: private, uniform access, append-only for the harvester, colder with age.
+# The artifact history: private, uniform access, append-only for the harvester. Manifests and
+# catalogs, most of the bytes and read only by tools, grow colder with age; the small objects the
+# BigQuery tables read (_run.json, run results) stay in STANDARD, so queries never pay cold-class
+# retrieval and operation prices.
 resource "google_storage_bucket" "artifacts" {
   name                        = local.bucket_name
   location                    = local.bucket_location
@@ -12,7 +15,8 @@ resource "google_storage_bucket" "artifacts" {
     for_each = { for k, v in { NEARLINE = var.nearline_after_days, COLDLINE = var.coldline_after_days, ARCHIVE = var.archive_after_days } : k => v if v > 0 }
     content {
       condition {
-        age = lifecycle_rule.value
+        age            = lifecycle_rule.value
+        matches_suffix = ["/manifest.json", "/catalog.json"]
       }
       action {
         type          = "SetStorageClass"

@@ -18,12 +18,12 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every resource name."
+  description = "Prefix of every resource name. Service account ids are \"<prefix>-dispatch-hourly\" and the like, at most 30 characters, so the prefix has at most 14."
   type        = string
   default     = "dbt-harvester"
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
-    error_message = "name_prefix must be 2 to 21 lowercase letters, digits or hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,12}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2 to 14 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (service account ids are at most 30 characters)."
   }
 }
 
@@ -83,7 +83,7 @@ variable "include_cancelled" {
 }
 
 variable "requests_per_minute" {
-  description = "Client-side dbt Cloud rate limit of each function instance. The account allows 5,000 a minute in all: keep this times harvest_max_instances under it."
+  description = "Client-side dbt Cloud rate limit of each function instance. The account allows 5,000 a minute in all: this times every instance that may call dbt Cloud (harvest_max_instances + 2 x dispatch_max_instances) must stay under it, which the plan checks."
   type        = number
   default     = 400
   validation {
@@ -95,12 +95,12 @@ variable "requests_per_minute" {
 # ---- storage -------------------------------------------------------------------------------------
 
 variable "bucket_name" {
-  description = "Name of the artifacts bucket (empty: <project_id>-dbt-artifacts)."
+  description = "Name of the artifacts bucket (empty: <project_id>-dbt-artifacts). The functions' source goes to <bucket_name>-source, so at most 56 characters."
   type        = string
   default     = ""
   validation {
-    condition     = var.bucket_name == "" || can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.bucket_name))
-    error_message = "bucket_name must be a valid bucket name."
+    condition     = var.bucket_name == "" || can(regex("^[a-z0-9][a-z0-9_-]{1,54}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be 3 to 56 lowercase letters, digits, hyphens or underscores (without dots), so that <bucket_name>-source is a valid bucket name too."
   }
 }
 
@@ -178,6 +178,26 @@ variable "dispatch_memory" {
   }
 }
 
+variable "harvest_concurrency" {
+  description = "Runs one harvestRun instance harvests at once. Artifacts stream, so memory does not grow with their size; above 1, Cloud Run functions need at least one vCPU (harvest_cpu)."
+  type        = number
+  default     = 4
+  validation {
+    condition     = var.harvest_concurrency >= 1 && var.harvest_concurrency <= 16
+    error_message = "harvest_concurrency must be between 1 and 16."
+  }
+}
+
+variable "harvest_cpu" {
+  description = "vCPUs of a harvestRun instance (at least 1 when harvest_concurrency is above 1)."
+  type        = string
+  default     = "1"
+  validation {
+    condition     = contains(["0.333", "0.5", "1", "2", "4"], var.harvest_cpu)
+    error_message = "harvest_cpu must be one of 0.333, 0.5, 1, 2, 4."
+  }
+}
+
 variable "harvest_timeout_seconds" {
   description = "Timeout of harvestRun. The push subscription's ack deadline covers it, so it is at most 600."
   type        = number
@@ -189,12 +209,12 @@ variable "harvest_timeout_seconds" {
 }
 
 variable "dispatch_timeout_seconds" {
-  description = "Timeout of dispatchHourly and backfill."
+  description = "Timeout of dispatchHourly and backfill. Cloud Scheduler waits 30 s longer, and at most 1800 s."
   type        = number
   default     = 300
   validation {
-    condition     = var.dispatch_timeout_seconds >= 30 && var.dispatch_timeout_seconds <= 1800
-    error_message = "dispatch_timeout_seconds must be between 30 and 1800 (Cloud Scheduler's longest attempt deadline)."
+    condition     = var.dispatch_timeout_seconds >= 30 && var.dispatch_timeout_seconds <= 1770
+    error_message = "dispatch_timeout_seconds must be between 30 and 1770: Cloud Scheduler's attempt deadline (at most 1800 s) must exceed it."
   }
 }
 
@@ -211,7 +231,7 @@ variable "harvest_max_instances" {
 variable "dispatch_max_instances" {
   description = "Maximum instances of each dispatcher."
   type        = number
-  default     = 2
+  default     = 1
   validation {
     condition     = var.dispatch_max_instances >= 1 && var.dispatch_max_instances <= 100
     error_message = "dispatch_max_instances must be between 1 and 100."
@@ -247,9 +267,9 @@ variable "schedule" {
 }
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of a run message before it goes to the dead-letter topic. With the retry backoff (10 s doubling to 600 s), 15 attempts span about 90 minutes, past the hour dbt Cloud may take to save artifacts."
+  description = "Deliveries of a run message before it goes to the dead-letter topic. Cloud Run's 429s while saturated count as attempts too: with the retry backoff (10 s doubling to 600 s), 100 attempts span about 16 hours, several times what a 31-day backfill takes to drain (README: capacity)."
   type        = number
-  default     = 15
+  default     = 100
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
     error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
@@ -257,12 +277,12 @@ variable "max_delivery_attempts" {
 }
 
 variable "dead_letter_retention" {
-  description = "How long dead letters are kept for inspection (at most 31 days)."
+  description = "How long dead letters are kept for inspection: Pub/Sub accepts 10 minutes to 31 days."
   type        = string
   default     = "1209600s"
   validation {
-    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention))
-    error_message = "dead_letter_retention must be seconds such as 1209600s."
+    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && try(tonumber(trimsuffix(var.dead_letter_retention, "s")) >= 600 && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 2678400, false)
+    error_message = "dead_letter_retention must be seconds between 600s and 2678400s (31 days), such as 1209600s."
   }
 }
 

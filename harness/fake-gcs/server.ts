@@ -63,6 +63,11 @@ export class FakeGcs {
   readonly objects = new Map<string, StoredObject>();
   readonly requests: GcsRequest[] = [];
   readonly faults: GcsFaultRule[] = [];
+  /**
+   * How a write with ifGenerationMatch=0 onto an existing object is refused: 412, or 403 as Cloud
+   * Storage may answer a writer that has no delete permission.
+   */
+  existingObjectStatus: 412 | 403 = 412;
   /** Runs just before an upload is finalised (to stage a concurrent writer, for 412 races). */
   beforeFinalize: ((bucket: string, name: string) => void) | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -195,6 +200,11 @@ export class FakeGcs {
     }
   }
 
+  private refuseExisting(res: ServerResponse): void {
+    if (this.existingObjectStatus === 403) return error(res, 403, 'The caller does not have storage.objects.delete access to the Google Cloud Storage object.');
+    return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
+  }
+
   private precondition(bucket: string, name: string, ifGenerationMatch: string | undefined): boolean {
     if (ifGenerationMatch === undefined) return true;
     const existing = this.objects.get(`${bucket}/${name}`);
@@ -227,7 +237,7 @@ export class FakeGcs {
     entry.name = name;
     const injected = this.fault('upload', name);
     if (injected) return error(res, injected, 'injected failure');
-    if (!this.precondition(bucket, name, query['ifGenerationMatch'])) return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
+    if (!this.precondition(bucket, name, query['ifGenerationMatch'])) return this.refuseExisting(res);
     const contentType = meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream');
     const id = randomUUID();
     this.sessions.set(id, this.newSession(bucket, name, contentType, meta.metadata ?? {}, query['ifGenerationMatch']));
@@ -295,9 +305,7 @@ export class FakeGcs {
   private finalize(res: ServerResponse, session: Session, id?: string): void {
     if (id) this.sessions.delete(id);
     this.beforeFinalize?.(session.bucket, session.name);
-    if (!this.precondition(session.bucket, session.name, session.ifGenerationMatch)) {
-      return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
-    }
+    if (!this.precondition(session.bucket, session.name, session.ifGenerationMatch)) return this.refuseExisting(res);
     const obj: StoredObject = {
       bucket: session.bucket,
       name: session.name,

@@ -15,6 +15,8 @@ export type Step = 'init' | 'validate' | 'plan' | 'show';
 export interface PlanJson {
   format_version: string;
   terraform_version: string;
+  variables: Record<string, { value: unknown }>;
+  errored: boolean;
   planned_values: { root_module: ModuleValues; outputs?: Record<string, { sensitive: boolean; value?: unknown }> };
   resource_changes: { address: string; type: string; name: string; index?: string | number; mode: string; change: { actions: string[]; after: Record<string, unknown> | null; after_unknown: Record<string, unknown> } }[];
   configuration: unknown;

@@ -7,7 +7,8 @@ import { messageFor } from '../core/messages.ts';
 import type { RunFilter } from '../core/select.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { ConfigFor } from '../config/load.ts';
-import { DbtCloudClient } from '../dbt-cloud/client.ts';
+import type { DbtCloudClient } from '../dbt-cloud/client.ts';
+import { connectDbtCloud } from '../harvest/connect.ts';
 import { listWindowRuns, scopeOf } from '../harvest/window.ts';
 import type { Logger } from '../log.ts';
 import { failure, type Reply } from './http.ts';
@@ -24,7 +25,7 @@ export interface DispatchDeps {
 /** The real adapters of a dispatcher, built once per instance. */
 export function dispatchDeps(config: ConfigFor<'dbtCloud' | 'runsTopic'>, logger: Logger): DispatchDeps {
   return {
-    client: new DbtCloudClient({ ...config.dbtCloud, logger, userAgent: 'dbt-cloud-harvester-function' }),
+    client: connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-function' }),
     publisher: new PubSubRunPublisher(config.runsTopic),
     filter: scopeOf(config),
     logger,

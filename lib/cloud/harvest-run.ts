@@ -6,7 +6,7 @@
 import type { ConfigFor } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RunMessageSchema } from '../core/messages.ts';
-import { DbtCloudClient } from '../dbt-cloud/client.ts';
+import { connectDbtCloud } from '../harvest/connect.ts';
 import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run.ts';
 import { scopeOf } from '../harvest/window.ts';
 import type { Logger } from '../log.ts';
@@ -56,7 +56,7 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
 
 export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logger: Logger): Promise<Handler> {
   const ctx = {
-    client: new DbtCloudClient({ ...config.dbtCloud, logger, userAgent: 'dbt-cloud-harvester-function' }),
+    client: connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-function' }),
     sink: await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint }),
     artifacts: config.artifacts,
     filter: scopeOf(config),

@@ -8,13 +8,14 @@
 import { ConfigError } from '../core/errors.ts';
 import type { Destination } from '../core/destination.ts';
 import { redact, type Severity } from '../log.ts';
-import { OPTIONS, type OptionKey, type OptionSpec, type OptionValue, type TopicName } from './options.ts';
+import { OPTIONS, type OptionKey, type OptionSpec, type OptionValue, type SecretVersionName, type TopicName } from './options.ts';
 
-/** How to reach dbt Cloud: present when the account and the token are. */
+/** How to reach dbt Cloud: present when the account and the token (or its secret) are. */
 export interface DbtCloudSettings {
   baseUrl: string;
   accountId: number;
-  token: string;
+  /** The token itself, or the Secret Manager secret to read it from at run time. */
+  token: string | { secret: SecretVersionName; endpoint?: string };
   timeoutMs: number;
   requestsPerMinute: number;
 }
@@ -51,8 +52,13 @@ export interface ConfigSources<N extends Need> {
   missing?: Partial<Record<N, string>>;
 }
 
-/** The settings each need consists of. */
-export const NEED_OPTIONS: Record<Need, readonly OptionKey[]> = { dbtCloud: ['accountId', 'token'], destination: ['destination'], runsTopic: ['runsTopic'], jobId: ['jobId'] };
+/** The settings each need consists of: every group, and in each group one of its settings. */
+export const NEED_OPTIONS: Record<Need, readonly (readonly OptionKey[])[]> = {
+  dbtCloud: [['accountId'], ['token', 'tokenSecret']],
+  destination: [['destination']],
+  runsTopic: [['runsTopic']],
+  jobId: [['jobId']],
+};
 
 const NEED_HINTS: Record<Need, string> = {
   dbtCloud: '',
@@ -88,6 +94,8 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
 
   const accountId = read('accountId');
   const token = read('token');
+  const tokenSecret = read('tokenSecret');
+  const secretEndpoint = read('secretManagerApiEndpoint');
   const baseUrl = read('host');
   const timeoutSeconds = read('timeoutSeconds');
   const requestsPerMinute = read('requestsPerMinute');
@@ -104,18 +112,26 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     storageApiEndpoint: read('storageApiEndpoint'),
     logLevel: read('logLevel') ?? 'INFO',
   };
-  if (accountId !== undefined && token !== undefined && baseUrl !== undefined) {
-    config.dbtCloud = { accountId, token, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
-    redact(token);
+  if (token !== undefined && tokenSecret !== undefined) problems.push(`set ${label(OPTIONS.token)} or ${OPTIONS.tokenSecret.variable}, not both`);
+  const tokenSource = token ?? (tokenSecret ? { secret: tokenSecret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
+  if (accountId !== undefined && tokenSource !== undefined && baseUrl !== undefined) {
+    config.dbtCloud = { accountId, token: tokenSource, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
+    if (token !== undefined) redact(token);
   }
   // A need is met when its value was given, even if it was wrong: that problem is named already.
-  const met = (need: Need): boolean => NEED_OPTIONS[need].every((key) => given.has(key));
+  const met = (need: Need): boolean => NEED_OPTIONS[need].every((group) => group.some((key) => given.has(key)));
   for (const need of (sources.needs ?? []) as readonly Need[]) {
     if (met(need)) continue;
     const say = (sources.missing as Partial<Record<Need, string>> | undefined)?.[need];
-    if (say !== undefined) problems.push(say);
-    else if (need !== 'dbtCloud') problems.push(`${label(OPTIONS[need])} is required${NEED_HINTS[need]}`);
-    else for (const key of NEED_OPTIONS.dbtCloud) if (!given.has(key)) problems.push(`${label(OPTIONS[key])} is required`);
+    if (say !== undefined) {
+      problems.push(say);
+      continue;
+    }
+    for (const [first, ...alternatives] of NEED_OPTIONS[need]) {
+      if ([first!, ...alternatives].some((key) => given.has(key))) continue;
+      const or = alternatives.length > 0 ? ` (or ${alternatives.map((key) => OPTIONS[key].variable).join(', ')})` : '';
+      problems.push(`${label(OPTIONS[first!])} is required${or}${NEED_HINTS[need]}`);
+    }
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config as ConfigFor<N>;

@@ -18,6 +18,19 @@ export interface TopicName {
   topic: string;
 }
 
+/** A Secret Manager secret version: `projects/P/secrets/S[/versions/V]` (version `latest` by default). */
+export interface SecretVersionName {
+  project: string;
+  secret: string;
+  version: string;
+}
+
+function parseSecretName(text: string): SecretVersionName | { problem: string } {
+  const m = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|\d+)\/secrets\/([A-Za-z0-9_-]{1,255})(?:\/versions\/(latest|[1-9]\d*))?$/.exec(text.trim());
+  if (!m) return { problem: `"${text}" is not projects/PROJECT/secrets/SECRET[/versions/VERSION]` };
+  return { project: m[1]!, secret: m[2]!, version: m[3] ?? 'latest' };
+}
+
 export interface OptionSpec<T = unknown> {
   /** The environment variable. */
   readonly variable: string;
@@ -89,6 +102,11 @@ export const OPTIONS = {
     describe: 'a service token or personal access token (required; prefer the variable, flags show in ps)',
     schema: z.string().trim().min(1, 'is required (a dbt Cloud service token or personal access token)'),
   },
+  tokenSecret: {
+    variable: 'DBT_CLOUD_TOKEN_SECRET',
+    describe: 'instead of the token: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
+  },
   host: {
     variable: 'DBT_CLOUD_HOST',
     flag: 'host',
@@ -131,6 +149,7 @@ export const OPTIONS = {
     schema: positiveInt(366, 'must be at most 366 (dbt Cloud keeps runs 365 days)'),
   },
   storageApiEndpoint: { variable: 'STORAGE_API_ENDPOINT', describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint', schema: z.string().url() },
+  secretManagerApiEndpoint: { variable: 'SECRET_MANAGER_API_ENDPOINT', describe: 'tests and local emulators only: a Secret Manager REST endpoint', schema: z.string().url() },
   logLevel: { variable: 'LOG_LEVEL', default: 'INFO', describe: 'DEBUG, INFO, WARNING or ERROR', schema: z.enum(LOG_LEVELS) },
 } as const satisfies Record<string, OptionSpec>;
 

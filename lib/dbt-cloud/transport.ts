@@ -37,9 +37,12 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxThrottleWaitMs: 420_000,
 };
 
+/** The token, read when a request is sent (from Secret Manager, say); it may throw a typed error. */
+export type TokenSource = string | (() => Promise<string>);
+
 export interface TransportOptions {
   baseUrl: string;
-  token: string;
+  token: TokenSource;
   /** Timeout for an answer's headers and, for JSON answers, the whole body. */
   timeoutMs?: number;
   /** For streamed artifact bodies: the longest silence between two chunks. */
@@ -75,7 +78,7 @@ export class Transport {
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly stats: TransportStats = { requests: 0, retries: 0, throttled: 0 };
-  private readonly token: string;
+  private readonly token: TokenSource;
   private readonly retry: RetryPolicy;
   private readonly limiter: RateLimiter;
   private readonly clock: Clock;
@@ -118,6 +121,7 @@ export class Transport {
     const url = this.url(path, options.query);
     const maxAttempts = this.retry.maxRetries + 1;
     let throttledWaitMs = 0;
+    const token = typeof this.token === 'string' ? this.token : await this.token();
     for (let attempt = 1; ; attempt++) {
       await this.limiter.acquire();
       this.stats.requests++;
@@ -125,7 +129,7 @@ export class Transport {
       const timer = setTimeout(() => controller.abort(), this.timeoutMs);
       let response: Response;
       try {
-        response = await fetch(url, this.init(method, options.json, controller.signal));
+        response = await fetch(url, this.init(method, token, options.json, controller.signal));
       } catch (err) {
         clearTimeout(timer);
         const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
@@ -192,9 +196,9 @@ export class Transport {
     this.httpsAgent.destroy();
   }
 
-  private init(method: string, json: unknown, signal: AbortSignal): RequestInit {
+  private init(method: string, token: string, json: unknown, signal: AbortSignal): RequestInit {
     const headers: Record<string, string> = {
-      Authorization: `Token ${this.token}`,
+      Authorization: `Token ${token}`,
       Accept: 'application/json',
       'User-Agent': this.userAgent,
     };

@@ -49,16 +49,22 @@ export class GcsSink implements ArtifactSink {
       await pipeline(body, count.stream, upload);
       return { status: 'stored', bytes: count.bytes() };
     } catch (err) {
-      if (isPreconditionFailed(err)) return { status: 'exists', bytes: 0 };
+      const status = statusOf(err);
+      if (status === 412) return { status: 'exists', bytes: 0 };
+      // Writing over an existing object needs storage.objects.delete as well as create, which the
+      // harvester does not have: Cloud Storage may answer such a write 403 rather than 412
+      // (https://cloud.google.com/storage/docs/access-control/iam-permissions#object_permissions).
+      // Where the object exists, it is stored already; any other 403 is a real refusal.
+      if (status === 403 && (await file.exists().then(([e]) => e).catch(() => false))) return { status: 'exists', bytes: 0 };
       throw err;
     }
   }
 }
 
-function isPreconditionFailed(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; errors?: unknown };
-  return e.code === 412 || e.code === '412';
+function statusOf(err: unknown): number | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : undefined;
 }
 
 export function createGcsSink(bucket: string, prefix: string, apiEndpoint?: string): GcsSink {

@@ -119,12 +119,12 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     const run = fake.account.runsFinishedIn(new Date('2022-06-01T16:00:00Z'), new Date('2022-06-01T17:00:00Z'))[0]!;
     fake.inject({ kind: 'run', runId: run.id, fault: { type: 'status', status: 403 } });
     await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id, jobId: run.jobId })), attributes: { run_id: String(run.id) } });
-    const letter = await until('the dead letter', () => dead.find((m) => m.attributes['run_id'] === String(run.id)), 90_000);
+    const letter = await until('the dead letter', () => dead.find((m) => m.attributes['run_id'] === String(run.id)), 240_000);
     expect(JSON.parse(letter.data.toString())).toMatchObject({ runId: run.id });
     expect(fake.requestsOf('run', run.id)).toHaveLength(MAX_ATTEMPTS);
     expect(gcs.list(BUCKET).some((o) => o.name.includes(`run_id=${run.id}/`))).toBe(false);
     fake.clearFaults();
-  });
+  }, 300_000);
 
   describe('bad input', () => {
     const harvestCases: [string, unknown][] = [

@@ -20,6 +20,7 @@ const LAYERS: Layer[] = [
   { name: 'config', paths: ['lib/config/'], rank: 2 },
   { name: 'dbt-cloud', paths: ['lib/dbt-cloud/'], rank: 3 },
   { name: 'sinks', paths: ['lib/sinks/'], rank: 3 },
+  { name: 'secrets', paths: ['lib/secrets/'], rank: 3 },
   { name: 'harvest', paths: ['lib/harvest/'], rank: 4 },
   { name: 'cloud', paths: ['lib/cloud/'], rank: 5 },
   { name: 'cli', paths: ['lib/cli/'], rank: 5 },

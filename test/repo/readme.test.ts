@@ -35,6 +35,18 @@ describe('README', () => {
     }
   });
 
+  it('lists exactly the roles the bootstrap grants the deployer', () => {
+    const script = readFileSync('deploy/bootstrap.sh', 'utf8');
+    const block = script.slice(script.indexOf('DEPLOYER_ROLES=('), script.indexOf('\n)\n', script.indexOf('DEPLOYER_ROLES=(')));
+    const granted = [...block.matchAll(/^\s+(roles\/[\w.]+)/gm)].map((m) => m[1]!);
+    expect(script).toContain('--role=roles/resourcemanager.projectIamAdmin');
+    expect(script).toContain("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter'])");
+    const deployment = section('Deployment');
+    const roles = deployment.slice(deployment.indexOf("### The deployer's roles"), deployment.indexOf('\n### ', deployment.indexOf("### The deployer's roles") + 1));
+    const listed = rows(roles).map((cells) => /`(roles\/[\w.]+)`/.exec(cells[0]!)?.[1]);
+    expect(listed.sort()).toEqual([...granted, 'roles/resourcemanager.projectIamAdmin'].sort());
+  });
+
   it('describes every function of the table', () => {
     const table = rows(section('The functions'));
     expect(table.map((cells) => /`(\w+)`/.exec(cells[0]!)?.[1]).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());

@@ -1,335 +1,268 @@
-import { parse } from '@cdktf/hcl2json';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../lib/cloud/functions.ts';
 import { NEED_OPTIONS, type Need } from '../../lib/config/load.ts';
 import { CONFIG_VARIABLES, OPTIONS } from '../../lib/config/options.ts';
+import { planTerraform, plannedResources, type PlanJson, type PlannedResource } from '../../harness/terraform/plan.ts';
+import { startStandIns, type RunningStandIns } from '../../harness/terraform/server.ts';
 
 /**
- * Offline validation of terraform/ (terraform validate needs provider downloads): every block and
- * attribute against the provider schema slice kept in test/fixtures, every reference resolved, and
- * the deployment's invariants.
+ * The deployment as Terraform itself evaluates it: the real terraform binary plans terraform/ with
+ * terraform.tfvars.example against stand-ins of the real providers (npm run terraform:plan), and the
+ * security and capacity invariants are asserted on the plan (`terraform show -json`), values
+ * Terraform computed, not the HCL text. Then each kind of mistake a plan must catch is made on a
+ * copy, and the plan is shown to fail.
  */
-interface BlockSchema {
-  attributes: Record<string, { required?: boolean }>;
-  blocks: Record<string, BlockSchema & { required?: boolean; list?: boolean }>;
-  computed?: string[];
-}
-interface ProviderSlice {
-  resources: Record<string, BlockSchema>;
-  data_sources: Record<string, BlockSchema>;
-}
-
-type Body = Record<string, unknown>;
-type Tf = {
-  resource?: Record<string, Record<string, Body[]>>;
-  data?: Record<string, Record<string, Body[]>>;
-  variable?: Record<string, Body[]>;
-  output?: Record<string, Body[]>;
-  locals?: Body[];
-  terraform?: Body[];
-  provider?: Record<string, Body[]>;
-};
-
-const DIR = 'terraform';
-const META = new Set(['count', 'for_each', 'depends_on', 'provider', 'lifecycle', 'provisioner', 'connection']);
-const schema = JSON.parse(readFileSync('test/fixtures/terraform-schema.json', 'utf8')) as ProviderSlice;
-const files = readdirSync(DIR).filter((f) => f.endsWith('.tf'));
-const text = files.map((f) => readFileSync(join(DIR, f), 'utf8')).join('\n');
-const parsed: Record<string, Tf> = {};
-
-const resources: { type: string; name: string; body: Body; file: string }[] = [];
-const dataSources: { type: string; name: string; body: Body; file: string }[] = [];
-const variables = new Map<string, Body>();
-const outputs = new Map<string, Body>();
-const locals = new Map<string, unknown>();
+let standIns: RunningStandIns;
+let plan: PlanJson;
+let resources: PlannedResource[];
 
 beforeAll(async () => {
-  for (const file of files) {
-    const tf = (await parse(file, readFileSync(join(DIR, file), 'utf8'))) as Tf;
-    parsed[file] = tf;
-    for (const [type, byName] of Object.entries(tf.resource ?? {})) for (const [name, [body]] of Object.entries(byName)) resources.push({ type, name, body: body!, file });
-    for (const [type, byName] of Object.entries(tf.data ?? {})) for (const [name, [body]] of Object.entries(byName)) dataSources.push({ type, name, body: body!, file });
-    for (const [name, [body]] of Object.entries(tf.variable ?? {})) variables.set(name, body!);
-    for (const [name, [body]] of Object.entries(tf.output ?? {})) outputs.set(name, body!);
-    for (const block of tf.locals ?? []) for (const [k, v] of Object.entries(block)) locals.set(k, v);
-  }
-});
+  standIns = await startStandIns();
+  const run = await planTerraform({ standIns });
+  if (!run.ok || !run.plan) throw new Error(`terraform ${run.failed} failed:\n${run.output}`);
+  plan = run.plan;
+  resources = plannedResources(plan).filter((r) => r.mode === 'managed');
+}, 120_000);
+afterAll(() => standIns?.close());
 
-/** Problems of one block body against its schema. */
-function check(body: Body, s: BlockSchema, where: string): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(body)) {
-    if (META.has(key)) continue;
-    if (key === 'dynamic') {
-      for (const [name, [dyn]] of Object.entries(value as Record<string, Body[]>)) {
-        const block = s.blocks[name];
-        if (!block) problems.push(`${where}: dynamic "${name}" is not a block`);
-        else for (const content of (dyn!['content'] as Body[]) ?? []) problems.push(...check(content, block, `${where}.${name}`));
-      }
-      continue;
-    }
-    if (key in s.attributes) continue;
-    const block = s.blocks[key];
-    if (!block) {
-      problems.push(`${where}: unknown attribute or block "${key}"`);
-      continue;
-    }
-    const items = Array.isArray(value) ? (value as Body[]) : [value as Body];
-    if (!block.list && items.length > 1) problems.push(`${where}.${key}: block given ${items.length} times`);
-    for (const item of items) problems.push(...check(item, block, `${where}.${key}`));
-  }
-  for (const [name, a] of Object.entries(s.attributes)) if (a.required && !(name in body)) problems.push(`${where}: required attribute "${name}" missing`);
-  const dynamics = Object.keys((body['dynamic'] as Body | undefined) ?? {});
-  for (const [name, b] of Object.entries(s.blocks)) if (b.required && !(name in body) && !dynamics.includes(name)) problems.push(`${where}: required block "${name}" missing`);
-  return problems;
-}
-
-function expressions(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => expressions(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => expressions(v, out));
-  return out;
-}
-
-const resource = (type: string, name: string): Body => {
-  const r = resources.find((x) => x.type === type && x.name === name);
-  if (!r) throw new Error(`no ${type}.${name}`);
-  return r.body;
+const ofType = (type: string): PlannedResource[] => resources.filter((r) => r.type === type);
+const one = (address: string): PlannedResource => {
+  const r = resources.find((x) => x.address === address);
+  if (!r) throw new Error(`the plan has no ${address}`);
+  return r;
 };
-const first = (v: unknown): Body => (Array.isArray(v) ? (v[0] as Body) : (v as Body));
+const first = <T = Record<string, unknown>>(v: unknown): T => (Array.isArray(v) ? (v[0] as T) : (v as T));
+const fn = (name: string): PlannedResource => one(`google_cloudfunctions2_function.fn["${name}"]`);
+const serviceConfig = (name: string) => first<Record<string, unknown>>(fn(name).values['service_config']);
+const env = (name: string) => serviceConfig(name)['environment_variables'] as Record<string, string>;
+const vars = (): Record<string, unknown> => Object.fromEntries(Object.entries(plan.variables).map(([k, v]) => [k, v.value]));
+const account = (id: string): string => `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
+const SLUGS: Record<string, string> = { dispatchHourly: 'dispatch-hourly', backfill: 'backfill', harvestRun: 'harvest-run' };
 
-describe('terraform/ against the provider schema', () => {
-  it('parses every file and uses only known resources, blocks and attributes, with required ones present', () => {
-    expect(resources.length).toBeGreaterThan(20);
-    const problems: string[] = [];
-    for (const r of resources) {
-      const s = schema.resources[r.type];
-      if (!s) problems.push(`${r.file}: resource type ${r.type} is not in the schema slice (run scripts/terraform-schema-slice.ts)`);
-      else problems.push(...check(r.body, s, `${r.type}.${r.name}`));
+/** Every IAM grant of the plan: role, member, and what it is granted on. */
+function grants(): { address: string; type: string; role: string; member: string; on: string }[] {
+  const config = (plan.configuration as { root_module: { resources: { address: string; expressions: Record<string, { references?: string[] }> }[] } }).root_module.resources;
+  return resources
+    .filter((r) => /_iam_(member|binding|policy)$/.test(r.type))
+    .map((r) => {
+      const v = r.values;
+      const base = r.address.replace(/\[[^\]]+\]$/, '');
+      const on =
+        r.type === 'google_cloud_run_v2_service_iam_member'
+          ? `run:${/fn\["(\w+)"\]/.exec(config.find((c) => c.address === base)?.expressions['name']?.references?.[0] ?? '')?.[1] ?? '?'}`
+          : r.type === 'google_project_iam_member'
+            ? `project:${String(v['project'])}`
+            : String(v['bucket'] ?? v['topic'] ?? v['secret_id'] ?? v['subscription'] ?? v['repository'] ?? v['service_account_id']);
+      return { address: r.address, type: r.type, role: String(v['role']), member: String(v['member']), on };
+    });
+}
+
+describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
+  it('creates the whole system in one apply, every function of the table among it', () => {
+    expect(plan.errored).toBe(false);
+    expect(resources.every((r) => plan.resource_changes.find((c) => c.address === r.address)?.change.actions.join() === 'create')).toBe(true);
+    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    for (const type of ['google_pubsub_subscription', 'google_cloud_scheduler_job', 'google_secret_manager_secret', 'google_storage_bucket', 'google_bigquery_table', 'google_artifact_registry_repository']) expect(ofType(type).length, type).toBeGreaterThan(0);
+    // No secret version: the token never enters the state, and the functions start without one.
+    expect(ofType('google_secret_manager_secret_version')).toEqual([]);
+  });
+
+  it('grants nothing to the public, no basic roles, and on the project only log writing to the build account', () => {
+    const all = grants();
+    expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member))).toEqual([]);
+    expect(all.filter((g) => /^roles\/(owner|editor|viewer)$/.test(g.role))).toEqual([]);
+    expect(all.filter((g) => g.on.startsWith('project:')).map((g) => [g.role, g.member])).toEqual([['roles/logging.logWriter', account('build')]]);
+    expect(all.filter((g) => !g.type.endsWith('_iam_member')).map((g) => g.address)).toEqual([]);
+  });
+
+  it('lets each identity do only its own work, on its own resource', () => {
+    const held = (member: string): string[] => grants().filter((g) => g.member === member).map((g) => `${g.role} on ${g.on}`).sort();
+    const v = vars();
+    const bucket = `${v['project_id']}-dbt-artifacts`;
+    const topic = `${v['name_prefix']}-runs`;
+    const secret = `${v['name_prefix']}-dbt-cloud-token`;
+    // harvestRun creates and reads objects (no delete, so no overwrite) and reads the token.
+    expect(held(account('harvest-run'))).toEqual([`roles/secretmanager.secretAccessor on ${secret}`, `roles/storage.objectCreator on ${bucket}`, `roles/storage.objectViewer on ${bucket}`]);
+    // The dispatchers publish run messages and read the token.
+    for (const name of ['dispatch-hourly', 'backfill']) expect(held(account(name))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${secret}`]);
+    expect(held(account('scheduler'))).toEqual(['roles/run.invoker on run:dispatchHourly']);
+    expect(held(account('push'))).toEqual(['roles/run.invoker on run:harvestRun']);
+    expect(held(account('build'))).toEqual([
+      `roles/artifactregistry.writer on ${v['name_prefix']}-functions`,
+      `roles/logging.logWriter on project:${v['project_id']}`,
+      `roles/storage.objectViewer on ${bucket}-source`,
+    ]);
+    for (const member of v['backfill_invokers'] as string[]) expect(held(member)).toEqual(['roles/run.invoker on run:backfill']);
+    const agent = grants().find((g) => g.role === 'roles/iam.serviceAccountTokenCreator')!.member;
+    expect(agent).toMatch(/^serviceAccount:service-\d+@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/);
+    expect(held(agent)).toEqual([
+      `roles/iam.serviceAccountTokenCreator on projects/${v['project_id']}/serviceAccounts/${account('push').slice('serviceAccount:'.length)}`,
+      `roles/pubsub.publisher on ${topic}-dead-letter`,
+      `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`,
+    ]);
+    // Nobody else holds anything.
+    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'scheduler', 'push', 'build'].map(account), agent, ...(v['backfill_invokers'] as string[])]);
+    expect(grants().filter((g) => !known.has(g.member))).toEqual([]);
+  });
+
+  it('runs each function as its own account, built by the build account, configured by variables the code reads', () => {
+    for (const f of FUNCTIONS) {
+      const r = fn(f.name);
+      const build = first<Record<string, unknown>>(r.values['build_config']);
+      expect(build['runtime'], f.name).toBe('nodejs22');
+      expect(build['entry_point'], f.name).toBe(f.name);
+      expect(`serviceAccount:${String(build['service_account']).replace(/^projects\/[^/]+\/serviceAccounts\//, '')}`).toBe(account('build'));
+      const sc = serviceConfig(f.name);
+      expect(`serviceAccount:${String(sc['service_account_email'])}`).toBe(account(SLUGS[f.name]!));
+      expect(sc['min_instance_count']).toBe(0);
+      expect(sc['secret_environment_variables']).toEqual([]);
+      const variables = Object.keys(env(f.name)).sort();
+      for (const name of variables) expect(CONFIG_VARIABLES, `${f.name} sets ${name}`).toContain(name);
+      for (const group of (f.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need])) expect(group.some((key) => variables.includes(OPTIONS[key].variable)), `${f.name} lacks ${group.join(' or ')}`).toBe(true);
+      expect(variables, 'the token is read from Secret Manager, never set in plain text').not.toContain('DBT_CLOUD_TOKEN');
+      expect(env(f.name)['DBT_CLOUD_TOKEN_SECRET']).toBe(`projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-token/versions/latest`);
+      // More than one request at once needs a whole vCPU on Cloud Run functions.
+      if (Number(sc['max_instance_request_concurrency']) > 1) expect(Number(sc['available_cpu'])).toBeGreaterThanOrEqual(1);
     }
-    for (const d of dataSources) {
-      const s = schema.data_sources[d.type];
-      if (!s) problems.push(`${d.file}: data source ${d.type} is not in the schema slice`);
-      else problems.push(...check(d.body, s, `data.${d.type}.${d.name}`));
-    }
-    expect(problems).toEqual([]);
+    expect(env('harvestRun')['ARTIFACTS_DESTINATION']).toMatch(/^gs:\/\//);
+    for (const name of ['dispatchHourly', 'backfill']) expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
   });
 
-  it('resolves every reference to a resource, data source, variable or local', () => {
-    const problems: string[] = [];
-    const all = expressions(parsed);
-    for (const e of all) {
-      for (const m of e.matchAll(/\bvar\.([a-z_][a-z0-9_]*)/g)) if (!variables.has(m[1]!)) problems.push(`var.${m[1]}`);
-      for (const m of e.matchAll(/\blocal\.([a-z_][a-z0-9_]*)/g)) if (!locals.has(m[1]!)) problems.push(`local.${m[1]}`);
-      for (const m of e.matchAll(/\bdata\.([a-z0-9_]+)\.([a-z0-9_]+)(?:\.([a-z0-9_]+))?/g)) {
-        const d = dataSources.find((x) => x.type === m[1] && x.name === m[2]);
-        if (!d) problems.push(`data.${m[1]}.${m[2]}`);
-        else if (m[3]) {
-          const s = schema.data_sources[m[1]!]!;
-          if (!(m[3] in s.attributes) && !(m[3] in s.blocks) && !s.computed?.includes(m[3])) problems.push(`data.${m[1]}.${m[2]}.${m[3]}`);
-        }
-      }
-      for (const m of e.matchAll(/(?<![.\w])(google_[a-z0-9_]+)\.([a-z0-9_]+)(?:\[[^\]]+\])?(?:\.([a-z0-9_]+))?/g)) {
-        const r = resources.find((x) => x.type === m[1] && x.name === m[2]);
-        if (!r) {
-          problems.push(`${m[1]}.${m[2]}`);
-          continue;
-        }
-        if (m[3]) {
-          const s = schema.resources[m[1]!]!;
-          if (!(m[3] in s.attributes) && !(m[3] in s.blocks) && !s.computed?.includes(m[3])) problems.push(`${m[1]}.${m[2]}.${m[3]}`);
-        }
-      }
-    }
-    expect([...new Set(problems)]).toEqual([]);
+  it('reaches from outside only the functions people call: Scheduler and Pub/Sub push are internal traffic', () => {
+    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY' });
   });
 
-  it('types and describes every variable, and describes every output', () => {
-    for (const [name, v] of variables) {
-      expect(v['type'], name).toBeTruthy();
-      expect(String(v['description'] ?? ''), name).not.toBe('');
-    }
-    for (const [name, o] of outputs) expect(String(o['description'] ?? ''), name).not.toBe('');
-    for (const name of ['bucket', 'runs_topic', 'function_urls', 'backfill_command']) expect(outputs.has(name)).toBe(true);
+  it('locks the bucket down, and ages only manifests and catalogs to colder classes', () => {
+    const bucket = one('google_storage_bucket.artifacts').values;
+    expect([bucket['public_access_prevention'], bucket['uniform_bucket_level_access'], bucket['force_destroy']]).toEqual(['enforced', true, false]);
+    const rules = bucket['lifecycle_rule'] as { action: { type: string; storage_class: string }[]; condition: { matches_suffix: string[] }[] }[];
+    expect(rules.map((r) => first<{ storage_class: string }>(r.action).storage_class).sort()).toEqual(['ARCHIVE', 'COLDLINE', 'NEARLINE']);
+    for (const r of rules) expect(first<{ matches_suffix: string[] }>(r.condition).matches_suffix).toEqual(['/manifest.json', '/catalog.json']);
   });
 
-  it('pins the google provider to the 6.x line of the schema', () => {
-    expect(text).toMatch(/source\s*=\s*"hashicorp\/google"\s*\n\s*version\s*=\s*"~> 6\.\d+"/);
+  it('pushes with OIDC to harvestRun and dead-letters, with an ack deadline covering the timeout', () => {
+    const sub = one('google_pubsub_subscription.harvest').values;
+    const push = first<Record<string, unknown>>(sub['push_config']);
+    expect(`serviceAccount:${first<{ service_account_email: string }>(push['oidc_token']).service_account_email}`).toBe(account('push'));
+    expect(first<{ dead_letter_topic: string }>(sub['dead_letter_policy']).dead_letter_topic).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs-dead-letter`);
+    expect(Number(sub['ack_deadline_seconds'])).toBeGreaterThanOrEqual(Number(serviceConfig('harvestRun')['timeout_seconds']));
+    expect(first<{ ttl: string }>(sub['expiration_policy']).ttl).toBe('');
   });
 
-  it('has a tfvars example that sets every required variable', () => {
-    const example = readFileSync(join(DIR, 'terraform.tfvars.example'), 'utf8');
-    for (const [name, v] of variables) if (!('default' in v)) expect(example).toMatch(new RegExp(`^${name}\\s*=`, 'm'));
-  });
-});
-
-describe('deployment invariants', () => {
-  it('grants nothing to the public and no basic or project-wide roles', () => {
-    expect(text).not.toMatch(/"all(Authenticated)?Users"/);
-    for (const r of resources) expect(String(r.body['member'] ?? ''), r.name).not.toMatch(/^all(Authenticated)?Users$/);
-    expect(text).not.toMatch(/roles\/(owner|editor|viewer)"/);
-    expect(resources.filter((r) => /^google_project_iam|_iam_(policy|binding)$/.test(r.type)).map((r) => r.type)).toEqual([]);
-    expect(resources.filter((r) => r.type.startsWith('google_cloudfunctions2_function_iam'))).toEqual([]);
-    const roles = resources.filter((r) => r.type.endsWith('_iam_member')).map((r) => `${r.type}:${String(r.body['role'])}`);
-    expect(roles.filter((r) => r.includes('storage') && !/objectCreator|objectViewer/.test(r))).toEqual([]);
-    expect(roles.filter((r) => r.includes('roles/run.invoker') && !r.startsWith('google_cloud_run_v2_service_iam_member'))).toEqual([]);
-    expect(text).not.toMatch(/roles\/storage\.(admin|objectAdmin|objectUser)/);
+  it('schedules dispatchHourly at minute 10 UTC, waiting longer than the function may run', () => {
+    const job = one('google_cloud_scheduler_job.hourly').values;
+    expect([job['schedule'], job['time_zone']]).toEqual(['10 * * * *', 'Etc/UTC']);
+    expect(parseInt(String(job['attempt_deadline']), 10)).toBeGreaterThan(Number(serviceConfig('dispatchHourly')['timeout_seconds']));
+    expect(`serviceAccount:${first<{ oidc_token: { service_account_email: string }[] }>(job['http_target']).oidc_token[0]!.service_account_email}`).toBe(account('scheduler'));
   });
 
-  it('rejects public members in backfill_invokers', () => {
-    const validation = first(variables.get('backfill_invokers')!['validation']);
-    expect(String(validation['condition'])).toMatch(/\^\(user\|group\|serviceAccount/);
+  it('keeps every instance together under dbt Cloud\'s 5,000 requests a minute', () => {
+    const rpm = Number(env('harvestRun')['DBT_CLOUD_REQUESTS_PER_MINUTE']);
+    const instances = FUNCTIONS.reduce((n, f) => n + Number(serviceConfig(f.name)['max_instance_count']), 0);
+    expect(rpm * instances).toBeLessThanOrEqual(5000);
   });
 
-  it('gives each function its own service account, run.invoker on its own service, and the harvester create+read only', () => {
-    const fns = locals.get('functions') as Record<string, Body>;
-    expect(Object.keys(fns).sort()).toEqual(['backfill', 'dispatchHourly', 'harvestRun']);
-    const fn = resource('google_cloudfunctions2_function', 'fn');
-    expect(String(first(fn['service_config'])['service_account_email'])).toBe('${google_service_account.fn[each.key].email}');
-    expect(String(resource('google_cloud_run_v2_service_iam_member', 'dispatch_invoker')['name'])).toContain('fn["dispatchHourly"]');
-    expect(String(resource('google_cloud_run_v2_service_iam_member', 'harvest_invoker')['name'])).toContain('fn["harvestRun"]');
-    expect(String(resource('google_cloud_run_v2_service_iam_member', 'backfill_invoker')['member'])).toBe('${each.value}');
-    expect(String(resource('google_cloud_run_v2_service_iam_member', 'backfill_invoker')['for_each'])).toContain('var.backfill_invokers');
-    for (const name of ['harvest_create', 'harvest_read']) {
-      const grant = resource('google_storage_bucket_iam_member', name);
-      expect(String(grant['member'])).toContain('fn["harvestRun"]');
-      expect(String(grant['bucket'])).toBe('${google_storage_bucket.artifacts.name}');
-    }
-    const publish = resource('google_pubsub_topic_iam_member', 'dispatch_publisher');
-    expect(String(publish['topic'])).toBe('${google_pubsub_topic.runs.id}');
-    expect(String(publish['for_each'])).not.toContain('harvestRun');
-    expect(String(resource('google_secret_manager_secret_iam_member', 'token_reader')['secret_id'])).toBe('${google_secret_manager_secret.token.id}');
-  });
-
-  it('runs gen2 functions on nodejs22, scaling to zero with an explicit maximum', () => {
-    const fn = resource('google_cloudfunctions2_function', 'fn');
-    expect(first(fn['build_config'])['runtime']).toBe('nodejs22');
-    const sc = first(fn['service_config']);
-    expect(sc['min_instance_count']).toBe(0);
-    expect(String(sc['max_instance_count'])).toMatch(/max_instances/);
-    expect(String(sc['available_memory'])).toMatch(/memory/);
-    expect(String(sc['timeout_seconds'])).toMatch(/timeout/);
-  });
-
-  it('deploys every function of the table, and nothing else', () => {
-    const fn = resource('google_cloudfunctions2_function', 'fn');
-    expect(first(fn['build_config'])['entry_point']).toBe('${each.key}');
-    expect(Object.keys(locals.get('functions') as Body).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
-  });
-
-  it('sets only environment variables the config schema reads, and every required one', () => {
-    const envText = JSON.stringify(locals.get('common_env'));
-    const common = [...envText.matchAll(/\b([A-Z][A-Z0-9_]{2,})\s*=/g)].map((m) => m[1]!);
-    const fns = locals.get('functions') as Record<string, Body>;
-    const fn = resource('google_cloudfunctions2_function', 'fn');
-    const secret = first(first(fn['service_config'])['secret_environment_variables']);
-    expect(secret['key']).toBe('DBT_CLOUD_TOKEN');
-    for (const [name, spec] of Object.entries(fns)) {
-      const own = Object.keys(spec['env'] as Body);
-      const all = new Set([...common, ...own, String(secret['key'])]);
-      for (const v of all) expect(CONFIG_VARIABLES, `${name} sets ${v}`).toContain(v);
-      const needs = FUNCTIONS.find((f) => f.name === name)!.needs as readonly Need[];
-      const required = needs.flatMap((need) => NEED_OPTIONS[need].map((key) => OPTIONS[key].variable));
-      for (const variable of [...required, 'DBT_CLOUD_HOST']) expect(all.has(variable), `${name} lacks ${variable}`).toBe(true);
-    }
-  });
-
-  it('keeps the token out of the state: a secret by reference, no secret version, no token in plain env', () => {
-    expect(resources.filter((r) => r.type === 'google_secret_manager_secret_version')).toEqual([]);
-    expect(JSON.stringify(locals.get('common_env'))).not.toContain('DBT_CLOUD_TOKEN');
-    expect(variables.has('dbt_cloud_token')).toBe(false);
-    const secret = first(first(resource('google_cloudfunctions2_function', 'fn')['service_config'])['secret_environment_variables']);
-    expect(secret['secret']).toBe('${google_secret_manager_secret.token.secret_id}');
-  });
-
-  it('locks the bucket down and ages objects to colder classes', () => {
-    const bucket = resource('google_storage_bucket', 'artifacts');
-    expect(bucket['public_access_prevention']).toBe('enforced');
-    expect(bucket['uniform_bucket_level_access']).toBe(true);
-    expect(bucket['force_destroy']).toBe(false);
-    expect(JSON.stringify(bucket['dynamic'])).toMatch(/NEARLINE.*COLDLINE.*ARCHIVE/);
-  });
-
-  it('uploads the source under a name that carries its hash', () => {
-    expect(String(resource('google_storage_bucket_object', 'source')['name'])).toMatch(/archive_file\.source\.output_(sha256|md5)/);
-  });
-
-  it('pushes with OIDC, retry backoff, a dead-letter policy, an ack deadline covering the timeout, and no expiry', () => {
-    const sub = resource('google_pubsub_subscription', 'harvest');
-    const push = first(sub['push_config']);
-    expect(first(push['oidc_token'])['service_account_email']).toBe('${google_service_account.push.email}');
-    expect(String(push['push_endpoint'])).toContain('fn["harvestRun"]');
-    expect(first(sub['retry_policy'])).toMatchObject({ minimum_backoff: expect.any(String), maximum_backoff: expect.any(String) });
-    expect(first(sub['dead_letter_policy'])['dead_letter_topic']).toBe('${google_pubsub_topic.dead_letters.id}');
-    expect(String(sub['ack_deadline_seconds'])).toContain('var.harvest_timeout_seconds');
-    expect(first(sub['expiration_policy'])['ttl']).toBe('');
-    expect(String(first(variables.get('harvest_timeout_seconds')!['validation'])['condition'])).toContain('<= 600');
-    const dead = resource('google_pubsub_subscription', 'dead_letters');
-    expect(dead['topic']).toBe('${google_pubsub_topic.dead_letters.id}');
-    expect(first(dead['expiration_policy'])['ttl']).toBe('');
-    expect(String(resource('google_pubsub_topic_iam_member', 'dead_letter_publisher')['member'])).toBe('${local.pubsub_agent}');
-    expect(String(resource('google_pubsub_subscription_iam_member', 'dead_letter_subscriber')['member'])).toBe('${local.pubsub_agent}');
-  });
-
-  it('schedules dispatchHourly at minute 10 UTC with OIDC and retries', () => {
-    const job = resource('google_cloud_scheduler_job', 'hourly');
-    expect(first(variables.get('schedule')!)['default'] ?? variables.get('schedule')!['default']).toBe('10 * * * *');
-    expect(job['time_zone']).toBe('Etc/UTC');
-    const target = first(job['http_target']);
-    expect(target['http_method']).toBe('POST');
-    expect(String(target['uri'])).toContain('fn["dispatchHourly"]');
-    expect(first(target['oidc_token'])['service_account_email']).toBe('${google_service_account.scheduler.email}');
-    expect(Number(first(job['retry_config'])['retry_count'])).toBeGreaterThan(0);
-  });
-
-  it('makes the history queryable: Hive-partitioned external tables over _run.json and the run results', () => {
-    const runs = first(resource('google_bigquery_table', 'runs')['external_data_configuration']);
-    expect(runs['source_uris']).toEqual(['${local.destination}/*/_run.json']);
-    expect(String(first(runs['hive_partitioning_options'])['source_uri_prefix'])).toContain('{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}');
-    const results = first(resource('google_bigquery_table', 'run_results')['external_data_configuration']);
-    expect(String(results['source_uris'])).toContain('*_run_results.json');
-    const fields = String(results['schema']);
-    for (const f of ['invocation_id', 'dbt_version', 'generated_at', 'elapsed_time', 'unique_id', 'status', 'execution_time', 'failures', 'message']) expect(fields).toContain(`"${f}"`);
-  });
-
-  it('alerts on dead letters and function errors through the configured channels', () => {
-    const policies = resources.filter((r) => r.type === 'google_monitoring_alert_policy');
-    expect(policies.map((p) => p.name).sort()).toEqual(['dead_letters', 'function_errors']);
-    for (const p of policies) expect(p.body['notification_channels']).toBe('${var.notification_channels}');
-    expect(JSON.stringify(resource('google_monitoring_alert_policy', 'dead_letters'))).toContain('num_undelivered_messages');
-  });
-
-  it('enables the APIs it needs', () => {
-    for (const api of ['cloudfunctions', 'run', 'cloudbuild', 'pubsub', 'cloudscheduler', 'secretmanager', 'bigquery', 'monitoring']) expect(text).toContain(`"${api}.googleapis.com"`);
+  it('cannot dead-letter healthy runs of a 31-day backfill at 1,000 runs a day: the attempts outlast the drain many times', () => {
+    const c = capacity(plan);
+    // README: capacity. Cloud Run answers 429 while saturated, and each counts as a delivery attempt.
+    expect(c.drainSeconds).toBeGreaterThan(0);
+    expect(c.attemptsSpanSeconds / c.drainSeconds).toBeGreaterThan(3);
   });
 
   it('is formatted (terraform fmt -check)', async () => {
-    const { stdout } = await promisify(execFile)('terraform', ['fmt', '-check', '-recursive', '-list=true', DIR]).catch((e: { stdout: string }) => ({ stdout: `not formatted: ${e.stdout}` }));
+    const { stdout } = await promisify(execFile)('terraform', ['fmt', '-check', '-recursive', '-list=true', 'terraform']).catch((e: { stdout: string }) => ({ stdout: `not formatted: ${e.stdout}` }));
     expect(stdout.trim()).toBe('');
+  });
+
+  it('describes every variable and output', () => {
+    const config = plan.configuration as { root_module: { variables: Record<string, { description?: string }>; outputs: Record<string, { description?: string }> } };
+    for (const [name, v] of Object.entries(config.root_module.variables)) expect(v.description ?? '', name).not.toBe('');
+    for (const [name, o] of Object.entries(config.root_module.outputs)) expect(o.description ?? '', name).not.toBe('');
   });
 });
 
-describe('cloudbuild.yaml', () => {
-  const build = parseYaml(readFileSync('cloudbuild.yaml', 'utf8')) as { steps: { id?: string; name: string; args?: string[]; script?: string; entrypoint?: string }[]; substitutions?: Record<string, string> };
-  const stepText = (s: (typeof build.steps)[number]): string => [s.entrypoint ?? '', ...(s.args ?? []), s.script ?? ''].join(' ');
+/**
+ * The capacity arithmetic of a 31-day backfill at 1,000 runs a day (31,000 messages at once), from
+ * the planned values: how long harvestRun takes to drain it, bounded by its instances and by the
+ * dbt Cloud rate limit, against how long Pub/Sub keeps retrying a message before dead-lettering it.
+ */
+export function capacity(p: PlanJson): { drainSeconds: number; attemptsSpanSeconds: number; runsPerSecond: number } {
+  const res = plannedResources(p);
+  const harvest = res.find((r) => r.address === 'google_cloudfunctions2_function.fn["harvestRun"]')!;
+  const sc = first<Record<string, unknown>>(harvest.values['service_config']);
+  const sub = res.find((r) => r.address === 'google_pubsub_subscription.harvest')!.values;
+  const retry = first<{ minimum_backoff: string; maximum_backoff: string }>(sub['retry_policy']);
+  const attempts = Number(first<{ max_delivery_attempts: number }>(sub['dead_letter_policy']).max_delivery_attempts);
+  const instances = Number(sc['max_instance_count']);
+  const concurrency = Number(sc['max_instance_request_concurrency']);
+  const rpm = Number((sc['environment_variables'] as Record<string, string>)['DBT_CLOUD_REQUESTS_PER_MINUTE']);
+  const SECONDS_PER_RUN = 10; // README: a run of three dbt steps with 35 MB of artifacts
+  const REQUESTS_PER_RUN = 13; // npm run bench: 1 run + 3 steps x 4 files
+  const runsPerSecond = Math.min((instances * concurrency) / SECONDS_PER_RUN, (instances * rpm) / 60 / REQUESTS_PER_RUN);
+  const min = parseInt(retry.minimum_backoff, 10);
+  const max = parseInt(retry.maximum_backoff, 10);
+  let span = 0;
+  for (let retryNo = 0; retryNo < attempts - 1; retryNo++) span += Math.min(max, min * 2 ** retryNo);
+  return { drainSeconds: 31_000 / runsPerSecond, attemptsSpanSeconds: span, runsPerSecond };
+}
 
-  it('pins every image', () => {
+describe('what a plan catches: each mistake made on a copy fails terraform:plan', () => {
+  const cases: [string, (files: Record<string, string>) => Record<string, string>, RegExp][] = [
+    [
+      'a validation that can never pass',
+      (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('"^[A-Za-z_][A-Za-z0-9_]*$"', '"^[A-Za-z_][A-Za-z0-9_]{0,1023}$"') }),
+      /Invalid value for variable[\s\S]*bigquery_dataset_id/,
+    ],
+    ['a reference to an attribute that does not exist', (f) => ({ ...f, 'outputs.tf': `${f['outputs.tf']}\noutput "typo" {\n  description = "x"\n  value       = google_cloudfunctions2_function.fn["backfill"].service_config[0].url\n}\n` }), /Unsupported attribute[\s\S]*"url"/],
+    ['a value of the wrong type', (f) => ({ ...f, 'functions.tf': f['functions.tf']!.replace('min_instance_count               = 0', 'min_instance_count               = "none"') }), /Incorrect attribute value type|Inappropriate value for attribute "min_instance_count"/],
+    ['a missing required argument', (f) => ({ ...f, 'pubsub.tf': f['pubsub.tf']!.replace(/\n\s*topic\s*=\s*google_pubsub_topic\.runs\.id\n/, '\n') }), /Missing required argument[\s\S]*"topic"/],
+    ['an argument the provider does not have', (f) => ({ ...f, 'functions.tf': f['functions.tf']!.replace('    ingress_settings                 = each.value.ingress', '    ingress_settings                 = each.value.ingress\n    ingress                          = "all"') }), /Unsupported argument[\s\S]*"ingress"/],
+    [
+      'a for_each whose keys are known only after apply',
+      (f) => ({ ...f, 'iam.tf': `${f['iam.tf']}\nresource "google_pubsub_topic_iam_member" "by_id" {\n  for_each = toset([google_pubsub_topic.runs.id])\n  topic    = each.value\n  role     = "roles/pubsub.viewer"\n  member   = "group:x@example.com"\n}\n` }),
+      /Invalid for_each argument/,
+    ],
+    ['more instances than dbt Cloud\'s rate limit allows', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = 400', 'default     = 1000') }), /exceeds dbt Cloud's 5,000 requests a minute/],
+  ];
+
+  it.each(cases)('%s', async (_name, mutate, error) => {
+    const run = await planTerraform({ standIns, mutate });
+    expect(run.ok, run.output).toBe(false);
+    expect(run.output).toMatch(error);
+  }, 120_000);
+});
+
+describe('cloudbuild.yaml', () => {
+  const build = parseYaml(readFileSync('cloudbuild.yaml', 'utf8')) as { steps: { id?: string; name: string; args?: string[]; entrypoint?: string }[]; substitutions?: Record<string, string>; options?: Record<string, string> };
+  const stepText = (s: (typeof build.steps)[number]): string => [s.entrypoint ?? '', ...(s.args ?? [])].join(' ');
+
+  it('pins every image, the Cloud SDK image to a release of the last year, terraform to the version the project tests with', () => {
     for (const step of build.steps) expect(step.name, step.id).toMatch(/(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/);
+    const sdk = build.steps.find((s) => s.name.includes('google-cloud-cli'))!.name;
+    // 568.0.0 was released on 2026-05-12, and the images are kept for one year.
+    expect(Number(/:(\d+)\.\d+\.\d+-emulators$/.exec(sdk)?.[1])).toBeGreaterThanOrEqual(568);
+    for (const s of build.steps.filter((x) => x.name.startsWith('hashicorp/terraform'))) expect(s.name).toBe('hashicorp/terraform:1.11.4');
   });
 
-  it('runs the tests before any Terraform step, and applies only when allowed', () => {
-    const testIndex = build.steps.findIndex((s) => /npm (run )?test|npm t\b/.test(stepText(s)));
-    const terraformIndex = build.steps.findIndex((s) => /terraform/.test(s.name) || /\bterraform\b/.test(stepText(s)));
-    expect(testIndex).toBeGreaterThanOrEqual(0);
-    expect(terraformIndex).toBeGreaterThan(testIndex);
-    const apply = build.steps.find((s) => /terraform apply|\bapply\b/.test(stepText(s)))!;
+  it('gives the test step terraform, runs the tests before any Terraform step, and applies only when allowed', () => {
+    const testIndex = build.steps.findIndex((s) => /npm (run )?test/.test(stepText(s)));
+    const tools = build.steps.findIndex((s) => s.id === 'tools');
+    expect(tools).toBeGreaterThanOrEqual(0);
+    expect(tools).toBeLessThan(testIndex);
+    expect(stepText(build.steps[testIndex]!)).toContain('/workspace/.tools');
+    const terraformSteps = build.steps.map((s, i) => [s, i] as const).filter(([s]) => s.id !== 'tools' && s.name.startsWith('hashicorp/terraform')).map(([, i]) => i);
+    expect(Math.min(...terraformSteps)).toBeGreaterThan(testIndex);
+    const apply = build.steps.find((s) => s.id === 'apply')!;
     expect(stepText(apply)).toMatch(/_APPLY/);
     expect(build.substitutions?.['_APPLY']).toBe('false');
-    expect(stepText(build.steps.find((s) => /\binit\b/.test(stepText(s)))!)).toMatch(/backend-config=.*_TF_STATE_BUCKET/);
+    expect(stepText(build.steps.find((s) => s.id === 'init')!)).toMatch(/backend-config=bucket=\$\{_TF_STATE_BUCKET\}/);
+  });
+
+  it('keeps its logs in Cloud Logging, as a build run by a user-specified service account must', () => {
+    expect(build.options?.['logging']).toBe('CLOUD_LOGGING_ONLY');
   });
 });

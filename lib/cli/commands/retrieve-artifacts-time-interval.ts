@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
-import { DbtCloudClient } from '../../dbt-cloud/client.ts';
+import { connectDbtCloud } from '../../harvest/connect.ts';
 import { harvestWindow, scopeOf, type WindowSummary } from '../../harvest/window.ts';
 import { openSink } from '../../sinks/index.ts';
 import { Usage, cliLogger, type Command } from '../command.ts';
@@ -47,7 +47,7 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     });
     const logger = cliLogger(io, config);
     const sink = await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
-    const client = new DbtCloudClient({ ...config.dbtCloud, logger, userAgent: 'dbt-cloud-harvester-cli' });
+    const client = connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-cli' });
     const progress = io.isTTY
       ? (done: number, total: number, s: WindowSummary) =>
           io.stderr(`\r${done}/${total} runs: ${s.stored} stored, ${s.skipped} skipped, ${s.notReady} not ready, ${s.failed} failed, ${(s.bytes / 1048576).toFixed(1)} MiB `)

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../../config/load.ts';
 import { RunStatus } from '../../core/run.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
-import { DbtCloudClient } from '../../dbt-cloud/client.ts';
+import { connectDbtCloud } from '../../harvest/connect.ts';
 import { Usage, cliLogger, type Command } from '../command.ts';
 
 export const ARTIFACT_NAMES = ['manifest', 'catalog', 'run_results', 'sources'] as const;
@@ -54,7 +54,7 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
     const jobId = config.jobId;
     const sha = typeof commit === 'string' ? commit : undefined;
     const file = `${name}.json`;
-    const client = new DbtCloudClient({ ...config.dbtCloud, logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
+    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
     try {
       const run = await client.getMostRecentRun({ jobId, status: RunStatus.Success, gitSha: sha });
       if (!run) {

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../config/load.ts';
 import { RunStatus, statusName, type Run } from '../../core/run.ts';
-import { DbtCloudClient } from '../../dbt-cloud/client.ts';
+import { connectDbtCloud } from '../../harvest/connect.ts';
 import { Usage, cliLogger, type Command } from '../command.ts';
 
 export const triggerJob: Command = {
@@ -53,7 +53,7 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
       missing: { jobId: '--job-id J (or DBT_CLOUD_JOB_ID) is required' },
       problems: usage.problems,
     });
-    const client = new DbtCloudClient({ ...config.dbtCloud, logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
+    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
     const text = (flag: string): string | undefined => (typeof flags[flag] === 'string' ? (flags[flag] as string) : undefined);
     const steps = Array.isArray(flags['steps-override']) ? flags['steps-override'] : undefined;
     try {

@@ -8,6 +8,10 @@ import { serve, servedTarget } from '../../../lib/cloud/serve.ts';
 import { ConfigError } from '../../../lib/core/errors.ts';
 import type { FakeDbtCloud } from '../../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, fakeCloud } from '../../helpers.ts';
+import { startFakeSecretManager } from '../../../harness/fake-secret-manager.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The functions as the framework serves them, in this process (its testing server, no child process). */
 const backfill = FUNCTIONS.find((f) => f.name === 'backfill')!;
@@ -52,6 +56,27 @@ describe('serving a function of the table', () => {
     expect(res.status).toBe(500);
     expect(res.json['error']).toBe('configuration');
     expect(JSON.stringify(res.json['details'])).toMatch(/DBT_CLOUD_ACCOUNT_ID is required/);
+  });
+
+  it('answers "token not set" while the token secret has no version, and harvests once it has', async () => {
+    const sm = await startFakeSecretManager();
+    try {
+      const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
+      const dir = await mkdtemp(join(tmpdir(), 'serve-'));
+      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN_SECRET: 'projects/my-project/secrets/token', SECRET_MANAGER_API_ENDPOINT: sm.url, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: dir };
+      ff.http('harvestRunWithSecret', serve(harvestRun, env, []));
+      const run = fake.account.runs.find((r) => r.outcome === 'success')!;
+      const push = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: '1' } });
+      const before = await call('harvestRunWithSecret', push);
+      expect(before.status).toBe(502);
+      expect(String(before.json['error'])).toMatch(/dbt Cloud token is not set.*gcloud secrets versions add token/);
+      sm.addVersion('projects/my-project/secrets/token', TOKEN);
+      const after = await call('harvestRunWithSecret', push);
+      expect(after).toMatchObject({ status: 200, json: { status: 'stored', runId: run.id } });
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      await sm.stop();
+    }
   });
 
   it('knows the target from the environment or from --target', () => {

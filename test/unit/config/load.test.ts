@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ includeCancelled: true, concurrency: 4 });
     expect(problemsOf(() => loadConfig({ env: {}, flags: { 'account-id': 'x' }, needs: ['dbtCloud'] }))).toEqual([
       '--account-id must be a positive whole number',
-      'DBT_CLOUD_TOKEN (--token) is required',
+      'DBT_CLOUD_TOKEN (--token) is required (or DBT_CLOUD_TOKEN_SECRET)',
     ]);
   });
 });

@@ -1,0 +1,145 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import { planTerraform, plannedResources } from '../../harness/terraform/plan.ts';
+import { startStandIns } from '../../harness/terraform/server.ts';
+import { cli } from '../cli.ts';
+import { listFiles } from '../expected.ts';
+import { TOKEN, fakeCloud } from '../helpers.ts';
+
+/**
+ * BigQuery reads what the harvester writes: each external table of the plan, checked against
+ * objects the harvester really stored. Every file is newline-delimited JSON; no field of a file is
+ * also a Hive partition key of its table (BigQuery refuses the overlap); every column the table
+ * declares has values of its type where the files have it.
+ */
+interface Field {
+  name: string;
+  type: string;
+  mode?: string;
+  fields?: Field[];
+}
+interface Table {
+  id: string;
+  sourceUris: string[];
+  schema: Field[];
+  partitionKeys: string[];
+}
+
+let fake: FakeDbtCloud;
+let out: string;
+let tables: Table[];
+let destination: string;
+
+beforeAll(async () => {
+  const standIns = await startStandIns();
+  try {
+    const run = await planTerraform({ standIns });
+    if (!run.plan) throw new Error(run.output);
+    const all = plannedResources(run.plan);
+    const harvestRun = all.find((r) => r.type === 'google_cloudfunctions2_function' && r.index === 'harvestRun')!;
+    destination = (harvestRun.values['service_config'] as { environment_variables: Record<string, string> }[])[0]!.environment_variables['ARTIFACTS_DESTINATION']!;
+    tables = all
+      .filter((r) => r.type === 'google_bigquery_table')
+      .map((r) => {
+        const ext = (r.values['external_data_configuration'] as Record<string, unknown>[])[0]!;
+        const hive = (ext['hive_partitioning_options'] as { source_uri_prefix: string }[] | undefined)?.[0];
+        return {
+          id: String(r.values['table_id']),
+          sourceUris: ext['source_uris'] as string[],
+          schema: JSON.parse(String(ext['schema'])) as Field[],
+          partitionKeys: [...(hive?.source_uri_prefix ?? '').matchAll(/\{(\w+):\w+\}/g)].map((m) => m[1]!),
+        };
+      });
+  } finally {
+    await standIns.close();
+  }
+  fake = await fakeCloud();
+  out = await mkdtemp(join(tmpdir(), 'bq-'));
+  const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, DBT_CLOUD_REQUESTS_PER_MINUTE: '600000' };
+  const harvested = await cli(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00Z', '--end-time', '2022-06-01T11:00:00Z', '--output-folder', out], env);
+  if (harvested.code !== 0) throw new Error(harvested.stderr);
+}, 180_000);
+
+afterAll(async () => {
+  await fake?.stop();
+  await rm(out, { recursive: true, force: true });
+});
+
+/** The stored files a source URI (gs://bucket/prefix/<pattern with *>) matches, relative to the destination. */
+async function filesOf(uri: string): Promise<string[]> {
+  const pattern = uri.slice(destination.length + 1);
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return (await listFiles(out)).filter((f) => re.test(f));
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$/;
+
+/** Where a value does not fit its column (BigQuery would fail the query). */
+function misfits(value: unknown, field: Field, path: string): string[] {
+  if (field.mode === 'REPEATED') {
+    if (value === null || value === undefined) return [];
+    if (!Array.isArray(value)) return [`${path}: not an array`];
+    return value.flatMap((v, i) => misfits(v, { ...field, mode: 'NULLABLE' }, `${path}[${i}]`));
+  }
+  if (value === null || value === undefined) return [];
+  switch (field.type) {
+    case 'STRING':
+      return typeof value === 'string' ? [] : [`${path}: ${JSON.stringify(value)} is not a string`];
+    case 'INTEGER':
+      return Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value)) ? [] : [`${path}: ${JSON.stringify(value)} is not an integer`];
+    case 'FLOAT':
+      return typeof value === 'number' ? [] : [`${path}: ${JSON.stringify(value)} is not a number`];
+    case 'BOOLEAN':
+      return typeof value === 'boolean' ? [] : [`${path}: ${JSON.stringify(value)} is not a boolean`];
+    case 'TIMESTAMP':
+      return typeof value === 'string' && TIMESTAMP.test(value) ? [] : [`${path}: ${JSON.stringify(value)} is not a timestamp BigQuery reads`];
+    case 'RECORD': {
+      if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: not an object`];
+      const record = value as Record<string, unknown>;
+      return (field.fields ?? []).flatMap((f) => misfits(record[f.name], f, `${path}.${f.name}`));
+    }
+    default:
+      return [`${path}: type ${field.type} not checked by this test`];
+  }
+}
+
+describe('the BigQuery external tables over what the harvester stores', () => {
+  it('has the tables, each over stored files', async () => {
+    expect(tables.map((t) => t.id).sort()).toEqual(['run_results', 'runs']);
+    for (const t of tables) for (const uri of t.sourceUris) expect((await filesOf(uri)).length, `${t.id}: ${uri}`).toBeGreaterThan(10);
+  });
+
+  it('reads every stored file: one JSON object a line, no field named like a partition key, every column of its type', async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const t of tables) {
+      for (const uri of t.sourceUris) {
+        for (const file of await filesOf(uri)) {
+          const lines = (await readFile(join(out, file), 'utf8')).split('\n').filter((l) => l.trim() !== '');
+          for (const line of lines) {
+            let row: Record<string, unknown>;
+            try {
+              row = JSON.parse(line) as Record<string, unknown>;
+            } catch {
+              problems.push(`${file}: a line is not JSON (newline-delimited JSON has one object a line)`);
+              continue;
+            }
+            checked++;
+            for (const key of t.partitionKeys) if (Object.keys(row).some((k) => k.toLowerCase() === key.toLowerCase())) problems.push(`${t.id}: ${file} has a field "${key}", also a partition key`);
+            for (const f of t.schema) problems.push(...misfits(row[f.name], f, `${t.id}:${file}:${f.name}`));
+          }
+        }
+      }
+      // The columns the table declares are found in the files (a renamed field would read as NULL).
+      const first = (await filesOf(t.sourceUris[0]!))[0]!;
+      const sample = JSON.parse((await readFile(join(out, first), 'utf8')).split('\n')[0]!) as Record<string, unknown>;
+      const missing = t.schema.filter((f) => !(f.name in sample)).map((f) => f.name);
+      expect(missing.length, `${t.id} declares columns its files lack: ${missing.join(', ')}`).toBeLessThanOrEqual(t.schema.length / 3);
+    }
+    expect(problems.slice(0, 20)).toEqual([]);
+    expect(checked).toBeGreaterThan(50);
+  });
+});

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenUnavailableError, secretTokenProvider } from '../../../lib/secrets/secret-manager.ts';
+import { startFakeSecretManager, type FakeSecretManager } from '../../../harness/fake-secret-manager.ts';
+
+/** The token read at run time: clear errors before a version exists, cached, rotated without a redeploy. */
+let sm: FakeSecretManager;
+beforeAll(async () => {
+  sm = await startFakeSecretManager();
+});
+afterAll(() => sm.stop());
+
+const name = (secret: string) => ({ project: 'my-data-platform', secret, version: 'latest' });
+
+describe('the dbt Cloud token from Secret Manager', () => {
+  it('says how to add the token while the secret has no version, then reads it once it has', async () => {
+    const read = secretTokenProvider(name('fresh'), { endpoint: sm.url });
+    const err = await read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenUnavailableError);
+    expect((err as Error).message).toMatch(/not set: secret fresh has no enabled version "latest" in project my-data-platform/);
+    expect((err as Error).message).toContain('gcloud secrets versions add fresh --project=my-data-platform --data-file=-');
+    sm.addVersion('projects/my-data-platform/secrets/fresh', 'tok-1\n');
+    expect(await read()).toBe('tok-1');
+  });
+
+  it('reads once per lifetime, however many ask at once, and picks up a rotated token after it', async () => {
+    let clock = 0;
+    sm.addVersion('projects/my-data-platform/secrets/rotating', 'old-token');
+    const read = secretTokenProvider(name('rotating'), { endpoint: sm.url, ttlMs: 60_000, now: () => clock });
+    const before = sm.requests.length;
+    expect(await Promise.all([read(), read(), read()])).toEqual(['old-token', 'old-token', 'old-token']);
+    sm.addVersion('projects/my-data-platform/secrets/rotating', 'new-token');
+    clock = 59_000;
+    expect(await read()).toBe('old-token');
+    clock = 61_000;
+    expect(await read()).toBe('new-token');
+    expect(sm.requests.length - before).toBe(2);
+  });
+
+  it('names the missing role when the secret may not be read', async () => {
+    sm.denied.add('projects/my-data-platform/secrets/locked');
+    await expect(secretTokenProvider(name('locked'), { endpoint: sm.url })()).rejects.toThrow(/needs roles\/secretmanager\.secretAccessor/);
+  });
+});
