@@ -226,6 +226,8 @@ describe('what a plan catches: each mistake made on a copy fails terraform:plan'
       (f) => ({ ...f, 'iam.tf': `${f['iam.tf']}\nresource "google_pubsub_topic_iam_member" "by_id" {\n  for_each = toset([google_pubsub_topic.runs.id])\n  topic    = each.value\n  role     = "roles/pubsub.viewer"\n  member   = "group:x@example.com"\n}\n` }),
       /Invalid for_each argument/,
     ],
+    ['a name prefix too long for 30-character service account ids', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = "dbt-harvester"', 'default     = "dbt-harvester-prod"') }), /Invalid value for variable[\s\S]*name_prefix must be 2 to 14/],
+    ['a dead-letter retention Pub/Sub refuses', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = "1209600s"', 'default     = "60s"') }), /Invalid value for variable[\s\S]*dead_letter_retention/],
     ['more instances than dbt Cloud\'s rate limit allows', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = 400', 'default     = 1000') }), /exceeds dbt Cloud's 5,000 requests a minute/],
   ];
 
