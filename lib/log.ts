@@ -19,14 +19,21 @@ const ORDER: Record<Severity, number> = { DEBUG: 0, INFO: 1, NOTICE: 2, WARNING:
 
 const secrets = new Set<string>();
 
-/** Registers a value (the dbt Cloud token) that must never appear in a log line. */
+/**
+ * Registers a value (the dbt Cloud token) that must never appear in a log line or an answer: as
+ * itself, and in the forms it takes inside JSON text and URLs.
+ */
 export function redact(secret: string | undefined): void {
-  if (secret && secret.length >= 4) secrets.add(secret);
+  if (!secret || secret.length < 4) return;
+  for (const form of [secret, JSON.stringify(secret).slice(1, -1), JSON.stringify(JSON.stringify(secret)).slice(3, -3), encodeURIComponent(secret)]) {
+    if (form.length >= 4) secrets.add(form);
+  }
 }
 
+/** The text with every registered secret, in any of its forms, replaced. Longest forms first. */
 export function scrub(text: string): string {
   let out = text;
-  for (const s of secrets) out = out.split(s).join('[REDACTED]');
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('[REDACTED]');
   return out;
 }
 

@@ -2,9 +2,11 @@
  * npm run bench: memory, throughput and rate-limit figures for the harvest, against the fake dbt
  * Cloud on loopback. Prints a markdown table and writes bench-results/bench.json.
  *
- *   npm run bench -- [--only memory,throughput,ratelimit] [--runs 500]
+ *   npm run bench -- [--only memory,throughput,ratelimit,backfill] [--runs 500]
  */
-import { execFile } from 'node:child_process';
+import { PubSub } from '@google-cloud/pubsub';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +16,9 @@ import { DEFAULT_ARTIFACTS, OPTIONS } from '../lib/config/options.ts';
 import { harvestWindow } from '../lib/harvest/window.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 import { startFakeDbtCloud, type FakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
+import { buildOnce, startPubSubEmulator } from '../harness/services.ts';
 
-const { values } = parseArgs({ options: { only: { type: 'string', default: 'memory,throughput,ratelimit' }, runs: { type: 'string', default: '500' } } });
+const { values } = parseArgs({ options: { only: { type: 'string', default: 'memory,throughput,ratelimit,backfill' }, runs: { type: 'string', default: '500' } } });
 const only = new Set(values.only.split(','));
 const TOKEN = 'bench-token';
 const DAY = { from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-02T00:00:00Z') };
@@ -101,6 +104,59 @@ if (only.has('ratelimit')) {
   results['rateLimit'] = { limitPerSecond: limit, ...r, successfulPerSecond: Number(ok.toFixed(1)), shareOfLimit: Number((ok / limit).toFixed(2)) };
   rows.push(['rate limit', `${r.runs} runs, fake limit ${limit} req/s, client limit ${Math.round(limit * 60 * 0.9)}/min`, `${r.stored}/${r.runs} stored in ${r.seconds} s, ${r.throttled} answers 429`, `all stored: ${r.stored === r.runs ? 'yes' : 'NO'}`]);
   rows.push(['rate limit', 'successful requests per second', `${ok.toFixed(1)} (${((100 * ok) / limit).toFixed(0)} % of the limit)`, `>= 80 %: ${ok / limit >= 0.8 ? 'yes' : 'NO'}`]);
+}
+
+// ---- backfill ------------------------------------------------------------------------------------
+/**
+ * Peak RSS of a backfill, in its own process, over a window of a fake account with 1,000 runs a day
+ * (in another process), publishing to the real Pub/Sub emulator.
+ */
+async function backfillMemory(days: number, emulator: string, fakeUrl: string, accountId: number, now: Date): Promise<{ maxRssMb: number; seconds: number; runs: number; published: number }> {
+  const start = new Date(now.getTime() - days * 86_400_000);
+  const { stdout } = await promisify(execFile)(process.execPath, ['scripts/bench-backfill-child.ts', '--start', start.toISOString(), '--end', now.toISOString()], {
+    maxBuffer: 1 << 24,
+    env: {
+      PATH: process.env['PATH'],
+      DBT_CLOUD_ACCOUNT_ID: String(accountId),
+      DBT_CLOUD_TOKEN: TOKEN,
+      DBT_CLOUD_HOST: fakeUrl,
+      DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+      RUNS_TOPIC: 'projects/harvester-bench/topics/runs',
+      BACKFILL_MAX_DAYS: '31',
+      PUBSUB_EMULATOR_HOST: emulator,
+      METADATA_SERVER_DETECTION: 'none',
+      GOOGLE_CLOUD_PROJECT: 'harvester-bench',
+    },
+  });
+  const r = JSON.parse(stdout) as { reply: { status: number; body: { runs: number; published: number } }; seconds: number; maxRssMb: number };
+  if (r.reply.status !== 200) throw new Error(`backfill answered ${r.reply.status}: ${JSON.stringify(r.reply.body)}`);
+  return { maxRssMb: Number(r.maxRssMb.toFixed(1)), seconds: Number(r.seconds.toFixed(1)), runs: r.reply.body.runs, published: r.reply.body.published };
+}
+
+if (only.has('backfill')) {
+  await buildOnce();
+  const now = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  // 12 jobs every 17 minutes: 1,016 runs a day, 31 days and a little more of history.
+  const fakeProcess = spawn(process.execPath, ['harness/fake-dbt-cloud/main.ts', '--port', '0', '--hours', String(32 * 24), '--every-minutes', '17', '--token', TOKEN, '--now', now.toISOString()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(fakeProcess.stdout!, 'data')) as [Buffer];
+  const info = JSON.parse(line.toString().split('\n')[0]!) as { url: string; accountId: number; runs: number };
+  const emulator = await startPubSubEmulator('harvester-bench');
+  try {
+    process.env['PUBSUB_EMULATOR_HOST'] = emulator.url;
+    const pubsub = new PubSub({ projectId: 'harvester-bench' });
+    await pubsub.createTopic('runs');
+    await pubsub.close();
+    log(`backfill: peak RSS of one backfill over 1 hour, then over 31 days, of a fake account with ${info.runs} runs (1,016 a day), publishing to the Pub/Sub emulator`);
+    const hour = await backfillMemory(1 / 24, emulator.url, info.url, info.accountId, now);
+    const month = await backfillMemory(31, emulator.url, info.url, info.accountId, now);
+    results['backfill'] = { hour, month, differenceMb: Number((month.maxRssMb - hour.maxRssMb).toFixed(1)) };
+    rows.push(['backfill', `peak RSS, 1-hour backfill (${hour.published} runs published)`, `${hour.maxRssMb} MB`, '']);
+    rows.push(['backfill', `peak RSS, 31-day backfill (${month.published} runs published in ${month.seconds} s)`, `${month.maxRssMb} MB`, `< 150 MB: ${month.maxRssMb < 150 ? 'yes' : 'NO'}`]);
+    rows.push(['backfill', 'difference', `${(month.maxRssMb - hour.maxRssMb).toFixed(1)} MB`, `< 30 MB: ${month.maxRssMb - hour.maxRssMb < 30 ? 'yes' : 'NO'}`]);
+  } finally {
+    fakeProcess.kill();
+    await emulator.stop();
+  }
 }
 
 await mkdir('bench-results', { recursive: true });

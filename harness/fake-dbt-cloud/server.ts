@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Transform, pipeline } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { artifactSize, artifactStream } from './artifacts.ts';
 import { FakeAccount, type FakeAccountOptions, type FakeRun, type Outcome } from './model.ts';
 
@@ -22,8 +23,8 @@ export type RouteKind =
   | 'unknown';
 
 export type Fault =
-  /** An error status; `body` html (default for 5xx), json (default otherwise) or empty. */
-  | { type: 'status'; status: number; retryAfter?: string; body?: 'html' | 'json' | 'empty' }
+  /** An error status; `body` html (default for 5xx), json (default otherwise), empty, or json echoing the request's Authorization header (as some proxies do). */
+  | { type: 'status'; status: number; retryAfter?: string; body?: 'html' | 'json' | 'empty' | 'echo' }
   /** The connection is reset: before any answer, or after `afterBytes` of an artifact body. */
   | { type: 'reset'; afterBytes?: number }
   /** A body shorter than its Content-Length: `bytes` are sent, then the connection is closed. */
@@ -31,7 +32,13 @@ export type Fault =
   /** Answers only after `ms` (slower than a client's timeout, say). */
   | { type: 'delay'; ms: number }
   /** Sends `afterBytes` of the body, then nothing more (for idle timeouts). */
-  | { type: 'stall'; afterBytes: number };
+  | { type: 'stall'; afterBytes: number }
+  /** Answers 200 with a JSON-looking body of `bytes` bytes, streamed; gzip-compressed when asked (a small bomb). */
+  | { type: 'huge'; bytes: number; gzip?: boolean }
+  /** Answers a redirect (302 by default) to `location`. */
+  | { type: 'redirect'; location: string; status?: number }
+  /** Answers 200 with this body and content type instead of the real one. */
+  | { type: 'body'; contentType: string; text: string };
 
 export interface FaultRule {
   kind?: RouteKind | 'any';
@@ -93,6 +100,8 @@ export class FakeDbtCloud {
   latencyMs: number;
   rateLimitPerSecond: number | undefined;
   rateLimitRetryAfter: string | undefined;
+  /** Answers every list page as if offset were 0 (a server that ignores offset). */
+  ignoreOffset = false;
   /** What the next run triggered through the API ends as. */
   nextTriggeredOutcome: Outcome = 'success';
   private faults: FaultHandle[] = [];
@@ -181,7 +190,18 @@ export class FakeDbtCloud {
         req.socket.resetAndDestroy();
         return;
       }
-      if (fault?.type === 'status') return this.faultStatus(res, fault);
+      if (fault?.type === 'status') return this.faultStatus(res, fault, req.headers.authorization ?? '');
+      if (fault?.type === 'huge') return sendHuge(res, fault.bytes, fault.gzip ?? false);
+      if (fault?.type === 'redirect') {
+        res.writeHead(fault.status ?? 302, { Location: fault.location, 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+      if (fault?.type === 'body') {
+        res.writeHead(200, { 'Content-Type': fault.contentType, 'Content-Length': Buffer.byteLength(fault.text) });
+        res.end(fault.text);
+        return;
+      }
       if (this.overRateLimit()) {
         return sendJson(res, 429, { status: { code: 429, is_success: false, user_message: 'Too many requests', developer_message: null }, data: null }, this.rateLimitRetryAfter ? { 'Retry-After': this.rateLimitRetryAfter } : {});
       }
@@ -276,13 +296,15 @@ export class FakeDbtCloud {
     return false;
   }
 
-  private faultStatus(res: ServerResponse, fault: Extract<Fault, { type: 'status' }>): void {
+  private faultStatus(res: ServerResponse, fault: Extract<Fault, { type: 'status' }>, authorization: string): void {
     const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {};
     const kind = fault.body ?? (fault.status >= 500 ? 'html' : 'json');
     if (kind === 'html') {
       const html = `<!DOCTYPE html><html><head><title>${fault.status} Server Error</title></head><body><h1>Server Error (${fault.status})</h1></body></html>`;
       res.writeHead(fault.status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(html), ...headers });
       res.end(html);
+    } else if (kind === 'echo') {
+      sendJson(res, fault.status, { status: { code: fault.status, is_success: false, user_message: `Rejected request with Authorization: ${authorization}`, developer_message: null }, data: null }, headers);
     } else if (kind === 'empty') {
       res.writeHead(fault.status, { 'Content-Length': 0, ...headers });
       res.end();
@@ -327,7 +349,8 @@ export class FakeDbtCloud {
             (statusIn.length === 0 || statusIn.includes(acct.statusOf(r))),
         );
         rows = sortRuns(rows, order, (r) => (acct.isComplete(r) ? r.finishedAt.getTime() : null));
-        const page = rows.slice(offset, offset + limit);
+        const from = this.ignoreOffset ? 0 : offset;
+        const page = rows.slice(from, from + limit);
         return sendJson(res, 200, {
           status: ok(),
           data: page.map((r) => acct.runJson(r, related)),
@@ -544,6 +567,26 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `{"data":[` and spaces up to `bytes`, generated as it is sent; gzipped, it is a few hundred kB. */
+function sendHuge(res: ServerResponse, bytes: number, gzip: boolean): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': bytes }) });
+  const chunk = Buffer.alloc(1 << 20, 0x20);
+  let sent = 0;
+  const source = new Readable({
+    read() {
+      if (sent === 0) {
+        sent += 9;
+        this.push(Buffer.from('{"data":['));
+      } else if (sent < bytes) {
+        const n = Math.min(chunk.length, bytes - sent);
+        sent += n;
+        this.push(chunk.subarray(0, n));
+      } else this.push(null);
+    },
+  });
+  pipeline(gzip ? source.pipe(createGzip()) : source, res, () => {});
 }
 
 function sleep(ms: number): Promise<void> {

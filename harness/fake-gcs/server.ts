@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CRC32C } from '@google-cloud/storage';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * A fake of the Cloud Storage JSON API on a loopback port, for the real `@google-cloud/storage`
@@ -76,8 +78,12 @@ export class FakeGcs {
   private sockets = new Set<Socket>();
   private generation = 1_654_041_600_000_000;
 
-  constructor(options: { storeContent?: boolean } = {}) {
+  /** Where finalised objects are also written as files (`<dir>/<bucket>/<name>`), for people to look at. */
+  private readonly mirrorDir: string | undefined;
+
+  constructor(options: { storeContent?: boolean; mirrorDir?: string } = {}) {
     this.storeContent = options.storeContent ?? true;
+    this.mirrorDir = options.mirrorDir;
   }
 
   get url(): string {
@@ -320,6 +326,11 @@ export class FakeGcs {
       updated: new Date().toISOString(),
     };
     this.objects.set(`${session.bucket}/${session.name}`, obj);
+    if (this.mirrorDir && obj.data) {
+      const file = join(this.mirrorDir, session.bucket, ...session.name.split('/'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, obj.data);
+    }
     json(res, 200, resource(obj));
   }
 }
@@ -384,6 +395,6 @@ function splitMultipart(body: Buffer, boundary: string): { contentType: string |
   return parts;
 }
 
-export async function startFakeGcs(options: { storeContent?: boolean } = {}): Promise<FakeGcs> {
+export async function startFakeGcs(options: { storeContent?: boolean; mirrorDir?: string } = {}): Promise<FakeGcs> {
   return new FakeGcs(options).start();
 }

@@ -9,7 +9,7 @@ import { zodIssues } from '../core/errors.ts';
 import { tryParseTimestamp } from '../core/time.ts';
 import type { Logger } from '../log.ts';
 import { dispatchDeps, dispatchWindow, type DispatchDeps } from './dispatch.ts';
-import { failure, jsonBody, type CloudRequest, type Handler, type Reply } from './http.ts';
+import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
 const time = z.string().refine((s) => tryParseTimestamp(s) !== null, 'must be an ISO-8601 time such as 2022-06-01T00:00:00Z');
 
@@ -22,13 +22,18 @@ export const BackfillSchema = z
   })
   .strict();
 
+/** How long dbt Cloud keeps run history (dbt-cloud-api.md: Runs). */
+export const RUN_RETENTION_DAYS = 365;
+
 export interface BackfillDeps extends DispatchDeps {
   maxDays: number;
 }
 
 export async function handleBackfill(deps: BackfillDeps, req: CloudRequest): Promise<Reply> {
-  if (req.method !== 'POST') return failure(405, 'method not allowed', ['use POST with a JSON body {start, end, jobIds?, dryRun?}']);
-  const read = jsonBody(req, 'a JSON body {start, end, jobIds?, dryRun?}');
+  const expect = 'a JSON body {start, end, jobIds?, dryRun?}';
+  const refused = onlyPost(req, expect);
+  if (refused) return refused;
+  const read = jsonBody(req, expect);
   if ('reply' in read) return read.reply;
   const parsed = BackfillSchema.safeParse(read.body);
   if (!parsed.success) return failure(400, 'invalid backfill request', zodIssues(parsed.error));
@@ -37,6 +42,10 @@ export async function handleBackfill(deps: BackfillDeps, req: CloudRequest): Pro
   const details: string[] = [];
   if (start.getTime() >= end.getTime()) details.push(`start (${start.toISOString()}) must be before end (${end.toISOString()})`);
   if (end.getTime() - start.getTime() > deps.maxDays * 86_400_000) details.push(`the window is longer than ${deps.maxDays} days (BACKFILL_MAX_DAYS); split it`);
+  // dbt Cloud keeps runs 365 days: an older window holds nothing, and listing back to it would page
+  // through the account's whole history.
+  const oldest = deps.now() - RUN_RETENTION_DAYS * 86_400_000;
+  if (start.getTime() < oldest) details.push(`start (${start.toISOString()}) is older than dbt Cloud's run retention of ${RUN_RETENTION_DAYS} days: start at ${new Date(oldest).toISOString()} or later`);
   if (details.length > 0) return failure(400, 'invalid backfill request', details);
   return dispatchWindow(deps, { start, end }, 'backfill', { jobIds: parsed.data.jobIds, dryRun: parsed.data.dryRun ?? false });
 }

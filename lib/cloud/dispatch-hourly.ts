@@ -8,9 +8,11 @@ import type { ConfigFor } from '../config/load.ts';
 import { hourlyWindow, tryParseTimestamp } from '../core/time.ts';
 import type { Logger } from '../log.ts';
 import { dispatchDeps, dispatchWindow, type DispatchDeps } from './dispatch.ts';
-import { failure, type CloudRequest, type Handler, type Reply } from './http.ts';
+import { failure, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
 export async function handleDispatchHourly(deps: DispatchDeps, req: CloudRequest): Promise<Reply> {
+  const refused = onlyPost(req, 'an optional X-CloudScheduler-ScheduleTime header, as Cloud Scheduler sends');
+  if (refused) return refused;
   const scheduleTime = req.header('X-CloudScheduler-ScheduleTime');
   let t: Date;
   if (scheduleTime !== undefined && scheduleTime !== '') {

@@ -3,7 +3,7 @@
  * @module
  */
 import { errorMessage } from '../core/errors.ts';
-import { messageFor } from '../core/messages.ts';
+import { messageFor, type RunMessage } from '../core/messages.ts';
 import type { RunFilter } from '../core/select.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { ConfigFor } from '../config/load.ts';
@@ -33,18 +33,50 @@ export function dispatchDeps(config: ConfigFor<'dbtCloud' | 'runsTopic'>, logger
   };
 }
 
+/** Messages published at a time: the publisher holds one batch, whatever the window. */
+const BATCH = 500;
+/** A dry run lists at most this many run ids in its answer (it counts them all). */
+const MAX_DRY_RUN_IDS = 10_000;
+
+/**
+ * Streams the window's runs from their pages into batched, awaited publishes: memory holds one page
+ * and one batch, however long the window.
+ */
 export async function dispatchWindow(deps: DispatchDeps, window: Window, source: 'hourly' | 'backfill', options: { jobIds?: number[]; dryRun?: boolean } = {}): Promise<Reply> {
   const w = formatWindow(window);
   const log = deps.logger.child({ window: w });
-  let runs: Awaited<ReturnType<typeof listWindowRuns>> | undefined;
+  let runs = 0;
+  let published = 0;
+  let invalidRows = 0;
+  const runIds: number[] = [];
+  let batch: RunMessage[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    published += await deps.publisher.publish(batch);
+    batch = [];
+  };
   try {
-    runs = await listWindowRuns(deps.client, window, { ...deps.filter, jobIds: options.jobIds });
-    const messages = runs.map((run) => messageFor(run, window, source));
-    const published = options.dryRun ? 0 : await deps.publisher.publish(messages);
-    log.info(options.dryRun ? 'dry run: nothing published' : 'window dispatched', { runs: runs.length, published, source });
-    return { status: 200, body: { window: w, runs: runs.length, published, ...(options.dryRun ? { dryRun: true, runIds: runs.map((r) => r.id) } : {}) } };
+    const listing = listWindowRuns(deps.client, window, { ...deps.filter, jobIds: options.jobIds }, {
+      onInvalidRow: (row) => {
+        invalidRows++;
+        log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });
+      },
+    });
+    for await (const run of listing) {
+      runs++;
+      if (options.dryRun) {
+        if (runIds.length < MAX_DRY_RUN_IDS) runIds.push(run.id);
+        continue;
+      }
+      batch.push(messageFor(run, window, source));
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    log.info(options.dryRun ? 'dry run: nothing published' : 'window dispatched', { runs, published, invalidRows, source });
+    const counts = { window: w, runs, published, ...(invalidRows > 0 ? { invalidRows } : {}) };
+    return { status: 200, body: options.dryRun ? { ...counts, dryRun: true, runIds, ...(runs > runIds.length ? { runIdsTruncated: true } : {}) } : counts };
   } catch (err) {
-    log.error('dispatch failed; the caller should retry (publishing again is harmless)', { error: err, runs: runs?.length });
-    return failure(500, 'dispatch failed', [errorMessage(err)], { window: w });
+    log.error('dispatch failed; the caller should retry (publishing again is harmless)', { error: err, runs, published });
+    return failure(500, 'dispatch failed', [errorMessage(err)], { window: w, runs, published });
   }
 }

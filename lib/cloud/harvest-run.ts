@@ -12,14 +12,16 @@ import { scopeOf } from '../harvest/window.ts';
 import type { Logger } from '../log.ts';
 import { openSink } from '../sinks/index.ts';
 import { unwrapPush } from './envelope.ts';
-import { failure, jsonBody, type CloudRequest, type Handler, type Reply } from './http.ts';
+import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
 export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger }, req: CloudRequest): Promise<Reply> {
   const log = ctx.logger;
+  const refused = onlyPost(req, 'a Pub/Sub push envelope');
+  if (refused) return refused;
   const read = jsonBody(req, 'a Pub/Sub push envelope');
   if ('reply' in read) {
-    log.error('push request is not JSON; it will be retried and then dead-lettered', { details: read.reply.body['details'] });
-    return failure(400, 'invalid push request', read.reply.body['details'] as string[]);
+    log.error('push request refused; Pub/Sub will retry it and then dead-letter it', { status: read.reply.status, details: read.reply.body['details'] });
+    return failure(read.reply.status, 'invalid push request', read.reply.body['details'] as string[]);
   }
   const push = unwrapPush(read.body, RunMessageSchema);
   const context = { messageId: push.delivery.messageId, deliveryAttempt: push.delivery.deliveryAttempt };

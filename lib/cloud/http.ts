@@ -24,10 +24,25 @@ export function failure(status: number, error: string, details: readonly string[
   return { status, body: { error, details, ...extra } };
 }
 
-/** The body parsed as JSON, or a reply saying why it is not. */
+/** A reply refusing any method but POST. */
+export function onlyPost(req: CloudRequest, expect: string): Reply | undefined {
+  return req.method === 'POST' ? undefined : failure(405, 'method not allowed', [`${req.method} is not accepted: use POST with ${expect}`]);
+}
+
+/**
+ * The body parsed as JSON, or a reply saying why it is not: 415 for another content type, a
+ * charset other than UTF-8 or a compressed body, 400 for an empty body or one that is not JSON.
+ */
 export function jsonBody(req: CloudRequest, expect: string): { body: unknown } | { reply: Reply } {
+  const type = (req.header('content-type') ?? '').toLowerCase();
+  const [mediaType = '', ...params] = type.split(';').map((p) => p.trim());
+  if (!/^application\/(.+\+)?json$/.test(mediaType)) return { reply: failure(415, 'unsupported media type', [`send ${expect} with Content-Type: application/json${mediaType ? `, not ${mediaType}` : ''}`]) };
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return { reply: failure(415, 'unsupported charset', [`send the JSON as UTF-8, not ${charset}`]) };
+  const encoding = (req.header('content-encoding') ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') return { reply: failure(415, 'unsupported content encoding', [`send the JSON uncompressed, not ${encoding}`]) };
   const raw = req.rawBody.toString('utf8');
-  if (raw.trim() === '') return { reply: failure(400, 'invalid body', [`the body is empty; send ${expect} with Content-Type: application/json`]) };
+  if (raw.trim() === '') return { reply: failure(400, 'invalid body', [`the body is empty; send ${expect}`]) };
   try {
     return { body: JSON.parse(raw) as unknown };
   } catch {

@@ -4,8 +4,9 @@
  */
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import type { TopicName } from '../config/options.ts';
-import { RunMessageSchema, messageAttributes, type RunMessage } from '../core/messages.ts';
+import { messageAttributes, type RunMessage } from '../core/messages.ts';
 
+/** Publishes messages built by messageFor (validated there). */
 export interface RunPublisher {
   publish(messages: readonly RunMessage[]): Promise<number>;
 }
@@ -20,7 +21,7 @@ export class PubSubRunPublisher implements RunPublisher {
 
   async publish(messages: readonly RunMessage[]): Promise<number> {
     const results = await Promise.allSettled(
-      messages.map((m) => this.topic.publishMessage({ data: Buffer.from(JSON.stringify(RunMessageSchema.parse(m))), attributes: messageAttributes(m) })),
+      messages.map((m) => this.topic.publishMessage({ data: Buffer.from(JSON.stringify(m)), attributes: messageAttributes(m) })),
     );
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {

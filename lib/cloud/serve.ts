@@ -8,9 +8,11 @@
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { loadConfig, type Need } from '../config/load.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger, scrub, type Logger } from '../log.ts';
 import type { CloudFunction } from './functions.ts';
 import { failure, type CloudRequest, type Handler, type Reply } from './http.ts';
+import { readBodiesFirst } from './raw-body.ts';
+import { tuneForSmallInstances } from './runtime.ts';
 
 /** The target this process serves: FUNCTION_TARGET, else `--target=X` or `--target X`. */
 export function servedTarget(env: Record<string, string | undefined>, argv: readonly string[]): string | undefined {
@@ -20,11 +22,13 @@ export function servedTarget(env: Record<string, string | undefined>, argv: read
 }
 
 export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, string | undefined>, argv: readonly string[] = process.argv): HttpFunction {
+  readBodiesFirst();
+  tuneForSmallInstances();
   let logger: Logger = createLogger();
   let ready: Promise<Handler> | undefined;
   const start = (): Promise<Handler> =>
     (ready ??= (async () => {
-      const config = loadConfig({ env, needs: fn.needs });
+      const config = loadConfig({ env, needs: fn.needs, cloud: true });
       logger = createLogger({ level: config.logLevel });
       const module = await fn.load();
       return module.create(config, logger);
@@ -32,7 +36,7 @@ export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, 
 
   if (servedTarget(env, argv) === fn.name) {
     try {
-      loadConfig({ env, needs: fn.needs });
+      loadConfig({ env, needs: fn.needs, cloud: true });
     } catch (err) {
       if (err instanceof ConfigError) logger.error(`${fn.name} cannot start: ${err.message}`, { problems: err.problems });
       throw err;
@@ -53,7 +57,8 @@ export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, 
         reply = failure(500, 'internal error', [errorMessage(err)]);
       }
     }
-    res.status(reply.status).type('application/json').send(JSON.stringify(reply.body));
+    // Whatever an answer carries (an error dbt Cloud or a proxy echoed), the token is not in it.
+    res.status(reply.status).type('application/json').send(scrub(JSON.stringify(reply.body)));
   };
 }
 

@@ -4,7 +4,18 @@
  * @module
  */
 
-/** The base URL without a trailing slash, or why the text is not one. */
+/** The text as it may be shown: credentials (`user:password@`) masked. */
+function shown(host: string): string {
+  return host.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+}
+
+/** Loopback hosts, where plain http keeps the token on this machine. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The base URL without a trailing slash, or why the text is not one. https only, but for loopback
+ * (local test servers): over plain http the token would travel in clear.
+ */
 export function parseBaseUrl(host: string): string | { problem: string } {
   const trimmed = host.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
@@ -12,11 +23,11 @@ export function parseBaseUrl(host: string): string | { problem: string } {
   try {
     url = new URL(withScheme);
   } catch {
-    return { problem: `"${host}" is not a host name or URL (example: ab123.us1.dbt.com)` };
+    return { problem: `"${shown(host)}" is not a host name or URL (example: ab123.us1.dbt.com)` };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `"${host}" must use http or https` };
-  if (url.username || url.password || url.search || url.hash || !url.hostname) {
-    return { problem: `"${host}" must be a host or base URL without credentials, query or fragment` };
-  }
+  if (url.username || url.password) return { problem: `"${shown(host)}" must not carry credentials: the token goes in DBT_CLOUD_TOKEN` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `"${host}" must use https` };
+  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname)) return { problem: `"${host}" must use https: over http the token would travel in clear (http is accepted for loopback test servers only)` };
+  if (url.search || url.hash || !url.hostname) return { problem: `"${host}" must be a host or base URL without query or fragment` };
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

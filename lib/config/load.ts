@@ -50,6 +50,8 @@ export interface ConfigSources<N extends Need> {
   problems?: readonly string[];
   /** What to say when a need is not met, where the caller knows better (the CLI names its flags). */
   missing?: Partial<Record<N, string>>;
+  /** A function on Cloud Run: it stores in a bucket, never in a folder that vanishes with its instance. */
+  cloud?: boolean;
 }
 
 /** The settings each need consists of: every group, and in each group one of its settings. */
@@ -117,6 +119,9 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
   if (accountId !== undefined && tokenSource !== undefined && baseUrl !== undefined) {
     config.dbtCloud = { accountId, token: tokenSource, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
     if (token !== undefined) redact(token);
+  }
+  if (sources.cloud && config.destination?.kind === 'local') {
+    problems.push(`${OPTIONS.destination.variable} must be gs://BUCKET[/PREFIX] for a function: "${config.destination.path}" would be a folder of the instance, lost with it`);
   }
   // A need is met when its value was given, even if it was wrong: that problem is named already.
   const met = (need: Need): boolean => NEED_OPTIONS[need].every((group) => group.some((key) => given.has(key)));

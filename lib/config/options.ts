@@ -100,7 +100,11 @@ export const OPTIONS = {
     placeholder: 'TOKEN',
     secret: true,
     describe: 'a service token or personal access token (required; prefer the variable, flags show in ps)',
-    schema: z.string().trim().min(1, 'is required (a dbt Cloud service token or personal access token)'),
+    schema: z
+      .string()
+      .trim()
+      .min(1, 'is required (a dbt Cloud service token or personal access token)')
+      .refine((t) => /^[\x21-\x7e]+$/.test(t), 'must be printable ASCII without spaces, as dbt Cloud tokens are (is a character of the token mistyped or pasted with a control character?)'),
   },
   tokenSecret: {
     variable: 'DBT_CLOUD_TOKEN_SECRET',
@@ -141,7 +145,7 @@ export const OPTIONS = {
     describe: "this process's client-side rate limit (dbt Cloud allows 5,000 a minute per account)",
     schema: positiveInt(600_000),
   },
-  timeoutSeconds: { variable: 'DBT_CLOUD_TIMEOUT_SECONDS', default: '30', describe: 'timeout of each dbt Cloud request, in seconds', schema: positiveInt() },
+  timeoutSeconds: { variable: 'DBT_CLOUD_TIMEOUT_SECONDS', default: '30', describe: 'timeout of each dbt Cloud request, in seconds', schema: positiveInt(600) },
   backfillMaxDays: {
     variable: 'BACKFILL_MAX_DAYS',
     default: '31',

@@ -14,6 +14,7 @@ export function isValidBucketName(name: string): boolean {
 /** The destination a text names, or why it names none. */
 export function parseDestination(text: string): Destination | { problem: string } {
   const trimmed = text.trim();
+  if (/^gs:(?!\/\/)/i.test(trimmed)) return { problem: `"${text}" is not gs://BUCKET[/PREFIX]: two slashes follow gs:` };
   if (trimmed.startsWith('gs://')) {
     const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(trimmed);
     if (!m || !isValidBucketName(m[1]!)) return { problem: `"${text}" is not gs://BUCKET[/PREFIX] with a valid bucket name` };

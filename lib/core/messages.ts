@@ -11,7 +11,7 @@ import { formatWindow, type Window } from './time.ts';
 export const RUN_MESSAGE_SOURCES = ['hourly', 'backfill', 'manual'] as const;
 
 export const RunMessageSchema = z.object({
-  runId: dbtId.refine((n) => n > 0, 'must be positive'),
+  runId: dbtId,
   jobId: dbtId.optional(),
   finishedAt: dbtTimestamp.optional(),
   source: z.enum(RUN_MESSAGE_SOURCES).optional(),

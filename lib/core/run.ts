@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { tryParseTimestamp } from './time.ts';
 
-export const dbtId = z.number().int().nonnegative().refine(Number.isSafeInteger, 'id is not a safe integer');
+/** One rule for ids everywhere: a positive whole number JavaScript holds exactly. */
+export const dbtId = z.number().int().positive('must be a positive id').refine(Number.isSafeInteger, 'id is not a safe integer');
 
 export const dbtTimestamp = z
   .string()
@@ -66,3 +67,17 @@ export const RunSchema = z.looseObject({
   environment: z.looseObject({}).nullable().optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
+
+/**
+ * What selecting a window's runs needs of a listed run, and nothing more: a long listing keeps no
+ * more of each row than this.
+ */
+export const RunRowSchema = z.object({
+  id: dbtId,
+  project_id: dbtId,
+  environment_id: dbtId,
+  job_definition_id: dbtId,
+  status: z.number().int(),
+  finished_at: dbtTimestamp.nullable().optional(),
+});
+export type RunRow = z.infer<typeof RunRowSchema>;

@@ -4,7 +4,7 @@
  * checked again here because the server's filtering is not trusted.
  * @module
  */
-import { RunStatus, type Run } from './run.ts';
+import { RunStatus, type RunRow } from './run.ts';
 import { inWindow, parseTimestamp, type Window } from './time.ts';
 
 export interface RunFilter {
@@ -19,7 +19,7 @@ export function wantedStatuses(filter: RunFilter): number[] {
 }
 
 /** The configured project, environment, jobs and statuses, whatever the time. */
-export function inScope(run: Run, filter: RunFilter): boolean {
+export function inScope(run: RunRow, filter: RunFilter): boolean {
   if (!wantedStatuses(filter).includes(run.status)) return false;
   if (filter.projectId !== undefined && run.project_id !== filter.projectId) return false;
   if (filter.environmentId !== undefined && run.environment_id !== filter.environmentId) return false;
@@ -27,26 +27,20 @@ export function inScope(run: Run, filter: RunFilter): boolean {
   return true;
 }
 
-export function runMatches(run: Run, window: Window, filter: RunFilter): boolean {
+export function runMatches(run: RunRow, window: Window, filter: RunFilter): boolean {
   if (!run.finished_at || !inScope(run, filter)) return false;
   return inWindow(parseTimestamp(run.finished_at, 'finished_at'), window);
 }
 
 /**
- * Consumes pages ordered by finished_at descending and returns the window's runs, newest first,
- * de-duplicated by id. Stops paging once a page ends with a run that finished before the start.
+ * Consumes pages ordered by finished_at descending and yields the window's runs as they come,
+ * newest first, holding one page at a time. Stops paging once a page ends with a run that finished
+ * before the start. (The pager drops rows listed twice.)
  */
-export async function selectRuns(pages: AsyncIterable<Run[]>, window: Window, filter: RunFilter): Promise<Run[]> {
-  const seen = new Set<number>();
-  const selected: Run[] = [];
+export async function* selectRuns<T extends RunRow>(pages: AsyncIterable<T[]>, window: Window, filter: RunFilter): AsyncGenerator<T, void, undefined> {
   for await (const page of pages) {
-    for (const run of page) {
-      if (seen.has(run.id)) continue;
-      seen.add(run.id);
-      if (runMatches(run, window, filter)) selected.push(run);
-    }
+    for (const run of page) if (runMatches(run, window, filter)) yield run;
     const last = page[page.length - 1];
-    if (last?.finished_at && parseTimestamp(last.finished_at, 'finished_at').getTime() < window.start.getTime()) break;
+    if (last?.finished_at && parseTimestamp(last.finished_at, 'finished_at').getTime() < window.start.getTime()) return;
   }
-  return selected;
 }

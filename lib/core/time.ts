@@ -5,7 +5,8 @@
  *   2022-03-15T10:17:35.755212Z
  * and the CLI's input forms (2022-06-01T00:00:00, 2022-06-01, with or without offset).
  * A timestamp without an offset is UTC. Fractions beyond milliseconds are truncated, so ordering
- * between two timestamps is kept (truncation is monotonic). Windows are half-open UTC intervals.
+ * between two timestamps is kept (truncation is monotonic). Only times from 1970 to 9999 are read.
+ * Windows are half-open UTC intervals.
  * @module
  */
 import { InputError } from './errors.ts';
@@ -34,12 +35,17 @@ export function tryParseTimestamp(text: string): Date | null {
     if (oh > 23 || om > 59) return null;
     offsetMinutes = sign * (oh * 60 + om);
   }
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
-  const date = new Date(utc);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  local.setUTCHours(hour, minute, second, millis);
   // Reject dates that JavaScript silently rolled over (2022-02-30).
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCDate() !== day) return null;
-  return Number.isNaN(date.getTime()) ? null : date;
+  if (local.getUTCDate() !== day) return null;
+  const date = new Date(local.getTime() - offsetMinutes * 60_000);
+  // Every time this product meets lies between 1970 and 9999: anything else would make odd object
+  // paths (date=0050-..., date=+010000-...) out of odd data.
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) return null;
+  return date;
 }
 
 export function parseTimestamp(text: string, what = 'timestamp'): Date {

@@ -5,10 +5,10 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { z } from 'zod';
-import { InputError, errorMessage } from '../core/errors.ts';
-import { JobSchema, RunSchema, RunStatus, TERMINAL_STATUSES, dbtId, statusName, type Job, type Run } from '../core/run.ts';
+import { InputError, errorMessage, zodIssues } from '../core/errors.ts';
+import { JobSchema, RunRowSchema, RunSchema, RunStatus, TERMINAL_STATUSES, dbtId, statusName, type Job, type Run, type RunRow } from '../core/run.ts';
 import { ArtifactListSchema, envelope } from './api.ts';
-import { ArtifactIncompleteError, DbtCloudResponseError, WaitTimeoutError } from './errors.ts';
+import { ArtifactIncompleteError, DbtCloudResponseError, ListingTooLongError, PagingStuckError, WaitTimeoutError } from './errors.ts';
 import { realClock, type Clock } from './rate-limit.ts';
 import { Transport, asReadable, type TransportOptions } from './transport.ts';
 
@@ -70,6 +70,30 @@ export interface DbtCloudClientOptions extends Omit<TransportOptions, 'baseUrl'>
 }
 
 const PAGE_LIMIT = 100;
+/** 200,000 rows: a window's listing that reads more has not reached its start (README: backfill). */
+const DEFAULT_MAX_PAGES = 2_000;
+
+/** A listed row that does not have the documented shape, skipped. */
+export interface InvalidRow {
+  url: string;
+  offset: number;
+  id?: number;
+  issues: string[];
+}
+
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+  /** The most pages a listing reads before it stops with ListingTooLongError. */
+  maxPages?: number;
+  onInvalidRow?: (row: InvalidRow) => void;
+}
+
+/** What identifies a row that failed validation: its id if it has one, else its content. */
+function identify(raw: unknown): number | string {
+  const id = raw && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === 'number' ? id : `row:${JSON.stringify(raw).slice(0, 500)}`;
+}
 
 /** Artifact paths are relative to target/ and may be nested; nothing that could escape it. */
 export function checkArtifactPath(path: string): string[] {
@@ -110,27 +134,50 @@ export class DbtCloudClient {
 
   /**
    * Pages through a list endpoint (offset paging, `limit` at most 100), yielding one page at a time
-   * and dropping rows already seen: a list that grows while it is paged repeats rows.
+   * and dropping rows already seen: a list that grows while it is paged repeats rows. A row of the
+   * wrong shape is skipped and reported, not fatal to the listing. Paging always ends: a full page
+   * that brings nothing new (a server that ignores `offset`) is an error, and so is reading more
+   * than `maxPages` pages.
    */
-  private async *pages<T extends { id: number }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, limitAsked?: number, offsetAsked?: number): AsyncGenerator<T[], void, undefined> {
-    const limit = Math.min(PAGE_LIMIT, limitAsked ?? PAGE_LIMIT);
-    const schema = envelope(z.array(item));
-    const seen = new Set<number>();
-    for (let offset = offsetAsked ?? 0; ; ) {
-      const { parsed } = await this.get(rest, schema, { ...query, limit, offset });
-      const rows = parsed.data;
-      const fresh = rows.filter((row) => !seen.has(row.id));
-      for (const row of fresh) seen.add(row.id);
-      if (fresh.length > 0) yield fresh;
-      offset += rows.length;
+  private async *pages<T extends { id: number }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, options: PageOptions = {}): AsyncGenerator<T[], void, undefined> {
+    const limit = Math.min(PAGE_LIMIT, options.limit ?? PAGE_LIMIT);
+    const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+    const schema = envelope(z.array(z.unknown()));
+    const seen = new Set<number | string>();
+    for (let offset = options.offset ?? 0, page = 1; ; page++) {
+      if (page > maxPages) throw new ListingTooLongError(this.transport.url(this.path(rest), query), maxPages, maxPages * limit);
+      const { parsed, url } = await this.get(rest, schema, { ...query, limit, offset });
+      const rows: T[] = [];
+      let fresh = 0;
+      parsed.data.forEach((raw, i) => {
+        const result = item.safeParse(raw);
+        const id = result.success ? result.data.id : identify(raw);
+        if (seen.has(id)) return;
+        seen.add(id);
+        fresh++;
+        if (result.success) rows.push(result.data);
+        else options.onInvalidRow?.({ url, offset: offset + i, id: typeof id === 'number' ? id : undefined, issues: zodIssues(result.error, 'row') });
+      });
+      if (rows.length > 0) yield rows;
+      if (fresh === 0 && parsed.data.length >= limit) throw new PagingStuckError(url, offset);
+      offset += parsed.data.length;
       const total = parsed.extra?.pagination?.total_count;
-      if (rows.length < limit || (total !== undefined && offset >= total)) return;
+      if (parsed.data.length < limit || (total !== undefined && offset >= total)) return;
     }
   }
 
   /** Runs, one page at a time. */
-  listRuns(filters: ListRunsFilters = {}): AsyncGenerator<Run[], void, undefined> {
-    return this.pages('runs/', RunSchema, {
+  listRuns(filters: ListRunsFilters = {}, options: Omit<PageOptions, 'limit' | 'offset'> = {}): AsyncGenerator<Run[], void, undefined> {
+    return this.pages('runs/', RunSchema, this.runQuery(filters), { ...options, limit: filters.limit, offset: filters.offset });
+  }
+
+  /** Runs, one page at a time, each row cut to what selecting a window needs (long listings). */
+  listRunRows(filters: Omit<ListRunsFilters, 'include_related'> = {}, options: Omit<PageOptions, 'limit' | 'offset'> = {}): AsyncGenerator<RunRow[], void, undefined> {
+    return this.pages('runs/', RunRowSchema, this.runQuery(filters), { ...options, limit: filters.limit, offset: filters.offset });
+  }
+
+  private runQuery(filters: ListRunsFilters): Record<string, string | number | undefined> {
+    return {
       project_id: filters.project_id,
       environment_id: filters.environment_id,
       job_definition_id: filters.job_definition_id,
@@ -138,7 +185,7 @@ export class DbtCloudClient {
       status__in: filters.status__in ? JSON.stringify(filters.status__in) : undefined,
       order_by: filters.order_by,
       include_related: filters.include_related?.length ? JSON.stringify(filters.include_related) : undefined,
-    }, filters.limit, filters.offset);
+    };
   }
 
   async getRun(runId: number, includeRelated: readonly IncludeRelated[] = RUN_RELATED): Promise<Run> {
@@ -162,7 +209,7 @@ export class DbtCloudClient {
     const segments = checkArtifactPath(path);
     if (step !== undefined) checkId(step, 'step');
     const rel = this.path(`runs/${checkId(runId, 'run id')}/artifacts/${segments.map(encodeURIComponent).join('/')}`);
-    const response = await this.transport.send(rel, { query: { step }, passStatuses: [404] });
+    const response = await this.transport.send(rel, { query: { step }, passStatuses: [404], foreignRedirects: true });
     const url = response.url || this.transport.url(rel, { step });
     if (response.status === 404) {
       response.body?.resume();
@@ -184,7 +231,7 @@ export class DbtCloudClient {
       state: filters.state,
       name__icontains: filters.name__icontains,
       order_by: filters.order_by,
-    }, filters.limit);
+    }, { limit: filters.limit });
     for await (const page of pages) jobs.push(...page);
     return jobs;
   }

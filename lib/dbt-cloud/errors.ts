@@ -114,3 +114,20 @@ export class WaitTimeoutError extends DbtCloudError {
     super('WAIT_TIMEOUT', `Run ${runId} did not finish within ${seconds} s (last status: ${lastStatus})`);
   }
 }
+
+/** A list answered the same rows again for a new offset: paging would never end. */
+export class PagingStuckError extends DbtCloudError {
+  constructor(url: string, offset: number) {
+    super('PAGING_STUCK', `dbt Cloud answered ${url} with only rows already listed (offset ${offset}): it seems to ignore offset, so the listing stopped rather than loop.`);
+  }
+}
+
+/** A listing read its most pages without getting to its end. */
+export class ListingTooLongError extends DbtCloudError {
+  constructor(url: string, pages: number, rows: number) {
+    super(
+      'LISTING_TOO_LONG',
+      `Listing ${url} stopped after ${pages} pages (${rows} runs) without reaching the window's start: the account has more runs after the window than one listing reads. Narrow the window, or filter by project, environment or job.`,
+    );
+  }
+}

@@ -27,6 +27,8 @@ export interface RetryPolicy {
    * cools an account down for about five minutes once it is over its limit.
    */
   maxThrottleWaitMs: number;
+  /** ... and at most this many times, however short the waits. */
+  maxThrottledRetries: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -35,7 +37,15 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 60_000,
   maxRetryAfterMs: 360_000,
   maxThrottleWaitMs: 420_000,
+  maxThrottledRetries: 60,
 };
+
+/** A JSON answer is read whole, so it is capped (after decompression); artifacts stream instead. */
+export const MAX_JSON_BYTES = 50 * 1024 * 1024;
+/** Of an error answer, only this much is read. */
+const MAX_ERROR_BYTES = 65_536;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 /** The token, read when a request is sent (from Secret Manager, say); it may throw a typed error. */
 export type TokenSource = string | (() => Promise<string>);
@@ -62,6 +72,12 @@ export interface RequestOptions {
   json?: unknown;
   /** Statuses handed back to the caller instead of raising (404 for artifacts). */
   passStatuses?: readonly number[];
+  /**
+   * Follow a redirect to another origin, without the token (artifact downloads, which might be
+   * served from storage elsewhere; dbt-cloud-api.md: unconfirmed). Otherwise only same-origin
+   * redirects are followed.
+   */
+  foreignRedirects?: boolean;
 }
 
 export interface TransportStats {
@@ -117,10 +133,14 @@ export class Transport {
    * caller reads the body under its own timeout.
    */
   async send(path: string, options: RequestOptions = {}): Promise<Response> {
-    const method = options.method ?? 'GET';
-    const url = this.url(path, options.query);
+    let method = options.method ?? 'GET';
+    const first = this.url(path, options.query);
+    const origin = new URL(first).origin;
+    let url = first;
+    let redirects = 0;
     const maxAttempts = this.retry.maxRetries + 1;
     let throttledWaitMs = 0;
+    let throttled = 0;
     const token = typeof this.token === 'string' ? this.token : await this.token();
     for (let attempt = 1; ; attempt++) {
       await this.limiter.acquire();
@@ -128,8 +148,10 @@ export class Transport {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), this.timeoutMs);
       let response: Response;
+      // The token goes to dbt Cloud's origin only: never along a redirect to another one.
+      const sameOrigin = new URL(url).origin === origin;
       try {
-        response = await fetch(url, this.init(method, token, options.json, controller.signal));
+        response = await fetch(url, this.init(method, sameOrigin ? token : undefined, url === first ? options.json : undefined, controller.signal));
       } catch (err) {
         clearTimeout(timer);
         const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
@@ -143,6 +165,22 @@ export class Transport {
       const status = response.status;
       if ((status >= 200 && status < 300) || options.passStatuses?.includes(status)) return response;
 
+      if (REDIRECTS.has(status)) {
+        await readSmallBody(response, this.timeoutMs);
+        const location = response.headers.get('location');
+        const target = location ? new URL(location, url) : null;
+        if (!target || redirects >= MAX_REDIRECTS) throw new DbtCloudResponseError(url, `redirects ${target ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`);
+        const foreign = target.origin !== origin;
+        if (foreign && !(options.foreignRedirects && target.protocol === 'https:')) {
+          throw new DbtCloudResponseError(url, `redirects to another origin (${target.origin}); not followed, so that the token stays with ${origin}`);
+        }
+        redirects++;
+        url = target.toString();
+        if (status === 303) method = 'GET';
+        attempt--;
+        continue;
+      }
+
       const body = await readSmallBody(response, this.timeoutMs);
       const userMessage = userMessageOf(body);
       const retriable = RETRIABLE_STATUS(status) && (method === 'GET' || status === 429);
@@ -150,9 +188,13 @@ export class Transport {
       if (retriable) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
         const delay = this.delayFor(attempt, retryAfter);
-        const budgetLeft = status === 429 ? throttledWaitMs + delay <= this.retry.maxThrottleWaitMs : attempt < maxAttempts;
+        const budgetLeft =
+          status === 429 ? throttled < this.retry.maxThrottledRetries && throttledWaitMs + delay <= this.retry.maxThrottleWaitMs : attempt < maxAttempts;
         if (budgetLeft) {
-          if (status === 429) throttledWaitMs += delay;
+          if (status === 429) {
+            throttled++;
+            throttledWaitMs += delay;
+          }
           await this.backoff(delay, `${method} ${url}: ${status}`, attempt, status === 429);
           continue;
         }
@@ -174,8 +216,9 @@ export class Transport {
       const url = response.url || this.url(path, options.query);
       let text: string;
       try {
-        text = await readBody(response, this.timeoutMs);
+        text = await readBody(response, this.timeoutMs, MAX_JSON_BYTES);
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new DbtCloudResponseError(url, `is larger than ${MAX_JSON_BYTES / 1048576} MiB; not read further`);
         if (method === 'GET' && attempt <= this.retry.maxRetries) {
           await this.backoff(this.delayFor(attempt, null), `${method} ${url}: body broke off`, attempt);
           continue;
@@ -196,30 +239,32 @@ export class Transport {
     this.httpsAgent.destroy();
   }
 
-  private init(method: string, token: string, json: unknown, signal: AbortSignal): RequestInit {
+  private init(method: string, token: string | undefined, json: unknown, signal: AbortSignal): RequestInit {
     const headers: Record<string, string> = {
-      Authorization: `Token ${token}`,
       Accept: 'application/json',
       'User-Agent': this.userAgent,
     };
+    if (token !== undefined) headers['Authorization'] = `Token ${token}`;
     if (json !== undefined) headers['Content-Type'] = 'application/json';
     return {
       method,
       headers,
       body: json === undefined ? undefined : JSON.stringify(json),
-      redirect: 'follow',
-      follow: 10,
+      // Redirects are followed by send(), which knows whom the token belongs to.
+      redirect: 'manual',
       compress: true,
       signal,
       agent: (parsed: URL) => (parsed.protocol === 'http:' ? this.httpAgent : this.httpsAgent),
     };
   }
 
-  /** Retry-After when given (capped), else exponential backoff with jitter. */
+  /**
+   * Exponential backoff with jitter, or Retry-After (capped) when it asks for longer: never less
+   * than the backoff, so that `Retry-After: 0` or a date in the past cannot make a tight loop.
+   */
   private delayFor(attempt: number, retryAfterMs: number | null): number {
-    if (retryAfterMs !== null) return Math.min(retryAfterMs, this.retry.maxRetryAfterMs);
-    const exponential = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    return exponential * (0.5 + this.random() / 2);
+    const exponential = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
+    return retryAfterMs === null ? exponential : Math.max(exponential, Math.min(retryAfterMs, this.retry.maxRetryAfterMs));
   }
 
   private async backoff(delay: number, what: string, attempt: number, throttled = false): Promise<void> {
@@ -240,16 +285,30 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   return Math.max(0, date - nowMs);
 }
 
-/** Reads a whole (small) body as text under a timeout; rejects when it breaks off or times out. */
-async function readBody(response: Response, timeoutMs: number): Promise<string> {
+class BodyTooLargeError extends Error {}
+
+/**
+ * Reads a whole body as text under a timeout, at most `maxBytes` of it (after decompression):
+ * rejects when it breaks off, times out, or is larger.
+ */
+async function readBody(response: Response, timeoutMs: number, maxBytes: number): Promise<string> {
   if (!response.body) return '';
   const body = asReadable(response.body);
   const chunks: Buffer[] = [];
+  let size = 0;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       (async () => {
-        for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+        for await (const chunk of body) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+          size += buf.length;
+          if (size > maxBytes) {
+            body.destroy();
+            throw new BodyTooLargeError(`more than ${maxBytes} bytes`);
+          }
+          chunks.push(buf);
+        }
       })(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -264,13 +323,27 @@ async function readBody(response: Response, timeoutMs: number): Promise<string> 
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Error bodies are read best effort: a broken or endless one yields what arrived. */
+/** Error bodies are read best effort and at most 64 KiB: a broken, endless or huge one yields what arrived. */
 async function readSmallBody(response: Response, timeoutMs: number): Promise<string> {
+  if (!response.body) return '';
+  const body = asReadable(response.body);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => body.destroy(), timeoutMs);
   try {
-    return (await readBody(response, timeoutMs)).slice(0, 65_536);
+    for await (const chunk of body) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      chunks.push(buf);
+      size += buf.length;
+      if (size >= MAX_ERROR_BYTES) break;
+    }
   } catch {
-    return '';
+    /* what arrived is enough */
+  } finally {
+    clearTimeout(timer);
+    body.destroy();
   }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BYTES);
 }
 
 /** node-fetch types its body as the DOM-ish NodeJS.ReadableStream; at run time it is a Readable. */

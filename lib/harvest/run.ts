@@ -14,6 +14,7 @@ import { RUN_RELATED, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import { DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../sinks/index.ts';
+import { ArtifactNotJsonError, contentTypeProblem, jsonGuard } from './json-guard.ts';
 
 export interface HarvestContext {
   client: DbtCloudClient;
@@ -133,7 +134,10 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
     const artifact = await ctx.client.getRunArtifact(runId, file, step);
     if (!artifact.found) return null;
     try {
-      const result = await ctx.sink.write(path, artifact.body, { contentType: artifact.contentType ?? 'application/json', size: artifact.contentLength });
+      const wrongType = contentTypeProblem(artifact.contentType);
+      if (wrongType) throw new ArtifactNotJsonError(artifact.url, wrongType);
+      // Stored as what it is checked to be, whatever dbt Cloud called it.
+      const result = await ctx.sink.write(path, jsonGuard(artifact.body, artifact.url), { contentType: 'application/json', size: artifact.contentLength });
       return result.bytes;
     } catch (err) {
       artifact.body.destroy();

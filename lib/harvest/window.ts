@@ -3,22 +3,34 @@
  * and harvest each with bounded concurrency.
  * @module
  */
-import type { Run } from '../core/run.ts';
+import type { RunRow } from '../core/run.ts';
 import { selectRuns, type RunFilter } from '../core/select.ts';
+import { errorMessage } from '../core/errors.ts';
 import { formatWindow, type Window } from '../core/time.ts';
-import type { DbtCloudClient } from '../dbt-cloud/client.ts';
+import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
 import { harvestRun, type HarvestContext } from './run.ts';
 
-/** The runs of a window, as the dispatchers and the CLI select them. */
-export async function listWindowRuns(client: DbtCloudClient, window: Window, filter: RunFilter): Promise<Run[]> {
+export interface ListingOptions {
+  /** A listed row that does not have the documented shape: skipped, and reported here. */
+  onInvalidRow?: (row: InvalidRow) => void;
+}
+
+/**
+ * The runs of a window, as the dispatchers and the CLI select them: yielded as their pages arrive,
+ * so that memory does not grow with the window.
+ */
+export function listWindowRuns(client: DbtCloudClient, window: Window, filter: RunFilter, options: ListingOptions = {}): AsyncGenerator<RunRow, void, undefined> {
   const jobIds = filter.jobIds ?? [];
-  const pages = client.listRuns({
-    project_id: filter.projectId,
-    environment_id: filter.environmentId,
-    job_definition_id: jobIds.length === 1 ? jobIds[0] : undefined,
-    order_by: '-finished_at',
-    limit: 100,
-  });
+  const pages = client.listRunRows(
+    {
+      project_id: filter.projectId,
+      environment_id: filter.environmentId,
+      job_definition_id: jobIds.length === 1 ? jobIds[0] : undefined,
+      order_by: '-finished_at',
+      limit: 100,
+    },
+    { onInvalidRow: options.onInvalidRow },
+  );
   return selectRuns(pages, window, filter);
 }
 
@@ -35,6 +47,11 @@ export interface WindowSummary {
   fileRetries: number;
   failures: { runId: number; jobId?: number; error: string }[];
   notReadyRuns: { runId: number; reason: string }[];
+  /** Listed rows that do not have the documented shape, skipped (the first few are in invalidRowDetails). */
+  invalidRows: number;
+  invalidRowDetails: InvalidRow[];
+  /** Why the listing stopped before the window's end, if it did: the runs after it were not seen. */
+  listingError?: string;
 }
 
 export interface WindowOptions {
@@ -43,13 +60,20 @@ export interface WindowOptions {
 }
 
 export async function harvestWindow(window: Window, ctx: HarvestContext, options: WindowOptions): Promise<WindowSummary> {
-  const runs = await listWindowRuns(ctx.client, window, ctx.filter ?? {});
-  const summary: WindowSummary = { window: formatWindow(window), runs: runs.length, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, fileRetries: 0, failures: [], notReadyRuns: [] };
+  const summary: WindowSummary = { window: formatWindow(window), runs: 0, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, fileRetries: 0, failures: [], notReadyRuns: [], invalidRows: 0, invalidRowDetails: [] };
   const stats = { fileRetries: 0 };
   ctx = { ...ctx, stats };
+  const runs = listWindowRuns(ctx.client, window, ctx.filter ?? {}, {
+    onInvalidRow: (row) => {
+      summary.invalidRows++;
+      if (summary.invalidRowDetails.length < 20) summary.invalidRowDetails.push(row);
+    },
+  });
   let done = 0;
-  options.onProgress?.(0, runs.length, summary);
-  await mapPool(runs, options.concurrency, async (run) => {
+  options.onProgress?.(0, 0, summary);
+  // Runs are harvested as they are listed; a listing that fails half-way leaves those harvested.
+  await drain(runs, options.concurrency, async (run) => {
+    summary.runs++;
     const outcome = await harvestRun(run.id, ctx, run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined);
     switch (outcome.status) {
       case 'stored':
@@ -70,26 +94,32 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
         break;
     }
     done++;
-    options.onProgress?.(done, runs.length, summary);
+    options.onProgress?.(done, summary.runs, summary);
+  }).catch((err: unknown) => {
+    summary.listingError = errorMessage(err);
   });
   summary.failures.sort((a, b) => a.runId - b.runId);
   summary.fileRetries = stats.fileRetries;
   return summary;
 }
 
-/** Runs `fn` over `items` with at most `concurrency` at once. */
-export async function mapPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
+/**
+ * Runs `fn` over the items of an async iterator, at most `concurrency` at once, pulling the next
+ * item only when a worker is free: memory holds what is in flight, not the whole list. A failure of
+ * the iterator (the listing) is raised once the items in flight are done.
+ */
+export async function drain<T>(items: AsyncIterator<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const workers = Array.from({ length: Math.max(1, concurrency) }, async () => {
+    for (;;) {
+      const next = await items.next();
+      if (next.done) return;
+      await fn(next.value);
     }
   });
-  await Promise.all(workers);
+  const results = await Promise.allSettled(workers);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
-
-
 
 /** The configured scope of a harvest: project, environment and whether cancelled runs count. */
 export function scopeOf(config: { projectId?: number; environmentId?: number; includeCancelled: boolean }): RunFilter {

@@ -75,6 +75,7 @@ export function secretTokenProvider(name: SecretVersionName, options: SecretToke
     if (!parsed.success) throw new TokenUnavailableError(`Secret Manager's answer for ${path} has no payload.`);
     const token = Buffer.from(parsed.data.payload.data, 'base64').toString('utf8').trim();
     if (!token) throw new TokenUnavailableError(`The dbt Cloud token in ${path} is empty. Add a version with the token: ${add}`);
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new TokenUnavailableError(`The dbt Cloud token in ${path} has spaces, control or non-ASCII characters, which no dbt Cloud token has. Add a version with the token as it is: ${add}`);
     redact(token);
     return token;
   };

@@ -1,12 +1,14 @@
 /**
  * A local folder. Each file is written under a temporary name in its final folder and linked into
  * place only when complete: link() fails if the name exists, so an existing file is never replaced,
- * and a reader never sees half a file.
+ * and a reader never sees half a file. A write returns only once the file and its folder entries
+ * are on disk (fsync), so that a run marked stored (`_run.json`, written last) survives a crash
+ * with every artifact before it.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -34,6 +36,13 @@ export class LocalFolderSink implements ArtifactSink {
     await sweepOrphans(dir);
   }
 
+  /** A folder found holding a stored object, and its subfolders (a stored run's step folders). */
+  private async sweepTree(dir: string): Promise<void> {
+    await this.sweepOnce(dir);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) await this.sweepOnce(join(dir, e.name));
+  }
+
   resolve(path: string): string {
     checkObjectPath(path);
     const full = join(this.root, ...path.split('/'));
@@ -47,10 +56,12 @@ export class LocalFolderSink implements ArtifactSink {
     await this.sweepOnce(dirname(target));
     try {
       await access(target);
-      return true;
     } catch {
       return false;
     }
+    // A stored object's folder may never be written again: sweep what a killed writer left below it.
+    await this.sweepTree(dirname(target));
+    return true;
   }
 
   async write(path: string, body: Readable, _options: WriteOptions): Promise<WriteResult> {
@@ -59,11 +70,12 @@ export class LocalFolderSink implements ArtifactSink {
       body.destroy();
       return { status: 'exists', bytes: (await stat(target)).size };
     }
-    await mkdir(dirname(target), { recursive: true });
+    const created = await mkdir(dirname(target), { recursive: true });
     const temporary = join(dirname(target), `.${process.pid}.${randomUUID()}.partial`);
     const count = byteCounter();
     try {
       await pipeline(body, count.stream, createWriteStream(temporary, { flags: 'wx' }));
+      await syncPath(temporary);
       try {
         await link(temporary, target);
       } catch (err) {
@@ -74,10 +86,23 @@ export class LocalFolderSink implements ArtifactSink {
         if (await this.exists(path)) return { status: 'exists', bytes: (await stat(target)).size };
         await rename(temporary, target);
       }
+      // The new name, and the entries of any folder mkdir created on the way, are durable too.
+      await syncPath(dirname(target));
+      if (created) for (let dir = dirname(target); dir !== dirname(created); dir = dirname(dir)) await syncPath(dirname(dir));
       return { status: 'stored', bytes: count.bytes() };
     } finally {
       await unlink(temporary).catch(() => {});
     }
+  }
+}
+
+/** fsync of a file or a folder (a folder's fsync makes its entries durable). */
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { DbtCloudClient, RUN_RELATED } from '../../lib/dbt-cloud/client.ts';
+import { DbtCloudClient, RUN_RELATED, type InvalidRow } from '../../lib/dbt-cloud/client.ts';
 import { InputError } from '../../lib/core/errors.ts';
-import { ArtifactIncompleteError, DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError } from '../../lib/dbt-cloud/errors.ts';
+import { ArtifactIncompleteError, DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError, ListingTooLongError, PagingStuckError } from '../../lib/dbt-cloud/errors.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of, until } from '../helpers.ts';
 
@@ -55,6 +55,47 @@ describe('listRuns', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const before = fake.account.runs.slice(0, fake.account.runs.length - 3).map((r) => r.id);
     expect(before.every((id) => ids.includes(id))).toBe(true);
+  });
+
+  it('skips and reports a row of the wrong shape instead of failing the listing', async () => {
+    const [bad, zero] = fake.account.runs.slice(5, 7);
+    bad!.patch['finished_at'] = '31/12/2022';
+    zero!.patch['id'] = 0;
+    try {
+      const invalid: InvalidRow[] = [];
+      const ids: number[] = [];
+      for await (const page of client.listRuns({ order_by: 'id' }, { onInvalidRow: (row) => invalid.push(row) })) ids.push(...page.map((r) => r.id));
+      expect(ids).toHaveLength(fake.account.runs.length - 2);
+      expect(invalid.map((r) => [r.id, r.issues.join()])).toEqual([
+        [bad!.id, expect.stringMatching(/row\.finished_at/)],
+        [0, expect.stringMatching(/row\.id: must be a positive id/)],
+      ]);
+    } finally {
+      bad!.patch = {};
+      zero!.patch = {};
+    }
+  });
+
+  it('stops, with a typed error, a listing whose server ignores offset', async () => {
+    fake.ignoreOffset = true;
+    try {
+      const err = await allRuns(client).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PagingStuckError);
+      expect((err as Error).message).toMatch(/only rows already listed \(offset 100\).*ignore offset/);
+      expect(fake.requestsOf('runs')).toHaveLength(2);
+    } finally {
+      fake.ignoreOffset = false;
+    }
+  });
+
+  it('stops, saying so, a listing longer than its page bound', async () => {
+    const pages: number[] = [];
+    const err = await (async () => {
+      for await (const page of client.listRuns({ order_by: '-finished_at' }, { maxPages: 2 })) pages.push(page.length);
+    })().catch((e: unknown) => e);
+    expect(pages).toEqual([100, 100]);
+    expect(err).toBeInstanceOf(ListingTooLongError);
+    expect((err as Error).message).toMatch(/stopped after 2 pages \(200 runs\) without reaching the window's start/);
   });
 
   it('sends filters and include_related as dbt expects them', async () => {
@@ -360,5 +401,54 @@ describe('an artifact body that breaks off before anyone reads it', () => {
     if (!result.found) throw new Error('expected the artifact');
     await until('the body to break off while nobody listens', () => result.body.errored);
     await expect(sha256Of(result.body)).rejects.toBeInstanceOf(ArtifactIncompleteError);
+  });
+});
+
+describe('answers that would never end, or would take the token elsewhere', () => {
+  it.each([
+    ['Retry-After: 0', '0'],
+    ['a Retry-After date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT'],
+  ])('backs off exponentially from a 429 storm with %s, and gives up', async (_name, retryAfter) => {
+    const clock = recordingClock();
+    const c = clientFor(fake, { clock, random: () => 1, retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 5_000, maxThrottleWaitMs: 60_000, maxThrottledRetries: 15 } });
+    fake.inject({ kind: 'run', fault: { type: 'status', status: 429, retryAfter } });
+    const err = await c.getRun(fake.account.runs[0]!.id).catch((e: unknown) => e);
+    expect((err as DbtCloudHttpError).status).toBe(429);
+    expect(clock.sleeps.slice(0, 6)).toEqual([100, 200, 400, 800, 1600, 3200]);
+    // Ended by the count (15) before the waiting budget (60 s) ran out.
+    expect(fake.requestsOf('run')).toHaveLength(16);
+    c.close();
+  });
+
+  it.each([
+    ['a 300 MB list page', false],
+    ['a gzip bomb that inflates to 300 MB', true],
+  ])('refuses %s once past the cap, without reading it all', async (_name, gzip) => {
+    fake.inject({ kind: 'runs', times: 1, fault: { type: 'huge', bytes: 300 * 1024 * 1024, gzip } });
+    const before = process.memoryUsage().rss;
+    const err = await allRuns(client).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DbtCloudResponseError);
+    expect((err as Error).message).toMatch(/is larger than 50 MiB; not read further/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('follows a redirect within dbt Cloud, and refuses one to another origin without sending it the token', async () => {
+    const elsewhere = await fakeCloud();
+    try {
+      const run = fake.account.runs.find((r) => r.steps.some((s) => s.files.includes('manifest.json')))!;
+      fake.inject({ kind: 'run', times: 1, fault: { type: 'redirect', location: `/api/v2/accounts/${fake.accountId}/runs/${run.id}/` } });
+      expect((await client.getRun(run.id)).id).toBe(run.id);
+      fake.inject({ kind: 'run', times: 1, fault: { type: 'redirect', location: `${elsewhere.url}/api/v2/accounts/${fake.accountId}/runs/${run.id}/` } });
+      const err = await client.getRun(run.id).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/redirects to another origin \(http:\/\/127\.0\.0\.1:\d+\); not followed, so that the token stays with/);
+      expect(elsewhere.requests).toEqual([]);
+      // An artifact may be served from elsewhere, but only over https, and never with the token.
+      const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
+      fake.inject({ kind: 'artifact', times: 1, fault: { type: 'redirect', location: `${elsewhere.url}/x` } });
+      await expect(client.getRunArtifact(run.id, 'manifest.json', step.index)).rejects.toThrow(/another origin/);
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
@@ -21,6 +22,11 @@ let pubsub: PubSub;
 let published: Message[];
 let dead: Message[];
 
+/** The day the fake serves: yesterday (UTC), within dbt Cloud's retention for backfills. */
+const DAY0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
+/** An ISO time on that day. */
+const at = (hours: number, minutes = 0): string => new Date(DAY0 + hours * 3_600_000 + minutes * 60_000).toISOString();
+
 const envelope = (data: string, id = String(Math.random())) => ({ message: { data, messageId: id, attributes: {} }, subscription: `projects/${PROJECT}/subscriptions/manual` });
 const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
 
@@ -30,7 +36,7 @@ const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? 
  * Nothing but the marker may have arrived since `before`.
  */
 async function expectNothingPublishedSince(before: number): Promise<void> {
-  const stored = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'))[0]!;
+  const stored = fake.account.runsFinishedIn(new Date(at(9)), new Date(at(10)))[0]!;
   const id = await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: stored.id, source: 'manual' })), attributes: { marker: 'true' } });
   await until('the marker\'s audit copy', () => published.some((m) => m.id === id));
   expect(published.slice(before).filter((m) => m.attributes['marker'] !== 'true').map((m) => m.data.toString())).toEqual([]);
@@ -45,7 +51,7 @@ async function expectStored(start: string, end: string): Promise<void> {
 
 describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, real functions-framework)', () => {
   beforeAll(async () => {
-    fake = await fakeCloud();
+    fake = await fakeCloud({ from: new Date(DAY0), to: new Date(DAY0 + 86_400_000) });
     gcs = await startFakeGcs();
     pipeline = await startPipeline({ project: PROJECT, fake, token: TOKEN, env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url }, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
     ({ fns, pubsub, published, dead } = pipeline);
@@ -58,37 +64,37 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
   });
 
   it('dispatchHourly stores exactly the scheduled hour\'s runs, byte for byte', async () => {
-    const res = await post(fns.dispatchHourly.url, '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' });
+    const res = await post(fns.dispatchHourly.url, '', { 'X-CloudScheduler-ScheduleTime': at(10, 10) });
     expect(res.status).toBe(200);
-    const truth = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'));
-    expect(res.body).toEqual({ window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' }, runs: truth.length, published: truth.length });
+    const truth = fake.account.runsFinishedIn(new Date(at(9)), new Date(at(10)));
+    expect(res.body).toEqual({ window: { start: at(9), end: at(10) }, runs: truth.length, published: truth.length });
     expect(truth.length).toBeGreaterThan(10);
-    await expectStored('2022-06-01T09:00:00Z', '2022-06-01T10:00:00Z');
+    await expectStored(at(9), at(10));
     const messages = await until('the audit copy', () => (published.length >= truth.length ? published : undefined));
     const first = JSON.parse(messages[0]!.data.toString()) as Record<string, unknown>;
-    expect(first).toMatchObject({ source: 'hourly', window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' } });
+    expect(first).toMatchObject({ source: 'hourly', window: { start: at(9), end: at(10) } });
     expect(messages[0]!.attributes['run_id']).toBe(String(first['runId']));
     // Nothing outside the hour was stored.
-    expect(gcs.list(BUCKET).every((o) => o.name.startsWith('date=2022-06-01/hour=09/'))).toBe(true);
+    expect(gcs.list(BUCKET).every((o) => o.name.startsWith(`date=${at(9).slice(0, 10)}/hour=09/`))).toBe(true);
   });
 
   it('backfill with dryRun lists the runs and publishes nothing; without it, stores several hours', async () => {
     const before = published.length;
-    const truth = fake.account.runsFinishedIn(new Date('2022-06-01T11:00:00Z'), new Date('2022-06-01T14:00:00Z'));
-    const dry = await post(fns.backfill.url, { start: '2022-06-01T11:00:00Z', end: '2022-06-01T14:00:00Z', dryRun: true });
+    const truth = fake.account.runsFinishedIn(new Date(at(11)), new Date(at(14)));
+    const dry = await post(fns.backfill.url, { start: at(11), end: at(14), dryRun: true });
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ runs: truth.length, published: 0, dryRun: true });
     expect([...(dry.body['runIds'] as number[])].sort()).toEqual(truth.map((r) => r.id).sort());
     await expectNothingPublishedSince(before);
 
-    const real = await post(fns.backfill.url, { start: '2022-06-01T11:00:00', end: '2022-06-01T14:00:00' });
+    const real = await post(fns.backfill.url, { start: at(11).slice(0, 19), end: at(14).slice(0, 19) });
     expect(real.status).toBe(200);
     expect(real.body).toMatchObject({ runs: truth.length, published: truth.length });
-    await expectStored('2022-06-01T11:00:00Z', '2022-06-01T14:00:00Z');
+    await expectStored(at(11), at(14));
   });
 
   it('leaves one complete copy when the same run is delivered twice, and twice at once', async () => {
-    const run = fake.account.runsFinishedIn(new Date('2022-06-01T15:00:00Z'), new Date('2022-06-01T16:00:00Z')).find((r) => fake.account.expectedFiles(r.id).length >= 4)!;
+    const run = fake.account.runsFinishedIn(new Date(at(15)), new Date(at(16))).find((r) => fake.account.expectedFiles(r.id).length >= 4)!;
     const data = b64({ runId: run.id, jobId: run.jobId, source: 'manual' });
     const [a, b] = await Promise.all([post(fns.harvestRun.url, envelope(data)), post(fns.harvestRun.url, envelope(data))]);
     expect([a.status, b.status]).toEqual([200, 200]);
@@ -116,7 +122,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
   });
 
   it('dead-letters a run whose harvest keeps failing, after the configured attempts', async () => {
-    const run = fake.account.runsFinishedIn(new Date('2022-06-01T16:00:00Z'), new Date('2022-06-01T17:00:00Z'))[0]!;
+    const run = fake.account.runsFinishedIn(new Date(at(16)), new Date(at(17)))[0]!;
     fake.inject({ kind: 'run', runId: run.id, fault: { type: 'status', status: 403 } });
     await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id, jobId: run.jobId })), attributes: { run_id: String(run.id) } });
     const letter = await until('the dead letter', () => dead.find((m) => m.attributes['run_id'] === String(run.id)), 240_000);
@@ -140,22 +146,58 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       ['wrong envelope types', { message: { data: 42 } }],
     ];
 
-    it.each(harvestCases)('harvestRun answers non-2xx for %s and stores nothing', async (_name, body) => {
+    it.each(harvestCases)('harvestRun answers non-2xx in JSON for %s and stores nothing', async (_name, body) => {
       const objects = gcs.objects.size;
       const res = await post(fns.harvestRun.url, body);
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       expect(gcs.objects.size).toBe(objects);
-      if (typeof body !== 'string') expect(res.body['error']).toMatch(/invalid/);
+      expect(res.body['error']).toMatch(/invalid/);
+    });
+
+    /** A request as anything may send it, and its answer, which must be JSON whatever was sent. */
+    async function raw(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; json: Record<string, unknown> }> {
+      const res = await fetch(url, { method: init.method ?? 'POST', headers: init.headers, body: init.body });
+      expect(res.headers.get('content-type'), `${init.method ?? 'POST'} ${url}`).toMatch(/^application\/json/);
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    }
+    const framed: [string, 'backfill' | 'harvestRun', { method?: string; headers?: Record<string, string>; body?: string | Buffer }, number, RegExp][] = [
+      ['a body that is not JSON', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: '{start' }, 400, /not JSON/],
+      ['a body of null', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: 'null' }, 400, /expected object/],
+      ['an unsupported charset', 'backfill', { headers: { 'Content-Type': 'application/json; charset=utf-16' }, body: '{}' }, 415, /UTF-8, not utf-16/],
+      ['a bad gzip sent as application/json', 'backfill', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from('not gzip at all') }, 415, /uncompressed, not gzip/],
+      ['a good gzip', 'backfill', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync(JSON.stringify({ start: at(0), end: at(1) })) }, 415, /uncompressed, not gzip/],
+      ['a form body', 'backfill', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `start=${at(0)}&end=${at(1)}` }, 415, /application\/json/],
+      ['a text body holding JSON', 'backfill', { headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ start: at(0), end: at(1) }) }, 415, /not text\/plain/],
+      ['a body of 2 MB', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: `{"start":"${'x'.repeat(2 * 1024 * 1024)}"}` }, 413, /at most 1048576 bytes/],
+      ['a push that is not JSON', 'harvestRun', { headers: { 'Content-Type': 'application/json' }, body: '{message' }, 400, /not JSON/],
+      ['a push with a bad gzip', 'harvestRun', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from('xx') }, 415, /uncompressed/],
+    ];
+
+    it.each(framed)('answers %s to %s in JSON, before any framework error page, and publishes and stores nothing', async (_name, target, init, status, detail) => {
+      const before = published.length;
+      const objects = gcs.objects.size;
+      const res = await raw(fns[target].url, init);
+      expect(res.status).toBe(status);
+      expect(JSON.stringify(res.json['details'])).toMatch(detail);
+      expect(gcs.objects.size).toBe(objects);
+      await expectNothingPublishedSince(before);
+    });
+
+    it.each(['GET', 'PUT', 'DELETE'])('dispatchHourly answers %s 405 in JSON and publishes nothing', async (method) => {
+      const before = published.length;
+      const res = await raw(fns.dispatchHourly.url, { method, headers: { 'X-CloudScheduler-ScheduleTime': at(10, 10) } });
+      expect(res.status).toBe(405);
+      await expectNothingPublishedSince(before);
     });
 
     const backfillCases: [string, unknown, RegExp][] = [
       ['no body', {}, /start/],
-      ['a malformed time', { start: 'yesterday', end: '2022-06-01T00:00:00Z' }, /ISO-8601/],
-      ['start after end', { start: '2022-06-02T00:00:00Z', end: '2022-06-01T00:00:00Z' }, /before end/],
-      ['an absurd window', { start: '1970-01-01T00:00:00Z', end: '2022-06-01T00:00:00Z' }, /longer than 31 days/],
-      ['jobIds of the wrong type', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', jobIds: ['640120'] }, /jobIds/],
-      ['an unknown field', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', dryrun: true }, /dryrun/],
+      ['a malformed time', { start: 'yesterday', end: at(0) }, /ISO-8601/],
+      ['start after end', { start: at(24), end: at(0) }, /before end/],
+      ['an absurd window', { start: '1970-01-01T00:00:00Z', end: at(0) }, /longer than 31 days/],
+      ['jobIds of the wrong type', { start: at(0), end: at(1), jobIds: ['640120'] }, /jobIds/],
+      ['an unknown field', { start: at(0), end: at(1), dryrun: true }, /dryrun/],
     ];
 
     it.each(backfillCases)('backfill answers 400 {error, details} for %s and publishes nothing', async (_name, body, detail) => {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
 import { LocalFolderSink } from '../../lib/sinks/local.ts';
@@ -67,6 +68,8 @@ describe('hostile or broken dbt Cloud answers', () => {
     ['run_steps that are not a list', { run_steps: 'none' }],
     ['a step index of 1e300', { run_steps: [{ id: 1, index: 1e300, name: 'Invoke dbt with `dbt run`' }] }],
     ['a negative step index', { run_steps: [{ id: 1, index: -4, name: 'Invoke dbt with `dbt run`' }] }],
+    ['a finished_at in the year 50', { finished_at: '0050-06-01 09:10:00.000000+00:00' }],
+    ['a finished_at past the year 9999', { finished_at: '9999-12-31 23:30:00.000000-05:00' }],
   ])('fails a run with %s, and stores nothing', async (_name, patch) => {
     const run = pickRun(2);
     Object.assign(run.patch, patch);
@@ -82,6 +85,34 @@ describe('hostile or broken dbt Cloud answers', () => {
     expect(outcome).toMatchObject({ status: 'failed', retriable: true });
     const files = await listFiles(join(root, 'dest', runFolder(run)));
     expect(files.filter((f) => f.endsWith('_run.json') || f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it.each([
+    ['a 200 HTML page', { contentType: 'text/html; charset=utf-8', text: '<!DOCTYPE html><html><body>Sign in</body></html>' }],
+    ['a 200 JSON-typed body that is not JSON', { contentType: 'application/json', text: '<html>proxy error</html>' }],
+    ['a 200 empty body', { contentType: 'application/json', text: '' }],
+  ])('stores no artifact that is %s, and does not mark the run stored', async (_name, body) => {
+    const run = pickRun(5);
+    const file = fake.account.expectedFiles(run.id)[0]!;
+    fake.inject({ kind: 'artifact', runId: run.id, step: file.step, file: file.file, fault: { type: 'body', ...body } });
+    const outcome = await harvestRun(run.id, { ...ctx, sleep: async () => {} });
+    expect(outcome).toMatchObject({ status: 'failed', retriable: true, error: expect.stringMatching(/is not JSON/) });
+    expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual([]);
+  });
+
+  it('refuses run id 0, as every id must be positive', async () => {
+    expect(await harvestRun(0, ctx)).toMatchObject({ status: 'failed', retriable: false });
+  });
+
+  it('stores artifacts as application/json, whatever dbt Cloud called them', async () => {
+    const run = pickRun(6);
+    const file = fake.account.expectedFiles(run.id)[0]!;
+    fake.inject({ kind: 'artifact', runId: run.id, step: file.step, file: file.file, fault: { type: 'body', contentType: 'text/plain', text: '{"metadata":{}}' } });
+    const writes: string[] = [];
+    const sink = new LocalFolderSink(join(root, 'typed'));
+    const recording = { description: sink.description, exists: (p: string) => sink.exists(p), write: (p: string, b: Readable, o: { contentType: string; size?: number | null }) => (writes.push(o.contentType), sink.write(p, b, o)) };
+    expect((await harvestRun(run.id, { ...ctx, sink: recording })).status).toBe('stored');
+    expect(new Set(writes)).toEqual(new Set(['application/json']));
   });
 
   it('leaves what is already stored untouched', async () => {

@@ -59,11 +59,14 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
         { concurrency: config.concurrency, onProgress: progress },
       );
       if (io.isTTY) io.stderr('\n');
-      const { failures, notReadyRuns, ...counts } = summary;
+      const { failures, notReadyRuns, invalidRowDetails, listingError, ...counts } = summary;
       io.stdout(JSON.stringify({ destination: sink.description, ...counts, requests: client.transport.stats.requests, retries: client.transport.stats.retries }) + '\n');
       for (const f of failures) io.stderr(`run ${f.runId}${f.jobId ? ` (job ${f.jobId})` : ''} failed: ${f.error}\n`);
       for (const n of notReadyRuns) io.stderr(`run ${n.runId} not harvested yet: ${n.reason}\n`);
-      return failures.length > 0 || notReadyRuns.length > 0 ? 1 : 0;
+      for (const r of invalidRowDetails) io.stderr(`a listed run${r.id !== undefined ? ` (id ${r.id})` : ''} at offset ${r.offset} does not have the documented shape, so it was skipped: ${r.issues.slice(0, 3).join('; ')}\n`);
+      if (summary.invalidRows > invalidRowDetails.length) io.stderr(`... and ${summary.invalidRows - invalidRowDetails.length} more listed runs skipped\n`);
+      if (listingError) io.stderr(`the listing of the window stopped, so later runs were not harvested: ${listingError}\n`);
+      return failures.length > 0 || notReadyRuns.length > 0 || summary.invalidRows > 0 || listingError ? 1 : 0;
     } finally {
       client.close();
     }

@@ -38,10 +38,10 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
     const cause = flags['cause'];
     if (typeof cause !== 'string' || !cause.trim()) usage.problems.push('--cause TEXT is required (why this run happens; at most 255 characters)');
     else usage.check(cause.length <= 255, `--cause is at most 255 characters (it has ${cause.length})`);
-    const threads = usage.positive('threads-override', flags['threads-override']);
-    const timeoutOverride = usage.positive('timeout-seconds-override', flags['timeout-seconds-override']);
-    const poll = usage.positive('poll-interval', flags['poll-interval']) ?? 10;
-    const waitTimeout = usage.positive('timeout', flags['timeout']) ?? 3600;
+    const threads = usage.positive('threads-override', flags['threads-override'], 1024);
+    const timeoutOverride = usage.positive('timeout-seconds-override', flags['timeout-seconds-override'], 7 * 86_400);
+    const poll = usage.positive('poll-interval', flags['poll-interval'], 3600) ?? 10;
+    const waitTimeout = usage.positive('timeout', flags['timeout'], 7 * 86_400) ?? 3600;
     let docs: boolean | undefined;
     const docsFlag = flags['generate-docs-override'];
     if (docsFlag === 'true' || docsFlag === 'false') docs = docsFlag === 'true';

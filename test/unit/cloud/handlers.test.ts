@@ -34,7 +34,7 @@ afterAll(async () => {
 
 function request(method: string, body: unknown = '', headers: Record<string, string> = {}): CloudRequest {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const lower = Object.fromEntries(Object.entries({ 'Content-Type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v]));
   return { method, header: (name) => lower[name.toLowerCase()], rawBody: Buffer.from(raw) };
 }
 
@@ -55,6 +55,12 @@ describe('dispatchHourly', () => {
     expect(d.publisher.messages.every((m) => m.source === 'hourly')).toBe(true);
   });
 
+  it.each(['GET', 'PUT', 'DELETE'])('answers %s 405 and publishes nothing', async (method) => {
+    const d = deps();
+    expect((await handleDispatchHourly(d, request(method, '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' }))).status).toBe(405);
+    expect(d.publisher.messages).toEqual([]);
+  });
+
   it('takes the clock without the header, and refuses a header that is not a time', async () => {
     const d = deps();
     expect((await handleDispatchHourly(d, request('POST'))).body['window']).toEqual({ start: '2022-06-01T11:00:00.000Z', end: '2022-06-01T12:00:00.000Z' });
@@ -64,6 +70,24 @@ describe('dispatchHourly', () => {
 });
 
 describe('backfill', () => {
+  it('publishes a long window in batches while it is still listing, holding one batch at a time', async () => {
+    const busy = await fakeCloud({ everyMinutes: 10 });
+    const c = clientFor(busy);
+    try {
+      const calls: { size: number; listedSoFar: number }[] = [];
+      const publisher: RunPublisher = { publish: async (m) => (calls.push({ size: m.length, listedSoFar: busy.requestsOf('runs').length }), m.length) };
+      const reply = await handleBackfill({ client: c, publisher, filter: {}, logger: silentLogger, now: () => Date.parse('2022-06-02T00:00:00Z'), maxDays: 31 }, request('POST', { start: '2022-06-01T00:00:00Z', end: '2022-06-02T00:00:00Z' }));
+      const truth = busy.account.runsFinishedIn(new Date('2022-06-01T00:00:00Z'), new Date('2022-06-02T00:00:00Z'));
+      expect(reply.body).toMatchObject({ runs: truth.length, published: truth.length });
+      expect(truth.length).toBeGreaterThan(1000);
+      expect(calls.every((call) => call.size <= 500)).toBe(true);
+      expect(calls[0]!.listedSoFar).toBeLessThan(busy.requestsOf('runs').length);
+    } finally {
+      c.close();
+      await busy.stop();
+    }
+  });
+
   it('lists without publishing on a dry run, and publishes every run otherwise', async () => {
     const d = deps();
     const window = { start: '2022-06-01T11:00:00Z', end: '2022-06-01T13:00:00Z' };
@@ -82,9 +106,15 @@ describe('backfill', () => {
     ['a body that is not JSON', 'POST', '{start', 400, /not JSON/],
     ['a window longer than the limit', 'POST', { start: '2022-01-01T00:00:00Z', end: '2022-06-01T00:00:00Z' }, 400, /longer than 31 days/],
     ['an unknown field', 'POST', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', dryrun: true }, 400, /dryrun/],
-  ])('answers %s with %s in JSON and publishes nothing', async (_name, method, body, status, detail) => {
+    ['a body of null', 'POST', 'null', 400, /expected object/],
+    ['a start before dbt Cloud keeps runs', 'POST', { start: '2021-05-01T00:00:00Z', end: '2021-05-02T00:00:00Z' }, 400, /older than dbt Cloud's run retention of 365 days: start at 2021-06-01/],
+    ['a form body', 'POST', 'start=2022-06-01', 415, /Content-Type: application\/json, not application\/x-www-form-urlencoded/, { 'Content-Type': 'application/x-www-form-urlencoded' }],
+    ['a text body holding JSON', 'POST', '{"start":"2022-06-01T00:00:00Z","end":"2022-06-01T01:00:00Z"}', 415, /not text\/plain/, { 'Content-Type': 'text/plain' }],
+    ['another charset', 'POST', '{}', 415, /UTF-8, not latin1/, { 'Content-Type': 'application/json; charset=latin1' }],
+    ['a gzip body', 'POST', 'not really gzip', 415, /uncompressed, not gzip/, { 'Content-Encoding': 'gzip' }],
+  ] as [string, string, unknown, number, RegExp, Record<string, string>?][])('answers %s with %s in JSON and publishes nothing', async (_name, method, body, status, detail, headers) => {
     const d = deps();
-    const reply = await handleBackfill(d, request(method, body));
+    const reply = await handleBackfill(d, request(method, body, headers));
     expect(reply.status).toBe(status);
     expect(JSON.stringify(reply.body['details'])).toMatch(detail);
     expect(d.publisher.messages).toEqual([]);

@@ -9,9 +9,7 @@ import { ConfigError } from '../../../lib/core/errors.ts';
 import type { FakeDbtCloud } from '../../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, fakeCloud } from '../../helpers.ts';
 import { startFakeSecretManager } from '../../../harness/fake-secret-manager.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startFakeGcs } from '../../../harness/fake-gcs/server.ts';
 
 /** The functions as the framework serves them, in this process (its testing server, no child process). */
 const backfill = FUNCTIONS.find((f) => f.name === 'backfill')!;
@@ -22,12 +20,12 @@ beforeAll(async () => {
 });
 afterAll(() => fake.stop());
 
-async function call(name: string, body: string, contentType = 'application/json'): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+async function call(name: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
   const server = getTestServer(name);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
     return { status: res.status, type: res.headers.get('content-type'), json: (await res.json()) as Record<string, unknown> };
   } finally {
     server.close();
@@ -38,10 +36,24 @@ describe('serving a function of the table', () => {
   it('answers a request end to end in JSON', async () => {
     const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, RUNS_TOPIC: 'projects/p/topics/t' };
     ff.http('backfillServed', serve(backfill, env, []));
+    // A window older than dbt Cloud's retention (the fake's day is in 2022) is refused, in JSON.
     const res = await call('backfillServed', JSON.stringify({ start: '2022-06-01T09:00:00Z', end: '2022-06-01T10:00:00Z', dryRun: true }));
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(400);
     expect(res.type).toMatch(/application\/json/);
-    expect(res.json).toMatchObject({ runs: fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z')).length, published: 0, dryRun: true });
+    expect(JSON.stringify(res.json['details'])).toMatch(/older than dbt Cloud's run retention of 365 days/);
+    const hourly = FUNCTIONS.find((f) => f.name === 'dispatchHourly')!;
+    ff.http('hourlyServed', serve(hourly, env, []));
+    // An hour before the fake's day: listed, with nothing to publish (this test talks to no Pub/Sub).
+    const listed = await call('hourlyServed', '', { 'X-CloudScheduler-ScheduleTime': '2022-05-01T10:10:00Z' });
+    expect(listed.status, JSON.stringify(listed.json)).toBe(200);
+    expect(listed.json).toEqual({ window: { start: '2022-05-01T09:00:00.000Z', end: '2022-05-01T10:00:00.000Z' }, runs: 0, published: 0 });
+  });
+
+  it('refuses to start a function that would store in a folder of its instance', () => {
+    const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
+    for (const destination of ['./out', 'my-bucket', 'gs:/my-bucket']) {
+      expect(() => serve(harvestRun, { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 'tok-1234', ARTIFACTS_DESTINATION: destination, FUNCTION_TARGET: 'harvestRun' }, [])).toThrow(/ARTIFACTS_DESTINATION/);
+    }
   });
 
   it('stops an instance at start-up when its configuration cannot serve it, naming every problem', () => {
@@ -60,10 +72,10 @@ describe('serving a function of the table', () => {
 
   it('answers "token not set" while the token secret has no version, and harvests once it has', async () => {
     const sm = await startFakeSecretManager();
+    const gcs = await startFakeGcs();
     try {
       const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
-      const dir = await mkdtemp(join(tmpdir(), 'serve-'));
-      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN_SECRET: 'projects/my-project/secrets/token', SECRET_MANAGER_API_ENDPOINT: sm.url, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: dir };
+      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN_SECRET: 'projects/my-project/secrets/token', SECRET_MANAGER_API_ENDPOINT: sm.url, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: 'gs://serve-bucket', STORAGE_API_ENDPOINT: gcs.url };
       ff.http('harvestRunWithSecret', serve(harvestRun, env, []));
       const run = fake.account.runs.find((r) => r.outcome === 'success')!;
       const push = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: '1' } });
@@ -73,9 +85,36 @@ describe('serving a function of the table', () => {
       sm.addVersion('projects/my-project/secrets/token', TOKEN);
       const after = await call('harvestRunWithSecret', push);
       expect(after).toMatchObject({ status: 200, json: { status: 'stored', runId: run.id } });
-      await rm(dir, { recursive: true, force: true });
     } finally {
       await sm.stop();
+      await gcs.stop();
+    }
+  });
+
+  it('keeps the token out of its answers when dbt Cloud (or a proxy) echoes it in an error', async () => {
+    const gcs = await startFakeGcs();
+    const token = 'dbtc_"quoted\\token';
+    fake.tokens.add(token);
+    try {
+      const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
+      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: token, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: 'gs://echo-bucket', STORAGE_API_ENDPOINT: gcs.url };
+      ff.http('harvestRunEcho', serve(harvestRun, env, []));
+      const run = fake.account.runs.find((r) => r.outcome === 'success')!;
+      const echo = fake.inject({ kind: 'run', times: 1, fault: { type: 'status', status: 400, body: 'echo' } });
+      const push = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: 'echo-1' } });
+      const server = getTestServer('harvestRunEcho');
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: push });
+      const text = await res.text();
+      server.close();
+      expect(echo.hits).toBe(1);
+      expect(res.status).toBe(502);
+      expect(text).toContain('Rejected request with Authorization: Token [REDACTED]');
+      for (const form of [token, JSON.stringify(token).slice(1, -1)]) expect(text).not.toContain(form);
+    } finally {
+      fake.clearFaults();
+      await gcs.stop();
     }
   });
 

@@ -43,7 +43,7 @@ describe('loadConfig', () => {
   it('rejects destinations, hosts and topics it cannot use, naming the variable', () => {
     const problems = problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs://Bad_Bucket', DBT_CLOUD_HOST: 'ftp://x', RUNS_TOPIC: 'projects/p/subscriptions/s' } }));
     expect(problems).toEqual([
-      'DBT_CLOUD_HOST "ftp://x" must use http or https',
+      'DBT_CLOUD_HOST "ftp://x" must use https',
       'ARTIFACTS_DESTINATION "gs://Bad_Bucket" is not gs://BUCKET[/PREFIX] with a valid bucket name',
       'RUNS_TOPIC "projects/p/subscriptions/s" is not projects/PROJECT/topics/TOPIC or a topic id',
     ]);
@@ -59,5 +59,32 @@ describe('loadConfig', () => {
       '--account-id must be a positive whole number',
       'DBT_CLOUD_TOKEN (--token) is required (or DBT_CLOUD_TOKEN_SECRET)',
     ]);
+  });
+
+  it('never echoes credentials, and keeps the token off plain http but for loopback', () => {
+    const problems = problemsOf(() => loadConfig({ env: { DBT_CLOUD_HOST: 'https://admin:hunter2@ab123.us1.dbt.com' } })).join('\n');
+    expect(problems).toMatch(/"https:\/\/\*\*\*@ab123\.us1\.dbt\.com" must not carry credentials/);
+    expect(problems).not.toContain('hunter2');
+    expect(problemsOf(() => loadConfig({ env: { DBT_CLOUD_HOST: 'http://ab123.us1.dbt.com' } }))[0]).toMatch(/must use https: over http the token would travel in clear/);
+    for (const host of ['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:8080']) expect(loadConfig({ env: { DBT_CLOUD_HOST: host } }).dbtCloud).toBeUndefined();
+  });
+
+  it('refuses a token no dbt Cloud token looks like, without repeating it', () => {
+    for (const token of ['tok\u0007en', 'tok en', 'tökén']) {
+      const problems = problemsOf(() => loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: token }, needs: ['dbtCloud'] })).join('\n');
+      expect(problems).toMatch(/DBT_CLOUD_TOKEN must be printable ASCII without spaces/);
+      expect(problems).not.toContain(token);
+    }
+  });
+
+  it('refuses gs: without its two slashes, and a timeout no timer can hold', () => {
+    expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs:/my-bucket' } }))[0]).toMatch(/two slashes follow gs:/);
+    expect(problemsOf(() => loadConfig({ env: { DBT_CLOUD_TIMEOUT_SECONDS: '99999999' } }))[0]).toMatch(/DBT_CLOUD_TIMEOUT_SECONDS must be at most 600/);
+  });
+
+  it('requires a bucket of a function, where a folder would vanish with the instance', () => {
+    for (const destination of ['./out', 'my-bucket', '/tmp/x']) {
+      expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: destination }, needs: ['destination'], cloud: true }))[0]).toMatch(/must be gs:\/\/BUCKET\[\/PREFIX\] for a function/);
+    }
   });
 });

@@ -15,7 +15,7 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(text).toISOString()).toBe(iso);
   });
 
-  it.each(['', 'yesterday', '2022-13-01T00:00:00', '2022-02-30', '2022-06-01T25:00:00', '1654041600'])('rejects %j', (text) => {
+  it.each(['', 'yesterday', '2022-13-01T00:00:00', '2022-02-30', '2022-06-01T25:00:00', '1654041600', '0050-06-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:00:00-05:00'])('rejects %j', (text) => {
     expect(tryParseTimestamp(text)).toBeNull();
     expect(() => parseTimestamp(text, '--start-time')).toThrow(/--start-time/);
   });
