@@ -1,10 +1,11 @@
 /**
- * Harvesting one run: every wanted artifact of every dbt step, then `_run.json` last. I/O goes
- * through the client and the sink.
+ * Harvesting one run: every wanted artifact of every dbt step, a few at once, then `_run.json`
+ * last. I/O goes through the client and the sink.
  * @module
  */
 import { Readable } from 'node:stream';
 import { InputError, errorMessage } from '../core/errors.ts';
+import { drain } from '../core/pool.ts';
 import { artifactPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
 import { inScope, type RunFilter } from '../core/select.ts';
@@ -30,7 +31,15 @@ export interface HarvestContext {
   sleep?: (ms: number) => Promise<void>;
   /** Counts whole-file retries (a body that broke off, a sink that failed). */
   stats?: { fileRetries: number };
+  /** Files of one run transferred at once (default ARTIFACT_CONCURRENCY). */
+  artifactConcurrency?: number;
 }
+
+/**
+ * Files of one run in flight at once. Three dbt steps of four files are 12 requests: two rounds.
+ * Each transfer streams, so memory grows with this bound, not with the files' sizes.
+ */
+export const ARTIFACT_CONCURRENCY = 8;
 
 export type RunOutcome =
   | { status: 'stored'; runId: number; jobId: number; path: string; files: number; bytes: number }
@@ -99,20 +108,28 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     log.info('run has no saved artifacts; storing its metadata alone');
   } else {
     if (fallback) log.warn('run has no run steps; numbering the job\'s execute_steps from 4', { steps: steps.length });
-    for (const step of steps) {
-      for (const file of ctx.artifacts) {
-        const path = artifactPath(runDir, step.index, storedFileName(file, step.subcommand));
-        try {
-          const result = await fetchToSink(ctx, run.id, file, step.index, path);
-          if (result) {
-            files++;
-            bytes += result;
-          }
-        } catch (err) {
-          log.error('artifact not stored', { step: step.index, file, error: err });
-          return { status: 'failed', runId, jobId, error: `step ${step.index} ${file}: ${errorMessage(err)}`, retriable: !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError };
+    // Every file of every step at once, a few at a time: a run costs about one round trip per
+    // `artifactConcurrency` files, not one per file. The client's rate limit is shared, so a busy
+    // instance spreads its requests whatever this bound.
+    const transfers = steps.flatMap((step) => ctx.artifacts.map((file) => ({ step: step.index, file, path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)) })));
+    let failed: { step: number; file: string; error: unknown } | undefined;
+    await drain(transfers.values(), ctx.artifactConcurrency ?? ARTIFACT_CONCURRENCY, async (t) => {
+      // After a failure, nothing new starts; what is in flight finishes (and is stored, write-once).
+      if (failed) return;
+      try {
+        const result = await fetchToSink(ctx, run.id, t.file, t.step, t.path);
+        if (result !== null) {
+          files++;
+          bytes += result;
         }
+      } catch (error) {
+        log.error('artifact not stored', { step: t.step, file: t.file, error });
+        failed ??= { step: t.step, file: t.file, error };
       }
+    });
+    if (failed) {
+      const err = failed.error;
+      return { status: 'failed', runId, jobId, error: `step ${failed.step} ${failed.file}: ${errorMessage(err)}`, retriable: !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError };
     }
   }
   // `_run.json` last: its presence means every artifact of the run is stored.

@@ -6,6 +6,7 @@
 import type { RunRow } from '../core/run.ts';
 import { selectRuns, type RunFilter } from '../core/select.ts';
 import { errorMessage } from '../core/errors.ts';
+import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
 import { harvestRun, type HarvestContext } from './run.ts';
@@ -101,24 +102,6 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
   summary.failures.sort((a, b) => a.runId - b.runId);
   summary.fileRetries = stats.fileRetries;
   return summary;
-}
-
-/**
- * Runs `fn` over the items of an async iterator, at most `concurrency` at once, pulling the next
- * item only when a worker is free: memory holds what is in flight, not the whole list. A failure of
- * the iterator (the listing) is raised once the items in flight are done.
- */
-export async function drain<T>(items: AsyncIterator<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const workers = Array.from({ length: Math.max(1, concurrency) }, async () => {
-    for (;;) {
-      const next = await items.next();
-      if (next.done) return;
-      await fn(next.value);
-    }
-  });
-  const results = await Promise.allSettled(workers);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** The configured scope of a harvest: project, environment and whether cancelled runs count. */

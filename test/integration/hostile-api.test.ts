@@ -97,7 +97,11 @@ describe('hostile or broken dbt Cloud answers', () => {
     fake.inject({ kind: 'artifact', runId: run.id, step: file.step, file: file.file, fault: { type: 'body', ...body } });
     const outcome = await harvestRun(run.id, { ...ctx, sleep: async () => {} });
     expect(outcome).toMatchObject({ status: 'failed', retriable: true, error: expect.stringMatching(/is not JSON/) });
-    expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual([]);
+    // The files fetched beside it may be stored whole (write-once; a retry skips them), but not the
+    // bad one, and not _run.json.
+    const stored = await listFiles(join(root, 'dest', runFolder(run)));
+    expect(stored.filter((f) => f.startsWith(`step=${file.step}/${file.file === 'run_results.json' ? '' : file.file}`) && f.endsWith(file.file))).toEqual([]);
+    expect(stored.filter((f) => f === '_run.json' || f.endsWith('.partial'))).toEqual([]);
   });
 
   it('refuses run id 0, as every id must be positive', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drain } from '../../../lib/harvest/window.ts';
+import { drain } from '../../../lib/core/pool.ts';
 
 /** The CLI's window harvest pulls runs from the listing only as workers free up. */
 describe('drain', () => {
