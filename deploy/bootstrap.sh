@@ -24,7 +24,8 @@ DEPLOYER_ROLES=(
   roles/pubsub.admin                    # topics, subscriptions and their grants
   roles/secretmanager.admin             # the token secret and its grants (never its value)
   roles/cloudfunctions.admin            # the functions
-  roles/run.admin                       # run.invoker on the functions' services
+  roles/run.admin                       # run.invoker on the functions' services; the receiveWebhook service, its invoker check off
+  roles/cloudbuild.builds.editor        # start receiveWebhook's build from source (a Cloud Run service with a build config)
   roles/cloudscheduler.admin            # the hourly job
   roles/artifactregistry.admin          # the functions' image repository and its grant
   roles/bigquery.dataEditor             # the dataset and its external tables

@@ -2,7 +2,8 @@
  * The deployed pipeline, on loopback, for the tests and for npm run dev: the real Pub/Sub emulator,
  * every function of the table (lib/cloud/functions.ts) in its own functions-framework process over
  * the built entry file, a topic with a push subscription to harvestRun (retry backoff, dead-letter
- * topic), and pull subscriptions that keep a copy of every published message and every dead letter.
+ * topic), pull subscriptions that keep a copy of every published message and every dead letter, and
+ * a webhook subscription of the fake dbt Cloud to receiveWebhook, its secret in Secret Manager.
  * @module
  */
 import { once } from 'node:events';
@@ -10,9 +11,11 @@ import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { FUNCTIONS, type FunctionName } from '../lib/cloud/functions.ts';
+import { RUN_END_EVENTS } from '../lib/dbt-cloud/webhooks.ts';
 import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
+import type { FakeSubscription } from './fake-dbt-cloud/webhooks.ts';
 import { startFakeSecretManager, type FakeSecretManager } from './fake-secret-manager.ts';
-import { buildOnce, startFunction, startPubSubEmulator, type Started } from './services.ts';
+import { buildOnce, freePort, startFunction, startPubSubEmulator, type Started } from './services.ts';
 
 export type { FunctionName };
 
@@ -28,14 +31,18 @@ export interface PipelineOptions {
   ackDeadlineSeconds?: number;
   /** Called with each dead letter as it arrives. */
   onDeadLetter?: (m: Message) => void;
-  /** Fixed ports (npm run dev): the functions on base+1, base+2, ..., the emulator on base+5. */
+  /** Fixed ports (npm run dev): the functions on base+1 to base+4, the emulator on base+5. */
   basePort?: number;
 }
 
 export interface Pipeline {
   fns: Record<FunctionName, Started>;
-  /** Holds the token the functions read at run time, as Secret Manager does when deployed. */
+  /** Holds the token and the webhook secret the functions read at run time, as Secret Manager does when deployed. */
   secrets: FakeSecretManager;
+  /** The fake dbt Cloud's webhook subscription to receiveWebhook (its secret is in `secrets`). */
+  webhook: FakeSubscription;
+  /** The Secret Manager names the functions read. */
+  secretNames: { token: string; webhook: string };
   pubsub: PubSub;
   /** Every message published on the runs topic (a pull subscription's copy). */
   published: Message[];
@@ -137,12 +144,19 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await emulator.stop();
     throw err;
   });
-  // As deployed: the functions read the token from Secret Manager at run time.
+  // As deployed: the functions read the token and the webhook secret from Secret Manager at run time.
   const secrets = await startFakeSecretManager();
-  secrets.addVersion(`projects/${options.project}/secrets/dbt-cloud-token`, options.token);
+  const secretNames = { token: `projects/${options.project}/secrets/dbt-cloud-token`, webhook: `projects/${options.project}/secrets/dbt-cloud-webhook-secret` };
+  secrets.addVersion(secretNames.token, options.token);
+  // Every function's port is known before it starts: dbt Cloud's subscription names receiveWebhook's URL.
+  const ports = await Promise.all(FUNCTIONS.map((_, i) => (options.basePort ? options.basePort + 1 + i : freePort())));
+  const webhookPort = ports[FUNCTIONS.findIndex((f) => f.name === 'receiveWebhook')]!;
+  const webhook = options.fake.webhooks.create({ name: 'dbt-cloud-harvester', client_url: `http://127.0.0.1:${webhookPort}/`, event_types: [...RUN_END_EVENTS], job_ids: [] });
+  secrets.addVersion(secretNames.webhook, webhook.hmac_secret);
   const env = {
     DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
-    DBT_CLOUD_TOKEN_SECRET: `projects/${options.project}/secrets/dbt-cloud-token`,
+    DBT_CLOUD_TOKEN_SECRET: secretNames.token,
+    DBT_CLOUD_WEBHOOK_SECRET_NAME: secretNames.webhook,
     SECRET_MANAGER_API_ENDPOINT: secrets.url,
     DBT_CLOUD_HOST: options.fake.url,
     DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
@@ -154,7 +168,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     LOG_LEVEL: 'DEBUG',
     ...options.env,
   };
-  const started = await Promise.allSettled(FUNCTIONS.map((fn, i) => startFunction(fn.name, env, options.basePort ? options.basePort + 1 + i : undefined)));
+  const started = await Promise.allSettled(FUNCTIONS.map((fn, i) => startFunction(fn.name, env, ports[i])));
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     // Leave no emulator or function behind when the pipeline cannot start.
@@ -199,6 +213,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   return {
     fns,
     secrets,
+    webhook,
+    secretNames,
     pubsub,
     published,
     dead,

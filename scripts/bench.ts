@@ -1,8 +1,9 @@
 /**
- * npm run bench: memory, throughput and rate-limit figures for the harvest, against the fake dbt
- * Cloud on loopback. Prints a markdown table and writes bench-results/bench.json.
+ * npm run bench: memory, throughput, rate-limit, backfill, round-trip and freshness figures for the
+ * harvest, against the fake dbt Cloud on loopback. Prints a markdown table and writes
+ * bench-results/bench.json.
  *
- *   npm run bench -- [--only memory,throughput,ratelimit,backfill] [--runs 500]
+ *   npm run bench -- [--only memory,throughput,ratelimit,backfill,roundtrips,freshness] [--runs 500] [--fresh-runs 60]
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { execFile, spawn } from 'node:child_process';
@@ -13,12 +14,18 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
 import { DEFAULT_ARTIFACTS, OPTIONS } from '../lib/config/options.ts';
+import { ARTIFACT_CONCURRENCY, harvestRun } from '../lib/harvest/run.ts';
 import { harvestWindow } from '../lib/harvest/window.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 import { startFakeDbtCloud, type FakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
+import type { FakeRun } from '../harness/fake-dbt-cloud/model.ts';
+import { startFakeGcs } from '../harness/fake-gcs/server.ts';
+import { startPipeline } from '../harness/pipeline.ts';
 import { buildOnce, startPubSubEmulator } from '../harness/services.ts';
 
-const { values } = parseArgs({ options: { only: { type: 'string', default: 'memory,throughput,ratelimit,backfill' }, runs: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: { only: { type: 'string', default: 'memory,throughput,ratelimit,backfill,roundtrips,freshness' }, runs: { type: 'string', default: '500' }, 'fresh-runs': { type: 'string', default: '60' } },
+});
 const only = new Set(values.only.split(','));
 const TOKEN = 'bench-token';
 const DAY = { from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-02T00:00:00Z') };
@@ -157,6 +164,94 @@ if (only.has('backfill')) {
     fakeProcess.kill();
     await emulator.stop();
   }
+}
+
+// ---- round trips ---------------------------------------------------------------------------------
+/**
+ * One run of three dbt steps (12 artifact requests), every answer 100 ms late: the time to store it,
+ * in round trips, with the files fetched one after another (as before) and a few at once.
+ */
+if (only.has('roundtrips')) {
+  const LATENCY = 100;
+  const fake = await startFakeDbtCloud({ ...DAY, token: TOKEN, jobsPerEnvironment: 1, everyMinutes: 24 * 60, latencyMs: LATENCY, uniform: { executeSteps: ['dbt seed', 'dbt run', 'dbt test'] } });
+  const run = fake.account.runs.find((r) => fake.account.isComplete(r))!;
+  log(`round trips: run ${run.id} (3 dbt steps, ${fake.account.expectedFiles(run.id).length} files, 12 artifact requests), ${LATENCY} ms added to every request`);
+  const measure = async (artifactConcurrency: number): Promise<{ seconds: number; roundTrips: number; requests: number }> => {
+    const out = await mkdtemp(join(tmpdir(), 'bench-rt-'));
+    const client = new DbtCloudClient({ baseUrl: fake.url, accountId: fake.accountId, token: TOKEN });
+    const before = fake.requests.length;
+    try {
+      const started = performance.now();
+      const outcome = await harvestRun(run.id, { client, sink: new LocalFolderSink(out), artifacts: DEFAULT_ARTIFACTS, artifactConcurrency });
+      const seconds = (performance.now() - started) / 1000;
+      if (outcome.status !== 'stored') throw new Error(`run not stored: ${JSON.stringify(outcome)}`);
+      return { seconds: Number(seconds.toFixed(2)), roundTrips: Number(((seconds * 1000) / LATENCY).toFixed(1)), requests: fake.requests.length - before };
+    } finally {
+      client.close();
+      await rm(out, { recursive: true, force: true });
+    }
+  };
+  const sequential = await measure(1);
+  const parallel = await measure(ARTIFACT_CONCURRENCY);
+  await fake.stop();
+  results['roundTrips'] = { latencyMs: LATENCY, sequential, parallel };
+  rows.push(['round trips', `one run, 3 steps, ${sequential.requests} requests, files one at a time (before)`, `${sequential.seconds} s = ${sequential.roundTrips} round trips`, '']);
+  rows.push(['round trips', `the same run, ${ARTIFACT_CONCURRENCY} files at a time (default)`, `${parallel.seconds} s = ${parallel.roundTrips} round trips`, `<= 4 round trips: ${parallel.roundTrips <= 4 ? 'yes' : 'NO'}`]);
+}
+
+// ---- freshness -----------------------------------------------------------------------------------
+const quantile = (xs: number[], q: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+};
+
+/**
+ * Runs end in a live fake dbt Cloud, which sends signed webhooks as dbt Cloud does; they flow
+ * through the whole loopback pipeline (receiveWebhook, the Pub/Sub emulator, harvestRun, the fake
+ * bucket). Freshness is the time from a run's finished_at to its _run.json in the bucket.
+ */
+if (only.has('freshness')) {
+  const count = Number(values['fresh-runs']);
+  const now = Date.now();
+  const fake = await startFakeDbtCloud({ from: new Date(now - 3_600_000), to: new Date(now), token: TOKEN, clock: Date.now, jobsPerEnvironment: 2, uniform: { executeSteps: ['dbt seed', 'dbt run', 'dbt test'] } });
+  const gcs = await startFakeGcs({ storeContent: false });
+  log(`freshness: ${count} runs ending in a live fake dbt Cloud, 4 a second, webhooks through receiveWebhook, the Pub/Sub emulator and harvestRun into a fake bucket`);
+  const pipeline = await startPipeline({
+    project: 'harvester-bench-fresh',
+    fake,
+    token: TOKEN,
+    env: { ARTIFACTS_DESTINATION: 'gs://fresh', STORAGE_API_ENDPOINT: gcs.url, LOG_LEVEL: 'WARNING' },
+    maxDeliveryAttempts: 5,
+    backoffSeconds: { min: 1, max: 10 },
+  });
+  try {
+    const runs: FakeRun[] = [];
+    for (let i = 0; i < count; i++) {
+      runs.push(fake.finishRun(fake.account.jobs[i % fake.account.jobs.length]!.id));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const markerOf = (run: FakeRun): string => `fresh/${runFolderOf(run.finishedAt, run.jobId, run.id)}/_run.json`;
+    const deadline = Date.now() + 120_000;
+    while (runs.some((r) => !gcs.objects.has(markerOf(r))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stored = runs.filter((r) => gcs.objects.has(markerOf(r)));
+    const lags = stored.map((r) => (Date.parse(gcs.objects.get(markerOf(r))!.updated) - r.finishedAt.getTime()) / 1000);
+    const answers = fake.webhooks.deliveries.map((d) => d.answeredAt - d.sentAt);
+    const retried = fake.webhooks.deliveries.filter((d) => d.attempt > 1).length;
+    const fresh = { runs: count, stored: stored.length, p50Seconds: Number(quantile(lags, 0.5).toFixed(2)), p95Seconds: Number(quantile(lags, 0.95).toFixed(2)), maxSeconds: Number(Math.max(...lags).toFixed(2)), webhookAnswerP50Ms: Math.round(quantile(answers, 0.5)), webhookAnswerP95Ms: Math.round(quantile(answers, 0.95)), webhookRetries: retried };
+    results['freshness'] = fresh;
+    rows.push(['freshness', `${count} runs ending 4 a second, stored via webhooks (${fresh.stored} stored)`, `p50 ${fresh.p50Seconds} s, p95 ${fresh.p95Seconds} s, max ${fresh.maxSeconds} s after finished_at`, `p95 < 5 s: ${fresh.p95Seconds < 5 && fresh.stored === count ? 'yes' : 'NO'}`]);
+    rows.push(['freshness', 'receiveWebhook answer to dbt Cloud', `p50 ${fresh.webhookAnswerP50Ms} ms, p95 ${fresh.webhookAnswerP95Ms} ms (${retried} deliveries retried)`, '']);
+  } finally {
+    await pipeline.close();
+    await fake.stop();
+    await gcs.stop();
+  }
+}
+
+/** The run's folder (lib/core/paths.ts), from what the fake knows. */
+function runFolderOf(finishedAt: Date, jobId: number, runId: number): string {
+  const iso = finishedAt.toISOString();
+  return `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/job_id=${jobId}/run_id=${runId}`;
 }
 
 await mkdir('bench-results', { recursive: true });

@@ -31,6 +31,7 @@ await buildOnce();
 const env = {
   DBT_CLOUD_ACCOUNT_ID: '43210',
   DBT_CLOUD_TOKEN: 'cold-start-token',
+  DBT_CLOUD_WEBHOOK_SECRET: 'cold-start-webhook-secret',
   DBT_CLOUD_HOST: 'http://127.0.0.1:9',
   RUNS_TOPIC: 'projects/cold-start/topics/runs',
   ARTIFACTS_DESTINATION: 'gs://cold-start-bucket',

@@ -8,9 +8,10 @@ locals {
   account_ids = merge(
     { for name, f in local.functions : name => "${var.name_prefix}-${f.slug}" },
     {
-      scheduler = "${var.name_prefix}-scheduler"
-      push      = "${var.name_prefix}-push"
-      build     = "${var.name_prefix}-build"
+      receiveWebhook = "${var.name_prefix}-receive-webhook"
+      scheduler      = "${var.name_prefix}-scheduler"
+      push           = "${var.name_prefix}-push"
+      build          = "${var.name_prefix}-build"
     },
   )
   accounts = { for key, id in local.account_ids : key => "${id}@${var.project_id}.iam.gserviceaccount.com" }
@@ -19,10 +20,12 @@ locals {
     runs_topic        = "${var.name_prefix}-runs"
     dead_letter_topic = "${var.name_prefix}-runs-dead-letter"
     token_secret      = "${var.name_prefix}-dbt-cloud-token"
+    webhook_secret    = "${var.name_prefix}-dbt-cloud-webhook-secret"
   }
   runs_topic        = "projects/${var.project_id}/topics/${local.names.runs_topic}"
   dead_letter_topic = "projects/${var.project_id}/topics/${local.names.dead_letter_topic}"
   token_secret      = "projects/${var.project_id}/secrets/${local.names.token_secret}"
+  webhook_secret    = "projects/${var.project_id}/secrets/${local.names.webhook_secret}"
 }
 
 resource "google_service_account" "fn" {

@@ -9,22 +9,28 @@ locals {
   pubsub_agent    = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
   # Every function reads the same configuration (lib/config/options.ts); each adds what it alone
-  # needs. The token is read from Secret Manager at run time, so no version has to exist to deploy.
-  common_env = merge(
+  # needs. The scope (account, project, environment, jobs, statuses) is every function's; the rest
+  # is for those that call dbt Cloud. The token is read from Secret Manager at run time, so no
+  # version has to exist to deploy.
+  scope_env = merge(
     {
-      DBT_CLOUD_ACCOUNT_ID          = tostring(var.dbt_cloud_account_id)
-      DBT_CLOUD_HOST                = var.dbt_cloud_host
-      DBT_CLOUD_TOKEN_SECRET        = "${local.token_secret}/versions/latest"
-      HARVEST_ARTIFACTS             = join(",", var.harvest_artifacts)
-      HARVEST_INCLUDE_CANCELLED     = tostring(var.include_cancelled)
-      DBT_CLOUD_REQUESTS_PER_MINUTE = tostring(var.requests_per_minute)
-      LOG_LEVEL                     = "INFO"
+      DBT_CLOUD_ACCOUNT_ID      = tostring(var.dbt_cloud_account_id)
+      HARVEST_INCLUDE_CANCELLED = tostring(var.include_cancelled)
+      LOG_LEVEL                 = "INFO"
     },
     var.dbt_cloud_project_id == null ? {} : { DBT_CLOUD_PROJECT_ID = tostring(var.dbt_cloud_project_id) },
     var.dbt_cloud_environment_id == null ? {} : { DBT_CLOUD_ENVIRONMENT_ID = tostring(var.dbt_cloud_environment_id) },
+    length(var.dbt_cloud_job_ids) == 0 ? {} : { HARVEST_JOB_IDS = join(",", [for id in var.dbt_cloud_job_ids : tostring(id)]) },
   )
+  common_env = merge(local.scope_env, {
+    DBT_CLOUD_HOST                = var.dbt_cloud_host
+    DBT_CLOUD_TOKEN_SECRET        = "${local.token_secret}/versions/latest"
+    HARVEST_ARTIFACTS             = join(",", var.harvest_artifacts)
+    DBT_CLOUD_REQUESTS_PER_MINUTE = tostring(var.requests_per_minute)
+  })
 
-  # One entry per function of lib/cloud/functions.ts (a test checks they agree). Ingress: Cloud
+  # One entry per function of lib/cloud/functions.ts but receiveWebhook (webhook.tf; a test checks
+  # they agree). Ingress: Cloud
   # Scheduler and Pub/Sub push of the same project count as internal traffic, so only backfill,
   # which people call, is reachable from outside (https://cloud.google.com/run/docs/securing/ingress).
   functions = {

@@ -62,9 +62,29 @@ resource "google_monitoring_alert_policy" "function_errors" {
     }
   }
 
+  # receiveWebhook answers 503 while its secret has no version or Pub/Sub fails, and 401 when the
+  # secret does not match the subscription's (a rotation half done). dbt Cloud gives up after five
+  # retries; the hourly dispatch still harvests those runs, an hour later.
+  dynamic "conditions" {
+    for_each = var.webhook_enabled ? { "5xx" = "5xx answers of receiveWebhook (its secret unreadable, or Pub/Sub failing)", "4xx" = "4xx answers of receiveWebhook (signatures refused: is the secret the subscription's?)" } : {}
+    content {
+      display_name = conditions.value
+      condition_threshold {
+        filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.webhook[0].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"${conditions.key}\""
+        comparison      = "COMPARISON_GT"
+        threshold_value = 5
+        duration        = "600s"
+        aggregations {
+          alignment_period   = "300s"
+          per_series_aligner = "ALIGN_SUM"
+        }
+      }
+    }
+  }
+
   documentation {
     mime_type = "text/markdown"
-    content   = "dbt Cloud, Pub/Sub or Cloud Storage is failing. See the functions' logs (severity>=ERROR) and README: Operations."
+    content   = "dbt Cloud, Pub/Sub or Cloud Storage is failing, or receiveWebhook refuses deliveries. See the functions' logs (severity>=WARNING) and README: Operations."
   }
 
   depends_on = [google_project_service.apis]

@@ -32,3 +32,13 @@ output "backfill_command" {
   description = "Backfills a window (as a member of backfill_invokers)."
   value       = "curl -sS -X POST '${google_cloudfunctions2_function.fn["backfill"].service_config[0].uri}' -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" -H 'Content-Type: application/json' -d '{\"start\":\"2022-06-01T00:00:00Z\",\"end\":\"2022-06-02T00:00:00Z\",\"dryRun\":true}'"
 }
+
+output "webhook_url" {
+  description = "receiveWebhook's URL, for dbt-harvester webhook register --url (null when webhook_enabled is false)."
+  value       = var.webhook_enabled ? google_cloud_run_v2_service.webhook[0].uri : null
+}
+
+output "webhook_secret" {
+  description = "The Secret Manager secret for the webhook subscription's secret (add its value with gcloud)."
+  value       = var.webhook_enabled ? google_secret_manager_secret.webhook[0].id : null
+}

@@ -66,6 +66,16 @@ variable "dbt_cloud_environment_id" {
   default     = null
 }
 
+variable "dbt_cloud_job_ids" {
+  description = "Harvest only these dbt Cloud jobs (empty: every job)."
+  type        = list(number)
+  default     = []
+  validation {
+    condition     = alltrue([for id in var.dbt_cloud_job_ids : id > 0 && floor(id) == id])
+    error_message = "dbt_cloud_job_ids must be positive whole numbers."
+  }
+}
+
 variable "harvest_artifacts" {
   description = "Artifact files harvested from every dbt step."
   type        = list(string)
@@ -255,6 +265,22 @@ variable "backfill_invokers" {
   validation {
     condition     = alltrue([for m in var.backfill_invokers : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):", m))])
     error_message = "backfill_invokers must be IAM members such as group:x@example.com; allUsers and allAuthenticatedUsers are not allowed."
+  }
+}
+
+variable "webhook_enabled" {
+  description = "Deploy receiveWebhook, which harvests each run seconds after it ends from dbt Cloud's signed webhooks (README: Webhooks). Off: runs arrive with the hourly dispatch only."
+  type        = bool
+  default     = true
+}
+
+variable "webhook_max_instances" {
+  description = "Maximum receiveWebhook instances (each answers up to 80 deliveries at once)."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.webhook_max_instances >= 1 && var.webhook_max_instances <= 100
+    error_message = "webhook_max_instances must be between 1 and 100."
   }
 }
 

@@ -53,6 +53,8 @@ export interface FakeRun {
   patch: Record<string, unknown>;
   /** For runs triggered through the API: polls left before it is complete. */
   pollsLeft?: number;
+  /** dbt Cloud saves artifacts a moment after a run ends: until then artifacts_saved is false. */
+  artifactsReadyAt?: Date;
 }
 
 export interface FakeAccountOptions {
@@ -63,6 +65,8 @@ export interface FakeAccountOptions {
   to: Date;
   /** The fake's present: runs finishing after it are still in progress. Default `to`. */
   now?: Date;
+  /** A present that moves: the wall clock (or this function), for live runs (finishNow). Overrides `now`. */
+  clock?: () => number;
   /** Cadence of every job, overriding the generated ones. */
   everyMinutes?: number;
   jobsPerEnvironment?: number;
@@ -114,7 +118,8 @@ function formatRunTime(date: Date, micros: number): string {
 export class FakeAccount {
   readonly seed: number;
   readonly accountId: number;
-  readonly now: Date;
+  private readonly fixedNow: Date;
+  private readonly clock: (() => number) | undefined;
   readonly projects: number[];
   readonly environments: { id: number; projectId: number; name: string; deploymentType: string }[] = [];
   readonly jobs: FakeJob[] = [];
@@ -128,7 +133,8 @@ export class FakeAccount {
   constructor(options: FakeAccountOptions) {
     this.seed = options.seed ?? 42;
     this.accountId = options.accountId ?? 43_210;
-    this.now = options.now ?? options.to;
+    this.fixedNow = options.now ?? options.to;
+    this.clock = options.clock;
     this.sizes = { ...DEFAULT_SIZES, ...(options.sizes as Record<string, number> | undefined) };
     this.sizeOf = options.sizeOf;
     this.uniform = options.uniform !== undefined;
@@ -259,6 +265,22 @@ export class FakeAccount {
     return steps;
   }
 
+  /** The fake's present: fixed, or its clock's time. */
+  get now(): Date {
+    return this.clock ? new Date(this.clock()) : this.fixedNow;
+  }
+
+  /**
+   * A run of `jobId` that ends at the present (live accounts: the clock moves on). Its artifacts
+   * are saved `artifactsAfterMs` later (default at once).
+   */
+  finishNow(jobId: number, options: { outcome?: Outcome; artifactsAfterMs?: number; failAt?: number } = {}): FakeRun {
+    const finishedAt = this.now;
+    const run = this.generateRun(this.job(jobId), new Date(finishedAt.getTime() - 10 * 60_000), { finishedAt, outcome: options.outcome ?? 'success', failAt: options.failAt, micros: 0 });
+    if (options.artifactsAfterMs) run.artifactsReadyAt = new Date(finishedAt.getTime() + options.artifactsAfterMs);
+    return run;
+  }
+
   /** Adds a run of `jobId` that finishes exactly at `finishedAt` (for boundary tests). */
   addRun(jobId: number, options: { finishedAt: Date; outcome?: Outcome; failAt?: number; micros?: number; gitSha?: string; createdAt?: Date }): FakeRun {
     const job = this.job(jobId);
@@ -323,6 +345,7 @@ export class FakeAccount {
 
   artifactsSaved(run: FakeRun): boolean {
     if (typeof run.patch['artifacts_saved'] === 'boolean') return run.patch['artifacts_saved'];
+    if (run.artifactsReadyAt && this.now.getTime() < run.artifactsReadyAt.getTime()) return false;
     return this.isComplete(run) && run.outcome !== 'clone-failure';
   }
 

@@ -4,6 +4,7 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { artifactSize, artifactStream } from './artifacts.ts';
 import { FakeAccount, type FakeAccountOptions, type FakeRun, type Outcome } from './model.ts';
+import { FakeWebhooks, type WebhookSenderOptions } from './webhooks.ts';
 
 /**
  * A fake of the dbt Cloud Administrative API v2 on a loopback port, faithful to the rules in
@@ -20,6 +21,8 @@ export type RouteKind =
   | 'cancel'
   | 'rerun'
   | 'job-artifact'
+  | 'webhooks'
+  | 'webhook'
   | 'unknown';
 
 export type Fault =
@@ -78,6 +81,8 @@ export interface FakeDbtCloudOptions extends FakeAccountOptions {
   rateLimitPerSecond?: number;
   /** Retry-After sent with rate-limit 429s; none when undefined. */
   rateLimitRetryAfter?: string;
+  /** How the fake sends webhooks (retry delays, timeout). */
+  webhooks?: WebhookSenderOptions;
 }
 
 const ORDERS = new Set(['id', '-id', 'created_at', '-created_at', 'finished_at', '-finished_at']);
@@ -95,6 +100,8 @@ class HttpProblem extends Error {
 
 export class FakeDbtCloud {
   readonly account: FakeAccount;
+  /** Webhook subscriptions, and the deliveries sent to them. */
+  readonly webhooks: FakeWebhooks;
   readonly requests: LoggedRequest[] = [];
   tokens: Set<string>;
   latencyMs: number;
@@ -111,6 +118,7 @@ export class FakeDbtCloud {
 
   constructor(options: FakeDbtCloudOptions) {
     this.account = new FakeAccount(options);
+    this.webhooks = new FakeWebhooks(this.account, options.webhooks);
     this.tokens = new Set([options.token ?? 'fake-token']);
     this.latencyMs = options.latencyMs ?? 0;
     this.rateLimitPerSecond = options.rateLimitPerSecond;
@@ -228,7 +236,19 @@ export class FakeDbtCloud {
     }
   }
 
-  private route(method: string, path: string): { kind: RouteKind; accountId?: number; runId?: number; jobId?: number; file?: string; trailingSlash: boolean } {
+  /**
+   * A run of `jobId` ends now (a live account), and its webhooks go out as dbt Cloud sends them.
+   * Artifacts are saved `artifactsAfterMs` later (default at once).
+   */
+  finishRun(jobId: number, options: Parameters<FakeAccount['finishNow']>[1] & Parameters<FakeWebhooks['runEnded']>[1] = {}): FakeRun {
+    const run = this.account.finishNow(jobId, options);
+    this.webhooks.runEnded(run, options);
+    return run;
+  }
+
+  private route(method: string, path: string): { kind: RouteKind; accountId?: number; runId?: number; jobId?: number; file?: string; subscriptionId?: string; trailingSlash: boolean } {
+    const v3 = /^\/api\/v3\/accounts\/(\d+)\/webhooks\/(subscriptions|subscription\/([^/]+))\/?$/.exec(path);
+    if (v3) return { kind: v3[3] ? 'webhook' : 'webhooks', accountId: Number(v3[1]), subscriptionId: v3[3], trailingSlash: true };
     const m = /^\/api\/v2\/accounts\/(\d+)\/(.*)$/.exec(path);
     if (!m) return { kind: 'unknown', trailingSlash: true };
     const accountId = Number(m[1]);
@@ -429,6 +449,49 @@ export class FakeDbtCloud {
         const run = acct.triggerRun(job.id, { cause, git_sha: str(parsed['git_sha']), git_branch: str(parsed['git_branch']), steps_override: Array.isArray(steps) ? steps.map(String) : undefined }, this.nextTriggeredOutcome);
         run.patch['trigger_body'] = parsed;
         return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set(['trigger', 'job'])) });
+      }
+      case 'webhooks': {
+        if (method === 'GET') {
+          const { limit, offset } = paging(params);
+          const all = [...this.webhooks.subscriptions.values()];
+          const page = all.slice(offset, offset + limit);
+          return sendJson(res, 200, { status: ok(), data: page.map((w) => FakeWebhooks.view(w)), extra: { pagination: { count: page.length, total_count: all.length } } });
+        }
+        if (method !== 'POST') throw new HttpProblem(405, 'Method not allowed');
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(body || '{}') as Record<string, unknown>;
+        } catch {
+          throw new HttpProblem(400, 'JSON parse error');
+        }
+        const invalid: Record<string, string[]> = {};
+        if (typeof parsed['name'] !== 'string' || !parsed['name']) invalid['name'] = ['This field is required.'];
+        const url = parsed['client_url'];
+        let target: URL | null = null;
+        try {
+          target = typeof url === 'string' ? new URL(url) : null;
+        } catch {
+          target = null;
+        }
+        // dbt Cloud requires https; the fake also takes loopback http, where tests listen.
+        if (!target || !(target.protocol === 'https:' || (target.protocol === 'http:' && target.hostname === '127.0.0.1'))) invalid['client_url'] = ['Enter a valid https URL.'];
+        const types = parsed['event_types'];
+        if (!Array.isArray(types) || types.length === 0 || types.some((t) => !['job.run.started', 'job.run.completed', 'job.run.errored'].includes(String(t)))) invalid['event_types'] = ['Choose job.run.started, job.run.completed or job.run.errored.'];
+        const jobs = parsed['job_ids'];
+        if (jobs !== undefined && (!Array.isArray(jobs) || jobs.some((j) => !acct.jobs.some((x) => x.id === Number(j))))) invalid['job_ids'] = ['Unknown job id.'];
+        if (Object.keys(invalid).length > 0) throw new HttpProblem(400, 'Invalid request', { status: { code: 400, is_success: false, user_message: 'The request was invalid. Please double check the provided data and try again.', developer_message: '' }, data: invalid });
+        const created = this.webhooks.create(parsed);
+        return sendJson(res, 201, { status: ok(), data: FakeWebhooks.view(created, true) });
+      }
+      case 'webhook': {
+        const sub = route.subscriptionId ? this.webhooks.subscriptions.get(route.subscriptionId) : undefined;
+        if (!sub) throw new HttpProblem(404, 'The requested resource was not found.');
+        if (method === 'GET') return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
+        if (method === 'DELETE') {
+          this.webhooks.subscriptions.delete(sub.id);
+          return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
+        }
+        throw new HttpProblem(405, 'Method not allowed');
       }
       case 'rerun': {
         const job = this.findJob(route.jobId);

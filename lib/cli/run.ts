@@ -12,8 +12,9 @@ import { COMMON_SETTINGS, argsHelp, settingsHelp, type CliIO, type Command, type
 import { retrieveArtifactsTimeInterval } from './commands/retrieve-artifacts-time-interval.ts';
 import { retrieveMostRecentArtifact } from './commands/retrieve-most-recent-artifact.ts';
 import { triggerJob } from './commands/trigger-job.ts';
+import { WEBHOOK_COMMANDS } from './commands/webhook.ts';
 
-export const COMMANDS: readonly Command[] = [retrieveArtifactsTimeInterval, retrieveMostRecentArtifact, triggerJob];
+export const COMMANDS: readonly Command[] = [retrieveArtifactsTimeInterval, retrieveMostRecentArtifact, triggerJob, ...WEBHOOK_COMMANDS];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -46,14 +47,23 @@ Run dbt-harvester <command> --help for a command's options.
 ${COMMON_HELP}`;
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    (name ? io.stdout : io.stderr)(TOP_HELP);
-    return name ? 0 : 2;
+  const [first, ...afterFirst] = argv;
+  if (!first || first === '--help' || first === '-h' || first === 'help') {
+    (first ? io.stdout : io.stderr)(TOP_HELP);
+    return first ? 0 : 2;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  // Commands of two words (webhook register) and of one.
+  const two = afterFirst[0] !== undefined ? COMMANDS.find((c) => c.name === `${first} ${afterFirst[0]}`) : undefined;
+  const command = two ?? COMMANDS.find((c) => c.name === first);
+  const name = command?.name ?? first;
+  const rest = two ? afterFirst.slice(1) : afterFirst;
   if (!command) {
-    io.stderr(`Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See dbt-harvester --help.\n`);
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
+    io.stderr(
+      group.length > 0
+        ? `${afterFirst[0] ? `Unknown command "${first} ${afterFirst[0]}"` : `"${first}" needs a sub-command`}: ${group.map((c) => c.name).join(', ')}. See dbt-harvester --help.\n`
+        : `Unknown command "${first}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See dbt-harvester --help.\n`,
+    );
     return 2;
   }
   let flags: FlagValues;

@@ -4,12 +4,12 @@
  */
 import { errorMessage } from '../core/errors.ts';
 import { messageFor, type RunMessage } from '../core/messages.ts';
-import type { RunFilter } from '../core/select.ts';
+import { scopeOf, type RunFilter } from '../core/select.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { ConfigFor } from '../config/load.ts';
 import type { DbtCloudClient } from '../dbt-cloud/client.ts';
 import { connectDbtCloud } from '../harvest/connect.ts';
-import { listWindowRuns, scopeOf } from '../harvest/window.ts';
+import { listWindowRuns } from '../harvest/window.ts';
 import type { Logger } from '../log.ts';
 import { failure, type Reply } from './http.ts';
 import { PubSubRunPublisher, type RunPublisher } from './publisher.ts';
@@ -56,7 +56,11 @@ export async function dispatchWindow(deps: DispatchDeps, window: Window, source:
     batch = [];
   };
   try {
-    const listing = listWindowRuns(deps.client, window, { ...deps.filter, jobIds: options.jobIds }, {
+    // A backfill's jobs narrow the configured ones; they never widen them.
+    const configured = deps.filter.jobIds;
+    const jobIds = options.jobIds && configured ? options.jobIds.filter((id) => configured.includes(id)) : (options.jobIds ?? configured);
+    if (jobIds && jobIds.length === 0) return { status: 200, body: { window: w, runs: 0, published: 0, note: 'none of the requested jobs is among HARVEST_JOB_IDS' } };
+    const listing = listWindowRuns(deps.client, window, { ...deps.filter, jobIds }, {
       onInvalidRow: (row) => {
         invalidRows++;
         log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });

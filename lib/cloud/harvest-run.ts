@@ -6,9 +6,9 @@
 import type { ConfigFor } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RunMessageSchema } from '../core/messages.ts';
+import { scopeOf } from '../core/select.ts';
 import { connectDbtCloud } from '../harvest/connect.ts';
 import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run.ts';
-import { scopeOf } from '../harvest/window.ts';
 import type { Logger } from '../log.ts';
 import { openSink } from '../sinks/index.ts';
 import { unwrapPush } from './envelope.ts';

@@ -30,13 +30,15 @@ export function onlyPost(req: CloudRequest, expect: string): Reply | undefined {
 }
 
 /**
- * The body parsed as JSON, or a reply saying why it is not: 415 for another content type, a
- * charset other than UTF-8 or a compressed body, 400 for an empty body or one that is not JSON.
+ * The body parsed as JSON, or a reply saying why it is not: 415 for another content type (or none,
+ * unless `typeOptional`), a charset other than UTF-8 or a compressed body, 400 for an empty body or
+ * one that is not JSON.
  */
-export function jsonBody(req: CloudRequest, expect: string): { body: unknown } | { reply: Reply } {
+export function jsonBody(req: CloudRequest, expect: string, options: { typeOptional?: boolean } = {}): { body: unknown } | { reply: Reply } {
   const type = (req.header('content-type') ?? '').toLowerCase();
   const [mediaType = '', ...params] = type.split(';').map((p) => p.trim());
-  if (!/^application\/(.+\+)?json$/.test(mediaType)) return { reply: failure(415, 'unsupported media type', [`send ${expect} with Content-Type: application/json${mediaType ? `, not ${mediaType}` : ''}`]) };
+  const untyped = options.typeOptional && mediaType === '';
+  if (!untyped && !/^application\/(.+\+)?json$/.test(mediaType)) return { reply: failure(415, 'unsupported media type', [`send ${expect} with Content-Type: application/json${mediaType ? `, not ${mediaType}` : ''}`]) };
   const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') return { reply: failure(415, 'unsupported charset', [`send the JSON as UTF-8, not ${charset}`]) };
   const encoding = (req.header('content-encoding') ?? 'identity').toLowerCase();

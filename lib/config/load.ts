@@ -15,15 +15,24 @@ export interface DbtCloudSettings {
   baseUrl: string;
   accountId: number;
   /** The token itself, or the Secret Manager secret to read it from at run time. */
-  token: string | { secret: SecretVersionName; endpoint?: string };
+  token: SecretSource;
   timeoutMs: number;
   requestsPerMinute: number;
 }
 
+/** A secret's value, or the Secret Manager secret to read it from at run time. */
+export type SecretSource = string | { secret: SecretVersionName; endpoint?: string };
+
 export interface Config {
   dbtCloud?: DbtCloudSettings;
+  /** The account, also without a token (receiveWebhook never calls dbt Cloud). */
+  accountId?: number;
+  /** The secret that signs webhook deliveries (receiveWebhook). */
+  webhookSecret?: SecretSource;
   projectId?: number;
   environmentId?: number;
+  /** Harvest only these jobs. */
+  jobIds?: number[];
   jobId?: number;
   destination?: Destination;
   runsTopic?: TopicName;
@@ -36,7 +45,7 @@ export interface Config {
 }
 
 /** What a process needs; a need that is not met is a configuration problem. */
-export type Need = 'dbtCloud' | 'destination' | 'runsTopic' | 'jobId';
+export type Need = 'dbtCloud' | 'accountId' | 'webhookSecret' | 'destination' | 'runsTopic' | 'jobId';
 export type ConfigFor<N extends Need> = Config & Required<Pick<Config, N>>;
 
 export interface ConfigSources<N extends Need> {
@@ -57,6 +66,8 @@ export interface ConfigSources<N extends Need> {
 /** The settings each need consists of: every group, and in each group one of its settings. */
 export const NEED_OPTIONS: Record<Need, readonly (readonly OptionKey[])[]> = {
   dbtCloud: [['accountId'], ['token', 'tokenSecret']],
+  accountId: [['accountId']],
+  webhookSecret: [['webhookSecret', 'webhookSecretName']],
   destination: [['destination']],
   runsTopic: [['runsTopic']],
   jobId: [['jobId']],
@@ -64,6 +75,8 @@ export const NEED_OPTIONS: Record<Need, readonly (readonly OptionKey[])[]> = {
 
 const NEED_HINTS: Record<Need, string> = {
   dbtCloud: '',
+  accountId: '',
+  webhookSecret: ' (webhook register prints it)',
   destination: ' (gs://bucket[/prefix] or a local folder)',
   runsTopic: ' for the dispatchers (projects/P/topics/T or a topic id)',
   jobId: '',
@@ -101,8 +114,12 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
   const baseUrl = read('host');
   const timeoutSeconds = read('timeoutSeconds');
   const requestsPerMinute = read('requestsPerMinute');
+  const webhookSecret = read('webhookSecret');
+  const webhookSecretName = read('webhookSecretName');
   const config: Config = {
+    accountId,
     projectId: read('projectId'),
+    jobIds: read('jobIds'),
     environmentId: read('environmentId'),
     jobId: read('jobId'),
     destination: read('destination'),
@@ -120,6 +137,10 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     config.dbtCloud = { accountId, token: tokenSource, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
     if (token !== undefined) redact(token);
   }
+  if (webhookSecret !== undefined && webhookSecretName !== undefined) problems.push(`set ${OPTIONS.webhookSecret.variable} or ${OPTIONS.webhookSecretName.variable}, not both`);
+  const webhookSource = webhookSecret ?? (webhookSecretName ? { secret: webhookSecretName, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
+  if (webhookSource !== undefined) config.webhookSecret = webhookSource;
+  if (webhookSecret !== undefined) redact(webhookSecret);
   if (sources.cloud && config.destination?.kind === 'local') {
     problems.push(`${OPTIONS.destination.variable} must be gs://BUCKET[/PREFIX] for a function: "${config.destination.path}" would be a folder of the instance, lost with it`);
   }

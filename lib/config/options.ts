@@ -121,7 +121,40 @@ export const OPTIONS = {
   },
   projectId: { variable: 'DBT_CLOUD_PROJECT_ID', flag: 'project-id', placeholder: 'ID', describe: 'harvest only this project', schema: positiveInt() },
   environmentId: { variable: 'DBT_CLOUD_ENVIRONMENT_ID', flag: 'environment-id', placeholder: 'ID', describe: 'harvest only this environment', schema: positiveInt() },
+  jobIds: {
+    variable: 'HARVEST_JOB_IDS',
+    flag: 'job-ids',
+    placeholder: 'J,J',
+    describe: 'harvest only these jobs (comma-separated ids)',
+    schema: z
+      .string()
+      .transform((s, ctx) => {
+        const ids: number[] = [];
+        for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+          const n = parsePositiveInt(part);
+          if (n === null) ctx.addIssue({ code: 'custom', message: `must be job ids separated by commas ("${part}" is not one)` });
+          else ids.push(n);
+        }
+        return [...new Set(ids)];
+      })
+      .pipe(z.array(z.number()).min(1, 'must name at least one job id')),
+  },
   jobId: { variable: 'DBT_CLOUD_JOB_ID', flag: 'job-id', placeholder: 'J', describe: 'the job (default job of retrieve-most-recent-artifact and trigger-job)', schema: positiveInt() },
+  webhookSecret: {
+    variable: 'DBT_CLOUD_WEBHOOK_SECRET',
+    secret: true,
+    describe: "receiveWebhook: the webhook subscription's secret, which signs each delivery",
+    schema: z
+      .string()
+      .trim()
+      .min(8, 'is too short to be a webhook secret dbt Cloud issued (webhook register prints it)')
+      .refine((t) => /^[\x21-\x7e]+$/.test(t), 'must be printable ASCII without spaces, as the secret webhook register printed'),
+  },
+  webhookSecretName: {
+    variable: 'DBT_CLOUD_WEBHOOK_SECRET_NAME',
+    describe: 'instead of the webhook secret: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
+  },
   destination: {
     variable: 'ARTIFACTS_DESTINATION',
     describe: 'gs://bucket[/prefix] or a local folder',

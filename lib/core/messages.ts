@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { dbtId, dbtTimestamp, type Run } from './run.ts';
 import { formatWindow, type Window } from './time.ts';
 
-export const RUN_MESSAGE_SOURCES = ['hourly', 'backfill', 'manual'] as const;
+export const RUN_MESSAGE_SOURCES = ['hourly', 'backfill', 'webhook', 'manual'] as const;
 
 export const RunMessageSchema = z.object({
   runId: dbtId,

@@ -14,6 +14,11 @@ export interface RunFilter {
   includeCancelled?: boolean;
 }
 
+/** The configured scope of a harvest: project, environment, jobs and whether cancelled runs count. */
+export function scopeOf(config: { projectId?: number; environmentId?: number; jobIds?: readonly number[]; includeCancelled: boolean }): RunFilter {
+  return { projectId: config.projectId, environmentId: config.environmentId, jobIds: config.jobIds, includeCancelled: config.includeCancelled };
+}
+
 export function wantedStatuses(filter: RunFilter): number[] {
   return filter.includeCancelled ? [RunStatus.Success, RunStatus.Error, RunStatus.Cancelled] : [RunStatus.Success, RunStatus.Error];
 }

@@ -11,6 +11,7 @@ import { ArtifactListSchema, envelope } from './api.ts';
 import { ArtifactIncompleteError, DbtCloudResponseError, ListingTooLongError, PagingStuckError, WaitTimeoutError } from './errors.ts';
 import { realClock, type Clock } from './rate-limit.ts';
 import { Transport, asReadable, type TransportOptions } from './transport.ts';
+import { WebhookSubscriptionSchema, type NewWebhookSubscription, type WebhookSubscription } from './webhooks.ts';
 
 export type IncludeRelated = 'run_steps' | 'job' | 'trigger' | 'environment' | 'debug_logs';
 export const RUN_RELATED: readonly IncludeRelated[] = ['run_steps', 'job', 'trigger', 'environment'];
@@ -123,8 +124,9 @@ export class DbtCloudClient {
     return this.transport.host;
   }
 
+  /** An account path of the v2 API, or of v3 (webhooks) when `rest` starts with `v3:`. */
   private path(rest: string): string {
-    return `/api/v2/accounts/${this.accountId}/${rest}`;
+    return rest.startsWith('v3:') ? `/api/v3/accounts/${this.accountId}/${rest.slice(3)}` : `/api/v2/accounts/${this.accountId}/${rest}`;
   }
 
   private async get<T extends z.ZodType>(rest: string, schema: T, query?: Record<string, string | number | undefined>): Promise<{ parsed: z.infer<T>; url: string }> {
@@ -139,7 +141,7 @@ export class DbtCloudClient {
    * that brings nothing new (a server that ignores `offset`) is an error, and so is reading more
    * than `maxPages` pages.
    */
-  private async *pages<T extends { id: number }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, options: PageOptions = {}): AsyncGenerator<T[], void, undefined> {
+  private async *pages<T extends { id: number | string }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, options: PageOptions = {}): AsyncGenerator<T[], void, undefined> {
     const limit = Math.min(PAGE_LIMIT, options.limit ?? PAGE_LIMIT);
     const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
     const schema = envelope(z.array(z.unknown()));
@@ -151,7 +153,7 @@ export class DbtCloudClient {
       let fresh = 0;
       parsed.data.forEach((raw, i) => {
         const result = item.safeParse(raw);
-        const id = result.success ? result.data.id : identify(raw);
+        const id: number | string = result.success ? result.data.id : identify(raw);
         if (seen.has(id)) return;
         seen.add(id);
         fresh++;
@@ -300,6 +302,31 @@ export class DbtCloudClient {
     return null;
   }
 
+  // ---- webhook subscriptions (API v3) ----------------------------------------------------------
+
+  /** Every webhook subscription of the account. */
+  async listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
+    const all: WebhookSubscription[] = [];
+    for await (const page of this.pages('v3:webhooks/subscriptions', WebhookSubscriptionSchema, {}, { maxPages: 100 })) all.push(...page);
+    return all;
+  }
+
+  async getWebhookSubscription(id: string): Promise<WebhookSubscription> {
+    const { parsed } = await this.get(`v3:webhooks/subscription/${checkSubscriptionId(id)}`, envelope(WebhookSubscriptionSchema));
+    return parsed.data;
+  }
+
+  /** Creates a subscription; dbt Cloud answers with its secret, this once. */
+  async createWebhookSubscription(subscription: NewWebhookSubscription): Promise<WebhookSubscription> {
+    const { body, url } = await this.transport.json(this.path('v3:webhooks/subscriptions'), { method: 'POST', json: { ...subscription } });
+    return validate(envelope(WebhookSubscriptionSchema), body, url).data;
+  }
+
+  async deleteWebhookSubscription(id: string): Promise<void> {
+    const response = await this.transport.send(this.path(`v3:webhooks/subscription/${checkSubscriptionId(id)}`), { method: 'DELETE' });
+    response.body?.resume();
+  }
+
   close(): void {
     this.transport.close();
   }
@@ -308,6 +335,12 @@ export class DbtCloudClient {
     const { body, url } = await this.transport.json(this.path(rest), { method: 'POST', json });
     return validate(envelope(RunSchema), body, url).data;
   }
+}
+
+/** Subscription ids are opaque (`wsu_...`); nothing that could leave the path segment. */
+function checkSubscriptionId(id: string): string {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new InputError(`Invalid webhook subscription id "${id.slice(0, 100)}"`, ['an id as webhook list shows it, such as wsu_12345abcde']);
+  return id;
 }
 
 function checkId(id: number, what: string): number {

@@ -1,7 +1,7 @@
 /**
  * The one place that talks HTTP to dbt Cloud: auth header, keep-alive, timeouts, the rate limit,
  * and retries of 429, 5xx and connection errors with exponential backoff, full jitter and
- * Retry-After. Other 4xx are never retried. POSTs are retried only on 429 (the request was refused,
+ * Retry-After. Other 4xx are never retried. POSTs (not idempotent) are retried only on 429 (the request was refused,
  * so nothing happened): a 5xx or a dropped connection may hide a job run that did start.
  * @module
  */
@@ -67,7 +67,7 @@ export interface TransportOptions {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   query?: Record<string, string | number | boolean | undefined>;
   json?: unknown;
   /** Statuses handed back to the caller instead of raising (404 for artifacts). */
@@ -155,7 +155,7 @@ export class Transport {
       } catch (err) {
         clearTimeout(timer);
         const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
-        if (attempt < maxAttempts && method === 'GET') {
+        if (attempt < maxAttempts && method !== 'POST') {
           await this.backoff(this.delayFor(attempt, null), `${method} ${url}: ${reason}`, attempt);
           continue;
         }
@@ -183,7 +183,7 @@ export class Transport {
 
       const body = await readSmallBody(response, this.timeoutMs);
       const userMessage = userMessageOf(body);
-      const retriable = RETRIABLE_STATUS(status) && (method === 'GET' || status === 429);
+      const retriable = RETRIABLE_STATUS(status) && (method !== 'POST' || status === 429);
       if (status === 429) this.stats.throttled++;
       if (retriable) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
@@ -219,7 +219,7 @@ export class Transport {
         text = await readBody(response, this.timeoutMs, MAX_JSON_BYTES);
       } catch (err) {
         if (err instanceof BodyTooLargeError) throw new DbtCloudResponseError(url, `is larger than ${MAX_JSON_BYTES / 1048576} MiB; not read further`);
-        if (method === 'GET' && attempt <= this.retry.maxRetries) {
+        if (method !== 'POST' && attempt <= this.retry.maxRetries) {
           await this.backoff(this.delayFor(attempt, null), `${method} ${url}: body broke off`, attempt);
           continue;
         }

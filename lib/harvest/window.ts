@@ -103,8 +103,3 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
   summary.fileRetries = stats.fileRetries;
   return summary;
 }
-
-/** The configured scope of a harvest: project, environment and whether cancelled runs count. */
-export function scopeOf(config: { projectId?: number; environmentId?: number; includeCancelled: boolean }): RunFilter {
-  return { projectId: config.projectId, environmentId: config.environmentId, includeCancelled: config.includeCancelled };
-}

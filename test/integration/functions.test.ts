@@ -7,6 +7,7 @@ import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { expectedTree, objectMismatches } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../../harness/services.ts';
 import { post, startPipeline, type Pipeline } from '../../harness/pipeline.ts';
+import { signWebhook } from '../../lib/dbt-cloud/webhooks.ts';
 
 const PROJECT = 'harvester-test';
 const BUCKET = 'harvest-bucket';
@@ -51,7 +52,8 @@ async function expectStored(start: string, end: string): Promise<void> {
 
 describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, real functions-framework)', () => {
   beforeAll(async () => {
-    fake = await fakeCloud({ from: new Date(DAY0), to: new Date(DAY0 + 86_400_000) });
+    // A live account: yesterday's runs, and runs that end now (the webhook cases).
+    fake = await fakeCloud({ from: new Date(DAY0), to: new Date(DAY0 + 86_400_000), clock: Date.now, webhooks: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] } });
     gcs = await startFakeGcs();
     pipeline = await startPipeline({ project: PROJECT, fake, token: TOKEN, env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url }, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
     ({ fns, pubsub, published, dead } = pipeline);
@@ -131,6 +133,147 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     expect(gcs.list(BUCKET).some((o) => o.name.includes(`run_id=${run.id}/`))).toBe(false);
     fake.clearFaults();
   }, 300_000);
+
+  describe('receiveWebhook: runs stored as they end, from dbt Cloud\'s signed webhooks', () => {
+    /** A job of the account, and its runs' folder in the bucket. */
+    const job = () => fake.account.jobs[0]!.id;
+    const storedRun = (runId: number) => gcs.list(BUCKET).some((o) => o.name.endsWith(`run_id=${runId}/_run.json`));
+    const delivered = (runId: number) => fake.webhooks.deliveries.filter((d) => d.runId === runId);
+
+    async function expectRunStored(runId: number): Promise<void> {
+      await until(`run ${runId} stored`, () => storedRun(runId), 120_000);
+      const run = fake.account.run(runId)!;
+      expect(await objectMismatches(fake.account, [run], gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${runId}/`)))).toEqual([]);
+    }
+
+    // First: the secret is read once and then cached, so this case must come before any other delivery.
+    it('is retried by dbt Cloud while the secret cannot be read, and stores the run once it can', async () => {
+      pipeline.secrets.denied.add(pipeline.secretNames.webhook);
+      const run = fake.finishRun(job());
+      await until('two refused deliveries', () => delivered(run.id).filter((d) => d.status === 503).length >= 2);
+      pipeline.secrets.denied.delete(pipeline.secretNames.webhook);
+      await expectRunStored(run.id);
+      const attempts = delivered(run.id);
+      expect(attempts.at(-1)!.status).toBe(200);
+      expect(attempts.at(-1)!.attempt).toBeGreaterThanOrEqual(3);
+    });
+
+    it('stores a run that just ended, published once with source "webhook" and its hints', async () => {
+      const run = fake.finishRun(job());
+      await expectRunStored(run.id);
+      const copies = published.filter((m) => JSON.parse(m.data.toString()).runId === run.id);
+      expect(copies.map((m) => JSON.parse(m.data.toString()))).toEqual([{ runId: run.id, jobId: run.jobId, finishedAt: run.finishedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), source: 'webhook' }]);
+      expect(copies[0]!.attributes).toMatchObject({ run_id: String(run.id), source: 'webhook' });
+      expect(delivered(run.id).map((d) => [d.eventType, d.attempt, d.status])).toEqual([['job.run.completed', 1, 200]]);
+    });
+
+    it('stores an errored run once, though dbt Cloud sends it two events (completed and errored)', async () => {
+      const run = fake.finishRun(job(), { outcome: 'error', failAt: 4 });
+      await until('both events answered', () => delivered(run.id).filter((d) => d.status === 200).length === 2);
+      await expectRunStored(run.id);
+      expect(delivered(run.id).map((d) => d.eventType).sort()).toEqual(['job.run.completed', 'job.run.errored']);
+    });
+
+    it('takes ids as numbers as well as strings', async () => {
+      const run = fake.finishRun(job(), { numericIds: true });
+      await expectRunStored(run.id);
+    });
+
+    it('answers 503 "not ready" while dbt Cloud has not saved the artifacts, and stores the run once it has', async () => {
+      const before = fns.harvestRun.output().length;
+      const run = fake.finishRun(job(), { artifactsAfterMs: 4_000 });
+      await expectRunStored(run.id);
+      const notReady = fns.harvestRun
+        .output()
+        .slice(before)
+        .split('\n')
+        .filter((l) => l.includes(`"runId":${run.id},`) && l.includes('run not ready'));
+      expect(notReady.length).toBeGreaterThan(0);
+      expect(fake.account.expectedFiles(run.id).length).toBeGreaterThan(0);
+    });
+
+    it('stores nothing twice when dbt Cloud delivers an event six times (its answers were lost)', async () => {
+      fake.webhooks.answersLost = true;
+      const run = fake.finishRun(job());
+      await until('six deliveries, each answered 200', () => delivered(run.id).filter((d) => d.status === 200).length === 6);
+      fake.webhooks.answersLost = false;
+      const copies = () => published.filter((m) => JSON.parse(m.data.toString()).runId === run.id).length;
+      await until(() => `six messages published (${copies()} so far)`, () => copies() === 6);
+      await expectRunStored(run.id);
+      const names = () => gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${run.id}/`));
+      const generations = names().map((o) => `${o.name}#${o.generation}`);
+      const handled = () => fns.harvestRun.output().split('\n').filter((l) => l.includes(`"runId":${run.id},`) && /run stored|already stored/.test(l)).length;
+      await until(() => `all six messages handled (${handled()} so far)`, () => handled() >= 6);
+      expect(names().map((o) => `${o.name}#${o.generation}`)).toEqual(generations);
+    });
+
+    /** A request to receiveWebhook as anyone may send it; the answer must be JSON. */
+    async function send(body: string | Buffer, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; json: Record<string, unknown> }> {
+      const res = await fetch(fns.receiveWebhook.url, { method, headers, body: method === 'GET' ? undefined : body });
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    }
+    const sample = () => {
+      const run = fake.account.runsFinishedIn(new Date(at(20)), new Date(at(21)))[0]!;
+      return fake.webhooks.eventBody(run, 'job.run.completed', pipeline.webhook).body;
+    };
+    const sign = (body: string | Buffer) => signWebhook(pipeline.webhook.hmac_secret, body);
+
+    const refusals: [string, () => { body: string | Buffer; headers: Record<string, string>; method?: string }, number, RegExp][] = [
+      ['no signature', () => ({ body: sample(), headers: { 'Content-Type': 'application/json' } }), 401, /no Authorization header/],
+      ['a signature made with another secret', () => {
+        const body = sample();
+        return { body, headers: { 'Content-Type': 'application/json', Authorization: signWebhook('not-the-secret-1234', body) } };
+      }, 401, /does not match/],
+      ['a token instead of a signature', () => ({ body: sample(), headers: { 'Content-Type': 'application/json', Authorization: `Token ${TOKEN}` } }), 401, /not a hex HMAC-SHA256/],
+      ['a body changed after signing', () => {
+        const body = sample();
+        return { body: body.replace('"Success"', '"Errored"'), headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
+      }, 401, /does not match/],
+      ['a signed form body', () => ({ body: 'runId=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: sign('runId=1') } }), 415, /application\/json/],
+      ['a signed text body holding the event', () => {
+        const body = sample();
+        return { body, headers: { 'Content-Type': 'text/plain', Authorization: sign(body) } };
+      }, 415, /not text\/plain/],
+      ['a signed body that is not JSON', () => ({ body: '{event', headers: { 'Content-Type': 'application/json', Authorization: sign('{event') } }), 400, /not JSON/],
+      ['a body of 2 MB', () => {
+        const body = `{"accountId":1,"eventType":"job.run.completed","pad":"${'x'.repeat(2 * 1024 * 1024)}"}`;
+        return { body, headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
+      }, 413, /at most 1048576 bytes/],
+      ['a GET', () => ({ body: '', headers: {}, method: 'GET' }), 405, /use POST/],
+    ];
+
+    it.each(refusals)('refuses %s in JSON, and publishes nothing', async (_name, make, status, detail) => {
+      const before = published.length;
+      const { body, headers, method } = make();
+      const res = await send(body, headers, method);
+      expect(res.status).toBe(status);
+      expect(JSON.stringify(res.json['details'])).toMatch(detail);
+      await expectNothingPublishedSince(before);
+    });
+
+    const ignoredCases: [string, (body: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
+      ['a run that started', (e) => ({ ...e, eventType: 'job.run.started' }), /not harvested/],
+      ['an unknown event type', (e) => ({ ...e, eventType: 'job.deleted' }), /not harvested/],
+      ['another account', (e) => ({ ...e, accountId: 1 }), /account 1/],
+      ['a cancelled run', (e) => ({ ...e, data: { ...(e['data'] as object), runStatus: 'Cancelled', runStatusCode: 30 } }), /cancelled/],
+    ];
+
+    it.each(ignoredCases)('answers 200 and ignores %s, publishing nothing', async (_name, change, reason) => {
+      const before = published.length;
+      const body = JSON.stringify(change(JSON.parse(sample()) as Record<string, unknown>));
+      const res = await send(body, { 'Content-Type': 'application/json', Authorization: sign(body) });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ ignored: true });
+      expect(String(res.json['reason'])).toMatch(reason);
+      await expectNothingPublishedSince(before);
+    });
+
+    it('never logs the webhook secret', () => {
+      expect(fns.receiveWebhook.output()).not.toContain(pipeline.webhook.hmac_secret);
+      expect(fns.receiveWebhook.output()).toMatch(/run published from webhook/);
+    });
+  });
 
   describe('bad input', () => {
     const harvestCases: [string, unknown][] = [

@@ -117,6 +117,9 @@ describe('module boundaries', () => {
       expect(loads(dispatcher, '@google-cloud/pubsub')).toBe(true);
       expect(loads(dispatcher, '@google-cloud/storage')).toBe(false);
     }
+    // The webhook receiver answers dbt Cloud fast: it never loads the dbt Cloud client or Storage.
+    expect(loads('lib/cloud/receive-webhook.ts', 'lib/dbt-cloud/client.ts')).toBe(false);
+    expect(loads('lib/cloud/receive-webhook.ts', '@google-cloud/storage')).toBe(false);
     // The entry file and the table load no handler, so no client, until a function is served.
     for (const entry of ['functions/index.ts', 'lib/cloud/functions.ts', 'lib/cli/run.ts']) {
       expect(loads(entry, '@google-cloud/pubsub'), entry).toBe(false);

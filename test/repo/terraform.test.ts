@@ -41,7 +41,13 @@ const serviceConfig = (name: string) => first<Record<string, unknown>>(fn(name).
 const env = (name: string) => serviceConfig(name)['environment_variables'] as Record<string, string>;
 const vars = (): Record<string, unknown> => Object.fromEntries(Object.entries(plan.variables).map(([k, v]) => [k, v.value]));
 const account = (id: string): string => `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
-const SLUGS: Record<string, string> = { dispatchHourly: 'dispatch-hourly', backfill: 'backfill', harvestRun: 'harvest-run' };
+const SLUGS: Record<string, string> = { dispatchHourly: 'dispatch-hourly', backfill: 'backfill', harvestRun: 'harvest-run', receiveWebhook: 'receive-webhook' };
+/** receiveWebhook is a Cloud Run service (its invoker check can be disabled); the others are Cloud Run functions. */
+const CLOUD_FUNCTIONS = FUNCTIONS.filter((f) => f.name !== 'receiveWebhook');
+const webhook = (): PlannedResource => one('google_cloud_run_v2_service.webhook[0]');
+const webhookTemplate = () => first<Record<string, unknown>>(webhook().values['template']);
+const webhookEnv = (): Record<string, string> =>
+  Object.fromEntries(first<{ env: { name: string; value: string }[] }>(webhookTemplate()['containers']).env.map((e) => [e.name, e.value]));
 
 /** Every IAM grant of the plan: role, member, and what it is granted on. */
 function grants(): { address: string; type: string; role: string; member: string; on: string }[] {
@@ -65,7 +71,8 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   it('creates the whole system in one apply, every function of the table among it', () => {
     expect(plan.errored).toBe(false);
     expect(resources.every((r) => plan.resource_changes.find((c) => c.address === r.address)?.change.actions.join() === 'create')).toBe(true);
-    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(CLOUD_FUNCTIONS.map((f) => f.name).sort());
+    expect(first<{ function_target: string }>(webhook().values['build_config']).function_target).toBe('receiveWebhook');
     for (const type of ['google_pubsub_subscription', 'google_cloud_scheduler_job', 'google_secret_manager_secret', 'google_storage_bucket', 'google_bigquery_table', 'google_artifact_registry_repository']) expect(ofType(type).length, type).toBeGreaterThan(0);
     // No secret version: the token never enters the state, and the functions start without one.
     expect(ofType('google_secret_manager_secret_version')).toEqual([]);
@@ -74,6 +81,11 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   it('grants nothing to the public, no basic roles, and on the project only log writing to the build account', () => {
     const all = grants();
     expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member))).toEqual([]);
+    // One service is callable without a Google identity: receiveWebhook, by the invoker check
+    // disabled (which the domain restricted sharing policy allows, as it forbids allUsers). Its gate
+    // is the HMAC signature of every body (README: Webhooks).
+    expect(ofType('google_cloud_run_v2_service').filter((r) => r.values['invoker_iam_disabled'] === true).map((r) => r.address)).toEqual(['google_cloud_run_v2_service.webhook[0]']);
+    expect(ofType('google_cloud_run_v2_service_iam_member').filter((r) => /webhook/.test(r.address))).toEqual([]);
     expect(all.filter((g) => /^roles\/(owner|editor|viewer)$/.test(g.role))).toEqual([]);
     expect(all.filter((g) => g.on.startsWith('project:')).map((g) => [g.role, g.member])).toEqual([['roles/logging.logWriter', account('build')]]);
     expect(all.filter((g) => !g.type.endsWith('_iam_member')).map((g) => g.address)).toEqual([]);
@@ -91,6 +103,8 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
     for (const name of ['dispatch-hourly', 'backfill']) expect(held(account(name))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${secret}`]);
     expect(held(account('scheduler'))).toEqual(['roles/run.invoker on run:dispatchHourly']);
     expect(held(account('push'))).toEqual(['roles/run.invoker on run:harvestRun']);
+    // receiveWebhook publishes run messages and reads its own secret; it never calls dbt Cloud, so no token.
+    expect(held(account('receive-webhook'))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${v['name_prefix']}-dbt-cloud-webhook-secret`]);
     expect(held(account('build'))).toEqual([
       `roles/artifactregistry.writer on ${v['name_prefix']}-functions`,
       `roles/logging.logWriter on project:${v['project_id']}`,
@@ -105,12 +119,12 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`,
     ]);
     // Nobody else holds anything.
-    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'scheduler', 'push', 'build'].map(account), agent, ...(v['backfill_invokers'] as string[])]);
+    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'receive-webhook', 'scheduler', 'push', 'build'].map(account), agent, ...(v['backfill_invokers'] as string[])]);
     expect(grants().filter((g) => !known.has(g.member))).toEqual([]);
   });
 
   it('runs each function as its own account, built by the build account, configured by variables the code reads', () => {
-    for (const f of FUNCTIONS) {
+    for (const f of CLOUD_FUNCTIONS) {
       const r = fn(f.name);
       const build = first<Record<string, unknown>>(r.values['build_config']);
       expect(build['runtime'], f.name).toBe('nodejs22');
@@ -132,8 +146,30 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
     for (const name of ['dispatchHourly', 'backfill']) expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
   });
 
-  it('reaches from outside only the functions people call: Scheduler and Pub/Sub push are internal traffic', () => {
-    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY' });
+  it('builds receiveWebhook from the same source by the build account, runs it as its own account, with its secret read at run time', () => {
+    const build = first<Record<string, unknown>>(webhook().values['build_config']);
+    const source = one('google_storage_bucket_object.source').values;
+    expect(build['source_location']).toBe(`gs://${String(source['bucket'])}/${String(source['name'])}`);
+    expect(`serviceAccount:${String(build['service_account']).replace(/^projects\/[^/]+\/serviceAccounts\//, '')}`).toBe(account('build'));
+    expect(String(build['image_uri'])).toContain(`/${vars()['name_prefix']}-functions/`);
+    const template = webhookTemplate();
+    expect(`serviceAccount:${String(template['service_account'])}`).toBe(account('receive-webhook'));
+    expect(first<{ min_instance_count: number }>(template['scaling']).min_instance_count).toBe(0);
+    const e = webhookEnv();
+    for (const name of Object.keys(e)) expect(CONFIG_VARIABLES, `receiveWebhook sets ${name}`).toContain(name);
+    const fnDecl = FUNCTIONS.find((f) => f.name === 'receiveWebhook')!;
+    for (const group of (fnDecl.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need])) expect(group.some((key) => OPTIONS[key].variable in e), `receiveWebhook lacks ${group.join(' or ')}`).toBe(true);
+    expect(Object.keys(e).filter((k) => k.startsWith('DBT_CLOUD_TOKEN') || k === 'DBT_CLOUD_WEBHOOK_SECRET')).toEqual([]);
+    expect(e['DBT_CLOUD_WEBHOOK_SECRET_NAME']).toBe(`projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-webhook-secret/versions/latest`);
+    expect(e['RUNS_TOPIC']).toBe(env('dispatchHourly')['RUNS_TOPIC']);
+    // The same scope as the functions that call dbt Cloud: what it publishes, they would harvest.
+    for (const k of ['DBT_CLOUD_ACCOUNT_ID', 'HARVEST_INCLUDE_CANCELLED', 'DBT_CLOUD_PROJECT_ID', 'DBT_CLOUD_ENVIRONMENT_ID', 'HARVEST_JOB_IDS']) expect(e[k], k).toBe(env('harvestRun')[k]);
+    expect(ofType('google_secret_manager_secret').map((r) => r.values['secret_id']).sort()).toEqual([`${vars()['name_prefix']}-dbt-cloud-token`, `${vars()['name_prefix']}-dbt-cloud-webhook-secret`]);
+  });
+
+  it('reaches from outside only the functions people and dbt Cloud call: Scheduler and Pub/Sub push are internal traffic', () => {
+    expect(Object.fromEntries(CLOUD_FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY' });
+    expect(webhook().values['ingress']).toBe('INGRESS_TRAFFIC_ALL');
   });
 
   it('locks the bucket down, and ages only manifests and catalogs to colder classes', () => {
@@ -162,7 +198,9 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
 
   it('keeps every instance together under dbt Cloud\'s 5,000 requests a minute', () => {
     const rpm = Number(env('harvestRun')['DBT_CLOUD_REQUESTS_PER_MINUTE']);
-    const instances = FUNCTIONS.reduce((n, f) => n + Number(serviceConfig(f.name)['max_instance_count']), 0);
+    const callers = FUNCTIONS.filter((f) => (f.needs as readonly Need[]).includes('dbtCloud'));
+    expect(callers.map((f) => f.name).sort()).toEqual(['backfill', 'dispatchHourly', 'harvestRun']);
+    const instances = callers.reduce((n, f) => n + Number(serviceConfig(f.name)['max_instance_count']), 0);
     expect(rpm * instances).toBeLessThanOrEqual(5000);
   });
 
@@ -235,6 +273,24 @@ describe('what a plan catches: each mistake made on a copy fails terraform:plan'
     const run = await planTerraform({ standIns, mutate });
     expect(run.ok, run.output).toBe(false);
     expect(run.output).toMatch(error);
+  }, 120_000);
+});
+
+describe('webhook_enabled = false', () => {
+  it('leaves the webhook path out: no service, account, secret or grant of it, and the rest as it was', async () => {
+    const run = await planTerraform({ standIns, mutate: (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace(/(variable "webhook_enabled" \{[^}]*default\s*=\s*)true/, '$1false') }) });
+    expect(run.ok, run.output).toBe(true);
+    const off = plannedResources(run.plan!).filter((r) => r.mode === 'managed');
+    const addresses = new Set(off.map((r) => r.address));
+    expect(off.filter((r) => /webhook/.test(r.address)).map((r) => r.address)).toEqual([]);
+    expect(resources.filter((r) => !addresses.has(r.address)).map((r) => r.address).sort()).toEqual([
+      'google_cloud_run_v2_service.webhook[0]',
+      'google_pubsub_topic_iam_member.webhook_publisher[0]',
+      'google_secret_manager_secret.webhook[0]',
+      'google_secret_manager_secret_iam_member.webhook_reader[0]',
+      'google_service_account.webhook[0]',
+    ]);
+    expect(run.plan!.planned_values.outputs?.['webhook_url']?.value ?? null).toBeNull();
   }, 120_000);
 });
 

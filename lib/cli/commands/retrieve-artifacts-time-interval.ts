@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { connectDbtCloud } from '../../harvest/connect.ts';
-import { harvestWindow, scopeOf, type WindowSummary } from '../../harvest/window.ts';
+import { scopeOf } from '../../core/select.ts';
+import { harvestWindow, type WindowSummary } from '../../harvest/window.ts';
 import { openSink } from '../../sinks/index.ts';
 import { Usage, cliLogger, type Command } from '../command.ts';
 
@@ -15,13 +16,13 @@ export const retrieveArtifactsTimeInterval: Command = {
   summary: 'store every run that finished in a window, with its artifacts',
   usage: `--start-time T --end-time T
          (--output-folder DIR | --gcs-bucket-name BUCKET [--output-folder PREFIX])
-         [--concurrency N] [--include-cancelled]`,
+         [--concurrency N] [--include-cancelled] [--job-ids J,J]`,
   description: `Stores every run that finished in [start, end) with its artifacts, one folder per run:
   date=YYYY-MM-DD/hour=HH/job_id=J/run_id=R/_run.json and .../step=N/<file>
 Runs already stored are skipped, so the command can be repeated safely.
 Exit status: 0 all stored or already stored; 1 some runs failed or were not ready (named on stderr); 2 bad usage.`,
   dbtCloud: true,
-  settings: ['concurrency', 'includeCancelled'],
+  settings: ['concurrency', 'includeCancelled', 'jobIds'],
   args: {
     'start-time': { type: 'string', placeholder: 'T', describe: 'ISO-8601; no offset means UTC (2022-06-01T00:00:00)' },
     'end-time': { type: 'string', placeholder: 'T', describe: 'the end, excluded' },

@@ -88,6 +88,22 @@ describe('backfill', () => {
     }
   });
 
+  it('keeps to HARVEST_JOB_IDS: a backfill\'s jobIds narrow them and never widen them', async () => {
+    const [a, b, c] = fake.account.jobs.map((j) => j.id);
+    const window = { start: '2022-06-01T11:00:00Z', end: '2022-06-01T15:00:00Z' };
+    const jobsOf = (d: ReturnType<typeof deps>) => [...new Set(d.publisher.messages.map((m) => m.jobId))].sort();
+    const configured = { ...deps(), filter: { jobIds: [a!, b!] } };
+    await handleBackfill(configured, request('POST', window));
+    expect(jobsOf(configured)).toEqual([a, b].sort());
+    const narrowed = { ...deps(), filter: { jobIds: [a!, b!] } };
+    await handleBackfill(narrowed, request('POST', { ...window, jobIds: [b, c] }));
+    expect(jobsOf(narrowed)).toEqual([b]);
+    const outside = { ...deps(), filter: { jobIds: [a!] } };
+    const reply = await handleBackfill(outside, request('POST', { ...window, jobIds: [c] }));
+    expect(reply.body).toMatchObject({ runs: 0, published: 0 });
+    expect(outside.publisher.messages).toEqual([]);
+  });
+
   it('lists without publishing on a dry run, and publishes every run otherwise', async () => {
     const d = deps();
     const window = { start: '2022-06-01T11:00:00Z', end: '2022-06-01T13:00:00Z' };

@@ -87,4 +87,25 @@ describe('loadConfig', () => {
       expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: destination }, needs: ['destination'], cloud: true }))[0]).toMatch(/must be gs:\/\/BUCKET\[\/PREFIX\] for a function/);
     }
   });
+  it("reads receiveWebhook's configuration: the account without a token, and the secret or where to read it", () => {
+    const value = loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '43210', DBT_CLOUD_WEBHOOK_SECRET: 'a3f1c0ffee5eed0ddba1', RUNS_TOPIC: 'runs' }, needs: ['accountId', 'webhookSecret', 'runsTopic'], cloud: true });
+    expect([value.accountId, value.webhookSecret, value.dbtCloud]).toEqual([43210, 'a3f1c0ffee5eed0ddba1', undefined]);
+    const named = loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_WEBHOOK_SECRET_NAME: 'projects/my-data-platform/secrets/hook' }, needs: ['webhookSecret'] });
+    expect(named.webhookSecret).toEqual({ secret: { project: 'my-data-platform', secret: 'hook', version: 'latest' } });
+    expect(problemsOf(() => loadConfig({ env: { RUNS_TOPIC: 'runs' }, needs: ['accountId', 'webhookSecret', 'runsTopic'] }))).toEqual([
+      'DBT_CLOUD_ACCOUNT_ID is required',
+      'DBT_CLOUD_WEBHOOK_SECRET is required (or DBT_CLOUD_WEBHOOK_SECRET_NAME) (webhook register prints it)',
+    ]);
+    const both = problemsOf(() => loadConfig({ env: { DBT_CLOUD_WEBHOOK_SECRET: 'a3f1c0ffee5eed0ddba1', DBT_CLOUD_WEBHOOK_SECRET_NAME: 'projects/p-12345/secrets/s' }, needs: ['webhookSecret'] }));
+    expect(both).toEqual(['set DBT_CLOUD_WEBHOOK_SECRET or DBT_CLOUD_WEBHOOK_SECRET_NAME, not both']);
+    expect(problemsOf(() => loadConfig({ env: { DBT_CLOUD_WEBHOOK_SECRET: 'x' }, needs: ['webhookSecret'] })).join()).toMatch(/DBT_CLOUD_WEBHOOK_SECRET is too short/);
+    // The secret is never echoed by a problem.
+    expect(problemsOf(() => loadConfig({ env: { DBT_CLOUD_WEBHOOK_SECRET: 'sec ret with spaces' }, needs: ['webhookSecret'] })).join()).not.toContain('sec ret');
+  });
+
+  it('reads HARVEST_JOB_IDS as a list of job ids, and names a wrong entry', () => {
+    expect(loadConfig({ env: { HARVEST_JOB_IDS: ' 640120, 640121,640120 ' } }).jobIds).toEqual([640120, 640121]);
+    expect(problemsOf(() => loadConfig({ env: { HARVEST_JOB_IDS: '640120,abc' } })).join()).toMatch(/HARVEST_JOB_IDS must be job ids separated by commas \("abc" is not one\)/);
+    expect(problemsOf(() => loadConfig({ env: { HARVEST_JOB_IDS: ',' } })).join()).toMatch(/at least one job id/);
+  });
 });
