@@ -1,6 +1,6 @@
 /**
- * One run harvested in its own process, so that its peak RSS is the harvester's alone. Used by
- * scripts/bench.ts; prints one JSON line.
+ * One run harvested in its own process, so that its peak RSS is the harvester's alone (coverage on,
+ * unless --coverage false). Used by scripts/bench.ts; prints one JSON line.
  */
 import { parseArgs } from 'node:util';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
@@ -8,9 +8,9 @@ import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
 import { harvestRun } from '../lib/harvest/run.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, coverage: { type: 'string', default: 'true' } } });
 const client = new DbtCloudClient({ baseUrl: values.url!, accountId: Number(values.account), token: values.token!, requestsPerMinute: 600_000 });
 const started = performance.now();
-const outcome = await harvestRun(Number(values.run), { client, sink: new LocalFolderSink(values.out!), artifacts: DEFAULT_ARTIFACTS });
+const outcome = await harvestRun(Number(values.run), { client, sink: new LocalFolderSink(values.out!), artifacts: DEFAULT_ARTIFACTS, coverage: values.coverage !== 'false' });
 client.close();
 process.stdout.write(JSON.stringify({ outcome, seconds: (performance.now() - started) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');

@@ -3,7 +3,7 @@
  * harvest, against the fake dbt Cloud on loopback. Prints a markdown table and writes
  * bench-results/bench.json.
  *
- *   npm run bench -- [--only memory,throughput,ratelimit,backfill,roundtrips,freshness] [--runs 500] [--fresh-runs 60]
+ *   npm run bench -- [--only memory,throughput,ratelimit,backfill,roundtrips,freshness,history] [--runs 500] [--fresh-runs 60]
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { execFile, spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ import { startPipeline } from '../harness/pipeline.ts';
 import { buildOnce, startPubSubEmulator } from '../harness/services.ts';
 
 const { values } = parseArgs({
-  options: { only: { type: 'string', default: 'memory,throughput,ratelimit,backfill,roundtrips,freshness' }, runs: { type: 'string', default: '500' }, 'fresh-runs': { type: 'string', default: '60' } },
+  options: { only: { type: 'string', default: 'memory,throughput,ratelimit,backfill,roundtrips,freshness,history' }, runs: { type: 'string', default: '500' }, 'fresh-runs': { type: 'string', default: '60' } },
 });
 const only = new Set(values.only.split(','));
 const TOKEN = 'bench-token';
@@ -35,12 +35,12 @@ const MB = 1024 * 1024;
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
 // ---- memory --------------------------------------------------------------------------------------
-async function memory(bytes: number): Promise<{ maxRssMb: number; seconds: number; bytes: number }> {
+async function memory(bytes: number, coverage = true): Promise<{ maxRssMb: number; seconds: number; bytes: number }> {
   const fake = await startFakeDbtCloud({ from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-01T01:00:00Z'), token: TOKEN, everyMinutes: 60, jobsPerEnvironment: 1, uniform: { executeSteps: ['dbt run'] }, sizeOf: (_r, _s, f) => (f === 'manifest.json' ? bytes : undefined) });
   const run = fake.account.runs[0]!;
   const out = await mkdtemp(join(tmpdir(), 'bench-memory-'));
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/bench-memory-child.ts', '--url', fake.url, '--account', String(fake.accountId), '--token', TOKEN, '--run', String(run.id), '--out', out], { maxBuffer: 1 << 20 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/bench-memory-child.ts', '--url', fake.url, '--account', String(fake.accountId), '--token', TOKEN, '--run', String(run.id), '--out', out, '--coverage', String(coverage)], { maxBuffer: 1 << 20 });
     const r = JSON.parse(stdout) as { outcome: { status: string; bytes: number }; seconds: number; maxRssMb: number };
     if (r.outcome.status !== 'stored') throw new Error(`run not stored: ${JSON.stringify(r.outcome)}`);
     return { maxRssMb: Number(r.maxRssMb.toFixed(1)), seconds: Number(r.seconds.toFixed(2)), bytes: r.outcome.bytes };
@@ -51,14 +51,16 @@ async function memory(bytes: number): Promise<{ maxRssMb: number; seconds: numbe
 }
 
 if (only.has('memory')) {
-  log('memory: one run with a 10 MiB manifest, then one with a 1 GiB manifest, each in its own process');
+  log('memory: one run with a 10 MiB manifest, then one with a 1 GiB manifest, each in its own process, coverage on; then the 1 GiB one with coverage off');
   const small = await memory(10 * MB);
   const large = await memory(1024 * MB);
-  results['memory'] = { small, large, differenceMb: Number((large.maxRssMb - small.maxRssMb).toFixed(1)) };
-  rows.push(['memory', 'peak RSS, run with a 10 MiB manifest', `${small.maxRssMb} MB`, '']);
-  rows.push(['memory', 'peak RSS, run with a 1 GiB manifest', `${large.maxRssMb} MB`, `< 200 MB: ${large.maxRssMb < 200 ? 'yes' : 'NO'}`]);
+  const plain = await memory(1024 * MB, false);
+  results['memory'] = { small, large, largeWithoutCoverage: plain, differenceMb: Number((large.maxRssMb - small.maxRssMb).toFixed(1)) };
+  rows.push(['memory', 'peak RSS, run with a 10 MiB manifest (coverage on)', `${small.maxRssMb} MB`, '']);
+  rows.push(['memory', 'peak RSS, run with a 1 GiB manifest (coverage on)', `${large.maxRssMb} MB`, `< 200 MB: ${large.maxRssMb < 200 ? 'yes' : 'NO'}`]);
   rows.push(['memory', 'difference', `${(large.maxRssMb - small.maxRssMb).toFixed(1)} MB`, `< 50 MB: ${large.maxRssMb - small.maxRssMb < 50 ? 'yes' : 'NO'}`]);
-  rows.push(['memory', '1 GiB run harvested in', `${large.seconds} s (${((large.bytes / MB) / large.seconds).toFixed(0)} MiB/s)`, '']);
+  rows.push(['memory', '1 GiB run harvested in, coverage on', `${large.seconds} s (${((large.bytes / MB) / large.seconds).toFixed(0)} MiB/s)`, '']);
+  rows.push(['memory', '1 GiB run harvested in, coverage off', `${plain.seconds} s (${((plain.bytes / MB) / plain.seconds).toFixed(0)} MiB/s); peak RSS ${plain.maxRssMb} MB`, '']);
 }
 
 // ---- throughput ----------------------------------------------------------------------------------
@@ -163,6 +165,25 @@ if (only.has('backfill')) {
   } finally {
     fakeProcess.kill();
     await emulator.stop();
+  }
+}
+
+// ---- coverage history ------------------------------------------------------------------------------
+if (only.has('history')) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-history-'));
+  try {
+    const { writeCoverageDemo } = await import('../harness/coverage-demo.ts');
+    const { runs } = await writeCoverageDemo(join(dir, 'bucket'), { jobs: 20, days: 500, start: new Date(Date.UTC(2025, 0, 1)) });
+    log(`coverage history: ${runs} stored runs (20 jobs x 500 days, a real project's summaries), one HTML report, in its own process`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/bench-history-child.ts', '--from', join(dir, 'bucket'), '--out', join(dir, 'report.html')], { maxBuffer: 1 << 20 });
+    const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
+    if (r.code !== 0) throw new Error(`coverage history exited ${r.code}: ${r.stderr}`);
+    const { stat } = await import('node:fs/promises');
+    const size = (await stat(join(dir, 'report.html'))).size;
+    results['history'] = { runs, seconds: Number(r.seconds.toFixed(1)), maxRssMb: Number(r.maxRssMb.toFixed(1)), reportBytes: size };
+    rows.push(['history', `coverage history over ${runs} stored runs (report ${(size / MB).toFixed(1)} MB)`, `${r.seconds.toFixed(1)} s, peak RSS ${r.maxRssMb.toFixed(1)} MB`, '']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -100,3 +100,53 @@ resource "google_bigquery_table" "run_results" {
     ])
   }
 }
+
+resource "google_bigquery_table" "coverage" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "coverage"
+  description         = "One row per dbt step with a manifest: the coverage.json summaries (documentation and test coverage, per table where the step has a catalog)."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format         = "NEWLINE_DELIMITED_JSON"
+    autodetect            = false
+    ignore_unknown_values = true
+    max_bad_records       = 0
+    source_uris           = ["${local.destination}/*/coverage.json"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+      require_partition_filter = true
+    }
+
+    schema = jsonencode([
+      { name = "schema_version", type = "INTEGER" },
+      { name = "finished_at", type = "TIMESTAMP" },
+      { name = "job_name", type = "STRING" },
+      { name = "dbt_version", type = "STRING" },
+      { name = "manifest_schema_version", type = "STRING" },
+      { name = "project_name", type = "STRING" },
+      { name = "generated_at", type = "TIMESTAMP" },
+      { name = "models", type = "RECORD", fields = [
+        { name = "total", type = "INTEGER" },
+        { name = "documented", type = "INTEGER" },
+        { name = "tested", type = "INTEGER" },
+        { name = "tests", type = "INTEGER" },
+      ] },
+      { name = "doc", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }] },
+      { name = "test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
+      { name = "tables", type = "RECORD", mode = "REPEATED", fields = [
+        { name = "name", type = "STRING" },
+        { name = "unique_id", type = "STRING" },
+        { name = "resource_type", type = "STRING" },
+        { name = "columns", type = "INTEGER" },
+        { name = "documented", type = "INTEGER" },
+        { name = "tested", type = "INTEGER" },
+        { name = "tests", type = "INTEGER" },
+      ] },
+      { name = "unmatched_tables", type = "STRING", mode = "REPEATED" },
+    ])
+  }
+}

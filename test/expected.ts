@@ -3,6 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { FakeAccount, FakeRun } from '../harness/fake-dbt-cloud/model.ts';
 import type { FakeGcs } from '../harness/fake-gcs/server.ts';
+import { summarize, type CoverageSummary } from '../lib/core/coverage.ts';
+import { catalogCollector, collect, manifestCollector } from '../lib/coverage/extract.ts';
 import { sha256Of } from './helpers.ts';
 
 /**
@@ -33,6 +35,8 @@ export function expectedTree(account: FakeAccount, runs: readonly FakeRun[], pre
     if (!account.artifactsSaved(run)) continue;
     for (const f of account.expectedFiles(run.id)) {
       out.set(`${dir}/step=${f.step}/${NAME(f.file, f.command)}`, { runId: run.id, step: f.step, file: f.file, size: f.size });
+      // Every step with a manifest has its coverage summary.
+      if (f.file === 'manifest.json') out.set(`${dir}/step=${f.step}/coverage.json`, { runId: run.id, step: f.step, file: 'coverage.json' });
     }
   }
   return out;
@@ -74,11 +78,37 @@ export async function objectMismatches(account: FakeAccount, runs: readonly Fake
   for (const o of mine) {
     const want = expected.get(o.name);
     if (!want) mismatches.push(`extra ${o.name}`);
-    else if (want.step > 0 && o.sha256 !== (await account.artifact(want.runId, want.step, want.file).sha256())) mismatches.push(`different ${o.name}`);
-    else if (want.step === 0 && o.data && (JSON.parse(o.data.toString('utf8')) as { id?: unknown }).id !== want.runId) mismatches.push(`wrong run in ${o.name}`);
+    else if (o.data) {
+      const problem = await storedProblem(account, want, o.data);
+      if (problem) mismatches.push(`${problem} in ${o.name}`);
+    } else if (want.file !== 'coverage.json' && want.step > 0 && o.sha256 !== (await account.artifact(want.runId, want.step, want.file).sha256())) mismatches.push(`different ${o.name}`);
   }
   for (const name of expected.keys()) if (!names.has(name)) mismatches.push(`missing ${name}`);
   return mismatches;
+}
+
+/** What is wrong with a stored object, or null: an artifact's bytes, a coverage summary, `_run.json`'s run. */
+export async function storedProblem(account: FakeAccount, want: ExpectedObject, data: Buffer): Promise<string | null> {
+  if (want.file === 'coverage.json') return coverageMismatch(account, want, data);
+  if (want.step === 0) return (JSON.parse(data.toString('utf8')) as { id?: unknown }).id === want.runId ? null : 'wrong run';
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(data).digest('hex') === (await account.artifact(want.runId, want.step, want.file).sha256()) ? null : 'different bytes';
+}
+
+/**
+ * How a stored coverage.json differs from the summary of the step's true manifest and catalog
+ * (read straight from the fake, not as they streamed through the harvest), or null.
+ */
+export async function coverageMismatch(account: FakeAccount, want: ExpectedObject, data: Buffer): Promise<string | null> {
+  const text = data.toString('utf8');
+  if (!text.endsWith('\n') || text.slice(0, -1).includes('\n')) return 'not one JSON line';
+  const stored = JSON.parse(text) as CoverageSummary;
+  const run = account.run(want.runId)!;
+  const step = run.steps.find((s) => s.index === want.step)!;
+  const manifest = await collect(account.artifact(want.runId, want.step, 'manifest.json').stream, manifestCollector({ tables: step.command === 'docs generate' }));
+  const catalog = step.files.includes('catalog.json') && step.command === 'docs generate' ? await collect(account.artifact(want.runId, want.step, 'catalog.json').stream, catalogCollector()) : null;
+  const expected = summarize(manifest, catalog, { finishedAt: stored.finished_at, jobName: stored.job_name });
+  return JSON.stringify(stored) === JSON.stringify(expected) ? null : 'a summary other than its artifacts\'';
 }
 
 /** `_run.json` objects present without every artifact of their run: what the marker-last rule forbids. */
@@ -95,6 +125,7 @@ export function markersWithoutArtifacts(expected: ReadonlyMap<string, ExpectedOb
 /** Stores the given expected artifacts in the fake bucket first, byte for byte, as another harvester would have. */
 export async function storedByAnotherWriter(gcs: FakeGcs, bucket: string, account: FakeAccount, objects: readonly (readonly [string, ExpectedObject])[]): Promise<void> {
   for (const [name, o] of objects) {
+    if (o.file === 'coverage.json') continue;
     const chunks: Buffer[] = [];
     for await (const c of account.artifact(o.runId, o.step, o.file).stream) chunks.push(c as Buffer);
     gcs.put(bucket, name, Buffer.concat(chunks), 'application/json');

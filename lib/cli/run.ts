@@ -12,9 +12,10 @@ import { COMMON_SETTINGS, argsHelp, settingsHelp, type CliIO, type Command, type
 import { retrieveArtifactsTimeInterval } from './commands/retrieve-artifacts-time-interval.ts';
 import { retrieveMostRecentArtifact } from './commands/retrieve-most-recent-artifact.ts';
 import { triggerJob } from './commands/trigger-job.ts';
+import { COVERAGE_COMMANDS } from './commands/coverage.ts';
 import { WEBHOOK_COMMANDS } from './commands/webhook.ts';
 
-export const COMMANDS: readonly Command[] = [retrieveArtifactsTimeInterval, retrieveMostRecentArtifact, triggerJob, ...WEBHOOK_COMMANDS];
+export const COMMANDS: readonly Command[] = [retrieveArtifactsTimeInterval, retrieveMostRecentArtifact, triggerJob, ...WEBHOOK_COMMANDS, ...COVERAGE_COMMANDS];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;
 

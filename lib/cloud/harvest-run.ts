@@ -61,6 +61,7 @@ export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logg
     client: connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-function' }),
     sink: await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint }),
     artifacts: config.artifacts,
+    coverage: config.coverage,
     filter: scopeOf(config),
     logger,
   };

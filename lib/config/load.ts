@@ -37,6 +37,8 @@ export interface Config {
   destination?: Destination;
   runsTopic?: TopicName;
   artifacts: string[];
+  /** Write coverage.json per step while harvesting. */
+  coverage: boolean;
   includeCancelled: boolean;
   concurrency: number;
   backfillMaxDays: number;
@@ -125,6 +127,7 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     destination: read('destination'),
     runsTopic: read('runsTopic'),
     artifacts: read('artifacts') ?? [],
+    coverage: read('coverage') ?? true,
     includeCancelled: read('includeCancelled') ?? false,
     concurrency: read('concurrency') ?? 0,
     backfillMaxDays: read('backfillMaxDays') ?? 0,

@@ -170,6 +170,12 @@ export const OPTIONS = {
       .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
       .pipe(z.array(artifactName).min(1, 'must name at least one file')),
   },
+  coverage: {
+    variable: 'HARVEST_COVERAGE',
+    default: 'true',
+    describe: "write each dbt step's coverage.json (documentation and test coverage) beside its artifacts",
+    schema: boolText,
+  },
   includeCancelled: { variable: 'HARVEST_INCLUDE_CANCELLED', flag: 'include-cancelled', switch: true, default: 'false', describe: 'also store cancelled runs', schema: boolText },
   concurrency: { variable: 'HARVEST_CONCURRENCY', flag: 'concurrency', placeholder: 'N', default: '16', describe: 'runs harvested at once by the CLI (set from npm run bench)', schema: positiveInt(256) },
   requestsPerMinute: {

@@ -3,15 +3,17 @@
  * last. I/O goes through the client and the sink.
  * @module
  */
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
+import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { artifactPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
 import { inScope, type RunFilter } from '../core/select.ts';
-import { selectDbtSteps, storedFileName } from '../core/steps.ts';
+import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS, parseTimestamp } from '../core/time.ts';
 import { RUN_RELATED, type DbtCloudClient } from '../dbt-cloud/client.ts';
+import { catalogCollector, manifestCollector, type Collector } from '../coverage/extract.ts';
 import { DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../sinks/index.ts';
@@ -33,6 +35,8 @@ export interface HarvestContext {
   stats?: { fileRetries: number };
   /** Files of one run transferred at once (default ARTIFACT_CONCURRENCY). */
   artifactConcurrency?: number;
+  /** Write each step's coverage.json from its manifest and catalog as they stream by (default true). */
+  coverage?: boolean;
 }
 
 /**
@@ -111,25 +115,61 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     // Every file of every step at once, a few at a time: a run costs about one round trip per
     // `artifactConcurrency` files, not one per file. The client's rate limit is shared, so a busy
     // instance spreads its requests whatever this bound.
-    const transfers = steps.flatMap((step) => ctx.artifacts.map((file) => ({ step: step.index, file, path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)) })));
+    const transfers = steps.flatMap((step) => ctx.artifacts.map((file) => ({ step, file, path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)) })));
+    // Coverage reads the manifest and the catalog as they stream into the sink: one pass, no re-read.
+    // Only a `docs generate` step has a catalog, so only there is every table of the manifest kept.
+    const coverage = new Map<number, { manifest?: Collector<ManifestFacts>; catalog?: Collector<CatalogFacts>; tables: boolean }>();
+    const observe = (step: DbtStep, file: string): (() => Collector<unknown>) | undefined => {
+      if (ctx.coverage === false || (file !== 'manifest.json' && file !== 'catalog.json')) return undefined;
+      const tables = step.subcommand === 'docs generate';
+      if (file === 'catalog.json' && !tables) return undefined;
+      return () => {
+        const entry = coverage.get(step.index) ?? { tables };
+        coverage.set(step.index, entry);
+        if (file === 'manifest.json') return (entry.manifest = manifestCollector({ tables }));
+        return (entry.catalog = catalogCollector());
+      };
+    };
     let failed: { step: number; file: string; error: unknown } | undefined;
     await drain(transfers.values(), ctx.artifactConcurrency ?? ARTIFACT_CONCURRENCY, async (t) => {
       // After a failure, nothing new starts; what is in flight finishes (and is stored, write-once).
       if (failed) return;
       try {
-        const result = await fetchToSink(ctx, run.id, t.file, t.step, t.path);
+        const result = await fetchToSink(ctx, run.id, t.file, t.step.index, t.path, observe(t.step, t.file));
         if (result !== null) {
           files++;
           bytes += result;
         }
       } catch (error) {
-        log.error('artifact not stored', { step: t.step, file: t.file, error });
-        failed ??= { step: t.step, file: t.file, error };
+        log.error('artifact not stored', { step: t.step.index, file: t.file, error });
+        failed ??= { step: t.step.index, file: t.file, error };
       }
     });
     if (failed) {
       const err = failed.error;
       return { status: 'failed', runId, jobId, error: `step ${failed.step} ${failed.file}: ${errorMessage(err)}`, retriable: !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError };
+    }
+    // Each step's coverage.json, before _run.json: a stored run has its summaries.
+    for (const [step, c] of [...coverage].sort(([a], [b]) => a - b)) {
+      if (!c.manifest) continue;
+      let line: Buffer;
+      try {
+        const manifest = c.manifest.finish();
+        const catalog = c.catalog && c.tables ? c.catalog.finish() : null;
+        const summary = summarize(manifest, catalog, { finishedAt: run.finished_at, jobName: typeof run.job?.name === 'string' ? run.job.name : null });
+        line = Buffer.from(JSON.stringify(summary) + '\n', 'utf8');
+      } catch (err) {
+        // The artifacts are stored; `coverage history` computes this summary from them later.
+        log.warn('coverage not computed for this step', { step, error: err });
+        continue;
+      }
+      try {
+        const written = await ctx.sink.write(artifactPath(runDir, step, COVERAGE_FILE), Readable.from([line]), { contentType: 'application/json', size: line.length });
+        files++;
+        bytes += written.bytes;
+      } catch (err) {
+        return { status: 'failed', runId, jobId, error: `step ${step} ${COVERAGE_FILE}: ${errorMessage(err)}`, retriable: true };
+      }
     }
   }
   // `_run.json` last: its presence means every artifact of the run is stored.
@@ -143,8 +183,11 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   return { status: 'stored', runId, jobId, path: runDir, files, bytes };
 }
 
-/** One artifact into the sink, retried when the body breaks off or the sink fails. Bytes, or null for 404. */
-async function fetchToSink(ctx: HarvestContext, runId: number, file: string, step: number, path: string): Promise<number | null> {
+/**
+ * One artifact into the sink, retried when the body breaks off or the sink fails. Bytes, or null
+ * for 404. `observe` makes a collector the body also streams through (a fresh one each attempt).
+ */
+async function fetchToSink(ctx: HarvestContext, runId: number, file: string, step: number, path: string, observe?: () => Collector<unknown>): Promise<number | null> {
   const attempts = ctx.fileAttempts ?? 3;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
@@ -154,7 +197,15 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
       const wrongType = contentTypeProblem(artifact.contentType);
       if (wrongType) throw new ArtifactNotJsonError(artifact.url, wrongType);
       // Stored as what it is checked to be, whatever dbt Cloud called it.
-      const result = await ctx.sink.write(path, jsonGuard(artifact.body, artifact.url), { contentType: 'application/json', size: artifact.contentLength });
+      const checked = jsonGuard(artifact.body, artifact.url);
+      let body: Readable = checked;
+      if (observe) {
+        const seen = tee(observe());
+        // A body that breaks off fails the tee too, and so the write; the sink's own failure stays the sink's.
+        pipeline(checked, seen, () => {});
+        body = seen;
+      }
+      const result = await ctx.sink.write(path, body, { contentType: 'application/json', size: artifact.contentLength });
       return result.bytes;
     } catch (err) {
       artifact.body.destroy();
@@ -164,4 +215,14 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
       await sleep(250 * 2 ** (attempt - 1));
     }
   }
+}
+
+/** Passes the bytes on, and shows each chunk to a collector (whose own failure never fails the transfer). */
+function tee(collector: Collector<unknown>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      collector.write(chunk);
+      done(null, chunk);
+    },
+  });
 }

@@ -108,7 +108,7 @@ function misfits(value: unknown, field: Field, path: string): string[] {
 
 describe('the BigQuery external tables over what the harvester stores', () => {
   it('has the tables, each over stored files', async () => {
-    expect(tables.map((t) => t.id).sort()).toEqual(['run_results', 'runs']);
+    expect(tables.map((t) => t.id).sort()).toEqual(['coverage', 'run_results', 'runs']);
     for (const t of tables) for (const uri of t.sourceUris) expect((await filesOf(uri)).length, `${t.id}: ${uri}`).toBeGreaterThan(10);
   });
 

@@ -9,7 +9,7 @@ import type { FakeDbtCloud, FaultRule } from '../../harness/fake-dbt-cloud/serve
 import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
 import { TOKEN, fakeCloud, until } from '../helpers.ts';
 import { cli } from '../cli.ts';
-import { expectedTree, listFiles, markersWithoutArtifacts, objectMismatches, runFolder, sha256File, storedByAnotherWriter } from '../expected.ts';
+import { expectedTree, listFiles, markersWithoutArtifacts, objectMismatches, runFolder, sha256File, storedByAnotherWriter, storedProblem } from '../expected.ts';
 
 /**
  * The CLI path under faults: for each fault, harvest a window while the fake injects it (and, where
@@ -60,8 +60,8 @@ async function compareFolder(out: string, account: FakeAccount = fake.account, r
       mismatches.push(`missing ${path}`);
       continue;
     }
-    if (obj.step > 0 && (await sha256File(join(out, path))) !== (await account.artifact(obj.runId, obj.step, obj.file).sha256())) mismatches.push(`different ${path}`);
-    if (obj.step === 0 && JSON.parse(await readFile(join(out, path), 'utf8')).id !== obj.runId) mismatches.push(`wrong run in ${path}`);
+    const problem = await storedProblem(account, obj, await readFile(join(out, path)));
+    if (problem) mismatches.push(`${problem} in ${path}`);
   }
   return { stored: files.filter((f) => f.endsWith('_run.json')).length, mismatches };
 }

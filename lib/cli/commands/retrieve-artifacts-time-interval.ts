@@ -56,7 +56,7 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     try {
       const summary = await harvestWindow(
         { start: start!, end: end! },
-        { client, sink, artifacts: config.artifacts, logger, filter: scopeOf(config) },
+        { client, sink, artifacts: config.artifacts, coverage: config.coverage, logger, filter: scopeOf(config) },
         { concurrency: config.concurrency, onProgress: progress },
       );
       if (io.isTTY) io.stderr('\n');

@@ -13,7 +13,7 @@ import type { DbtCloudClient } from '../../../lib/dbt-cloud/client.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import { LocalFolderSink } from '../../../lib/sinks/local.ts';
 import type { FakeDbtCloud } from '../../../harness/fake-dbt-cloud/server.ts';
-import { listFiles, runFolder } from '../../expected.ts';
+import { expectedTree, listFiles, runFolder } from '../../expected.ts';
 import { clientFor, fakeCloud } from '../../helpers.ts';
 
 /** The three handlers in this process: a request in, a reply out, the fake dbt Cloud behind them. */
@@ -144,7 +144,8 @@ describe('harvestRun', () => {
   it('stores the run a push names, and acknowledges it again as already stored', async () => {
     const run = fake.account.runs.find((r) => r.outcome === 'success' && fake.account.expectedFiles(r.id).length > 2)!;
     const first = await handleHarvestRun(ctx(), request('POST', push({ runId: run.id, jobId: run.jobId })));
-    expect(first).toMatchObject({ status: 200, body: { status: 'stored', runId: run.id, files: fake.account.expectedFiles(run.id).length } });
+    // Every artifact, and each step's coverage summary.
+    expect(first).toMatchObject({ status: 200, body: { status: 'stored', runId: run.id, files: expectedTree(fake.account, [run]).size - 1 } });
     expect(await listFiles(join(dir, runFolder(run)))).toContain('_run.json');
     expect(await handleHarvestRun(ctx(), request('POST', push({ runId: run.id })))).toMatchObject({ status: 200, body: { status: 'skipped', reason: 'already stored' } });
   });

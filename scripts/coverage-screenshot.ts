@@ -1,0 +1,34 @@
+/**
+ * The README's picture of the coverage report: the demo history (harness/coverage-demo.ts) rendered
+ * by `coverage history` and photographed in headless Chromium.
+ *
+ *   node scripts/coverage-screenshot.ts [--out docs/coverage-report.png]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { launchChromium } from '../harness/browser.ts';
+import { writeCoverageDemo } from '../harness/coverage-demo.ts';
+import { runCli } from '../lib/cli/run.ts';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/coverage-report.png' } } });
+const dir = await mkdtemp(join(tmpdir(), 'coverage-shot-'));
+try {
+  await writeCoverageDemo(join(dir, 'bucket'));
+  const report = join(dir, 'report.html');
+  const code = await runCli(['coverage', 'history', '--from', join(dir, 'bucket'), '--out', report], { env: {}, stdout: () => {}, stderr: (t) => process.stderr.write(t), isTTY: false });
+  if (code !== 0) throw new Error(`coverage history exited ${code}`);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1160, height: 1300 }, deviceScaleFactor: 1 });
+    await page.goto(pathToFileURL(report).href, { waitUntil: 'load' });
+    await page.screenshot({ path: values.out, fullPage: false });
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(`${values.out}\n`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../cli.ts';
+
+/** dbt-harvester coverage compute, as a user of dbt-coverage runs it, on a real project's artifacts. */
+const FIXTURE = 'test/fixtures/coverage/harmony';
+let dir: string;
+let artifacts: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'coverage-compute-'));
+  artifacts = join(dir, 'target');
+  await mkdir(artifacts);
+  for (const file of ['manifest.json', 'catalog.json']) await writeFile(join(artifacts, file), gunzipSync(readFileSync(join(FIXTURE, `${file}.gz`))));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const expected = (name: string): string => readFileSync(join(FIXTURE, name), 'utf8');
+
+describe('coverage compute', () => {
+  it.each(['doc', 'test'])('prints dbt-coverage\'s %s table and writes its report', async (type) => {
+    const report = join(dir, `${type}.json`);
+    const res = await cli(['coverage', 'compute', type, '--run-artifacts-dir', artifacts, '--cov-report', report], {});
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(expected(`expected-${type}.txt`));
+    expect(await readFile(report, 'utf8')).toBe(expected(`expected-${type}.json`));
+  });
+
+  it('prints markdown, and keeps to --model-path-filter', async () => {
+    const md = await cli(['coverage', 'compute', 'test', '--run-artifacts-dir', artifacts, '--cov-format', 'markdown', '--cov-report', join(dir, 'md.json')], {});
+    expect(md.stdout).toBe(expected('expected-test.md'));
+    const filters = (JSON.parse(expected('filter.json')) as string[]).flatMap((f) => ['--model-path-filter', f]);
+    const filtered = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, ...filters, '--cov-report', join(dir, 'f.json')], {});
+    expect(filtered.stdout).toBe(expected('expected-doc-filtered.txt'));
+  });
+
+  it('exits 1 under --cov-fail-under, or when the filter leaves no table', async () => {
+    const report = JSON.parse(expected('expected-doc.json')) as { coverage: number };
+    const above = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--cov-fail-under', String(Math.min(1, report.coverage + 0.01)), '--cov-report', join(dir, 'x.json')], {});
+    expect(above.code).toBe(1);
+    expect(above.stderr).toMatch(/Measured coverage 0\.\d{3} lower than min required coverage/);
+    const below = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--cov-fail-under', String(report.coverage - 0.01), '--cov-report', join(dir, 'x.json')], {});
+    expect(below.code).toBe(0);
+    const none = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--model-path-filter', 'nowhere/', '--cov-report', join(dir, 'x.json')], {});
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no tables/);
+  });
+
+  it('computes over the rest, and names it, when the catalog has a table the manifest lacks', async () => {
+    const partial = join(dir, 'partial');
+    await mkdir(partial);
+    const manifest = JSON.parse(await readFile(join(artifacts, 'manifest.json'), 'utf8')) as { nodes: Record<string, unknown> };
+    const [dropped] = Object.keys(manifest.nodes).filter((id) => id.startsWith('model.'));
+    delete manifest.nodes[dropped!];
+    await writeFile(join(partial, 'manifest.json'), JSON.stringify(manifest));
+    await writeFile(join(partial, 'catalog.json'), await readFile(join(artifacts, 'catalog.json')));
+    const res = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', partial, '--cov-report', join(dir, 'p.json')], {});
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(`${dropped} is in the catalog but not in the manifest`);
+  });
+
+  it.each([
+    [['compute'], /name the coverage type: doc or test/],
+    [['compute', 'docs', '--run-artifacts-dir', 'x'], /not "docs"/],
+    [['compute', 'doc'], /--run-artifacts-dir DIR is required/],
+    [['compute', 'doc', '--run-artifacts-dir', '/nonexistent'], /manifest.json not found/],
+    [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-fail-under', '80'], /ratio from 0 to 1/],
+    [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-format', 'html'], /string or markdown/],
+  ])('refuses %j as bad usage (exit 2)', async (args, message) => {
+    const res = await cli(['coverage', ...args], {});
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+  });
+
+  it('refuses a catalog that is not JSON, naming it (exit 2)', async () => {
+    const broken = join(dir, 'broken');
+    await mkdir(broken);
+    await writeFile(join(broken, 'manifest.json'), await readFile(join(artifacts, 'manifest.json')));
+    await writeFile(join(broken, 'catalog.json'), '<html>Sign in</html>');
+    const res = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', broken, '--cov-report', join(dir, 'b.json')], {});
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/catalog.json cannot be read for coverage/);
+  });
+});
