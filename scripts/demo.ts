@@ -1,7 +1,8 @@
 /**
  * npm run demo: starts the fake dbt Cloud with a day of runs, harvests three hours of it into
  * ./demo-output with the real CLI (a child process, exactly as a user runs it), fetches the newest
- * production manifest for CI, and prints what was stored.
+ * production manifest for CI, writes the coverage history report of what it stored, and prints
+ * what was stored.
  */
 import { spawn } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -28,6 +29,7 @@ const again = await run(['retrieve-artifacts-time-interval', '--start-time', '20
 const job = fake.account.jobs.find((j) => j.generateDocs)!;
 const manifest = await run(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', join(OUT, 'state')]);
 await fake.stop();
+const report = await run(['coverage', 'history', '--from', join(OUT, 'history'), '--out', join(OUT, 'coverage.html')]);
 
 const files: { path: string; size: number }[] = [];
 const walk = async (dir: string): Promise<void> => {
@@ -50,4 +52,5 @@ for (const [hour, count] of [...hours].sort()) process.stdout.write(`  ${hour}: 
 process.stdout.write(`One run:\n`);
 for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run.json', '')))) process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
 process.stdout.write(`For CI: ${files.find((f) => f.path.startsWith('state/'))?.path ?? '(none)'}\n`);
-process.exitCode = harvested === 0 && again === 0 && manifest === 0 ? 0 : 1;
+process.stdout.write(`Coverage over the stored runs: open ./${OUT}/coverage.html in a browser\n`);
+process.exitCode = harvested === 0 && again === 0 && manifest === 0 && report === 0 ? 0 : 1;
