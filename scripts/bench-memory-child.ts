@@ -1,14 +1,18 @@
 /**
- * One run harvested in its own process, so that its peak RSS is the harvester's alone (coverage on,
- * unless --coverage false). Used by scripts/bench.ts; prints one JSON line.
+ * One run harvested in its own process, so that its peak RSS is the harvester's alone, with V8 tuned
+ * as the functions tune it and coverage on (unless --tuned false, --coverage false). Used by
+ * scripts/bench.ts; prints one JSON line.
  */
 import { parseArgs } from 'node:util';
+import { tuneForSmallInstances } from '../lib/cloud/runtime.ts';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
 import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
 import { harvestRun } from '../lib/harvest/run.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, coverage: { type: 'string', default: 'true' } } });
+const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, coverage: { type: 'string', default: 'true' }, tuned: { type: 'string', default: 'true' } } });
+// As harvestRun runs (lib/cloud/serve.ts), unless --tuned false (the CLI's defaults).
+if (values.tuned !== 'false') tuneForSmallInstances();
 const client = new DbtCloudClient({ baseUrl: values.url!, accountId: Number(values.account), token: values.token!, requestsPerMinute: 600_000 });
 const started = performance.now();
 const outcome = await harvestRun(Number(values.run), { client, sink: new LocalFolderSink(values.out!), artifacts: DEFAULT_ARTIFACTS, coverage: values.coverage !== 'false' });

@@ -25,3 +25,22 @@ export function parseDestination(text: string): Destination | { problem: string 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return { problem: `"${text}" must be gs://BUCKET[/PREFIX] or a local folder` };
   return { kind: 'local', path: trimmed };
 }
+
+/** Where in a bucket a destination's objects are: their names under the prefix, and how to name the place. */
+export interface BucketPlace {
+  /** Without leading or trailing slashes; empty for the bucket's root. */
+  readonly prefix: string;
+  /** `gs://bucket[/prefix]`, for messages. */
+  readonly description: string;
+  /** The object name of a path relative to the destination. */
+  objectName(path: string): string;
+}
+
+export function bucketPlace(bucket: string, prefix: string): BucketPlace {
+  const clean = prefix.replace(/^\/+|\/+$/g, '');
+  return {
+    prefix: clean,
+    description: `gs://${bucket}${clean ? `/${clean}` : ''}`,
+    objectName: (path) => (clean ? `${clean}/${path}` : path),
+  };
+}

@@ -8,6 +8,7 @@
 import { Storage, type Bucket } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { bucketPlace, type BucketPlace } from '../core/destination.ts';
 import { byteCounter, checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
 
 /** Objects up to this size go in one multipart request; larger ones stream through a resumable upload. */
@@ -16,17 +17,17 @@ const SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024;
 export class GcsSink implements ArtifactSink {
   readonly description: string;
   private readonly bucket: Bucket;
-  private readonly prefix: string;
+  private readonly place: BucketPlace;
 
   constructor(bucket: Bucket, prefix: string) {
     this.bucket = bucket;
-    this.prefix = prefix.replace(/^\/+|\/+$/g, '');
-    this.description = `gs://${bucket.name}${this.prefix ? `/${this.prefix}` : ''}`;
+    this.place = bucketPlace(bucket.name, prefix);
+    this.description = this.place.description;
   }
 
   private name(path: string): string {
     checkObjectPath(path);
-    return this.prefix ? `${this.prefix}/${path}` : path;
+    return this.place.objectName(path);
   }
 
   async exists(path: string): Promise<boolean> {

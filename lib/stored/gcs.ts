@@ -4,25 +4,22 @@
  */
 import { Storage, type Bucket } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
+import { bucketPlace, type BucketPlace } from '../core/destination.ts';
 import { ObjectNotFoundError, checkReadPath, type ObjectReader, type StoredEntry } from './reader.ts';
 
 export class GcsReader implements ObjectReader {
   readonly description: string;
   private readonly bucket: Bucket;
-  private readonly prefix: string;
+  private readonly place: BucketPlace;
 
   constructor(bucket: Bucket, prefix: string) {
     this.bucket = bucket;
-    this.prefix = prefix.replace(/^\/+|\/+$/g, '');
-    this.description = `gs://${bucket.name}${this.prefix ? `/${this.prefix}` : ''}`;
-  }
-
-  private name(path: string): string {
-    return this.prefix ? `${this.prefix}/${path}` : path;
+    this.place = bucketPlace(bucket.name, prefix);
+    this.description = this.place.description;
   }
 
   async *list(prefix = ''): AsyncIterable<StoredEntry> {
-    const root = this.prefix ? `${this.prefix}/` : '';
+    const root = this.place.objectName('');
     let pageToken: string | undefined;
     do {
       const [files, next] = await this.bucket.getFiles({ prefix: `${root}${prefix}`, autoPaginate: false, maxResults: 1000, pageToken });
@@ -36,7 +33,7 @@ export class GcsReader implements ObjectReader {
 
   async read(path: string): Promise<Readable> {
     checkReadPath(path);
-    const file = this.bucket.file(this.name(path));
+    const file = this.bucket.file(this.place.objectName(path));
     const [exists] = await file.exists();
     if (!exists) throw new ObjectNotFoundError(`${this.description}/${path}`);
     return file.createReadStream({ validation: 'crc32c' });
