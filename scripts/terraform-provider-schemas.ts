@@ -22,6 +22,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CtyType } from '../harness/terraform/cty.ts';
+import type { BlockSchema } from '../harness/terraform/provider.ts';
 
 const { values } = parseArgs({
   options: { 'jsii-dir': { type: 'string' }, shared: { type: 'string', default: '../shared/terraform/google-provider-6.50.0.schema.json' }, 'provider-source': { type: 'string' } },
@@ -44,17 +46,6 @@ interface JsiiType {
 }
 type Jsii = Record<string, JsiiType>;
 
-export type CtyType = string | [string, CtyType] | ['object', Record<string, CtyType>];
-export interface AttributeSchema {
-  type: CtyType;
-  required?: boolean;
-  optional?: boolean;
-  computed?: boolean;
-}
-export interface BlockSchema {
-  attributes: Record<string, AttributeSchema>;
-  block_types: Record<string, { nesting: 'list'; min_items: number; max_items: number; block: BlockSchema }>;
-}
 
 function loadJsii(name: keyof typeof PACKAGES): Jsii {
   const spec = PACKAGES[name];
