@@ -200,6 +200,8 @@ describe('bad usage', () => {
     ['start after end', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-02T00:00:00', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /must be before --end-time/],
     ['a malformed time', ['retrieve-artifacts-time-interval', '--start-time', 'yesterday', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /Invalid --start-time "yesterday".*ISO-8601/s],
     ['a missing token', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', 'OUT'], { DBT_CLOUD_TOKEN: undefined }, /DBT_CLOUD_TOKEN \(--token\) is required/],
+    ['a missing job', ['trigger-job'], { DBT_CLOUD_JOB_ID: undefined }, /DBT_CLOUD_JOB_ID \(--job-id\) is required/],
+    ['a missing job for the latest artifact', ['retrieve-most-recent-artifact', 'manifest', '--output-folder', 'OUT'], { DBT_CLOUD_JOB_ID: undefined }, /DBT_CLOUD_JOB_ID \(--job-id\) is required/],
     ['an unknown option', ['retrieve-artifacts-time-interval', '--start', 'x', '--output-folder', 'OUT'], {}, /Unknown option '--start'/],
     ['no destination', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00'], {}, /--output-folder DIR, or --gcs-bucket-name/],
     ['an unknown command', ['harvest'], {}, /Unknown command "harvest"/],

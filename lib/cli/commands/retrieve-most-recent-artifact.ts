@@ -48,7 +48,6 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
       env: io.env,
       flags,
       needs: ['dbtCloud', 'jobId'],
-      missing: { jobId: '--job-id J (or DBT_CLOUD_JOB_ID) is required' },
       problems: usage.problems,
     });
     const jobId = config.jobId;

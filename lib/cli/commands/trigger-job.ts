@@ -50,7 +50,6 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
       env: io.env,
       flags,
       needs: ['dbtCloud', 'jobId'],
-      missing: { jobId: '--job-id J (or DBT_CLOUD_JOB_ID) is required' },
       problems: usage.problems,
     });
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
