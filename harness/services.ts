@@ -8,6 +8,13 @@ import { promisify } from 'node:util';
  * functions-framework servers over the built entry file. Under CI=true a missing emulator is a
  * failure, never a skip.
  */
+/**
+ * How long the fakes keep an idle connection open. Google's front ends keep one for minutes; Node's
+ * default of 5 s closes a pooled connection just as a client reuses it (a reset and a retry the test
+ * never asked for) when a loaded machine stretches a pause past it.
+ */
+export const IDLE_CONNECTION_MS = 600_000;
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');

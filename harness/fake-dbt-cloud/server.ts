@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { IDLE_CONNECTION_MS } from '../services.ts';
 import { artifactSize, artifactStream } from './artifacts.ts';
 import { FakeAccount, type FakeAccountOptions, type FakeRun, type Outcome } from './model.ts';
 import { FakeWebhooks, type WebhookSenderOptions } from './webhooks.ts';
@@ -137,7 +138,7 @@ export class FakeDbtCloud {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 30_000;
+    this.server.keepAliveTimeout = IDLE_CONNECTION_MS;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CRC32C } from '@google-cloud/storage';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { IDLE_CONNECTION_MS } from '../services.ts';
 
 /**
  * A fake of the Cloud Storage JSON API on a loopback port, for the real `@google-cloud/storage`
@@ -94,6 +95,8 @@ export class FakeGcs {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    // A loaded machine saw an upload reuse a socket the fake was closing after 5 s idle (EPIPE, a retry).
+    this.server.keepAliveTimeout = IDLE_CONNECTION_MS;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
