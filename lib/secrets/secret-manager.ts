@@ -81,9 +81,12 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
       const access = await auth.getAccessToken().catch((err: unknown) => fail(`Cannot get credentials to read ${kind.what} from Secret Manager: ${errorMessage(err)}`));
       if (access) headers['Authorization'] = `Bearer ${access}`;
     }
+    const access = () => fetch(`${base}/v1/${path}:access`, { headers, signal: AbortSignal.timeout(10_000) });
     let response;
     try {
-      response = await fetch(`${base}/v1/${path}:access`, { headers, signal: AbortSignal.timeout(10_000) });
+      // A connection that fails before any answer (a pooled one the far side closed while the
+      // instance sat idle) is tried once more on a new one; a timeout is not.
+      response = await access().catch((err: unknown) => (isTimeout(err) ? Promise.reject(err) : access()));
     } catch (err) {
       return fail(`Cannot reach Secret Manager to read ${kind.what} (${path}): ${errorMessage(err)}`);
     }
@@ -132,5 +135,7 @@ export function secretFrom(source: string | { secret: SecretVersionName; endpoin
 export function secretTokenProvider(name: SecretVersionName, options: SecretOptions = {}): SecretProvider {
   return secretProvider(name, TOKEN_SECRET, options);
 }
+
+const isTimeout = (err: unknown): boolean => err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
 
 const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

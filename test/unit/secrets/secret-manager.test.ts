@@ -36,6 +36,19 @@ describe('the dbt Cloud token from Secret Manager', () => {
     expect(sm.requests.length - before).toBe(2);
   });
 
+  it('reads through a connection reset once, and names Secret Manager when it stays unreachable', async () => {
+    sm.addVersion('projects/my-data-platform/secrets/reset', 'tok-reset');
+    sm.dropNext = 1;
+    const before = sm.requests.length;
+    expect(await secretTokenProvider(name('reset'), { endpoint: sm.url })()).toBe('tok-reset');
+    expect(sm.requests.length - before).toBe(2);
+    sm.dropNext = 2;
+    const err = await secretTokenProvider(name('reset'), { endpoint: sm.url })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenUnavailableError);
+    expect((err as Error).message).toMatch(/Cannot reach Secret Manager to read the dbt Cloud token \(projects\/my-data-platform\/secrets\/reset\/versions\/latest\)/);
+    expect(sm.dropNext).toBe(0);
+  });
+
   it('names the missing role when the secret may not be read', async () => {
     sm.denied.add('projects/my-data-platform/secrets/locked');
     await expect(secretTokenProvider(name('locked'), { endpoint: sm.url })()).rejects.toThrow(/needs roles\/secretmanager\.secretAccessor/);
