@@ -1,6 +1,6 @@
 /**
  * npm run terraform:plan: the real terraform binary evaluates terraform/ offline, with stand-ins of
- * the hashicorp/google and hashicorp/archive providers serving their real schemas: init (no
+ * the hashicorp/google, hashicorp/archive and hashicorp/time providers serving their real schemas: init (no
  * backend), validate, and plan with terraform/terraform.tfvars.example. Exits non-zero on any error.
  *
  *   npm run terraform:plan -- [--var-file terraform.tfvars.example] [--json plan.json]

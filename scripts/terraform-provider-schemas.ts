@@ -1,15 +1,16 @@
 /**
- * Writes harness/terraform/schemas/{google,archive}.json: the schemas of the provider types that
+ * Writes harness/terraform/schemas/{google,archive,time}.json: the schemas of the provider types that
  * terraform/ uses, with attribute types, nesting, required/optional/computed, as the stand-in
  * providers serve them to the real terraform binary (npm run terraform:plan).
  *
- * Derived from the jsii metadata of @cdktf/provider-google 16.12.1 (hashicorp/google 6.50.0) and
- * @cdktf/provider-archive 11.0.1 (hashicorp/archive 2.7.1), which are not dependencies of the
+ * Derived from the jsii metadata of @cdktf/provider-google 16.12.1 (hashicorp/google 6.50.0),
+ * @cdktf/provider-archive 11.0.1 (hashicorp/archive 2.7.1) and @cdktf/provider-time 11.0.1
+ * (hashicorp/time 0.13.1), which are not dependencies of the
  * project: the script packs them into a temporary folder. The google names and required flags are
  * checked against ../shared/terraform/google-provider-6.50.0.schema.json. Run it after using a new
  * resource type:
- *   node scripts/terraform-provider-schemas.ts [--jsii-dir DIR] [--shared ../shared/terraform/google-provider-6.50.0.schema.json]
- *       [--provider-source DIR]
+ *   node scripts/terraform-provider-schemas.ts [--providers google,archive,time] [--jsii-dir DIR]
+ *       [--shared ../shared/terraform/google-provider-6.50.0.schema.json] [--provider-source DIR]
  *
  * jsii cannot tell an optional attribute that the provider also computes (Optional + Computed) from
  * a plain optional one, and the published schema says so only for top-level attributes. With
@@ -26,10 +27,15 @@ import type { CtyType } from '../harness/terraform/cty.ts';
 import type { BlockSchema } from '../harness/terraform/provider.ts';
 
 const { values } = parseArgs({
-  options: { 'jsii-dir': { type: 'string' }, shared: { type: 'string', default: '../shared/terraform/google-provider-6.50.0.schema.json' }, 'provider-source': { type: 'string' } },
+  options: { providers: { type: 'string' }, 'jsii-dir': { type: 'string' }, shared: { type: 'string', default: '../shared/terraform/google-provider-6.50.0.schema.json' }, 'provider-source': { type: 'string' } },
 });
 
-const PACKAGES = { google: { pkg: '@cdktf/provider-google', version: '16.12.1', provider: 'hashicorp/google', providerVersion: '6.50.0' }, archive: { pkg: '@cdktf/provider-archive', version: '11.0.1', provider: 'hashicorp/archive', providerVersion: '2.7.1' } } as const;
+const PACKAGES = {
+  google: { pkg: '@cdktf/provider-google', version: '16.12.1', provider: 'hashicorp/google', providerVersion: '6.50.0', className: 'Google' },
+  archive: { pkg: '@cdktf/provider-archive', version: '11.0.1', provider: 'hashicorp/archive', providerVersion: '2.7.1', className: 'Archive' },
+  time: { pkg: '@cdktf/provider-time', version: '11.0.1', provider: 'hashicorp/time', providerVersion: '0.13.1', className: 'Time' },
+} as const;
+type ProviderName = keyof typeof PACKAGES;
 
 type TypeRef = { primitive?: string; fqn?: string; collection?: { kind: 'array' | 'map'; elementtype: TypeRef }; union?: { types: TypeRef[] } };
 interface Property {
@@ -191,15 +197,15 @@ function markOptionalComputed(block: BlockSchema, paths: Set<string>, prefix = '
   for (const [n, b] of Object.entries(block.block_types)) markOptionalComputed(b.block, paths, `${prefix}${n}.`);
 }
 
-function usedTypes(kind: 'resource' | 'data', provider: 'google' | 'archive'): string[] {
+function usedTypes(kind: 'resource' | 'data', provider: ProviderName): string[] {
   const text = readdirSync('terraform').filter((f) => f.endsWith('.tf')).map((f) => readFileSync(join('terraform', f), 'utf8')).join('\n');
-  const prefix = provider === 'google' ? 'google_' : 'archive_';
+  const prefix = `${provider}_`;
   return [...new Set([...text.matchAll(new RegExp(`^${kind} "([a-z0-9_]+)"`, 'gm'))].map((m) => m[1]!))].filter((n) => n.startsWith(prefix)).sort();
 }
 
 /** jsii module and class of a type: google_pubsub_topic -> pubsubTopic.PubsubTopic; data sources get Data. */
-function classOf(pkg: string, provider: 'google' | 'archive', type: string, data: boolean): string {
-  const bare = provider === 'google' ? type.replace(/^google_/, '') : type.replace(/^archive_/, '');
+function classOf(pkg: string, provider: ProviderName, type: string, data: boolean): string {
+  const bare = type.slice(provider.length + 1);
   const base = data ? `data_${provider}_${bare}` : bare;
   const module = camel(base);
   return `${pkg}.${module}.${module[0]!.toUpperCase()}${module.slice(1)}`;
@@ -207,7 +213,7 @@ function classOf(pkg: string, provider: 'google' | 'archive', type: string, data
 
 const OPTIONAL_COMPUTED = (name: string): boolean => name === 'id' || name === 'project';
 
-function schemaFor(provider: 'google' | 'archive'): { resources: Record<string, BlockSchema>; data_sources: Record<string, BlockSchema>; provider_config: BlockSchema } {
+function schemaFor(provider: ProviderName): { resources: Record<string, BlockSchema>; data_sources: Record<string, BlockSchema>; provider_config: BlockSchema } {
   const jsii = loadJsii(provider);
   const spec = PACKAGES[provider];
   const build = (type: string, data: boolean): BlockSchema => {
@@ -215,7 +221,7 @@ function schemaFor(provider: 'google' | 'archive'): { resources: Record<string, 
     if (!jsii[cls]) throw new Error(`${type}: ${cls} is not in ${spec.pkg}`);
     return blockFrom(`${cls}Config`, cls, jsii, provider === 'google' ? OPTIONAL_COMPUTED : () => false);
   };
-  const providerClass = `${spec.pkg}.provider.${provider === 'google' ? 'Google' : 'Archive'}Provider`;
+  const providerClass = `${spec.pkg}.provider.${spec.className}Provider`;
   return {
     provider_config: blockFrom(`${providerClass}Config`, undefined, jsii, () => false),
     resources: Object.fromEntries(usedTypes('resource', provider).map((t) => [t, build(t, false)])),
@@ -256,7 +262,8 @@ function crossCheck(ours: BlockSchema, theirs: SharedBlock, where: string): stri
 
 const outDir = 'harness/terraform/schemas';
 mkdirSync(outDir, { recursive: true });
-for (const provider of ['google', 'archive'] as const) {
+for (const provider of (values.providers ?? Object.keys(PACKAGES).join(',')).split(',') as ProviderName[]) {
+  if (!(provider in PACKAGES)) throw new Error(`unknown provider ${provider}: ${Object.keys(PACKAGES).join(', ')}`);
   const schema = schemaFor(provider);
   if (provider === 'google') {
     const shared = JSON.parse(readFileSync(values.shared, 'utf8')) as { resources: Record<string, SharedBlock>; data_sources: Record<string, SharedBlock> };

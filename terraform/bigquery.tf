@@ -12,7 +12,7 @@ resource "google_bigquery_dataset" "artifacts" {
   location    = local.bucket_location
   description = "dbt Cloud run history harvested by dbt-cloud-harvester (external tables over ${local.destination})"
   labels      = var.labels
-  depends_on  = [google_project_service.apis]
+  depends_on  = [time_sleep.apis_ready]
 }
 
 resource "google_bigquery_table" "runs" {

@@ -1,5 +1,11 @@
-# The functions, each with its own service account, built by a dedicated build service account
-# into this deployment's own Artifact Registry repository, scaling to zero.
+# The four functions: Cloud Run functions built by the Cloud Functions API from the source object
+# in storage.tf, so that each image exists before its function runs, by construction
+# (https://registry.terraform.io/providers/hashicorp/google/6.50.0/docs/resources/cloudfunctions2_function).
+# A google_cloud_run_v2_service with a build_config would not do: that block only records how a
+# function was built, no build starts, and the revision fails with "Image not found"
+# (hashicorp/terraform-provider-google#22263, #23057). Each function runs as its own service
+# account, is built by the build account into this deployment's own Artifact Registry
+# repository, and scales to zero.
 resource "google_cloudfunctions2_function" "fn" {
   for_each    = local.functions
   name        = "${var.name_prefix}-${each.value.slug}"
@@ -30,7 +36,7 @@ resource "google_cloudfunctions2_function" "fn" {
     ingress_settings                 = each.value.ingress
     all_traffic_on_latest_revision   = true
     service_account_email            = local.accounts[each.key]
-    environment_variables            = merge(local.common_env, each.value.env)
+    environment_variables            = each.value.env
   }
 
   lifecycle {
@@ -45,13 +51,9 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   depends_on = [
-    google_project_service.apis,
-    google_service_account.fn,
+    time_sleep.apis_ready,
+    time_sleep.grants_ready,
     google_pubsub_topic.runs,
-    google_project_iam_member.build_logs,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_secret_manager_secret_iam_member.token_reader,
   ]
 }
 
@@ -79,5 +81,5 @@ resource "google_artifact_registry_repository" "functions" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }

@@ -22,49 +22,75 @@ locals {
     var.dbt_cloud_environment_id == null ? {} : { DBT_CLOUD_ENVIRONMENT_ID = tostring(var.dbt_cloud_environment_id) },
     length(var.dbt_cloud_job_ids) == 0 ? {} : { HARVEST_JOB_IDS = join(",", [for id in var.dbt_cloud_job_ids : tostring(id)]) },
   )
-  common_env = merge(local.scope_env, {
+  dbt_cloud_env = merge(local.scope_env, {
     DBT_CLOUD_HOST                = var.dbt_cloud_host
     DBT_CLOUD_TOKEN_SECRET        = "${local.token_secret}/versions/latest"
     HARVEST_ARTIFACTS             = join(",", var.harvest_artifacts)
     DBT_CLOUD_REQUESTS_PER_MINUTE = tostring(var.requests_per_minute)
   })
 
-  # One entry per function of lib/cloud/functions.ts but receiveWebhook (webhook.tf; a test checks
-  # they agree). Ingress: Cloud
-  # Scheduler and Pub/Sub push of the same project count as internal traffic, so only backfill,
-  # which people call, is reachable from outside (https://cloud.google.com/run/docs/securing/ingress).
-  functions = {
-    dispatchHourly = {
-      slug          = "dispatch-hourly"
-      memory        = var.dispatch_memory
-      cpu           = null
-      timeout       = var.dispatch_timeout_seconds
-      max_instances = var.dispatch_max_instances
-      concurrency   = 1
-      ingress       = "ALLOW_INTERNAL_ONLY"
-      env           = { RUNS_TOPIC = local.runs_topic }
-    }
-    backfill = {
-      slug          = "backfill"
-      memory        = var.dispatch_memory
-      cpu           = null
-      timeout       = var.dispatch_timeout_seconds
-      max_instances = var.dispatch_max_instances
-      concurrency   = 1
-      ingress       = "ALLOW_ALL"
-      env           = { RUNS_TOPIC = local.runs_topic, BACKFILL_MAX_DAYS = tostring(var.backfill_max_days) }
-    }
-    harvestRun = {
-      slug          = "harvest-run"
-      memory        = var.harvest_memory
-      cpu           = var.harvest_cpu
-      timeout       = var.harvest_timeout_seconds
-      max_instances = var.harvest_max_instances
-      concurrency   = var.harvest_concurrency
-      ingress       = "ALLOW_INTERNAL_ONLY"
-      env           = { ARTIFACTS_DESTINATION = local.destination }
-    }
-  }
+  # One entry per function of lib/cloud/functions.ts (a test checks they agree), all four Cloud
+  # Run functions built from the same source (functions.tf). Ingress: Cloud Scheduler and Pub/Sub
+  # push of the same project count as internal traffic, so only backfill, which people call, and
+  # receiveWebhook, which dbt Cloud calls, are reachable from outside
+  # (https://cloud.google.com/run/docs/securing/ingress).
+  functions = merge(
+    {
+      dispatchHourly = {
+        slug          = "dispatch-hourly"
+        memory        = var.dispatch_memory
+        cpu           = null
+        timeout       = var.dispatch_timeout_seconds
+        max_instances = var.dispatch_max_instances
+        concurrency   = 1
+        ingress       = "ALLOW_INTERNAL_ONLY"
+        env           = merge(local.dbt_cloud_env, { RUNS_TOPIC = local.runs_topic })
+        dbt_cloud     = true
+      }
+      backfill = {
+        slug          = "backfill"
+        memory        = var.dispatch_memory
+        cpu           = null
+        timeout       = var.dispatch_timeout_seconds
+        max_instances = var.dispatch_max_instances
+        concurrency   = 1
+        ingress       = "ALLOW_ALL"
+        env           = merge(local.dbt_cloud_env, { RUNS_TOPIC = local.runs_topic, BACKFILL_MAX_DAYS = tostring(var.backfill_max_days) })
+        dbt_cloud     = true
+      }
+      harvestRun = {
+        slug          = "harvest-run"
+        memory        = var.harvest_memory
+        cpu           = var.harvest_cpu
+        timeout       = var.harvest_timeout_seconds
+        max_instances = var.harvest_max_instances
+        concurrency   = var.harvest_concurrency
+        ingress       = "ALLOW_INTERNAL_ONLY"
+        env           = merge(local.dbt_cloud_env, { ARTIFACTS_DESTINATION = local.destination })
+        dbt_cloud     = true
+      }
+    },
+    # It never calls dbt Cloud: no token, no host. dbt Cloud gives up on slow answers, and the
+    # function answers as soon as the message is published.
+    var.webhook_enabled ? {
+      receiveWebhook = {
+        slug          = "receive-webhook"
+        memory        = "256Mi"
+        cpu           = "1"
+        timeout       = 30
+        max_instances = var.webhook_max_instances
+        concurrency   = 80
+        ingress       = "ALLOW_ALL"
+        env = merge(local.scope_env, {
+          RUNS_TOPIC                    = local.runs_topic
+          DBT_CLOUD_WEBHOOK_SECRET_NAME = "${local.webhook_secret}/versions/latest"
+        })
+        dbt_cloud = false
+      }
+    } : {},
+  )
+  # The functions that call dbt Cloud, and so read the token.
+  dbt_cloud_functions = toset([for name, f in local.functions : name if f.dbt_cloud])
 
   # Every instance that may call dbt Cloud, each limited to requests_per_minute.
   dbt_cloud_callers = var.harvest_max_instances + 2 * var.dispatch_max_instances

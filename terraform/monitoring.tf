@@ -24,7 +24,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     content   = "Runs could not be harvested after ${var.max_delivery_attempts} deliveries. Read them with `gcloud pubsub subscriptions pull ${google_pubsub_subscription.dead_letters.name} --limit 10` and see the harvestRun logs for their runId (README: Operations)."
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }
 
 # The dispatchers answer 5xx when dbt Cloud or Pub/Sub fail; harvestRun answers 5xx while it retries.
@@ -70,7 +70,7 @@ resource "google_monitoring_alert_policy" "function_errors" {
     content {
       display_name = conditions.value
       condition_threshold {
-        filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloud_run_v2_service.webhook[0].name}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"${conditions.key}\""
+        filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${var.name_prefix}-receive-webhook\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"${conditions.key}\""
         comparison      = "COMPARISON_GT"
         threshold_value = 5
         duration        = "600s"
@@ -87,5 +87,5 @@ resource "google_monitoring_alert_policy" "function_errors" {
     content   = "dbt Cloud, Pub/Sub or Cloud Storage is failing, or receiveWebhook refuses deliveries. See the functions' logs (severity>=WARNING) and README: Operations."
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }

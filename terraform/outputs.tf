@@ -35,10 +35,30 @@ output "backfill_command" {
 
 output "webhook_url" {
   description = "receiveWebhook's URL, for dbt-harvester webhook register --url (null when webhook_enabled is false)."
-  value       = var.webhook_enabled ? google_cloud_run_v2_service.webhook[0].uri : null
+  value       = var.webhook_enabled ? google_cloudfunctions2_function.fn["receiveWebhook"].service_config[0].uri : null
 }
 
 output "webhook_secret" {
   description = "The Secret Manager secret for the webhook subscription's secret (add its value with gcloud)."
   value       = var.webhook_enabled ? google_secret_manager_secret.webhook[0].id : null
+}
+
+output "webhook_access" {
+  description = "How receiveWebhook accepts dbt Cloud's unauthenticated calls: allUsers, or no-invoker-check (null when webhook_enabled is false)."
+  value       = var.webhook_enabled ? var.webhook_access : null
+}
+
+output "webhook_service" {
+  description = "receiveWebhook's Cloud Run service (null when webhook_enabled is false)."
+  value       = var.webhook_enabled ? google_cloudfunctions2_function.fn["receiveWebhook"].service_config[0].service : null
+}
+
+output "region" {
+  description = "The region of the functions and the scheduler job."
+  value       = var.region
+}
+
+output "webhook_access_command" {
+  description = "With webhook_access = no-invoker-check: the command that disables receiveWebhook's invoker check, to run after each apply (Cloud Build runs it). Null otherwise."
+  value       = var.webhook_enabled && var.webhook_access == "no-invoker-check" ? "gcloud run services update ${google_cloudfunctions2_function.fn["receiveWebhook"].service_config[0].service} --project=${var.project_id} --region=${var.region} --no-invoker-iam-check" : null
 }

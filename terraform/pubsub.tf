@@ -1,13 +1,13 @@
 resource "google_pubsub_topic" "runs" {
   name       = local.names.runs_topic
   labels     = var.labels
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }
 
 resource "google_pubsub_topic" "dead_letters" {
   name       = local.names.dead_letter_topic
   labels     = var.labels
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }
 
 # Dead letters stay here for inspection (README: Operations).
@@ -54,5 +54,5 @@ resource "google_pubsub_subscription" "harvest" {
     ttl = ""
   }
 
-  depends_on = [google_pubsub_topic.dead_letters, google_pubsub_topic_iam_member.dead_letter_publisher, google_service_account_iam_member.pubsub_token_creator]
+  depends_on = [google_pubsub_topic.dead_letters, google_cloud_run_v2_service_iam_member.harvest_invoker]
 }

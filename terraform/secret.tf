@@ -8,5 +8,5 @@ resource "google_secret_manager_secret" "token" {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }

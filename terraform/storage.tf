@@ -25,10 +25,13 @@ resource "google_storage_bucket" "artifacts" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }
 
-# The functions' source, one object per build.
+# The functions' source: one object, named after the zip's hash. A new hash makes a new object,
+# which redeploys the functions, and Terraform deletes the previous object as it replaces it, so
+# the bucket keeps the current source only. (No age-based delete rule: it would delete the current
+# object too, and every later plan would upload it again.)
 resource "google_storage_bucket" "source" {
   name                        = "${local.bucket_name}-source"
   location                    = local.bucket_location
@@ -37,16 +40,7 @@ resource "google_storage_bucket" "source" {
   force_destroy               = true
   labels                      = var.labels
 
-  lifecycle_rule {
-    condition {
-      age = 30
-    }
-    action {
-      type = "Delete"
-    }
-  }
-
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_ready]
 }
 
 data "archive_file" "source" {
@@ -55,7 +49,6 @@ data "archive_file" "source" {
   output_path = "${path.module}/build/function-source.zip"
 }
 
-# The name carries the zip's hash, so every code change makes a new object and redeploys.
 resource "google_storage_bucket_object" "source" {
   name   = "function-source-${data.archive_file.source.output_sha256}.zip"
   bucket = google_storage_bucket.source.name

@@ -274,6 +274,16 @@ variable "webhook_enabled" {
   default     = true
 }
 
+variable "webhook_access" {
+  description = "How receiveWebhook, which dbt Cloud calls without a Google identity, is opened (its HMAC signature is the gate): \"allUsers\" grants roles/run.invoker to allUsers on its Cloud Run service; \"no-invoker-check\", for organisations enforcing domain restricted sharing (which refuses allUsers), grants nothing and has the service's invoker IAM check disabled after each apply (README: Webhooks)."
+  type        = string
+  default     = "allUsers"
+  validation {
+    condition     = contains(["allUsers", "no-invoker-check"], var.webhook_access)
+    error_message = "webhook_access must be \"allUsers\" or \"no-invoker-check\"."
+  }
+}
+
 variable "webhook_max_instances" {
   description = "Maximum receiveWebhook instances (each answers up to 80 deliveries at once)."
   type        = number
@@ -329,4 +339,42 @@ variable "notification_channels" {
   description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) for the alerts."
   type        = list(string)
   default     = []
+}
+
+# ---- deployment ----------------------------------------------------------------------------------
+
+variable "deployer_service_account" {
+  description = "The service account every apply runs as (empty: \"<name_prefix>-deployer@<project_id>.iam.gserviceaccount.com\", which deploy/bootstrap.sh creates). It is granted roles/iam.serviceAccountUser on this deployment's accounts only."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.deployer_service_account == "" || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", var.deployer_service_account))
+    error_message = "deployer_service_account must be a service account email such as dbt-harvester-deployer@my-project.iam.gserviceaccount.com."
+  }
+}
+
+variable "build_source_access" {
+  description = "How the build account reads the function source Cloud Run functions copy into gcf-v2-sources-<project number>-<region>: \"function-sources-bucket\" (a project grant conditioned on that bucket) or \"project\" (unconditioned, as the provider's build-account example grants it)."
+  type        = string
+  default     = "function-sources-bucket"
+  validation {
+    condition     = contains(["function-sources-bucket", "project"], var.build_source_access)
+    error_message = "build_source_access must be \"function-sources-bucket\" or \"project\"."
+  }
+}
+
+variable "pubsub_legacy_token_creator" {
+  description = "Grant Pub/Sub's service agent roles/iam.serviceAccountTokenCreator on the push account: needed only in projects that enabled Pub/Sub on or before April 8, 2021."
+  type        = bool
+  default     = false
+}
+
+variable "propagation_wait" {
+  description = "How long the apply waits after enabling APIs and after granting roles before using them (they take effect seconds to minutes later)."
+  type        = string
+  default     = "60s"
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.propagation_wait))
+    error_message = "propagation_wait must be seconds, such as 60s."
+  }
 }

@@ -20,6 +20,7 @@ export function standIns(): StandInProvider[] {
   return [
     { address: 'registry.terraform.io/hashicorp/google', schema: loadSchema(join(HERE, 'schemas/google.json')), readers: { google_project: readGoogleProject } },
     { address: 'registry.terraform.io/hashicorp/archive', schema: loadSchema(join(HERE, 'schemas/archive.json')), readers: { archive_file: readArchiveFile } },
+    { address: 'registry.terraform.io/hashicorp/time', schema: loadSchema(join(HERE, 'schemas/time.json')), readers: {} },
   ];
 }
 

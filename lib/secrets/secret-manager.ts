@@ -68,7 +68,7 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
   const base = (options.endpoint ?? 'https://secretmanager.googleapis.com').replace(/\/+$/, '');
   const path = `projects/${name.project}/secrets/${name.secret}/versions/${name.version}`;
   const auth = options.endpoint ? undefined : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
-  const add = `printf %s "$${kind.variable}" | gcloud secrets versions add ${name.secret} --project=${name.project} --data-file=-`;
+  const add = addSecretVersionCommand(name, kind.variable);
   const fail = (message: string): never => {
     throw new kind.error(message);
   };
@@ -116,6 +116,11 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
   const provider = (async () => (cached && now() < cached.readAt + ttl ? cached.value : load())) as SecretProvider;
   provider.refresh = async (minAgeMs) => (cached && now() < cached.readAt + minAgeMs ? cached.value : load());
   return provider;
+}
+
+/** The command that stores a secret's value as a new version, from the variable holding it. */
+export function addSecretVersionCommand(name: Pick<SecretVersionName, 'project' | 'secret'>, variable: string): string {
+  return `printf %s "$${variable}" | gcloud secrets versions add ${name.secret} --project=${name.project} --data-file=-`;
 }
 
 /** A secret as the configuration gives it: the value, or where to read it. */

@@ -2,25 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../lib/cloud/functions.ts';
 import { OPTIONS, type OptionSpec } from '../../lib/config/options.ts';
+import { docSection, rows } from '../markdown.ts';
 
 /** The README says what the code declares: its configuration table and its list of functions. */
 const README = readFileSync('README.md', 'utf8');
 
-function section(heading: string): string {
-  const start = README.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`README has no "## ${heading}" section`);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end < 0 ? undefined : end);
-}
-
-/** Table rows of a section: cells by column. */
-function rows(text: string): string[][] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('| ') && !l.startsWith('| ---'))
-    .slice(1)
-    .map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim()));
-}
+const DEPLOYMENT_DOC = readFileSync('docs/deployment.md', 'utf8');
+const section = (heading: string): string => docSection(README, heading);
 
 describe('README', () => {
   it('lists every setting once, with its flag and default, and nothing that is not one', () => {
@@ -35,14 +23,16 @@ describe('README', () => {
     }
   });
 
-  it('lists exactly the roles the bootstrap grants the deployer', () => {
+  it('lists exactly the roles the bootstrap grants the deployer (docs/deployment.md)', () => {
     const script = readFileSync('deploy/bootstrap.sh', 'utf8');
     const block = script.slice(script.indexOf('DEPLOYER_ROLES=('), script.indexOf('\n)\n', script.indexOf('DEPLOYER_ROLES=(')));
     const granted = [...block.matchAll(/^\s+(roles\/[\w.]+)/gm)].map((m) => m[1]!);
     expect(script).toContain('--role=roles/resourcemanager.projectIamAdmin');
-    expect(script).toContain("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter'])");
-    const deployment = section('Deployment');
-    const roles = deployment.slice(deployment.indexOf("### The deployer's roles"), deployment.indexOf('\n### ', deployment.indexOf("### The deployer's roles") + 1));
+    expect(script).toContain("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'roles/storage.objectViewer'])");
+    // No project-wide right to act as every service account, and no build starter for a build that never runs.
+    expect(granted).not.toContain('roles/iam.serviceAccountUser');
+    expect(granted).not.toContain('roles/cloudbuild.builds.editor');
+    const roles = docSection(DEPLOYMENT_DOC, "The deployer's roles");
     const listed = rows(roles).map((cells) => /`(roles\/[\w.]+)`/.exec(cells[0]!)?.[1]);
     expect(listed.sort()).toEqual([...granted, 'roles/resourcemanager.projectIamAdmin'].sort());
   });

@@ -8,6 +8,7 @@ import { NEED_OPTIONS, type Need } from '../../lib/config/load.ts';
 import { CONFIG_VARIABLES, OPTIONS } from '../../lib/config/options.ts';
 import { planTerraform, plannedResources, type PlanJson, type PlannedResource } from '../../harness/terraform/plan.ts';
 import { startStandIns, type RunningStandIns } from '../../harness/terraform/server.ts';
+import { codeBlocks, docSection, rows } from '../markdown.ts';
 
 /**
  * The deployment as Terraform itself evaluates it: the real terraform binary plans terraform/ with
@@ -40,18 +41,16 @@ const fn = (name: string): PlannedResource => one(`google_cloudfunctions2_functi
 const serviceConfig = (name: string) => first<Record<string, unknown>>(fn(name).values['service_config']);
 const env = (name: string) => serviceConfig(name)['environment_variables'] as Record<string, string>;
 const vars = (): Record<string, unknown> => Object.fromEntries(Object.entries(plan.variables).map(([k, v]) => [k, v.value]));
+/** The project number the plan read (data.google_project), as the Pub/Sub agent's email carries it. */
+const projectNumber = (): string => /service-(\d+)@gcp-sa-pubsub/.exec(String(one('google_pubsub_topic_iam_member.dead_letter_publisher').values['member']))![1]!;
 const account = (id: string): string => `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
 const SLUGS: Record<string, string> = { dispatchHourly: 'dispatch-hourly', backfill: 'backfill', harvestRun: 'harvest-run', receiveWebhook: 'receive-webhook' };
-/** receiveWebhook is a Cloud Run service (its invoker check can be disabled); the others are Cloud Run functions. */
-const CLOUD_FUNCTIONS = FUNCTIONS.filter((f) => f.name !== 'receiveWebhook');
-const webhook = (): PlannedResource => one('google_cloud_run_v2_service.webhook[0]');
-const webhookTemplate = () => first<Record<string, unknown>>(webhook().values['template']);
-const webhookEnv = (): Record<string, string> =>
-  Object.fromEntries(first<{ env: { name: string; value: string }[] }>(webhookTemplate()['containers']).env.map((e) => [e.name, e.value]));
+type ConfigResource = { address: string; depends_on?: string[]; expressions: Record<string, { references?: string[] }> };
+const configResources = (p: PlanJson = plan): ConfigResource[] => (p.configuration as { root_module: { resources: ConfigResource[] } }).root_module.resources;
 
 /** Every IAM grant of the plan: role, member, and what it is granted on. */
 function grants(): { address: string; type: string; role: string; member: string; on: string }[] {
-  const config = (plan.configuration as { root_module: { resources: { address: string; expressions: Record<string, { references?: string[] }> }[] } }).root_module.resources;
+  const config = configResources();
   return resources
     .filter((r) => /_iam_(member|binding|policy)$/.test(r.type))
     .map((r) => {
@@ -61,33 +60,58 @@ function grants(): { address: string; type: string; role: string; member: string
         r.type === 'google_cloud_run_v2_service_iam_member'
           ? `run:${/fn\["(\w+)"\]/.exec(config.find((c) => c.address === base)?.expressions['name']?.references?.[0] ?? '')?.[1] ?? '?'}`
           : r.type === 'google_project_iam_member'
-            ? `project:${String(v['project'])}`
+            ? `project:${String(v['project'])}${first<{ expression?: string } | undefined>(v['condition'])?.expression ? ` if ${first<{ expression: string }>(v['condition']).expression}` : ''}`
             : String(v['bucket'] ?? v['topic'] ?? v['secret_id'] ?? v['subscription'] ?? v['repository'] ?? v['service_account_id']);
       return { address: r.address, type: r.type, role: String(v['role']), member: String(v['member']), on };
     });
 }
 
 describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
-  it('creates the whole system in one apply, every function of the table among it', () => {
+  it('creates the whole system in one apply: every function of the table a Cloud Run function built from the source', () => {
     expect(plan.errored).toBe(false);
     expect(resources.every((r) => plan.resource_changes.find((c) => c.address === r.address)?.change.actions.join() === 'create')).toBe(true);
-    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(CLOUD_FUNCTIONS.map((f) => f.name).sort());
-    expect(first<{ function_target: string }>(webhook().values['build_config']).function_target).toBe('receiveWebhook');
+    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    // Only a function resource builds its image; a Cloud Run service with a build_config would run
+    // an image nobody built (hashicorp/terraform-provider-google#22263).
+    expect(ofType('google_cloud_run_v2_service')).toEqual([]);
+    const source = one('google_storage_bucket_object.source').values;
+    for (const f of FUNCTIONS) {
+      const storage = first<{ storage_source: unknown }>(first<{ source: unknown }>(fn(f.name).values['build_config']).source).storage_source;
+      expect(first<{ bucket: string; object: string }>(storage), f.name).toMatchObject({ bucket: source['bucket'], object: source['name'] });
+    }
     for (const type of ['google_pubsub_subscription', 'google_cloud_scheduler_job', 'google_secret_manager_secret', 'google_storage_bucket', 'google_bigquery_table', 'google_artifact_registry_repository']) expect(ofType(type).length, type).toBeGreaterThan(0);
     // No secret version: the token never enters the state, and the functions start without one.
     expect(ofType('google_secret_manager_secret_version')).toEqual([]);
   });
 
-  it('grants nothing to the public, no basic roles, and on the project only log writing to the build account', () => {
+  it('waits for the APIs it enables and the grants it makes before anything uses them', () => {
+    const config = configResources();
+    const dependsOn = (address: string): string[] => config.find((c) => c.address === address)?.depends_on ?? [];
+    // Only the wait depends on the enablement itself; everything else waits on the wait.
+    expect(config.filter((c) => (c.depends_on ?? []).includes('google_project_service.apis')).map((c) => c.address)).toEqual(['time_sleep.apis_ready']);
+    for (const type of ['google_service_account', 'google_pubsub_topic', 'google_secret_manager_secret', 'google_storage_bucket', 'google_artifact_registry_repository', 'google_bigquery_dataset']) {
+      for (const c of config.filter((x) => x.address.startsWith(`${type}.`))) expect(dependsOn(c.address), c.address).toContain('time_sleep.apis_ready');
+    }
+    expect(dependsOn('google_cloudfunctions2_function.fn')).toEqual(expect.arrayContaining(['time_sleep.apis_ready', 'time_sleep.grants_ready']));
+    // Every grant a build or a first start needs is waited for; the invoker grants, made after the
+    // functions exist, are used only by their callers' retried deliveries.
+    const needed = grants().filter((g) => g.member !== 'allUsers' && !g.role.startsWith('roles/run.invoker') && !g.member.includes('gcp-sa-pubsub'));
+    const awaited = dependsOn('time_sleep.grants_ready');
+    for (const g of needed) expect(awaited, g.address).toContain(g.address.replace(/\[[^\]]+\]$/, ''));
+    for (const sleep of ofType('time_sleep')) expect(sleep.values['create_duration']).toBe('60s');
+  });
+
+  it('opens receiveWebhook to dbt Cloud alone of the functions; no basic roles; on the project only the build account\'s log writing and source read', () => {
     const all = grants();
-    expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member))).toEqual([]);
-    // One service is callable without a Google identity: receiveWebhook, by the invoker check
-    // disabled (which the domain restricted sharing policy allows, as it forbids allUsers). Its gate
-    // is the HMAC signature of every body (README: Webhooks).
-    expect(ofType('google_cloud_run_v2_service').filter((r) => r.values['invoker_iam_disabled'] === true).map((r) => r.address)).toEqual(['google_cloud_run_v2_service.webhook[0]']);
-    expect(ofType('google_cloud_run_v2_service_iam_member').filter((r) => /webhook/.test(r.address))).toEqual([]);
+    // One service is callable without a Google identity: receiveWebhook. Its gate is the HMAC
+    // signature of every body (README: Webhooks); by default allUsers may invoke its Cloud Run service.
+    expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member)).map((g) => [g.role, g.member, g.on])).toEqual([['roles/run.invoker', 'allUsers', 'run:receiveWebhook']]);
     expect(all.filter((g) => /^roles\/(owner|editor|viewer)$/.test(g.role))).toEqual([]);
-    expect(all.filter((g) => g.on.startsWith('project:')).map((g) => [g.role, g.member])).toEqual([['roles/logging.logWriter', account('build')]]);
+    const sources = `gcf-v2-sources-${projectNumber()}-${String(vars()['region'])}`;
+    expect(all.filter((g) => g.on.startsWith('project:')).map((g) => [g.role, g.member, g.on]).sort()).toEqual([
+      ['roles/logging.logWriter', account('build'), `project:${vars()['project_id']}`],
+      ['roles/storage.objectViewer', account('build'), `project:${vars()['project_id']} if resource.name == "projects/_/buckets/${sources}" || resource.name.startsWith("projects/_/buckets/${sources}/")`],
+    ]);
     expect(all.filter((g) => !g.type.endsWith('_iam_member')).map((g) => g.address)).toEqual([]);
   });
 
@@ -105,26 +129,27 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
     expect(held(account('push'))).toEqual(['roles/run.invoker on run:harvestRun']);
     // receiveWebhook publishes run messages and reads its own secret; it never calls dbt Cloud, so no token.
     expect(held(account('receive-webhook'))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${v['name_prefix']}-dbt-cloud-webhook-secret`]);
+    const sources = `gcf-v2-sources-${projectNumber()}-${String(v['region'])}`;
     expect(held(account('build'))).toEqual([
       `roles/artifactregistry.writer on ${v['name_prefix']}-functions`,
       `roles/logging.logWriter on project:${v['project_id']}`,
       `roles/storage.objectViewer on ${bucket}-source`,
+      `roles/storage.objectViewer on project:${v['project_id']} if resource.name == "projects/_/buckets/${sources}" || resource.name.startsWith("projects/_/buckets/${sources}/")`,
     ]);
     for (const member of v['backfill_invokers'] as string[]) expect(held(member)).toEqual(['roles/run.invoker on run:backfill']);
-    const agent = grants().find((g) => g.role === 'roles/iam.serviceAccountTokenCreator')!.member;
-    expect(agent).toMatch(/^serviceAccount:service-\d+@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/);
-    expect(held(agent)).toEqual([
-      `roles/iam.serviceAccountTokenCreator on projects/${v['project_id']}/serviceAccounts/${account('push').slice('serviceAccount:'.length)}`,
-      `roles/pubsub.publisher on ${topic}-dead-letter`,
-      `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`,
-    ]);
+    // The deployer may act as this deployment's accounts, and no other: no project-wide serviceAccountUser.
+    const deployer = account('deployer');
+    expect(held(deployer)).toEqual(['build', 'scheduler', 'push', ...Object.values(SLUGS)].map((id) => `roles/iam.serviceAccountUser on projects/${v['project_id']}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`).sort());
+    // Pub/Sub's agent dead-letters; it mints push tokens without a grant in a project that enabled Pub/Sub after April 2021.
+    const agent = `serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+    expect(held(agent)).toEqual([`roles/pubsub.publisher on ${topic}-dead-letter`, `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`]);
     // Nobody else holds anything.
-    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'receive-webhook', 'scheduler', 'push', 'build'].map(account), agent, ...(v['backfill_invokers'] as string[])]);
+    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'receive-webhook', 'scheduler', 'push', 'build', 'deployer'].map(account), agent, 'allUsers', ...(v['backfill_invokers'] as string[])]);
     expect(grants().filter((g) => !known.has(g.member))).toEqual([]);
   });
 
   it('runs each function as its own account, built by the build account, configured by variables the code reads', () => {
-    for (const f of CLOUD_FUNCTIONS) {
+    for (const f of FUNCTIONS) {
       const r = fn(f.name);
       const build = first<Record<string, unknown>>(r.values['build_config']);
       expect(build['runtime'], f.name).toBe('nodejs22');
@@ -138,38 +163,83 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       for (const name of variables) expect(CONFIG_VARIABLES, `${f.name} sets ${name}`).toContain(name);
       for (const group of (f.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need])) expect(group.some((key) => variables.includes(OPTIONS[key].variable)), `${f.name} lacks ${group.join(' or ')}`).toBe(true);
       expect(variables, 'the token is read from Secret Manager, never set in plain text').not.toContain('DBT_CLOUD_TOKEN');
-      expect(env(f.name)['DBT_CLOUD_TOKEN_SECRET']).toBe(`projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-token/versions/latest`);
+      const callsDbtCloud = (f.needs as readonly Need[]).includes('dbtCloud');
+      expect(env(f.name)['DBT_CLOUD_TOKEN_SECRET']).toBe(callsDbtCloud ? `projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-token/versions/latest` : undefined);
       // More than one request at once needs a whole vCPU on Cloud Run functions.
       if (Number(sc['max_instance_request_concurrency']) > 1) expect(Number(sc['available_cpu'])).toBeGreaterThanOrEqual(1);
     }
     expect(env('harvestRun')['ARTIFACTS_DESTINATION']).toMatch(/^gs:\/\//);
-    for (const name of ['dispatchHourly', 'backfill']) expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
+    for (const name of ['dispatchHourly', 'backfill', 'receiveWebhook']) expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
   });
 
-  it('builds receiveWebhook from the same source by the build account, runs it as its own account, with its secret read at run time', () => {
-    const build = first<Record<string, unknown>>(webhook().values['build_config']);
-    const source = one('google_storage_bucket_object.source').values;
-    expect(build['source_location']).toBe(`gs://${String(source['bucket'])}/${String(source['name'])}`);
-    expect(`serviceAccount:${String(build['service_account']).replace(/^projects\/[^/]+\/serviceAccounts\//, '')}`).toBe(account('build'));
-    expect(String(build['image_uri'])).toContain(`/${vars()['name_prefix']}-functions/`);
-    const template = webhookTemplate();
-    expect(`serviceAccount:${String(template['service_account'])}`).toBe(account('receive-webhook'));
-    expect(first<{ min_instance_count: number }>(template['scaling']).min_instance_count).toBe(0);
-    const e = webhookEnv();
-    for (const name of Object.keys(e)) expect(CONFIG_VARIABLES, `receiveWebhook sets ${name}`).toContain(name);
-    const fnDecl = FUNCTIONS.find((f) => f.name === 'receiveWebhook')!;
-    for (const group of (fnDecl.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need])) expect(group.some((key) => OPTIONS[key].variable in e), `receiveWebhook lacks ${group.join(' or ')}`).toBe(true);
-    expect(Object.keys(e).filter((k) => k.startsWith('DBT_CLOUD_TOKEN') || k === 'DBT_CLOUD_WEBHOOK_SECRET')).toEqual([]);
+  it('reads receiveWebhook\'s secret at run time, and scopes it like the functions that harvest', () => {
+    const e = env('receiveWebhook');
+    expect(Object.keys(e).filter((k) => k.startsWith('DBT_CLOUD_TOKEN') || k === 'DBT_CLOUD_WEBHOOK_SECRET' || k === 'DBT_CLOUD_HOST')).toEqual([]);
     expect(e['DBT_CLOUD_WEBHOOK_SECRET_NAME']).toBe(`projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-webhook-secret/versions/latest`);
-    expect(e['RUNS_TOPIC']).toBe(env('dispatchHourly')['RUNS_TOPIC']);
     // The same scope as the functions that call dbt Cloud: what it publishes, they would harvest.
     for (const k of ['DBT_CLOUD_ACCOUNT_ID', 'HARVEST_INCLUDE_CANCELLED', 'DBT_CLOUD_PROJECT_ID', 'DBT_CLOUD_ENVIRONMENT_ID', 'HARVEST_JOB_IDS']) expect(e[k], k).toBe(env('harvestRun')[k]);
     expect(ofType('google_secret_manager_secret').map((r) => r.values['secret_id']).sort()).toEqual([`${vars()['name_prefix']}-dbt-cloud-token`, `${vars()['name_prefix']}-dbt-cloud-webhook-secret`]);
+    expect(Number(serviceConfig('receiveWebhook')['timeout_seconds'])).toBeLessThanOrEqual(30);
   });
 
   it('reaches from outside only the functions people and dbt Cloud call: Scheduler and Pub/Sub push are internal traffic', () => {
-    expect(Object.fromEntries(CLOUD_FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY' });
-    expect(webhook().values['ingress']).toBe('INGRESS_TRAFFIC_ALL');
+    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY', receiveWebhook: 'ALLOW_ALL' });
+  });
+
+  it('keeps the current function source: no delete rule on its bucket', () => {
+    expect(one('google_storage_bucket.source').values['lifecycle_rule']).toEqual([]);
+    expect(String(one('google_storage_bucket_object.source').values['name'])).toMatch(/^function-source-[0-9a-f]{64}\.zip$/);
+  });
+
+  it('grants exactly what docs/deployment.md lists, to whom it says', () => {
+    const v = vars();
+    const prefix = String(v['name_prefix']);
+    const project = String(v['project_id']);
+    const accountOf = (who: string): string[] => {
+      if (SLUGS[who]) return [account(SLUGS[who])];
+      if (['scheduler', 'push', 'build', 'deployer'].includes(who)) return [account(who)];
+      if (who === 'backfill_invokers') return v['backfill_invokers'] as string[];
+      if (who.startsWith('allUsers')) return ['allUsers'];
+      if (who.startsWith("Pub/Sub's service agent")) return [`serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`];
+      throw new Error(`docs/deployment.md names an unknown grantee: ${who}`);
+    };
+    const places: Record<string, string> = {
+      'the token secret': `${prefix}-dbt-cloud-token`,
+      'the webhook secret': `${prefix}-dbt-cloud-webhook-secret`,
+      'the runs topic': `${prefix}-runs`,
+      'the dead-letter topic': `${prefix}-runs-dead-letter`,
+      'the push subscription': `${prefix}-harvest-push`,
+      'the artifacts bucket': `${project}-dbt-artifacts`,
+      'the source bucket': `${project}-dbt-artifacts-source`,
+      "the functions' repository": `${prefix}-functions`,
+      'the project': `project:${project}`,
+    };
+    const accounts = ['build', 'scheduler', 'push', ...Object.values(SLUGS)].map((id) => `projects/${project}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`);
+    const documented = rows(docSection(readFileSync('docs/deployment.md', 'utf8'), 'What is granted, and to whom')).flatMap(([who, role, on]) => {
+      const r = /`(roles\/[\w.]+)`/.exec(role!)![1]!;
+      const where = on!.startsWith('the project, only the bucket') ? 'project-conditioned' : on === 'each service account above' ? accounts : /^the (\w+) function$/.test(on!) ? `run:${/^the (\w+) function$/.exec(on!)![1]}` : places[on!];
+      if (where === undefined) throw new Error(`docs/deployment.md names an unknown resource: ${on}`);
+      const cleaned = /^`?([^`]+)`?/.exec(who!)![1]!;
+      return accountOf(cleaned).flatMap((member) => [where].flat().map((w) => `${member} ${r} ${w}`));
+    });
+    const planned = grants().map((g) => `${g.member} ${g.role} ${g.on.startsWith(`project:${project} if `) ? 'project-conditioned' : g.on}`);
+    expect([...new Set(documented)].sort()).toEqual([...new Set(planned)].sort());
+  });
+
+  it("filters on a partition key in every README query of a table that requires one", () => {
+    const hive = (t: PlannedResource) => first<{ require_partition_filter?: boolean } | undefined>(first<{ hive_partitioning_options: unknown }>(t.values['external_data_configuration']).hive_partitioning_options);
+    const partitioned = ofType('google_bigquery_table').filter((t) => hive(t)?.require_partition_filter === true).map((t) => String(t.values['table_id']));
+    expect(partitioned.sort()).toEqual(['coverage', 'run_results']);
+    const statements = codeBlocks(readFileSync('README.md', 'utf8'), ['sql']).flatMap((b) => b.split(';')).filter((q) => /\bSELECT\b/i.test(q));
+    expect(statements.length).toBeGreaterThan(3);
+    const keys = /\b(?:\w+\.)?(date|hour|job_id|run_id|step)\s*(>=|<=|=|>|<|BETWEEN\b|IN\b)/i;
+    for (const q of statements) {
+      for (const table of partitioned) {
+        if (!new RegExp(`\\b${String(vars()['bigquery_dataset_id'])}\\.${table}\\b`).test(q)) continue;
+        const where = /\bWHERE\b([\s\S]*?)(\bGROUP BY\b|\bORDER BY\b|\)\s*,|$)/i.exec(q)?.[1] ?? '';
+        expect(where, `this query reads ${table} without a partition filter:\n${q}`).toMatch(keys);
+      }
+    }
   });
 
   it('locks the bucket down, and ages only manifests and catalogs to colder classes', () => {
@@ -276,21 +346,53 @@ describe('what a plan catches: each mistake made on a copy fails terraform:plan'
   }, 120_000);
 });
 
+const setVariable = (name: string, value: string) => (f: Record<string, string>): Record<string, string> => ({
+  ...f,
+  'variables.tf': f['variables.tf']!.replace(new RegExp(`(variable "${name}" \\{[\\s\\S]*?\\n  default\\s*=\\s*)[^\\n]+`), `$1${value}`),
+});
+
 describe('webhook_enabled = false', () => {
-  it('leaves the webhook path out: no service, account, secret or grant of it, and the rest as it was', async () => {
-    const run = await planTerraform({ standIns, mutate: (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace(/(variable "webhook_enabled" \{[^}]*default\s*=\s*)true/, '$1false') }) });
+  it('leaves the webhook path out: no function, account, secret or grant of it, and the rest as it was', async () => {
+    const run = await planTerraform({ standIns, mutate: setVariable('webhook_enabled', 'false') });
     expect(run.ok, run.output).toBe(true);
     const off = plannedResources(run.plan!).filter((r) => r.mode === 'managed');
     const addresses = new Set(off.map((r) => r.address));
-    expect(off.filter((r) => /webhook/.test(r.address)).map((r) => r.address)).toEqual([]);
+    expect(off.filter((r) => /webhook|receiveWebhook/i.test(r.address)).map((r) => r.address)).toEqual([]);
     expect(resources.filter((r) => !addresses.has(r.address)).map((r) => r.address).sort()).toEqual([
-      'google_cloud_run_v2_service.webhook[0]',
+      'google_cloud_run_v2_service_iam_member.webhook_public[0]',
+      'google_cloudfunctions2_function.fn["receiveWebhook"]',
       'google_pubsub_topic_iam_member.webhook_publisher[0]',
       'google_secret_manager_secret.webhook[0]',
       'google_secret_manager_secret_iam_member.webhook_reader[0]',
-      'google_service_account.webhook[0]',
+      'google_service_account.fn["receiveWebhook"]',
+      'google_service_account_iam_member.deployer_acts_as["receiveWebhook"]',
     ]);
     expect(run.plan!.planned_values.outputs?.['webhook_url']?.value ?? null).toBeNull();
+  }, 120_000);
+});
+
+describe('webhook_access = "no-invoker-check" (organisations with domain restricted sharing)', () => {
+  it('grants nothing to allUsers and names the command that disables the invoker check', async () => {
+    const run = await planTerraform({ standIns, mutate: setVariable('webhook_access', '"no-invoker-check"') });
+    expect(run.ok, run.output).toBe(true);
+    const managed = plannedResources(run.plan!).filter((r) => r.mode === 'managed');
+    expect(managed.filter((r) => String(r.values['member']).startsWith('all'))).toEqual([]);
+    expect(run.plan!.planned_values.outputs?.['webhook_access']?.value).toBe('no-invoker-check');
+    // The service's name is known after apply, so the command is too (cloudbuild.yaml runs it).
+    const changes = (run.plan as unknown as { output_changes: Record<string, { after_unknown: boolean }> }).output_changes;
+    expect(changes['webhook_access_command']?.after_unknown).toBe(true);
+    expect((plan as unknown as { output_changes: Record<string, { after: unknown; after_unknown: boolean }> }).output_changes['webhook_access_command']).toMatchObject({ after: null, after_unknown: false });
+  }, 120_000);
+});
+
+describe('pubsub_legacy_token_creator = true (projects that enabled Pub/Sub before April 2021)', () => {
+  it('lets Pub/Sub\'s agent mint tokens for the push account, and nothing more', async () => {
+    const run = await planTerraform({ standIns, mutate: setVariable('pubsub_legacy_token_creator', 'true') });
+    expect(run.ok, run.output).toBe(true);
+    const extra = plannedResources(run.plan!).filter((r) => r.mode === 'managed' && !resources.some((x) => x.address === r.address));
+    expect(extra.map((r) => [r.address, r.values['role'], r.values['member']])).toEqual([
+      ['google_service_account_iam_member.pubsub_token_creator[0]', 'roles/iam.serviceAccountTokenCreator', `serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`],
+    ]);
   }, 120_000);
 });
 
@@ -306,8 +408,11 @@ describe('cloudbuild.yaml', () => {
     for (const s of build.steps.filter((x) => x.name.startsWith('hashicorp/terraform'))) expect(s.name).toBe('hashicorp/terraform:1.11.4');
   });
 
-  it('gives the test step terraform, runs the tests before any Terraform step, and applies only when allowed', () => {
-    const testIndex = build.steps.findIndex((s) => /npm (run )?test/.test(stepText(s)));
+  it('tests by .ci/run, as CI does, with terraform on the path, before any Terraform step, and applies only when allowed', () => {
+    // One description of how the project is tested: the build runs the same script as CI.
+    const testIndex = build.steps.findIndex((s) => /(^|\s)\.ci\/run(\s|$)/m.test(stepText(s)));
+    expect(testIndex).toBeGreaterThanOrEqual(0);
+    expect(build.steps.filter((s) => /npm (run )?test|vitest/.test(stepText(s)))).toEqual([]);
     const tools = build.steps.findIndex((s) => s.id === 'tools');
     expect(tools).toBeGreaterThanOrEqual(0);
     expect(tools).toBeLessThan(testIndex);
