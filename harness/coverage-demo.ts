@@ -13,9 +13,13 @@ import { gunzipSync } from 'node:zlib';
 import { summarize, type CatalogFacts, type ManifestFacts } from '../lib/core/coverage.ts';
 import { catalogCollector, collect, manifestCollector } from '../lib/coverage/extract.ts';
 
-const fixture = (file: string): Readable => Readable.from([gunzipSync(readFileSync(`test/fixtures/coverage/jaffle-shop/${file}.gz`))]);
+const fixture = (file: string): Readable =>
+  Readable.from([gunzipSync(readFileSync(`test/fixtures/coverage/jaffle-shop/${file}.gz`))]);
 
-export async function writeCoverageDemo(root: string, options: { days?: number; start?: Date; jobs?: number } = {}): Promise<{ runs: number }> {
+export async function writeCoverageDemo(
+  root: string,
+  options: { days?: number; start?: Date; jobs?: number } = {},
+): Promise<{ runs: number }> {
   const days = options.days ?? 30;
   const start = options.start ?? new Date(Date.UTC(2026, 9, 1));
   const manifest = await collect(fixture('manifest.json'), manifestCollector({ tables: true }));
@@ -26,12 +30,23 @@ export async function writeCoverageDemo(root: string, options: { days?: number; 
     { id: 640123, name: 'Hourly build (Production)', docsPerDay: 1, testsPerDay: 3, refactorDay: -1 },
   ];
   // More jobs (benchmarks): slower growers, some with a refactor.
-  for (let j = jobs.length; j < (options.jobs ?? 2); j++) jobs.push({ id: 650000 + j, name: `Job ${j + 1}`, docsPerDay: 1 + (j % 3), testsPerDay: 1 + (j % 2), refactorDay: j % 4 === 0 ? Math.floor(days / 2) : -1 });
+  for (let j = jobs.length; j < (options.jobs ?? 2); j++)
+    jobs.push({
+      id: 650000 + j,
+      name: `Job ${j + 1}`,
+      docsPerDay: 1 + (j % 3),
+      testsPerDay: 1 + (j % 2),
+      refactorDay: j % 4 === 0 ? Math.floor(days / 2) : -1,
+    });
   let runId = 2_147_600_000;
   let runs = 0;
   for (const job of jobs) {
     for (let day = 0; day < days; day++) {
-      const m: ManifestFacts = { ...manifest, tables: new Map([...manifest.tables].map(([id, t]) => [id, { ...t, columns: new Map(t.columns) }])), tests: new Map() };
+      const m: ManifestFacts = {
+        ...manifest,
+        tables: new Map([...manifest.tables].map(([id, t]) => [id, { ...t, columns: new Map(t.columns) }])),
+        tests: new Map(),
+      };
       const c: CatalogFacts = { tables: [...catalog.tables] };
       columns.forEach(({ table, column }, i) => {
         const documented = i < 10 + ((job.docsPerDay * day) % columns.length);
@@ -45,8 +60,16 @@ export async function writeCoverageDemo(root: string, options: { days?: number; 
       if (job.refactorDay >= 0 && day >= job.refactorDay) {
         // The refactor: a wide new mart, undocumented and untested.
         const base = manifest.tables.get('model.jaffle_shop.orders')!;
-        m.tables.set('model.jaffle_shop.orders_enriched', { ...base, uniqueId: 'model.jaffle_shop.orders_enriched', name: base.name.replace('orders', 'orders_enriched'), columns: new Map() });
-        c.tables.push({ uniqueId: 'model.jaffle_shop.orders_enriched', columns: Array.from({ length: 24 }, (_, k) => `attribute_${k + 1}`) });
+        m.tables.set('model.jaffle_shop.orders_enriched', {
+          ...base,
+          uniqueId: 'model.jaffle_shop.orders_enriched',
+          name: base.name.replace('orders', 'orders_enriched'),
+          columns: new Map(),
+        });
+        c.tables.push({
+          uniqueId: 'model.jaffle_shop.orders_enriched',
+          columns: Array.from({ length: 24 }, (_, k) => `attribute_${k + 1}`),
+        });
       }
       const finished = new Date(start.getTime() + day * 86_400_000 + (job.id % 2 ? 6 : 5) * 3_600_000 + 17 * 60_000);
       const iso = finished.toISOString();
@@ -54,8 +77,14 @@ export async function writeCoverageDemo(root: string, options: { days?: number; 
       const folder = join(root, `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/job_id=${job.id}/run_id=${id}`);
       await mkdir(join(folder, 'step=6'), { recursive: true });
       const finishedAt = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.000000+00:00`;
-      await writeFile(join(folder, 'step=6/coverage.json'), JSON.stringify(summarize(m, c, { finishedAt, jobName: job.name })) + '\n');
-      await writeFile(join(folder, '_run.json'), JSON.stringify({ id, job_definition_id: job.id, finished_at: finishedAt, job: { name: job.name } }) + '\n');
+      await writeFile(
+        join(folder, 'step=6/coverage.json'),
+        JSON.stringify(summarize(m, c, { finishedAt, jobName: job.name })) + '\n',
+      );
+      await writeFile(
+        join(folder, '_run.json'),
+        JSON.stringify({ id, job_definition_id: job.id, finished_at: finishedAt, job: { name: job.name } }) + '\n',
+      );
       runs++;
     }
   }

@@ -45,11 +45,19 @@ export class FakeSecretManager {
       };
       if (!m) return send(404, { error: { code: 404, message: 'Not found', status: 'NOT_FOUND' } });
       const [, secret, version] = m as unknown as [string, string, string];
-      if (this.denied.has(secret)) return send(403, { error: { code: 403, message: 'Permission denied', status: 'PERMISSION_DENIED' } });
+      if (this.denied.has(secret))
+        return send(403, { error: { code: 403, message: 'Permission denied', status: 'PERMISSION_DENIED' } });
       const versions = this.secrets.get(secret) ?? [];
       const index = version === 'latest' ? versions.length : Number(version);
       const payload = versions[index - 1];
-      if (payload === undefined) return send(404, { error: { code: 404, message: `Secret Version [${secret}/versions/${version}] not found or has no versions.`, status: 'NOT_FOUND' } });
+      if (payload === undefined)
+        return send(404, {
+          error: {
+            code: 404,
+            message: `Secret Version [${secret}/versions/${version}] not found or has no versions.`,
+            status: 'NOT_FOUND',
+          },
+        });
       send(200, { name: `${secret}/versions/${index}`, payload: { data: Buffer.from(payload).toString('base64') } });
     });
     this.server.keepAliveTimeout = IDLE_CONNECTION_MS;

@@ -18,7 +18,8 @@ export interface GcloudCheck {
 }
 
 /** What a command that parsed says when it then needs an account (or would open a browser to get one). */
-const STOPPED_AT_CREDENTIALS = /You do not currently have an active account selected|no credentialed account|Go to the following link in your browser/;
+const STOPPED_AT_CREDENTIALS =
+  /You do not currently have an active account selected|no credentialed account|Go to the following link in your browser/;
 
 /** The real gcloud's path, or undefined where it is not installed. */
 export function realGcloud(): string | undefined {
@@ -38,14 +39,29 @@ export function checkGcloud(argv: readonly string[], gcloud = realGcloud() ?? 'g
     const file = /^--(?:[\w-]*file|config)=(?!-$)([\w.-]+)$/.exec(arg)?.[1];
     if (file) writeFileSync(join(config, file), existsSync(file) ? readFileSync(file) : 'placeholder\n');
   }
-  const env = { PATH: process.env['PATH'], HOME: config, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true' };
+  const env = {
+    PATH: process.env['PATH'],
+    HOME: config,
+    CLOUDSDK_CONFIG: config,
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
+  };
   return new Promise((resolve) => {
-    const child = execFile(gcloud, [...argv], { cwd: config, env, timeout: 60_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      rmSync(config, { recursive: true, force: true });
-      const output = `${stdout}${stderr}`;
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ argv: [...argv], parsed: code === 0 || (code !== 2 && STOPPED_AT_CREDENTIALS.test(output)), output });
-    });
+    const child = execFile(
+      gcloud,
+      [...argv],
+      { cwd: config, env, timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        rmSync(config, { recursive: true, force: true });
+        const output = `${stdout}${stderr}`;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ argv: [...argv], parsed: code === 0 || (code !== 2 && STOPPED_AT_CREDENTIALS.test(output)), output });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -129,7 +145,10 @@ function commandAt(line: string, start: number): string {
     } else if (c === ')') {
       if (depth === 0) return line.slice(start, i).trim();
       depth--;
-    } else if (depth === 0 && (c === '|' || c === ';' || c === '>' || c === '#' || (c === '&' && line[i + 1] === '&'))) {
+    } else if (
+      depth === 0 &&
+      (c === '|' || c === ';' || c === '>' || c === '#' || (c === '&' && line[i + 1] === '&'))
+    ) {
       // `2>` belongs to the redirection, not to the last word.
       const end = c === '>' && /\s\d$/.test(line.slice(start, i)) ? i - 1 : i;
       return line.slice(start, end).trim();
@@ -144,6 +163,10 @@ function commandAt(line: string, start: number): string {
  */
 export function wordsOf(command: string, prelude: string): string[] {
   const rest = command.replace(/^gcloud\s+/, '');
-  const out = execFileSync('bash', ['-c', `set -eu\n${prelude}\nprintf '%s\\0' ${rest}`], { encoding: 'utf8', env: { PATH: process.env['PATH'] }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('bash', ['-c', `set -eu\n${prelude}\nprintf '%s\\0' ${rest}`], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return out.split('\0').slice(0, -1);
 }

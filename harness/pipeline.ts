@@ -53,8 +53,16 @@ export interface Pipeline {
   close: () => Promise<void>;
 }
 
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
   try {
@@ -79,14 +87,25 @@ interface Answer {
   body: Buffer;
 }
 
-function forward(port: number, method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Promise<Answer> {
+function forward(
+  port: number,
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, host: `127.0.0.1:${port}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path, headers: { ...headers, host: `127.0.0.1:${port}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -146,12 +165,20 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   });
   // As deployed: the functions read the token and the webhook secret from Secret Manager at run time.
   const secrets = await startFakeSecretManager();
-  const secretNames = { token: `projects/${options.project}/secrets/dbt-cloud-token`, webhook: `projects/${options.project}/secrets/dbt-cloud-webhook-secret` };
+  const secretNames = {
+    token: `projects/${options.project}/secrets/dbt-cloud-token`,
+    webhook: `projects/${options.project}/secrets/dbt-cloud-webhook-secret`,
+  };
   secrets.addVersion(secretNames.token, options.token);
   // Every function's port is known before it starts: dbt Cloud's subscription names receiveWebhook's URL.
   const ports = await Promise.all(FUNCTIONS.map((_, i) => (options.basePort ? options.basePort + 1 + i : freePort())));
   const webhookPort = ports[FUNCTIONS.findIndex((f) => f.name === 'receiveWebhook')]!;
-  const webhook = options.fake.webhooks.create({ name: 'dbt-cloud-harvester', client_url: `http://127.0.0.1:${webhookPort}/`, event_types: [...RUN_END_EVENTS], job_ids: [] });
+  const webhook = options.fake.webhooks.create({
+    name: 'dbt-cloud-harvester',
+    client_url: `http://127.0.0.1:${webhookPort}/`,
+    event_types: [...RUN_END_EVENTS],
+    job_ids: [],
+  });
   secrets.addVersion(secretNames.webhook, webhook.hmac_secret);
   const env = {
     DBT_CLOUD_ACCOUNT_ID: String(options.fake.accountId),
@@ -178,7 +205,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     await secrets.stop();
     throw failure.reason;
   }
-  const processes = Object.fromEntries(FUNCTIONS.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value])) as Record<FunctionName, Started>;
+  const processes = Object.fromEntries(
+    FUNCTIONS.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value]),
+  ) as Record<FunctionName, Started>;
 
   // harvestRun may be killed and replaced: one handle over every process it has been, behind one URL.
   const instances: Started[] = [processes.harvestRun];
@@ -191,7 +220,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     pushConfig: { pushEndpoint: `${front.url}/` },
     ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
     deadLetterPolicy: { deadLetterTopic: deadTopic.name, maxDeliveryAttempts: options.maxDeliveryAttempts },
-    retryPolicy: { minimumBackoff: { seconds: options.backoffSeconds.min }, maximumBackoff: { seconds: options.backoffSeconds.max } },
+    retryPolicy: {
+      minimumBackoff: { seconds: options.backoffSeconds.min },
+      maximumBackoff: { seconds: options.backoffSeconds.max },
+    },
   });
   const [audit] = await topic.createSubscription('audit');
   const [deadSub] = await deadTopic.createSubscription('dead-letters');

@@ -38,10 +38,17 @@ export function emulatorRequired(): boolean {
   return process.env['CI'] === 'true' || process.env['CI'] === '1';
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number, child?: ChildProcess, output?: () => string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+  output?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${output?.() ?? ''}`);
+    if (child && child.exitCode !== null)
+      throw new Error(`${what} exited with ${child.exitCode}:\n${output?.() ?? ''}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -88,7 +95,11 @@ const killChild = (child: ChildProcess): Promise<void> => endChild(child, 0);
 
 export async function startPubSubEmulator(project: string, fixedPort?: number): Promise<Started> {
   const port = fixedPort ?? (await freePort());
-  const child = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${project}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(
+    'gcloud',
+    ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${project}`],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   const output = capture(child);
   const url = `127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`http://${url}/`)).ok, 'the Pub/Sub emulator', 90_000, child, output);
@@ -97,17 +108,29 @@ export async function startPubSubEmulator(project: string, fixedPort?: number): 
 
 export async function startFunction(target: string, env: Record<string, string>, fixedPort?: number): Promise<Started> {
   const port = fixedPort ?? (await freePort());
-  const child = spawn(process.execPath, ['node_modules/@google-cloud/functions-framework/build/src/main.js', `--target=${target}`, `--port=${port}`], {
-    env: { PATH: process.env['PATH'] ?? '', ...env, FUNCTION_TARGET: target },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['node_modules/@google-cloud/functions-framework/build/src/main.js', `--target=${target}`, `--port=${port}`],
+    {
+      env: { PATH: process.env['PATH'] ?? '', ...env, FUNCTION_TARGET: target },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const output = capture(child);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/robots.txt`)).status === 404, `functions-framework --target=${target}`, 30_000, child, output);
+  await waitFor(
+    async () => (await fetch(`${url}/robots.txt`)).status === 404,
+    `functions-framework --target=${target}`,
+    30_000,
+    child,
+    output,
+  );
   return { url, port, output, stop: () => stopChild(child), kill: () => killChild(child) };
 }
 
 export async function buildOnce(): Promise<void> {
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { timeout: 120_000 });
+  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    timeout: 120_000,
+  });
 }

@@ -25,7 +25,12 @@ const secrets = new Set<string>();
  */
 export function redact(secret: string | undefined): void {
   if (!secret || secret.length < 4) return;
-  for (const form of [secret, JSON.stringify(secret).slice(1, -1), JSON.stringify(JSON.stringify(secret)).slice(3, -3), encodeURIComponent(secret)]) {
+  for (const form of [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    JSON.stringify(JSON.stringify(secret)).slice(3, -3),
+    encodeURIComponent(secret),
+  ]) {
     if (form.length >= 4) secrets.add(form);
   }
 }
@@ -54,7 +59,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (severity: Severity, message: string, fields?: LogFields): void => {
     if (ORDER[severity] < ORDER[level]) return;
     const entry: LogFields = { severity, message, ...base, ...fields, time: new Date().toISOString() };
-    const line = JSON.stringify(entry, (_key, value: unknown) => (value instanceof Error ? serialiseError(value) : value));
+    const line = JSON.stringify(entry, (_key, value: unknown) =>
+      value instanceof Error ? serialiseError(value) : value,
+    );
     write(scrub(line));
   };
   return {

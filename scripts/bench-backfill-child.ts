@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { start: { type: 'string' }, end: { type: 'string' } } });
 const compiled = (path: string): string => new URL(`../dist/${path}`, import.meta.url).href;
 // As a served function is: tuned when served, before its handler and clients load (lib/cloud/serve.ts).
-const { tuneForSmallInstances } = (await import(compiled('lib/cloud/runtime.js'))) as typeof import('../lib/cloud/runtime.ts');
+const { tuneForSmallInstances } = (await import(
+  compiled('lib/cloud/runtime.js')
+)) as typeof import('../lib/cloud/runtime.ts');
 tuneForSmallInstances();
 const { loadConfig } = (await import(compiled('lib/config/load.js'))) as typeof import('../lib/config/load.ts');
 const { create } = (await import(compiled('lib/cloud/backfill.js'))) as typeof import('../lib/cloud/backfill.ts');
@@ -24,5 +26,11 @@ const reply = await handler({
   header: (name) => (name.toLowerCase() === 'content-type' ? 'application/json' : undefined),
   rawBody: Buffer.from(JSON.stringify({ start: values.start, end: values.end })),
 });
-process.stdout.write(JSON.stringify({ reply, seconds: (performance.now() - started) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    reply,
+    seconds: (performance.now() - started) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);
 process.exit(0);

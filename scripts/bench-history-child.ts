@@ -8,5 +8,17 @@ import { runCli } from '../lib/cli/run.ts';
 const { values } = parseArgs({ options: { from: { type: 'string' }, out: { type: 'string' } } });
 let stderr = '';
 const started = performance.now();
-const code = await runCli(['coverage', 'history', '--from', values.from!, '--out', values.out!], { env: {}, stdout: () => {}, stderr: (t) => (stderr += t), isTTY: false });
-process.stdout.write(JSON.stringify({ code, stderr, seconds: (performance.now() - started) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+const code = await runCli(['coverage', 'history', '--from', values.from!, '--out', values.out!], {
+  env: {},
+  stdout: () => {},
+  stderr: (t) => (stderr += t),
+  isTTY: false,
+});
+process.stdout.write(
+  JSON.stringify({
+    code,
+    stderr,
+    seconds: (performance.now() - started) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);

@@ -10,11 +10,37 @@ import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
 import { harvestRun } from '../lib/harvest/run.ts';
 import { LocalFolderSink } from '../lib/sinks/local.ts';
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, account: { type: 'string' }, token: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, coverage: { type: 'string', default: 'true' }, tuned: { type: 'string', default: 'true' } } });
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    account: { type: 'string' },
+    token: { type: 'string' },
+    run: { type: 'string' },
+    out: { type: 'string' },
+    coverage: { type: 'string', default: 'true' },
+    tuned: { type: 'string', default: 'true' },
+  },
+});
 // As harvestRun runs (lib/cloud/serve.ts), unless --tuned false (the CLI's defaults).
 if (values.tuned !== 'false') tuneForSmallInstances();
-const client = new DbtCloudClient({ baseUrl: values.url!, accountId: Number(values.account), token: values.token!, requestsPerMinute: 600_000 });
+const client = new DbtCloudClient({
+  baseUrl: values.url!,
+  accountId: Number(values.account),
+  token: values.token!,
+  requestsPerMinute: 600_000,
+});
 const started = performance.now();
-const outcome = await harvestRun(Number(values.run), { client, sink: new LocalFolderSink(values.out!), artifacts: DEFAULT_ARTIFACTS, coverage: values.coverage !== 'false' });
+const outcome = await harvestRun(Number(values.run), {
+  client,
+  sink: new LocalFolderSink(values.out!),
+  artifacts: DEFAULT_ARTIFACTS,
+  coverage: values.coverage !== 'false',
+});
 client.close();
-process.stdout.write(JSON.stringify({ outcome, seconds: (performance.now() - started) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    outcome,
+    seconds: (performance.now() - started) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);

@@ -19,7 +19,9 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 
-const { values } = parseArgs({ options: { 'dbt-coverage': { type: 'string' }, ref: { type: 'string', default: 'v0.4.2' } } });
+const { values } = parseArgs({
+  options: { 'dbt-coverage': { type: 'string' }, ref: { type: 'string', default: 'v0.4.2' } },
+});
 if (!values['dbt-coverage']) {
   process.stderr.write('usage: node scripts/coverage-expected.ts --dbt-coverage DIR [--ref v0.4.2]\n');
   process.exit(2);
@@ -28,7 +30,9 @@ if (!values['dbt-coverage']) {
 const FIXTURES = 'test/fixtures/coverage';
 const work = mkdtempSync(join(tmpdir(), 'dbt-coverage-'));
 try {
-  const module = execFileSync('git', ['-C', values['dbt-coverage'], 'show', `${values.ref}:dbt_coverage/__init__.py`], { maxBuffer: 1 << 24 });
+  const module = execFileSync('git', ['-C', values['dbt-coverage'], 'show', `${values.ref}:dbt_coverage/__init__.py`], {
+    maxBuffer: 1 << 24,
+  });
   mkdirSync(join(work, 'dbt_coverage'));
   writeFileSync(join(work, 'dbt_coverage', '__init__.py'), module);
   // typer, reduced to what the module touches when it is imported.
@@ -53,18 +57,40 @@ Path(out).write_text(buf.getvalue())
 `;
   writeFileSync(join(work, 'driver.py'), driver);
 
-  for (const project of readdirSync(FIXTURES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+  for (const project of readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)) {
     const dir = join(FIXTURES, project);
     // The fixtures are gzipped; dbt-coverage reads plain files.
     const artifacts = join(work, project);
     mkdirSync(artifacts);
-    for (const name of ['manifest.json', 'catalog.json']) writeFileSync(join(artifacts, name), gunzipSync(readFileSync(join(dir, `${name}.gz`))));
+    for (const name of ['manifest.json', 'catalog.json'])
+      writeFileSync(join(artifacts, name), gunzipSync(readFileSync(join(dir, `${name}.gz`))));
     const filter = JSON.parse(readFileSync(join(dir, 'filter.json'), 'utf8')) as string[];
     for (const covType of ['doc', 'test']) {
-      for (const [suffix, filters] of [['', null], ['-filtered', filter]] as const) {
+      for (const [suffix, filters] of [
+        ['', null],
+        ['-filtered', filter],
+      ] as const) {
         const base = resolve(dir, `expected-${covType}${suffix}`);
-        execFileSync('python3', [join(work, 'driver.py'), artifacts, `${base}.txt`, covType, 'string', `${base}.json`, JSON.stringify(filters)]);
-        execFileSync('python3', [join(work, 'driver.py'), artifacts, `${base}.md`, covType, 'markdown', join(work, 'ignored.json'), JSON.stringify(filters)]);
+        execFileSync('python3', [
+          join(work, 'driver.py'),
+          artifacts,
+          `${base}.txt`,
+          covType,
+          'string',
+          `${base}.json`,
+          JSON.stringify(filters),
+        ]);
+        execFileSync('python3', [
+          join(work, 'driver.py'),
+          artifacts,
+          `${base}.md`,
+          covType,
+          'markdown',
+          join(work, 'ignored.json'),
+          JSON.stringify(filters),
+        ]);
       }
     }
     process.stdout.write(`${project}: expected outputs written\n`);

@@ -18,7 +18,12 @@ const dir = await mkdtemp(join(tmpdir(), 'coverage-shot-'));
 try {
   await writeCoverageDemo(join(dir, 'bucket'));
   const report = join(dir, 'report.html');
-  const code = await runCli(['coverage', 'history', '--from', join(dir, 'bucket'), '--out', report], { env: {}, stdout: () => {}, stderr: (t) => process.stderr.write(t), isTTY: false });
+  const code = await runCli(['coverage', 'history', '--from', join(dir, 'bucket'), '--out', report], {
+    env: {},
+    stdout: () => {},
+    stderr: (t) => process.stderr.write(t),
+    isTTY: false,
+  });
   if (code !== 0) throw new Error(`coverage history exited ${code}`);
   const browser = await launchChromium();
   try {

@@ -11,10 +11,19 @@ import { startFakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 
 const OUT = 'demo-output';
 const token = 'demo-token';
-const fake = await startFakeDbtCloud({ from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-02T00:00:00Z'), token });
+const fake = await startFakeDbtCloud({
+  from: new Date('2022-06-01T00:00:00Z'),
+  to: new Date('2022-06-02T00:00:00Z'),
+  token,
+});
 await rm(OUT, { recursive: true, force: true });
 
-const env = { ...process.env, DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: token, DBT_CLOUD_HOST: fake.url };
+const env = {
+  ...process.env,
+  DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+  DBT_CLOUD_TOKEN: token,
+  DBT_CLOUD_HOST: fake.url,
+};
 const run = (args: string[]): Promise<number> =>
   new Promise((resolve, reject) => {
     process.stdout.write(`\n$ dbt-harvester ${args.join(' ')}\n`);
@@ -23,11 +32,36 @@ const run = (args: string[]): Promise<number> =>
     child.on('exit', (code) => resolve(code ?? 1));
   });
 
-process.stdout.write(`fake dbt Cloud at ${fake.url}: account ${fake.accountId}, ${fake.account.runs.length} runs on 2022-06-01\n`);
-const harvested = await run(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00', '--end-time', '2022-06-01T12:00:00', '--output-folder', join(OUT, 'history')]);
-const again = await run(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00', '--end-time', '2022-06-01T12:00:00', '--output-folder', join(OUT, 'history')]);
+process.stdout.write(
+  `fake dbt Cloud at ${fake.url}: account ${fake.accountId}, ${fake.account.runs.length} runs on 2022-06-01\n`,
+);
+const harvested = await run([
+  'retrieve-artifacts-time-interval',
+  '--start-time',
+  '2022-06-01T09:00:00',
+  '--end-time',
+  '2022-06-01T12:00:00',
+  '--output-folder',
+  join(OUT, 'history'),
+]);
+const again = await run([
+  'retrieve-artifacts-time-interval',
+  '--start-time',
+  '2022-06-01T09:00:00',
+  '--end-time',
+  '2022-06-01T12:00:00',
+  '--output-folder',
+  join(OUT, 'history'),
+]);
 const job = fake.account.jobs.find((j) => j.generateDocs)!;
-const manifest = await run(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', join(OUT, 'state')]);
+const manifest = await run([
+  'retrieve-most-recent-artifact',
+  'manifest',
+  '--job-id',
+  String(job.id),
+  '--output-folder',
+  join(OUT, 'state'),
+]);
 await fake.stop();
 const report = await run(['coverage', 'history', '--from', join(OUT, 'history'), '--out', join(OUT, 'coverage.html')]);
 
@@ -47,10 +81,13 @@ for (const r of runs) {
   hours.set(hour, (hours.get(hour) ?? 0) + 1);
 }
 const example = runs.find((r) => files.filter((f) => f.path.startsWith(r.path.replace('_run.json', ''))).length > 4)!;
-process.stdout.write(`\nStored in ./${OUT}: ${runs.length} runs, ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1048576).toFixed(1)} MiB\n`);
+process.stdout.write(
+  `\nStored in ./${OUT}: ${runs.length} runs, ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1048576).toFixed(1)} MiB\n`,
+);
 for (const [hour, count] of [...hours].sort()) process.stdout.write(`  ${hour}: ${count} runs\n`);
 process.stdout.write(`One run:\n`);
-for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run.json', '')))) process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
+for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run.json', ''))))
+  process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
 process.stdout.write(`For CI: ${files.find((f) => f.path.startsWith('state/'))?.path ?? '(none)'}\n`);
 process.stdout.write(`Coverage over the stored runs: open ./${OUT}/coverage.html in a browser\n`);
 process.exitCode = harvested === 0 && again === 0 && manifest === 0 && report === 0 ? 0 : 1;

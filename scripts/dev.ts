@@ -14,16 +14,23 @@ import { startFakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 import { startFakeGcs } from '../harness/fake-gcs/server.ts';
 import { startPipeline } from '../harness/pipeline.ts';
 
-const { values } = parseArgs({ options: { 'base-port': { type: 'string', default: '8080' }, 'live-every': { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { 'base-port': { type: 'string', default: '8080' }, 'live-every': { type: 'string', default: '15' } },
+});
 const base = Number(values['base-port']);
 const liveEvery = Number(values['live-every']);
 const token = 'dev-token';
 const now = new Date();
 
 // A live account: the last 24 hours of runs, and the clock moving on.
-const fake = await startFakeDbtCloud({ from: new Date(now.getTime() - 24 * 3_600_000), to: now, clock: Date.now, token }, base);
+const fake = await startFakeDbtCloud(
+  { from: new Date(now.getTime() - 24 * 3_600_000), to: now, clock: Date.now, token },
+  base,
+);
 const gcs = await startFakeGcs({ mirrorDir: '.dev/bucket' });
-process.stdout.write(`fake dbt Cloud on ${fake.url} (account ${fake.accountId}, ${fake.account.runs.length} runs)\nbuilding, and starting the Pub/Sub emulator...\n`);
+process.stdout.write(
+  `fake dbt Cloud on ${fake.url} (account ${fake.accountId}, ${fake.account.runs.length} runs)\nbuilding, and starting the Pub/Sub emulator...\n`,
+);
 const pipeline = await startPipeline({
   project: 'harvester-dev',
   fake,
@@ -37,7 +44,9 @@ const pipeline = await startPipeline({
   onDeadLetter: (m) => process.stdout.write(`DEAD LETTER: ${m.data.toString()} after ${m.deliveryAttempt} attempts\n`),
 });
 
-const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 + 10 * 60_000).toISOString().replace('.000Z', 'Z');
+const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 + 10 * 60_000)
+  .toISOString()
+  .replace('.000Z', 'Z');
 process.stdout.write(`
 Ready. Artifacts go to gs://dev-artifacts on a fake Cloud Storage, mirrored in ./.dev/bucket. Function logs stream below.
 
@@ -70,7 +79,9 @@ if (liveEvery > 0) {
       if (stored) {
         clearInterval(watch);
         const lag = (Date.parse(stored.updated) - run.finishedAt.getTime()) / 1000;
-        process.stdout.write(`LIVE: run ${run.id} of "${job.name}" ended ${iso.slice(11, 19)}; stored ${lag.toFixed(2)} s later, from its webhook\n`);
+        process.stdout.write(
+          `LIVE: run ${run.id} of "${job.name}" ended ${iso.slice(11, 19)}; stored ${lag.toFixed(2)} s later, from its webhook\n`,
+        );
       } else if (Date.now() - run.finishedAt.getTime() > 120_000) {
         clearInterval(watch);
         process.stdout.write(`LIVE: run ${run.id} not stored 2 minutes after it ended: see the logs above\n`);

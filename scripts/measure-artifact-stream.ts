@@ -14,7 +14,23 @@ const { values } = parseArgs({ options: { bytes: { type: 'string', default: Stri
 const bytes = Number(values.bytes);
 const token = 'measure-token';
 
-const child = spawn(process.execPath, ['harness/fake-dbt-cloud/main.ts', '--port', '0', '--hours', '2', '--token', token, '--manifest-bytes', String(bytes), '--now', '2022-06-01T02:00:00Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  process.execPath,
+  [
+    'harness/fake-dbt-cloud/main.ts',
+    '--port',
+    '0',
+    '--hours',
+    '2',
+    '--token',
+    token,
+    '--manifest-bytes',
+    String(bytes),
+    '--now',
+    '2022-06-01T02:00:00Z',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const [line] = (await once(child.stdout!, 'data')) as [Buffer];
 const info = JSON.parse(line.toString().split('\n')[0]!) as { url: string; accountId: number };
 

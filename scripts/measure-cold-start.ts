@@ -54,10 +54,19 @@ interface Target {
 }
 
 /** A webhook event that is not for receiveWebhook (a run that started), signed: answered 200, nothing published. */
-const started = JSON.stringify({ accountId: 43210, eventType: 'job.run.started', eventId: 'wev_cold', data: { runId: '1', jobId: '2' } });
+const started = JSON.stringify({
+  accountId: 43210,
+  eventType: 'job.run.started',
+  eventId: 'wev_cold',
+  data: { runId: '1', jobId: '2' },
+});
 
 const targets: Target[] = [
-  { name: 'bare', source: BARE_DIR, request: { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } } },
+  {
+    name: 'bare',
+    source: BARE_DIR,
+    request: { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } },
+  },
   ...FUNCTIONS.map(
     (fn): Target => ({
       name: fn.name,
@@ -65,7 +74,14 @@ const targets: Target[] = [
         fn.name === 'dispatchHourly'
           ? { method: 'POST', headers: { 'X-CloudScheduler-ScheduleTime': 'not a time' } }
           : fn.name === 'receiveWebhook'
-            ? { method: 'POST', body: started, headers: { 'Content-Type': 'application/json', Authorization: signWebhook(env.DBT_CLOUD_WEBHOOK_SECRET, started) } }
+            ? {
+                method: 'POST',
+                body: started,
+                headers: {
+                  'Content-Type': 'application/json',
+                  Authorization: signWebhook(env.DBT_CLOUD_WEBHOOK_SECRET, started),
+                },
+              }
             : { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } },
     }),
   ),
@@ -74,10 +90,19 @@ const targets: Target[] = [
 async function firstAnswer(target: Target): Promise<{ ms: number; status: number }> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, ['node_modules/@google-cloud/functions-framework/build/src/main.js', `--target=${target.name}`, `--port=${port}`, ...(target.source ? [`--source=${target.source}`] : [])], {
-    env: { PATH: process.env['PATH'] ?? '', ...env, FUNCTION_TARGET: target.name },
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      'node_modules/@google-cloud/functions-framework/build/src/main.js',
+      `--target=${target.name}`,
+      `--port=${port}`,
+      ...(target.source ? [`--source=${target.source}`] : []),
+    ],
+    {
+      env: { PATH: process.env['PATH'] ?? '', ...env, FUNCTION_TARGET: target.name },
+      stdio: 'ignore',
+    },
+  );
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${target.name} exited with ${child.exitCode}`);
@@ -98,7 +123,8 @@ const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const t of targets) {
     const { ms, status } = await firstAnswer(t);
-    if (status >= 500 || (status < 400 && t.name !== 'receiveWebhook')) throw new Error(`${t.name} answered ${status}, not the answer the script expects`);
+    if (status >= 500 || (status < 400 && t.name !== 'receiveWebhook'))
+      throw new Error(`${t.name} answered ${status}, not the answer the script expects`);
     samples.get(t.name)!.push(ms);
   }
 }
@@ -106,16 +132,26 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 // What a function's first publish adds: the Pub/Sub client's load, timed in a fresh process.
 const pubsubLoads: number[] = [];
 for (let r = 0; r < rounds; r++) {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', "const t = performance.now(); await import('@google-cloud/pubsub'); process.stdout.write(String(performance.now() - t));"]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--input-type=module',
+    '-e',
+    "const t = performance.now(); await import('@google-cloud/pubsub'); process.stdout.write(String(performance.now() - t));",
+  ]);
   pubsubLoads.push(Number(stdout));
 }
 const bare = median(samples.get('bare')!);
-process.stdout.write(`| function | first answer, median of ${rounds} (ms) | vs bare | goal <= 2.5x |\n| --- | --- | --- | --- |\n`);
+process.stdout.write(
+  `| function | first answer, median of ${rounds} (ms) | vs bare | goal <= 2.5x |\n| --- | --- | --- | --- |\n`,
+);
 for (const t of targets) {
   const m = median(samples.get(t.name)!);
-  process.stdout.write(`| ${t.name} | ${m.toFixed(0)} | ${(m / bare).toFixed(2)}x | ${t.name === 'bare' ? '' : m / bare <= 2.5 ? 'yes' : 'NO'} |\n`);
+  process.stdout.write(
+    `| ${t.name} | ${m.toFixed(0)} | ${(m / bare).toFixed(2)}x | ${t.name === 'bare' ? '' : m / bare <= 2.5 ? 'yes' : 'NO'} |\n`,
+  );
   if (t.name !== 'bare' && FUNCTIONS.find((f) => f.name === t.name)?.needs.includes('runsTopic' as never)) {
     const first = m + median(pubsubLoads);
-    process.stdout.write(`| ${t.name}, a first request that publishes | ${first.toFixed(0)} | ${(first / bare).toFixed(2)}x | ${first / bare <= 2.5 ? 'yes' : 'NO'} |\n`);
+    process.stdout.write(
+      `| ${t.name}, a first request that publishes | ${first.toFixed(0)} | ${(first / bare).toFixed(2)}x | ${first / bare <= 2.5 ? 'yes' : 'NO'} |\n`,
+    );
   }
 }

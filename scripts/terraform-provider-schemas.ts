@@ -27,17 +27,45 @@ import type { CtyType } from '../harness/terraform/cty.ts';
 import type { BlockSchema } from '../harness/terraform/provider.ts';
 
 const { values } = parseArgs({
-  options: { providers: { type: 'string' }, 'jsii-dir': { type: 'string' }, shared: { type: 'string', default: '../shared/terraform/google-provider-6.50.0.schema.json' }, 'provider-source': { type: 'string' } },
+  options: {
+    providers: { type: 'string' },
+    'jsii-dir': { type: 'string' },
+    shared: { type: 'string', default: '../shared/terraform/google-provider-6.50.0.schema.json' },
+    'provider-source': { type: 'string' },
+  },
 });
 
 const PACKAGES = {
-  google: { pkg: '@cdktf/provider-google', version: '16.12.1', provider: 'hashicorp/google', providerVersion: '6.50.0', className: 'Google' },
-  archive: { pkg: '@cdktf/provider-archive', version: '11.0.1', provider: 'hashicorp/archive', providerVersion: '2.7.1', className: 'Archive' },
-  time: { pkg: '@cdktf/provider-time', version: '11.0.1', provider: 'hashicorp/time', providerVersion: '0.13.1', className: 'Time' },
+  google: {
+    pkg: '@cdktf/provider-google',
+    version: '16.12.1',
+    provider: 'hashicorp/google',
+    providerVersion: '6.50.0',
+    className: 'Google',
+  },
+  archive: {
+    pkg: '@cdktf/provider-archive',
+    version: '11.0.1',
+    provider: 'hashicorp/archive',
+    providerVersion: '2.7.1',
+    className: 'Archive',
+  },
+  time: {
+    pkg: '@cdktf/provider-time',
+    version: '11.0.1',
+    provider: 'hashicorp/time',
+    providerVersion: '0.13.1',
+    className: 'Time',
+  },
 } as const;
 type ProviderName = keyof typeof PACKAGES;
 
-type TypeRef = { primitive?: string; fqn?: string; collection?: { kind: 'array' | 'map'; elementtype: TypeRef }; union?: { types: TypeRef[] } };
+type TypeRef = {
+  primitive?: string;
+  fqn?: string;
+  collection?: { kind: 'array' | 'map'; elementtype: TypeRef };
+  union?: { types: TypeRef[] };
+};
 interface Property {
   name: string;
   type: TypeRef;
@@ -52,13 +80,15 @@ interface JsiiType {
 }
 type Jsii = Record<string, JsiiType>;
 
-
 function loadJsii(name: keyof typeof PACKAGES): Jsii {
   const spec = PACKAGES[name];
   let dir = values['jsii-dir'] ? join(values['jsii-dir'], name) : '';
   if (!dir || !existsSync(join(dir, '.jsii'))) {
     const tmp = mkdtempSync(join(tmpdir(), 'jsii-'));
-    execFileSync('npm', ['pack', `${spec.pkg}@${spec.version}`, '--silent'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['pack', `${spec.pkg}@${spec.version}`, '--silent'], {
+      cwd: tmp,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
     execFileSync('tar', ['xzf', tgz, 'package/.jsii'], { cwd: tmp });
     dir = join(tmp, 'package');
@@ -71,7 +101,10 @@ const META = new Set(['alias', 'connection', 'count', 'dependsOn', 'forEach', 'l
  * Snake case as the provider names attributes: cdktf splits words at digits (`md5hash` became
  * `md5Hash`, `crc32c` became `crc32C`), so a capital right after a digit joins its word.
  */
-const snake = (camel: string): string => camel.replace(/(\d?)([A-Z])/g, (_m, digit: string, c: string) => (digit ? `${digit}${c.toLowerCase()}` : `_${c.toLowerCase()}`));
+const snake = (camel: string): string =>
+  camel.replace(/(\d?)([A-Z])/g, (_m, digit: string, c: string) =>
+    digit ? `${digit}${c.toLowerCase()}` : `_${c.toLowerCase()}`,
+  );
 const camel = (snakeName: string): string => snakeName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** The Terraform name of a config property: the anchor of its registry link, else snake case. */
@@ -104,10 +137,18 @@ function ctyOf(t: TypeRef, jsii: Jsii, where: string): CtyType {
     if (rest.length === 0) return 'bool';
   }
   if (isResolvable(t)) return 'bool';
-  if (t.collection) return [t.collection.kind === 'array' ? 'list' : 'map', ctyOf(t.collection.elementtype, jsii, where)];
-  const maps: Record<string, CtyType> = { 'cdktf.StringMap': ['map', 'string'], 'cdktf.NumberMap': ['map', 'number'], 'cdktf.BooleanMap': ['map', 'bool'], 'cdktf.AnyMap': ['map', 'dynamic'], 'cdktf.StringMapList': ['list', ['map', 'string']] };
+  if (t.collection)
+    return [t.collection.kind === 'array' ? 'list' : 'map', ctyOf(t.collection.elementtype, jsii, where)];
+  const maps: Record<string, CtyType> = {
+    'cdktf.StringMap': ['map', 'string'],
+    'cdktf.NumberMap': ['map', 'number'],
+    'cdktf.BooleanMap': ['map', 'bool'],
+    'cdktf.AnyMap': ['map', 'dynamic'],
+    'cdktf.StringMapList': ['list', ['map', 'string']],
+  };
   if (t.fqn && maps[t.fqn]) return maps[t.fqn]!;
-  if (t.fqn?.endsWith('List') && jsii[t.fqn.replace(/List$/, 'OutputReference')]) return ['list', objectOf(t.fqn.replace(/List$/, 'OutputReference'), jsii, where)];
+  if (t.fqn?.endsWith('List') && jsii[t.fqn.replace(/List$/, 'OutputReference')])
+    return ['list', objectOf(t.fqn.replace(/List$/, 'OutputReference'), jsii, where)];
   if (t.fqn?.endsWith('OutputReference') && jsii[t.fqn]) return ['list', objectOf(t.fqn, jsii, where)];
   throw new Error(`${where}: no Terraform type for ${JSON.stringify(t)}`);
 }
@@ -127,7 +168,12 @@ function objectOf(fqn: string, jsii: Jsii, where: string): ['object', Record<str
  * class that reads it back (the resource, or the block's output reference) that have no input are
  * computed-only attributes.
  */
-function blockFrom(struct: string, reader: string | undefined, jsii: Jsii, optionalComputed: (name: string) => boolean): BlockSchema {
+function blockFrom(
+  struct: string,
+  reader: string | undefined,
+  jsii: Jsii,
+  optionalComputed: (name: string) => boolean,
+): BlockSchema {
   const out: BlockSchema = { attributes: {}, block_types: {} };
   const configurable = new Set<string>();
   for (const p of jsii[struct]?.properties ?? []) {
@@ -138,14 +184,29 @@ function blockFrom(struct: string, reader: string | undefined, jsii: Jsii, optio
     if (block) {
       const readerType = reader ? jsii[reader]?.properties?.find((x) => x.name === p.name)?.type.fqn : undefined;
       const nestedReader = readerType?.endsWith('List') ? readerType.replace(/List$/, 'OutputReference') : readerType;
-      out.block_types[name] = { nesting: 'list', min_items: p.optional ? 0 : 1, max_items: block.list ? 0 : 1, block: blockFrom(block.struct, nestedReader, jsii, () => false) };
+      out.block_types[name] = {
+        nesting: 'list',
+        min_items: p.optional ? 0 : 1,
+        max_items: block.list ? 0 : 1,
+        block: blockFrom(block.struct, nestedReader, jsii, () => false),
+      };
       continue;
     }
     const type = ctyOf(p.type, jsii, `${struct}.${p.name}`);
-    out.attributes[name] = p.optional ? { type, optional: true, ...(optionalComputed(name) ? { computed: true } : {}) } : { type, required: true };
+    out.attributes[name] = p.optional
+      ? { type, optional: true, ...(optionalComputed(name) ? { computed: true } : {}) }
+      : { type, required: true };
   }
   for (const p of (reader ? jsii[reader]?.properties : undefined) ?? []) {
-    if (p.static || p.name === 'internalValue' || p.name === 'tfResourceType' || p.name.endsWith('Input') || configurable.has(p.name) || !p.immutable) continue;
+    if (
+      p.static ||
+      p.name === 'internalValue' ||
+      p.name === 'tfResourceType' ||
+      p.name.endsWith('Input') ||
+      configurable.has(p.name) ||
+      !p.immutable
+    )
+      continue;
     if (configurable.has(p.name.replace(/Attribute$/, ''))) continue;
     out.attributes[snake(p.name)] = { type: ctyOf(p.type, jsii, `${reader}.${p.name}`), computed: true };
   }
@@ -198,9 +259,14 @@ function markOptionalComputed(block: BlockSchema, paths: Set<string>, prefix = '
 }
 
 function usedTypes(kind: 'resource' | 'data', provider: ProviderName): string[] {
-  const text = readdirSync('terraform').filter((f) => f.endsWith('.tf')).map((f) => readFileSync(join('terraform', f), 'utf8')).join('\n');
+  const text = readdirSync('terraform')
+    .filter((f) => f.endsWith('.tf'))
+    .map((f) => readFileSync(join('terraform', f), 'utf8'))
+    .join('\n');
   const prefix = `${provider}_`;
-  return [...new Set([...text.matchAll(new RegExp(`^${kind} "([a-z0-9_]+)"`, 'gm'))].map((m) => m[1]!))].filter((n) => n.startsWith(prefix)).sort();
+  return [...new Set([...text.matchAll(new RegExp(`^${kind} "([a-z0-9_]+)"`, 'gm'))].map((m) => m[1]!))]
+    .filter((n) => n.startsWith(prefix))
+    .sort();
 }
 
 /** jsii module and class of a type: google_pubsub_topic -> pubsubTopic.PubsubTopic; data sources get Data. */
@@ -213,7 +279,11 @@ function classOf(pkg: string, provider: ProviderName, type: string, data: boolea
 
 const OPTIONAL_COMPUTED = (name: string): boolean => name === 'id' || name === 'project';
 
-function schemaFor(provider: ProviderName): { resources: Record<string, BlockSchema>; data_sources: Record<string, BlockSchema>; provider_config: BlockSchema } {
+function schemaFor(provider: ProviderName): {
+  resources: Record<string, BlockSchema>;
+  data_sources: Record<string, BlockSchema>;
+  provider_config: BlockSchema;
+} {
   const jsii = loadJsii(provider);
   const spec = PACKAGES[provider];
   const build = (type: string, data: boolean): BlockSchema => {
@@ -246,15 +316,21 @@ function crossCheck(ours: BlockSchema, theirs: SharedBlock, where: string): stri
     else if (Boolean(mine.required) !== Boolean(a.required)) problems.push(`${where}.${n}: required differs`);
   }
   const bare = (n: string): string => n.replace(/_/g, '');
-  const computedHere = new Set(Object.entries(ours.attributes).filter(([, a]) => a.computed).map(([n]) => bare(n)));
-  for (const n of theirs.computed ?? []) if (!computedHere.has(bare(n))) problems.push(`${where}.${n}: not computed here`);
+  const computedHere = new Set(
+    Object.entries(ours.attributes)
+      .filter(([, a]) => a.computed)
+      .map(([n]) => bare(n)),
+  );
+  for (const n of theirs.computed ?? [])
+    if (!computedHere.has(bare(n))) problems.push(`${where}.${n}: not computed here`);
   const blocks = Object.keys(ours.block_types).sort();
-  if (JSON.stringify(blocks) !== JSON.stringify(Object.keys(theirs.blocks).sort())) problems.push(`${where}: blocks ${blocks.join(',')} vs ${Object.keys(theirs.blocks).sort().join(',')}`);
+  if (JSON.stringify(blocks) !== JSON.stringify(Object.keys(theirs.blocks).sort()))
+    problems.push(`${where}: blocks ${blocks.join(',')} vs ${Object.keys(theirs.blocks).sort().join(',')}`);
   for (const [n, b] of Object.entries(theirs.blocks)) {
     const mine = ours.block_types[n];
     if (!mine) continue;
     if ((mine.max_items === 0) !== Boolean(b.list)) problems.push(`${where}.${n}: repetition differs`);
-    if ((mine.min_items > 0) !== Boolean(b.required)) problems.push(`${where}.${n}: required differs`);
+    if (mine.min_items > 0 !== Boolean(b.required)) problems.push(`${where}.${n}: required differs`);
     problems.push(...crossCheck(mine.block, b, `${where}.${n}`));
   }
   return problems;
@@ -266,7 +342,10 @@ for (const provider of (values.providers ?? Object.keys(PACKAGES).join(',')).spl
   if (!(provider in PACKAGES)) throw new Error(`unknown provider ${provider}: ${Object.keys(PACKAGES).join(', ')}`);
   const schema = schemaFor(provider);
   if (provider === 'google') {
-    const shared = JSON.parse(readFileSync(values.shared, 'utf8')) as { resources: Record<string, SharedBlock>; data_sources: Record<string, SharedBlock> };
+    const shared = JSON.parse(readFileSync(values.shared, 'utf8')) as {
+      resources: Record<string, SharedBlock>;
+      data_sources: Record<string, SharedBlock>;
+    };
     // The published schema knows which settable attributes are also computed (jsii does not).
     const markComputed = (block: BlockSchema, theirs: SharedBlock): void => {
       for (const n of theirs.computed ?? []) {
@@ -283,10 +362,18 @@ for (const provider of (values.providers ?? Object.keys(PACKAGES).join(',')).spl
       ...Object.entries(schema.resources).flatMap(([t, b]) => crossCheck(b, shared.resources[t]!, t)),
       ...Object.entries(schema.data_sources).flatMap(([t, b]) => crossCheck(b, shared.data_sources[t]!, `data.${t}`)),
     ];
-    if (problems.length > 0) throw new Error(`the jsii schema disagrees with the published one:\n${problems.join('\n')}`);
+    if (problems.length > 0)
+      throw new Error(`the jsii schema disagrees with the published one:\n${problems.join('\n')}`);
   }
   const spec = PACKAGES[provider];
-  const file = { provider: spec.provider, version: spec.providerVersion, source: `${spec.pkg}@${spec.version} (jsii), by scripts/terraform-provider-schemas.ts`, ...schema };
+  const file = {
+    provider: spec.provider,
+    version: spec.providerVersion,
+    source: `${spec.pkg}@${spec.version} (jsii), by scripts/terraform-provider-schemas.ts`,
+    ...schema,
+  };
   writeFileSync(join(outDir, `${provider}.json`), JSON.stringify(file, null, 1) + '\n');
-  process.stdout.write(`${provider}: ${Object.keys(schema.resources).length} resources, ${Object.keys(schema.data_sources).length} data sources\n`);
+  process.stdout.write(
+    `${provider}: ${Object.keys(schema.resources).length} resources, ${Object.keys(schema.data_sources).length} data sources\n`,
+  );
 }

@@ -34,9 +34,15 @@ export function expectedTree(account: FakeAccount, runs: readonly FakeRun[], pre
     out.set(`${dir}/_run.json`, { runId: run.id, step: 0, file: '_run.json' });
     if (!account.artifactsSaved(run)) continue;
     for (const f of account.expectedFiles(run.id)) {
-      out.set(`${dir}/step=${f.step}/${NAME(f.file, f.command)}`, { runId: run.id, step: f.step, file: f.file, size: f.size });
+      out.set(`${dir}/step=${f.step}/${NAME(f.file, f.command)}`, {
+        runId: run.id,
+        step: f.step,
+        file: f.file,
+        size: f.size,
+      });
       // Every step with a manifest has its coverage summary.
-      if (f.file === 'manifest.json') out.set(`${dir}/step=${f.step}/coverage.json`, { runId: run.id, step: f.step, file: 'coverage.json' });
+      if (f.file === 'manifest.json')
+        out.set(`${dir}/step=${f.step}/coverage.json`, { runId: run.id, step: f.step, file: 'coverage.json' });
     }
   }
   return out;
@@ -69,7 +75,12 @@ export async function sha256File(path: string): Promise<string> {
  * Mismatches between stored objects and the truth for `runs`: objects of those runs that should not
  * be there, expected objects missing, artifacts whose bytes differ, `_run.json` of another run.
  */
-export async function objectMismatches(account: FakeAccount, runs: readonly FakeRun[], objects: readonly { name: string; sha256: string; data: Buffer | null }[], prefix = ''): Promise<string[]> {
+export async function objectMismatches(
+  account: FakeAccount,
+  runs: readonly FakeRun[],
+  objects: readonly { name: string; sha256: string; data: Buffer | null }[],
+  prefix = '',
+): Promise<string[]> {
   const expected = expectedTree(account, runs, prefix);
   const ids = new Set(runs.map((r) => r.id));
   const mine = objects.filter((o) => ids.has(Number(/(?:^|\/)run_id=(\d+)\//.exec(o.name)?.[1])));
@@ -81,7 +92,12 @@ export async function objectMismatches(account: FakeAccount, runs: readonly Fake
     else if (o.data) {
       const problem = await storedProblem(account, want, o.data);
       if (problem) mismatches.push(`${problem} in ${o.name}`);
-    } else if (want.file !== 'coverage.json' && want.step > 0 && o.sha256 !== (await account.artifact(want.runId, want.step, want.file).sha256())) mismatches.push(`different ${o.name}`);
+    } else if (
+      want.file !== 'coverage.json' &&
+      want.step > 0 &&
+      o.sha256 !== (await account.artifact(want.runId, want.step, want.file).sha256())
+    )
+      mismatches.push(`different ${o.name}`);
   }
   for (const name of expected.keys()) if (!names.has(name)) mismatches.push(`missing ${name}`);
   return mismatches;
@@ -90,29 +106,46 @@ export async function objectMismatches(account: FakeAccount, runs: readonly Fake
 /** What is wrong with a stored object, or null: an artifact's bytes, a coverage summary, `_run.json`'s run. */
 export async function storedProblem(account: FakeAccount, want: ExpectedObject, data: Buffer): Promise<string | null> {
   if (want.file === 'coverage.json') return coverageMismatch(account, want, data);
-  if (want.step === 0) return (JSON.parse(data.toString('utf8')) as { id?: unknown }).id === want.runId ? null : 'wrong run';
+  if (want.step === 0)
+    return (JSON.parse(data.toString('utf8')) as { id?: unknown }).id === want.runId ? null : 'wrong run';
   const { createHash } = await import('node:crypto');
-  return createHash('sha256').update(data).digest('hex') === (await account.artifact(want.runId, want.step, want.file).sha256()) ? null : 'different bytes';
+  return createHash('sha256').update(data).digest('hex') ===
+    (await account.artifact(want.runId, want.step, want.file).sha256())
+    ? null
+    : 'different bytes';
 }
 
 /**
  * How a stored coverage.json differs from the summary of the step's true manifest and catalog
  * (read straight from the fake, not as they streamed through the harvest), or null.
  */
-export async function coverageMismatch(account: FakeAccount, want: ExpectedObject, data: Buffer): Promise<string | null> {
+export async function coverageMismatch(
+  account: FakeAccount,
+  want: ExpectedObject,
+  data: Buffer,
+): Promise<string | null> {
   const text = data.toString('utf8');
   if (!text.endsWith('\n') || text.slice(0, -1).includes('\n')) return 'not one JSON line';
   const stored = JSON.parse(text) as CoverageSummary;
   const run = account.run(want.runId)!;
   const step = run.steps.find((s) => s.index === want.step)!;
-  const manifest = await collect(account.artifact(want.runId, want.step, 'manifest.json').stream, manifestCollector({ tables: step.command === 'docs generate' }));
-  const catalog = step.files.includes('catalog.json') && step.command === 'docs generate' ? await collect(account.artifact(want.runId, want.step, 'catalog.json').stream, catalogCollector()) : null;
+  const manifest = await collect(
+    account.artifact(want.runId, want.step, 'manifest.json').stream,
+    manifestCollector({ tables: step.command === 'docs generate' }),
+  );
+  const catalog =
+    step.files.includes('catalog.json') && step.command === 'docs generate'
+      ? await collect(account.artifact(want.runId, want.step, 'catalog.json').stream, catalogCollector())
+      : null;
   const expected = summarize(manifest, catalog, { finishedAt: stored.finished_at, jobName: stored.job_name });
-  return JSON.stringify(stored) === JSON.stringify(expected) ? null : 'a summary other than its artifacts\'';
+  return JSON.stringify(stored) === JSON.stringify(expected) ? null : "a summary other than its artifacts'";
 }
 
 /** `_run.json` objects present without every artifact of their run: what the marker-last rule forbids. */
-export function markersWithoutArtifacts(expected: ReadonlyMap<string, ExpectedObject>, present: ReadonlySet<string>): string[] {
+export function markersWithoutArtifacts(
+  expected: ReadonlyMap<string, ExpectedObject>,
+  present: ReadonlySet<string>,
+): string[] {
   const out: string[] = [];
   for (const marker of [...expected.keys()].filter((k) => k.endsWith('/_run.json') && present.has(k))) {
     const folder = marker.slice(0, -'_run.json'.length);
@@ -123,7 +156,12 @@ export function markersWithoutArtifacts(expected: ReadonlyMap<string, ExpectedOb
 }
 
 /** Stores the given expected artifacts in the fake bucket first, byte for byte, as another harvester would have. */
-export async function storedByAnotherWriter(gcs: FakeGcs, bucket: string, account: FakeAccount, objects: readonly (readonly [string, ExpectedObject])[]): Promise<void> {
+export async function storedByAnotherWriter(
+  gcs: FakeGcs,
+  bucket: string,
+  account: FakeAccount,
+  objects: readonly (readonly [string, ExpectedObject])[],
+): Promise<void> {
   for (const [name, o] of objects) {
     if (o.file === 'coverage.json') continue;
     const chunks: Buffer[] = [];

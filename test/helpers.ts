@@ -55,12 +55,19 @@ export async function sha256Of(stream: AsyncIterable<unknown>): Promise<{ sha256
  * fails after a generous deadline with a message saying what never happened (`what` may describe
  * the state reached so far).
  */
-export async function until<T>(what: string | (() => string), check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string | (() => string),
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${typeof what === 'function' ? what() : what}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${typeof what === 'function' ? what() : what}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -18,7 +18,12 @@ export function rows(text: string): string[][] {
     .split('\n')
     .filter((l) => l.startsWith('| ') && !l.startsWith('| ---'))
     .slice(1)
-    .map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim()));
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
 }
 
 /** The bodies of the fenced code blocks of the given languages. */

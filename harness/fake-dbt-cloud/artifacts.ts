@@ -31,7 +31,8 @@ interface Layout {
   entry: (i: number) => string;
 }
 
-const FILE_NO = (file: string): number => [...file].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
+const FILE_NO = (file: string): number =>
+  [...file].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
 
 function layout(spec: ArtifactSpec): Layout {
   const { seed, runId, step, file, command } = spec;
@@ -57,7 +58,11 @@ function layout(spec: ArtifactSpec): Layout {
           const fail = spec.failing && i === 0;
           const status = fail ? (isTest ? 'fail' : 'error') : isTest && i % 2 === 1 ? 'pass' : 'success';
           const failures = fail && isTest ? 3 : isTest ? 0 : 'null';
-          const message = fail ? `Database Error in ${node(i)}: relation does not exist` : status === 'pass' ? 'PASS' : 'OK';
+          const message = fail
+            ? `Database Error in ${node(i)}: relation does not exist`
+            : status === 'pass'
+              ? 'PASS'
+              : 'OK';
           return `{"status":"${status}","timing":[],"thread_id":"Thread-${(i % 4) + 1}","execution_time":${(mix(seed, runId, step, i) % 30000) / 1000},"adapter_response":{},"message":"${message}","failures":${failures},"unique_id":"${node(i)}"}`;
         },
         suffixOpen: `],"_padding":"`,

@@ -39,7 +39,8 @@ const int = (name: string, text: string): number => {
 
 const now = values.now ? new Date(values.now) : new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
 const hours = int('hours', values.hours);
-const manifestBytes = values['manifest-bytes'] === undefined ? undefined : int('manifest-bytes', values['manifest-bytes']);
+const manifestBytes =
+  values['manifest-bytes'] === undefined ? undefined : int('manifest-bytes', values['manifest-bytes']);
 const fake = await startFakeDbtCloud(
   {
     seed: int('seed', values.seed),
@@ -50,7 +51,10 @@ const fake = await startFakeDbtCloud(
     latencyMs: int('latency-ms', values['latency-ms']),
     rateLimitPerSecond: int('rate-limit', values['rate-limit']) || undefined,
     everyMinutes: values['every-minutes'] === undefined ? undefined : int('every-minutes', values['every-minutes']),
-    sizeOf: manifestBytes === undefined ? undefined : (_run, _step, file) => (file === 'manifest.json' ? manifestBytes : undefined),
+    sizeOf:
+      manifestBytes === undefined
+        ? undefined
+        : (_run, _step, file) => (file === 'manifest.json' ? manifestBytes : undefined),
   },
   int('port', values.port),
 );

@@ -79,9 +79,24 @@ export interface FakeAccountOptions {
 }
 
 const JOB_TEMPLATES = [
-  { name: 'Hourly build', executeSteps: ['dbt build --select tag:hourly'], generateDocs: false, runGenerateSources: false },
-  { name: 'Nightly full refresh', executeSteps: ['dbt seed', 'dbt run --select +marts --full-refresh', 'dbt test'], generateDocs: true, runGenerateSources: true },
-  { name: 'Snapshots and grants', executeSteps: ['dbt --warn-error snapshot', 'dbt run-operation grant_select --args "{role: reporter}"'], generateDocs: false, runGenerateSources: false },
+  {
+    name: 'Hourly build',
+    executeSteps: ['dbt build --select tag:hourly'],
+    generateDocs: false,
+    runGenerateSources: false,
+  },
+  {
+    name: 'Nightly full refresh',
+    executeSteps: ['dbt seed', 'dbt run --select +marts --full-refresh', 'dbt test'],
+    generateDocs: true,
+    runGenerateSources: true,
+  },
+  {
+    name: 'Snapshots and grants',
+    executeSteps: ['dbt --warn-error snapshot', 'dbt run-operation grant_select --args "{role: reporter}"'],
+    generateDocs: false,
+    runGenerateSources: false,
+  },
   { name: 'Compile check', executeSteps: ['dbt compile'], generateDocs: true, runGenerateSources: false },
   { name: 'Freshness', executeSteps: ['dbt source freshness'], generateDocs: false, runGenerateSources: false },
 ] as const;
@@ -143,12 +158,20 @@ export class FakeAccount {
     let jobId = 640_120;
     const perEnv = options.jobsPerEnvironment ?? 3;
     for (const projectId of this.projects) {
-      for (const [name, deploymentType] of [['Production', 'production'], ['Staging', 'staging']] as const) {
+      for (const [name, deploymentType] of [
+        ['Production', 'production'],
+        ['Staging', 'staging'],
+      ] as const) {
         const environmentId = envId++;
         this.environments.push({ id: environmentId, projectId, name, deploymentType });
         for (let j = 0; j < perEnv; j++) {
           const template = options.uniform
-            ? { name: 'Uniform', executeSteps: options.uniform.executeSteps, generateDocs: false, runGenerateSources: false }
+            ? {
+                name: 'Uniform',
+                executeSteps: options.uniform.executeSteps,
+                generateDocs: false,
+                runGenerateSources: false,
+              }
             : JOB_TEMPLATES[(j + this.environments.length) % JOB_TEMPLATES.length]!;
           const id = jobId++;
           this.jobs.push({
@@ -170,7 +193,8 @@ export class FakeAccount {
     const planned: { job: FakeJob; createdAt: Date }[] = [];
     for (const job of this.jobs) {
       const every = job.everyMinutes * 60_000;
-      const first = Math.ceil((options.from.getTime() - job.offsetMinutes * 60_000) / every) * every + job.offsetMinutes * 60_000;
+      const first =
+        Math.ceil((options.from.getTime() - job.offsetMinutes * 60_000) / every) * every + job.offsetMinutes * 60_000;
       for (let t = first; t < options.to.getTime(); t += every) {
         planned.push({ job, createdAt: new Date(t + (mix(this.seed, job.id, t / 1000) % 20_000)) });
       }
@@ -179,11 +203,17 @@ export class FakeAccount {
     for (const p of planned) this.generateRun(p.job, p.createdAt);
   }
 
-  private generateRun(job: FakeJob, createdAt: Date, forced?: { finishedAt?: Date; outcome?: Outcome; failAt?: number; micros?: number; gitSha?: string }): FakeRun {
+  private generateRun(
+    job: FakeJob,
+    createdAt: Date,
+    forced?: { finishedAt?: Date; outcome?: Outcome; failAt?: number; micros?: number; gitSha?: string },
+  ): FakeRun {
     const id = this.nextRunId;
     this.nextRunId += 1 + (mix(this.seed, id) % 5);
     const r = unit(this.seed, id, 11);
-    const outcome: Outcome = forced?.outcome ?? (this.uniform ? 'success' : r < 0.04 ? 'clone-failure' : r < 0.16 ? 'error' : r < 0.21 ? 'cancelled' : 'success');
+    const outcome: Outcome =
+      forced?.outcome ??
+      (this.uniform ? 'success' : r < 0.04 ? 'clone-failure' : r < 0.16 ? 'error' : r < 0.21 ? 'cancelled' : 'success');
     const queued = 2_000 + (mix(this.seed, id, 12) % 58_000);
     let startedAt = new Date(createdAt.getTime() + queued);
     let finishedAt: Date;
@@ -203,7 +233,8 @@ export class FakeAccount {
       environmentId: job.environmentId,
       triggerId: id + 1_000_000,
       cause: 'Scheduled',
-      gitSha: forced?.gitSha ?? [14, 15, 16, 17, 19].map((k) => mix(this.seed, id, k).toString(16).padStart(8, '0')).join(''),
+      gitSha:
+        forced?.gitSha ?? [14, 15, 16, 17, 19].map((k) => mix(this.seed, id, k).toString(16).padStart(8, '0')).join(''),
       gitBranch: 'main',
       createdAt,
       startedAt,
@@ -221,7 +252,8 @@ export class FakeAccount {
 
   /** The steps of a run as dbt Cloud lists them, with the files each step wrote. */
   buildSteps(job: FakeJob, run: FakeRun, failAt?: number, executeSteps?: readonly string[]): FakeStep[] {
-    const invoke = (cmd: string): string => (job.lowercaseSteps ? `invoke dbt with \`${cmd}\` ` : `Invoke dbt with \`${cmd}\``);
+    const invoke = (cmd: string): string =>
+      job.lowercaseSteps ? `invoke dbt with \`${cmd}\` ` : `Invoke dbt with \`${cmd}\``;
     const plan: { name: string; command: string | null }[] = [
       { name: 'Clone Git Repository', command: null },
       { name: 'Create Profile from Connection Snowflake ', command: null },
@@ -258,7 +290,8 @@ export class FakeAccount {
         status,
         startedAt: new Date(run.startedAt.getTime() + Math.floor((span * i) / last)),
         finishedAt: new Date(run.startedAt.getTime() + Math.floor((span * (i + 1)) / last)),
-        files: entry.command === null || cancelled || run.outcome === 'clone-failure' ? [] : filesOfCommand(entry.command),
+        files:
+          entry.command === null || cancelled || run.outcome === 'clone-failure' ? [] : filesOfCommand(entry.command),
         failing,
       });
     }
@@ -276,20 +309,39 @@ export class FakeAccount {
    */
   finishNow(jobId: number, options: { outcome?: Outcome; artifactsAfterMs?: number; failAt?: number } = {}): FakeRun {
     const finishedAt = this.now;
-    const run = this.generateRun(this.job(jobId), new Date(finishedAt.getTime() - 10 * 60_000), { finishedAt, outcome: options.outcome ?? 'success', failAt: options.failAt, micros: 0 });
+    const run = this.generateRun(this.job(jobId), new Date(finishedAt.getTime() - 10 * 60_000), {
+      finishedAt,
+      outcome: options.outcome ?? 'success',
+      failAt: options.failAt,
+      micros: 0,
+    });
     if (options.artifactsAfterMs) run.artifactsReadyAt = new Date(finishedAt.getTime() + options.artifactsAfterMs);
     return run;
   }
 
   /** Adds a run of `jobId` that finishes exactly at `finishedAt` (for boundary tests). */
-  addRun(jobId: number, options: { finishedAt: Date; outcome?: Outcome; failAt?: number; micros?: number; gitSha?: string; createdAt?: Date }): FakeRun {
+  addRun(
+    jobId: number,
+    options: {
+      finishedAt: Date;
+      outcome?: Outcome;
+      failAt?: number;
+      micros?: number;
+      gitSha?: string;
+      createdAt?: Date;
+    },
+  ): FakeRun {
     const job = this.job(jobId);
     const createdAt = options.createdAt ?? new Date(options.finishedAt.getTime() - 30 * 60_000);
     return this.generateRun(job, createdAt, { ...options, micros: options.micros ?? 0 });
   }
 
   /** A run triggered through the API: queued, then running, then done after a few polls. */
-  triggerRun(jobId: number, body: { cause: string; git_sha?: string; git_branch?: string; steps_override?: string[] }, outcome: Outcome): FakeRun {
+  triggerRun(
+    jobId: number,
+    body: { cause: string; git_sha?: string; git_branch?: string; steps_override?: string[] },
+    outcome: Outcome,
+  ): FakeRun {
     const job = this.job(jobId);
     const now = new Date();
     const id = this.nextRunId;
@@ -353,7 +405,9 @@ export class FakeAccount {
 
   spec(run: FakeRun, step: FakeStep, file: string): ArtifactSpec {
     const base = this.sizes[file] ?? 2_000;
-    const size = this.sizeOf?.(run.id, step.index, file) ?? Math.floor(base * (0.5 + unit(this.seed, run.id, step.index, file.length)));
+    const size =
+      this.sizeOf?.(run.id, step.index, file) ??
+      Math.floor(base * (0.5 + unit(this.seed, run.id, step.index, file.length)));
     return {
       seed: this.seed,
       runId: run.id,
@@ -374,7 +428,11 @@ export class FakeAccount {
   // ---- the truth -------------------------------------------------------------------------------
 
   /** Terminal runs with start <= finished_at < end (cancelled only when asked for), in id order. */
-  runsFinishedIn(start: Date, end: Date, options: { includeCancelled?: boolean; jobIds?: readonly number[] } = {}): FakeRun[] {
+  runsFinishedIn(
+    start: Date,
+    end: Date,
+    options: { includeCancelled?: boolean; jobIds?: readonly number[] } = {},
+  ): FakeRun[] {
     return this.runs.filter((run) => {
       if (!this.isComplete(run) || run.pollsLeft !== undefined) return false;
       const status = this.statusOf(run);
@@ -386,17 +444,29 @@ export class FakeAccount {
   }
 
   /** Every JSON artifact of a run, step by step, with its exact size. */
-  expectedFiles(runId: number, files: readonly string[] = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json']): { step: number; command: string; file: string; size: number }[] {
+  expectedFiles(
+    runId: number,
+    files: readonly string[] = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'],
+  ): { step: number; command: string; file: string; size: number }[] {
     const run = this.runsById.get(runId);
     if (!run) throw new Error(`no run ${runId}`);
     return run.steps.flatMap((step) =>
       step.files
         .filter((file) => files.includes(file))
-        .map((file) => ({ step: step.index, command: step.command ?? '', file, size: artifactSize(this.spec(run, step, file)) })),
+        .map((file) => ({
+          step: step.index,
+          command: step.command ?? '',
+          file,
+          size: artifactSize(this.spec(run, step, file)),
+        })),
     );
   }
 
-  artifact(runId: number, step: number, file: string): { stream: Readable; size: number; sha256: () => Promise<string> } {
+  artifact(
+    runId: number,
+    step: number,
+    file: string,
+  ): { stream: Readable; size: number; sha256: () => Promise<string> } {
     const run = this.runsById.get(runId);
     const s = run && this.stepFor(run, step);
     if (!run || !s || !s.files.includes(file)) throw new Error(`run ${runId} step ${step} has no ${file}`);
@@ -411,11 +481,14 @@ export class FakeAccount {
     const complete = this.isComplete(run);
     const status = this.statusOf(run);
     const env = this.environments.find((e) => e.id === run.environmentId)!;
-    const visibleSteps = complete ? run.steps : run.steps.slice(0, 1).map((s) => ({ ...s, status: 3, finishedAt: null }));
+    const visibleSteps = complete
+      ? run.steps
+      : run.steps.slice(0, 1).map((s) => ({ ...s, status: 3, finishedAt: null }));
     const fmt = (d: Date): string => formatRunTime(d, run.micros);
     const finished = complete ? fmt(run.finishedAt) : null;
     const durationS = Math.round((run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
-    const humanized = { 1: 'Queued', 2: 'Starting', 3: 'Running', 10: 'Success', 20: 'Error', 30: 'Cancelled' }[status] ?? 'Unknown';
+    const humanized =
+      { 1: 'Queued', 2: 'Starting', 3: 'Running', 10: 'Success', 20: 'Error', 30: 'Cancelled' }[status] ?? 'Unknown';
     return {
       id: run.id,
       trigger_id: run.triggerId,
@@ -447,11 +520,41 @@ export class FakeAccount {
       last_heartbeat_at: null,
       should_start_allowed: true,
       trigger: related.has('trigger')
-        ? { id: run.triggerId, cause: run.cause, job_definition_id: run.jobId, git_branch: null, git_sha: null, azure_pull_request_id: null, github_pull_request_id: null, gitlab_merge_request_id: null, schema_override: null, dbt_version_override: null, threads_override: null, target_name_override: null, generate_docs_override: null, timeout_seconds_override: null, steps_override: null, created_at: fmt(run.createdAt), cause_humanized: run.cause, job: null }
+        ? {
+            id: run.triggerId,
+            cause: run.cause,
+            job_definition_id: run.jobId,
+            git_branch: null,
+            git_sha: null,
+            azure_pull_request_id: null,
+            github_pull_request_id: null,
+            gitlab_merge_request_id: null,
+            schema_override: null,
+            dbt_version_override: null,
+            threads_override: null,
+            target_name_override: null,
+            generate_docs_override: null,
+            timeout_seconds_override: null,
+            steps_override: null,
+            created_at: fmt(run.createdAt),
+            cause_humanized: run.cause,
+            job: null,
+          }
         : null,
       job: related.has('job') ? this.jobJson(job) : null,
       environment: related.has('environment')
-        ? { id: env.id, account_id: this.accountId, project_id: env.projectId, name: env.name, type: 'deployment', deployment_type: env.deploymentType, dbt_version: '1.8.0-latest', use_custom_branch: false, custom_branch: null, state: 1 }
+        ? {
+            id: env.id,
+            account_id: this.accountId,
+            project_id: env.projectId,
+            name: env.name,
+            type: 'deployment',
+            deployment_type: env.deploymentType,
+            dbt_version: '1.8.0-latest',
+            use_custom_branch: false,
+            custom_branch: null,
+            state: 1,
+          }
         : null,
       run_steps: related.has('run_steps')
         ? visibleSteps.map((s) => ({
@@ -508,7 +611,11 @@ export class FakeAccount {
       state: 1,
       generate_docs: job.generateDocs,
       run_generate_sources: job.runGenerateSources,
-      schedule: { cron: `${job.offsetMinutes}/${job.everyMinutes} * * * *`, date: { type: 'custom_cron' }, time: { type: 'every_hour' } },
+      schedule: {
+        cron: `${job.offsetMinutes}/${job.everyMinutes} * * * *`,
+        date: { type: 'custom_cron' },
+        time: { type: 'every_hour' },
+      },
       job_type: 'scheduled',
       deferring_job_definition_id: null,
       created_at: job.createdAt.toISOString().replace('Z', '668+00:00'),

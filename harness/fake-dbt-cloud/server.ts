@@ -95,7 +95,10 @@ class HttpProblem extends Error {
   constructor(status: number, userMessage: string, body?: unknown) {
     super(userMessage);
     this.status = status;
-    this.body = body ?? { status: { code: status, is_success: false, user_message: userMessage, developer_message: null }, data: null };
+    this.body = body ?? {
+      status: { code: status, is_success: false, user_message: userMessage, developer_message: null },
+      data: null,
+    };
   }
 }
 
@@ -192,7 +195,13 @@ export class FakeDbtCloud {
     try {
       const body = await readBody(req);
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      const fault = this.matchFault(route.kind, route.runId, entry.step, route.file, this.servesArtifactBody(route, entry.step));
+      const fault = this.matchFault(
+        route.kind,
+        route.runId,
+        entry.step,
+        route.file,
+        this.servesArtifactBody(route, entry.step),
+      );
       if (fault) entry.fault = fault.type;
       if (fault?.type === 'delay') await sleep(fault.ms);
       if (fault?.type === 'reset' && fault.afterBytes === undefined) {
@@ -212,13 +221,24 @@ export class FakeDbtCloud {
         return;
       }
       if (this.overRateLimit()) {
-        return sendJson(res, 429, { status: { code: 429, is_success: false, user_message: 'Too many requests', developer_message: null }, data: null }, this.rateLimitRetryAfter ? { 'Retry-After': this.rateLimitRetryAfter } : {});
+        return sendJson(
+          res,
+          429,
+          {
+            status: { code: 429, is_success: false, user_message: 'Too many requests', developer_message: null },
+            data: null,
+          },
+          this.rateLimitRetryAfter ? { 'Retry-After': this.rateLimitRetryAfter } : {},
+        );
       }
       const auth = req.headers.authorization ?? '';
       const m = /^(Token|Bearer)\s+(\S+)$/i.exec(auth);
       entry.authScheme = m?.[1] ?? null;
       if (!m || !this.tokens.has(m[2]!)) {
-        return sendJson(res, 401, { status: { code: 401, is_success: false, user_message: 'Invalid token.', developer_message: null }, data: null });
+        return sendJson(res, 401, {
+          status: { code: 401, is_success: false, user_message: 'Invalid token.', developer_message: null },
+          data: null,
+        });
       }
       if (route.accountId !== undefined && route.accountId !== this.account.accountId) {
         throw new HttpProblem(404, 'The requested resource was not found.');
@@ -233,7 +253,10 @@ export class FakeDbtCloud {
       await this.dispatch(req.method ?? 'GET', route, url.searchParams, body, res, fault);
     } catch (err) {
       if (err instanceof HttpProblem) return sendJson(res, err.status, err.body);
-      sendJson(res, 500, { status: { code: 500, is_success: false, user_message: String(err), developer_message: null }, data: null });
+      sendJson(res, 500, {
+        status: { code: 500, is_success: false, user_message: String(err), developer_message: null },
+        data: null,
+      });
     }
   }
 
@@ -241,15 +264,35 @@ export class FakeDbtCloud {
    * A run of `jobId` ends now (a live account), and its webhooks go out as dbt Cloud sends them.
    * Artifacts are saved `artifactsAfterMs` later (default at once).
    */
-  finishRun(jobId: number, options: Parameters<FakeAccount['finishNow']>[1] & Parameters<FakeWebhooks['runEnded']>[1] = {}): FakeRun {
+  finishRun(
+    jobId: number,
+    options: Parameters<FakeAccount['finishNow']>[1] & Parameters<FakeWebhooks['runEnded']>[1] = {},
+  ): FakeRun {
     const run = this.account.finishNow(jobId, options);
     this.webhooks.runEnded(run, options);
     return run;
   }
 
-  private route(method: string, path: string): { kind: RouteKind; accountId?: number; runId?: number; jobId?: number; file?: string; subscriptionId?: string; trailingSlash: boolean } {
+  private route(
+    method: string,
+    path: string,
+  ): {
+    kind: RouteKind;
+    accountId?: number;
+    runId?: number;
+    jobId?: number;
+    file?: string;
+    subscriptionId?: string;
+    trailingSlash: boolean;
+  } {
     const v3 = /^\/api\/v3\/accounts\/(\d+)\/webhooks\/(subscriptions|subscription\/([^/]+))\/?$/.exec(path);
-    if (v3) return { kind: v3[3] ? 'webhook' : 'webhooks', accountId: Number(v3[1]), subscriptionId: v3[3], trailingSlash: true };
+    if (v3)
+      return {
+        kind: v3[3] ? 'webhook' : 'webhooks',
+        accountId: Number(v3[1]),
+        subscriptionId: v3[3],
+        trailingSlash: true,
+      };
     const m = /^\/api\/v2\/accounts\/(\d+)\/(.*)$/.exec(path);
     if (!m) return { kind: 'unknown', trailingSlash: true };
     const accountId = Number(m[1]);
@@ -257,14 +300,18 @@ export class FakeDbtCloud {
     const trailingSlash = rest.endsWith('/');
     const parts = rest.replace(/\/$/, '').split('/');
     const [a, b, c, ...tail] = parts;
-    const num = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined);
+    const num = (s: string | undefined): number | undefined =>
+      s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
     if (a === 'runs' && b === undefined) return { kind: 'runs', accountId, trailingSlash };
     if (a === 'runs' && num(b) !== undefined) {
       const runId = num(b);
       if (c === undefined) return { kind: 'run', accountId, runId, trailingSlash };
-      if (c === 'cancel' && tail.length === 0 && method === 'POST') return { kind: 'cancel', accountId, runId, trailingSlash };
-      if (c === 'artifacts' && tail.length === 0 && trailingSlash) return { kind: 'artifacts', accountId, runId, trailingSlash };
-      if (c === 'artifacts') return { kind: 'artifact', accountId, runId, file: decodeURIComponent(tail.join('/')), trailingSlash };
+      if (c === 'cancel' && tail.length === 0 && method === 'POST')
+        return { kind: 'cancel', accountId, runId, trailingSlash };
+      if (c === 'artifacts' && tail.length === 0 && trailingSlash)
+        return { kind: 'artifacts', accountId, runId, trailingSlash };
+      if (c === 'artifacts')
+        return { kind: 'artifact', accountId, runId, file: decodeURIComponent(tail.join('/')), trailingSlash };
     }
     if (a === 'jobs' && b === undefined) return { kind: 'jobs', accountId, trailingSlash };
     if (a === 'jobs' && num(b) !== undefined) {
@@ -272,7 +319,8 @@ export class FakeDbtCloud {
       if (c === undefined) return { kind: 'job', accountId, jobId, trailingSlash };
       if (c === 'run' && tail.length === 0) return { kind: 'trigger', accountId, jobId, trailingSlash };
       if (c === 'rerun' && tail.length === 0) return { kind: 'rerun', accountId, jobId, trailingSlash };
-      if (c === 'artifacts' && tail.length > 0) return { kind: 'job-artifact', accountId, jobId, file: decodeURIComponent(tail.join('/')), trailingSlash };
+      if (c === 'artifacts' && tail.length > 0)
+        return { kind: 'job-artifact', accountId, jobId, file: decodeURIComponent(tail.join('/')), trailingSlash };
     }
     return { kind: 'unknown', accountId, trailingSlash };
   }
@@ -287,13 +335,24 @@ export class FakeDbtCloud {
     if (route.kind !== 'artifact' || route.runId === undefined) return false;
     const run = this.account.run(route.runId);
     const s = run && this.account.stepFor(run, step);
-    return Boolean(run && s && this.account.artifactsSaved(run) && route.file !== undefined && s.files.includes(route.file));
+    return Boolean(
+      run && s && this.account.artifactsSaved(run) && route.file !== undefined && s.files.includes(route.file),
+    );
   }
 
-  private matchFault(kind: RouteKind, runId: number | undefined, step: number | undefined, file: string | undefined, hasBody: boolean): Fault | undefined {
+  private matchFault(
+    kind: RouteKind,
+    runId: number | undefined,
+    step: number | undefined,
+    file: string | undefined,
+    hasBody: boolean,
+  ): Fault | undefined {
     for (const handle of this.faults) {
       const r = handle.rule;
-      const cutsBody = r.fault.type === 'stall' || r.fault.type === 'short' || (r.fault.type === 'reset' && r.fault.afterBytes !== undefined);
+      const cutsBody =
+        r.fault.type === 'stall' ||
+        r.fault.type === 'short' ||
+        (r.fault.type === 'reset' && r.fault.afterBytes !== undefined);
       if (cutsBody && !hasBody) continue;
       if (r.kind && r.kind !== 'any' && r.kind !== kind) continue;
       if (r.runId !== undefined && r.runId !== runId) continue;
@@ -322,30 +381,69 @@ export class FakeDbtCloud {
     const kind = fault.body ?? (fault.status >= 500 ? 'html' : 'json');
     if (kind === 'html') {
       const html = `<!DOCTYPE html><html><head><title>${fault.status} Server Error</title></head><body><h1>Server Error (${fault.status})</h1></body></html>`;
-      res.writeHead(fault.status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(html), ...headers });
+      res.writeHead(fault.status, {
+        'Content-Type': 'text/html',
+        'Content-Length': Buffer.byteLength(html),
+        ...headers,
+      });
       res.end(html);
     } else if (kind === 'echo') {
-      sendJson(res, fault.status, { status: { code: fault.status, is_success: false, user_message: `Rejected request with Authorization: ${authorization}`, developer_message: null }, data: null }, headers);
+      sendJson(
+        res,
+        fault.status,
+        {
+          status: {
+            code: fault.status,
+            is_success: false,
+            user_message: `Rejected request with Authorization: ${authorization}`,
+            developer_message: null,
+          },
+          data: null,
+        },
+        headers,
+      );
     } else if (kind === 'empty') {
       res.writeHead(fault.status, { 'Content-Length': 0, ...headers });
       res.end();
     } else {
-      sendJson(res, fault.status, { status: { code: fault.status, is_success: false, user_message: fault.status === 429 ? 'Rate limit exceeded' : 'Injected failure', developer_message: null }, data: null }, headers);
+      sendJson(
+        res,
+        fault.status,
+        {
+          status: {
+            code: fault.status,
+            is_success: false,
+            user_message: fault.status === 429 ? 'Rate limit exceeded' : 'Injected failure',
+            developer_message: null,
+          },
+          data: null,
+        },
+        headers,
+      );
     }
   }
 
   // ---- the API ---------------------------------------------------------------------------------
 
-  private async dispatch(method: string, route: ReturnType<FakeDbtCloud['route']>, params: URLSearchParams, body: string, res: ServerResponse, fault: Fault | undefined): Promise<void> {
+  private async dispatch(
+    method: string,
+    route: ReturnType<FakeDbtCloud['route']>,
+    params: URLSearchParams,
+    body: string,
+    res: ServerResponse,
+    fault: Fault | undefined,
+  ): Promise<void> {
     const acct = this.account;
     switch (route.kind) {
       case 'runs': {
         if (method !== 'GET') throw new HttpProblem(405, 'Method not allowed');
         const { limit, offset } = paging(params);
         const related = relatedOf(params);
-        for (const key of params.keys()) if (key.endsWith('__range')) throw new HttpProblem(400, `Invalid value for ${key}`);
+        for (const key of params.keys())
+          if (key.endsWith('__range')) throw new HttpProblem(400, `Invalid value for ${key}`);
         const order = params.get('order_by') ?? 'id';
-        if (!ORDERS.has(order)) throw new HttpProblem(400, `Invalid order_by: ${order}. Choose one of id, created_at, finished_at.`);
+        if (!ORDERS.has(order))
+          throw new HttpProblem(400, `Invalid order_by: ${order}. Choose one of id, created_at, finished_at.`);
         const intParam = (k: string): number | undefined => {
           const v = params.get(k);
           if (v === null) return undefined;
@@ -375,7 +473,11 @@ export class FakeDbtCloud {
         return sendJson(res, 200, {
           status: ok(),
           data: page.map((r) => acct.runJson(r, related)),
-          extra: { filters: Object.fromEntries(params), order_by: order, pagination: { count: page.length, total_count: rows.length } },
+          extra: {
+            filters: Object.fromEntries(params),
+            order_by: order,
+            pagination: { count: page.length, total_count: rows.length },
+          },
         });
       }
       case 'run': {
@@ -407,12 +509,17 @@ export class FakeDbtCloud {
         if (stepParam !== null && !/^\d+$/.test(stepParam)) throw new HttpProblem(400, 'step must be an integer');
         const step = acct.stepFor(run, stepParam === null ? undefined : Number(stepParam));
         const file = route.file ?? '';
-        if (!acct.artifactsSaved(run) || !step || !step.files.includes(file)) throw new HttpProblem(404, `No ${file} for run ${run.id}`);
+        if (!acct.artifactsSaved(run) || !step || !step.files.includes(file))
+          throw new HttpProblem(404, `No ${file} for run ${run.id}`);
         return this.sendArtifact(res, run, step.index, file, fault);
       }
       case 'job-artifact': {
         const job = this.findJob(route.jobId);
-        const run = sortRuns(acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 10), '-finished_at', (r) => r.finishedAt.getTime())[0];
+        const run = sortRuns(
+          acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 10),
+          '-finished_at',
+          (r) => r.finishedAt.getTime(),
+        )[0];
         const step = run && acct.stepFor(run, undefined);
         const file = route.file ?? '';
         if (!run || !step || !step.files.includes(file)) throw new HttpProblem(404, `No ${file} for job ${job.id}`);
@@ -430,12 +537,21 @@ export class FakeDbtCloud {
             (!nameLike || j.name.toLowerCase().includes(nameLike)),
         );
         const page = rows.slice(offset, offset + limit);
-        return sendJson(res, 200, { status: ok(), data: page.map((j) => acct.jobJson(j)), extra: { filters: Object.fromEntries(params), order_by: 'id', pagination: { count: page.length, total_count: rows.length } } });
+        return sendJson(res, 200, {
+          status: ok(),
+          data: page.map((j) => acct.jobJson(j)),
+          extra: {
+            filters: Object.fromEntries(params),
+            order_by: 'id',
+            pagination: { count: page.length, total_count: rows.length },
+          },
+        });
       }
       case 'job':
         return sendJson(res, 200, { status: ok(), data: acct.jobJson(this.findJob(route.jobId)) });
       case 'trigger': {
-        if (method !== 'POST') throw new HttpProblem(405, 'Method not allowed', { detail: `Method "${method}" not allowed.` });
+        if (method !== 'POST')
+          throw new HttpProblem(405, 'Method not allowed', { detail: `Method "${method}" not allowed.` });
         const job = this.findJob(route.jobId);
         let parsed: Record<string, unknown>;
         try {
@@ -444,10 +560,37 @@ export class FakeDbtCloud {
           throw new HttpProblem(400, 'JSON parse error');
         }
         const cause = parsed['cause'];
-        if (typeof cause !== 'string' || cause.length === 0) throw new HttpProblem(400, 'Invalid request', { status: { code: 400, is_success: false, user_message: 'The request was invalid. Please double check the provided data and try again.', developer_message: '' }, data: { cause: ['This field is required.'] } });
-        if (cause.length > 255) throw new HttpProblem(400, 'Invalid request', { status: { code: 400, is_success: false, user_message: 'The request was invalid. Please double check the provided data and try again.', developer_message: '' }, data: { cause: ['Ensure this field has no more than 255 characters.'] } });
+        if (typeof cause !== 'string' || cause.length === 0)
+          throw new HttpProblem(400, 'Invalid request', {
+            status: {
+              code: 400,
+              is_success: false,
+              user_message: 'The request was invalid. Please double check the provided data and try again.',
+              developer_message: '',
+            },
+            data: { cause: ['This field is required.'] },
+          });
+        if (cause.length > 255)
+          throw new HttpProblem(400, 'Invalid request', {
+            status: {
+              code: 400,
+              is_success: false,
+              user_message: 'The request was invalid. Please double check the provided data and try again.',
+              developer_message: '',
+            },
+            data: { cause: ['Ensure this field has no more than 255 characters.'] },
+          });
         const steps = parsed['steps_override'];
-        const run = acct.triggerRun(job.id, { cause, git_sha: str(parsed['git_sha']), git_branch: str(parsed['git_branch']), steps_override: Array.isArray(steps) ? steps.map(String) : undefined }, this.nextTriggeredOutcome);
+        const run = acct.triggerRun(
+          job.id,
+          {
+            cause,
+            git_sha: str(parsed['git_sha']),
+            git_branch: str(parsed['git_branch']),
+            steps_override: Array.isArray(steps) ? steps.map(String) : undefined,
+          },
+          this.nextTriggeredOutcome,
+        );
         run.patch['trigger_body'] = parsed;
         return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set(['trigger', 'job'])) });
       }
@@ -456,7 +599,11 @@ export class FakeDbtCloud {
           const { limit, offset } = paging(params);
           const all = [...this.webhooks.subscriptions.values()];
           const page = all.slice(offset, offset + limit);
-          return sendJson(res, 200, { status: ok(), data: page.map((w) => FakeWebhooks.view(w)), extra: { pagination: { count: page.length, total_count: all.length } } });
+          return sendJson(res, 200, {
+            status: ok(),
+            data: page.map((w) => FakeWebhooks.view(w)),
+            extra: { pagination: { count: page.length, total_count: all.length } },
+          });
         }
         if (method !== 'POST') throw new HttpProblem(405, 'Method not allowed');
         let parsed: Record<string, unknown>;
@@ -475,12 +622,34 @@ export class FakeDbtCloud {
           target = null;
         }
         // dbt Cloud requires https; the fake also takes loopback http, where tests listen.
-        if (!target || !(target.protocol === 'https:' || (target.protocol === 'http:' && target.hostname === '127.0.0.1'))) invalid['client_url'] = ['Enter a valid https URL.'];
+        if (
+          !target ||
+          !(target.protocol === 'https:' || (target.protocol === 'http:' && target.hostname === '127.0.0.1'))
+        )
+          invalid['client_url'] = ['Enter a valid https URL.'];
         const types = parsed['event_types'];
-        if (!Array.isArray(types) || types.length === 0 || types.some((t) => !['job.run.started', 'job.run.completed', 'job.run.errored'].includes(String(t)))) invalid['event_types'] = ['Choose job.run.started, job.run.completed or job.run.errored.'];
+        if (
+          !Array.isArray(types) ||
+          types.length === 0 ||
+          types.some((t) => !['job.run.started', 'job.run.completed', 'job.run.errored'].includes(String(t)))
+        )
+          invalid['event_types'] = ['Choose job.run.started, job.run.completed or job.run.errored.'];
         const jobs = parsed['job_ids'];
-        if (jobs !== undefined && (!Array.isArray(jobs) || jobs.some((j) => !acct.jobs.some((x) => x.id === Number(j))))) invalid['job_ids'] = ['Unknown job id.'];
-        if (Object.keys(invalid).length > 0) throw new HttpProblem(400, 'Invalid request', { status: { code: 400, is_success: false, user_message: 'The request was invalid. Please double check the provided data and try again.', developer_message: '' }, data: invalid });
+        if (
+          jobs !== undefined &&
+          (!Array.isArray(jobs) || jobs.some((j) => !acct.jobs.some((x) => x.id === Number(j))))
+        )
+          invalid['job_ids'] = ['Unknown job id.'];
+        if (Object.keys(invalid).length > 0)
+          throw new HttpProblem(400, 'Invalid request', {
+            status: {
+              code: 400,
+              is_success: false,
+              user_message: 'The request was invalid. Please double check the provided data and try again.',
+              developer_message: '',
+            },
+            data: invalid,
+          });
         const created = this.webhooks.create(parsed);
         return sendJson(res, 201, { status: ok(), data: FakeWebhooks.view(created, true) });
       }
@@ -496,7 +665,11 @@ export class FakeDbtCloud {
       }
       case 'rerun': {
         const job = this.findJob(route.jobId);
-        const failed = sortRuns(acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 20), '-finished_at', (r) => r.finishedAt.getTime())[0];
+        const failed = sortRuns(
+          acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 20),
+          '-finished_at',
+          (r) => r.finishedAt.getTime(),
+        )[0];
         if (!failed) throw new HttpProblem(400, 'No failed run to retry');
         const run = acct.triggerRun(job.id, { cause: `Rerun of ${failed.id}` }, this.nextTriggeredOutcome);
         return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set()) });
@@ -510,7 +683,12 @@ export class FakeDbtCloud {
     const now = new Date();
     run.startedAt = new Date(now.getTime() - 5_000);
     run.finishedAt = now;
-    run.steps = this.account.buildSteps(this.account.job(run.jobId), run, undefined, (run.patch['trigger_body'] as { steps_override?: string[] } | undefined)?.steps_override);
+    run.steps = this.account.buildSteps(
+      this.account.job(run.jobId),
+      run,
+      undefined,
+      (run.patch['trigger_body'] as { steps_override?: string[] } | undefined)?.steps_override,
+    );
   }
 
   private sendArtifact(res: ServerResponse, run: FakeRun, step: number, file: string, fault: Fault | undefined): void {
@@ -519,7 +697,12 @@ export class FakeDbtCloud {
     const size = artifactSize(spec);
     const type = file.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
     res.writeHead(200, { 'Content-Type': type, 'Content-Length': size });
-    const limitBytes = fault?.type === 'reset' || fault?.type === 'stall' ? (fault.afterBytes ?? 0) : fault?.type === 'short' ? fault.bytes : undefined;
+    const limitBytes =
+      fault?.type === 'reset' || fault?.type === 'stall'
+        ? (fault.afterBytes ?? 0)
+        : fault?.type === 'short'
+          ? fault.bytes
+          : undefined;
     const source = artifactStream(spec);
     if (limitBytes === undefined) {
       pipeline(source, res, () => {});
@@ -570,7 +753,8 @@ function str(v: unknown): string | undefined {
 function paging(params: URLSearchParams): { limit: number; offset: number } {
   const limitText = params.get('limit') ?? '100';
   const offsetText = params.get('offset') ?? '0';
-  if (!/^\d+$/.test(limitText) || !/^\d+$/.test(offsetText)) throw new HttpProblem(400, 'limit and offset must be integers');
+  if (!/^\d+$/.test(limitText) || !/^\d+$/.test(offsetText))
+    throw new HttpProblem(400, 'limit and offset must be integers');
   const limit = Number(limitText);
   if (limit > 100) throw new HttpProblem(400, 'The limit parameter must be less than or equal to 100.');
   return { limit: limit === 0 ? 100 : limit, offset: Number(offsetText) };
@@ -591,7 +775,12 @@ function listParam(params: URLSearchParams, key: string): string[] {
       if (!Array.isArray(parsed)) throw new HttpProblem(400, `Invalid value for ${key}`);
       out.push(...parsed.map(String));
     } else {
-      out.push(...text.split(',').map((s) => s.trim()).filter(Boolean));
+      out.push(
+        ...text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     }
   }
   return out;
@@ -607,7 +796,8 @@ function relatedOf(params: URLSearchParams): Set<string> {
 function sortRuns(rows: FakeRun[], order: string, finished: (r: FakeRun) => number | null): FakeRun[] {
   const desc = order.startsWith('-');
   const field = order.replace(/^-/, '');
-  const key = (r: FakeRun): number | null => (field === 'id' ? r.id : field === 'created_at' ? r.createdAt.getTime() : finished(r));
+  const key = (r: FakeRun): number | null =>
+    field === 'id' ? r.id : field === 'created_at' ? r.createdAt.getTime() : finished(r);
   return [...rows].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -635,7 +825,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 /** `{"data":[` and spaces up to `bytes`, generated as it is sent; gzipped, it is a few hundred kB. */
 function sendHuge(res: ServerResponse, bytes: number, gzip: boolean): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': bytes }) });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': bytes }),
+  });
   const chunk = Buffer.alloc(1 << 20, 0x20);
   let sent = 0;
   const source = new Readable({

@@ -88,11 +88,22 @@ export class FakeWebhooks {
   /** A subscription as the API shows it after creation: job ids as strings, no secret. */
   static view(sub: FakeSubscription, withSecret = false): Record<string, unknown> {
     const { hmac_secret, job_ids, ...rest } = sub;
-    return { ...rest, job_ids: job_ids.map(String), http_status_code: '0', account_identifier: 'act_fake', ...(withSecret ? { hmac_secret } : {}) };
+    return {
+      ...rest,
+      job_ids: job_ids.map(String),
+      http_status_code: '0',
+      account_identifier: 'act_fake',
+      ...(withSecret ? { hmac_secret } : {}),
+    };
   }
 
   /** The event dbt Cloud sends for a run, as the text it signs. */
-  eventBody(run: FakeRun, eventType: string, sub: FakeSubscription, options: DeliveryOptions = {}): { eventId: string; body: string } {
+  eventBody(
+    run: FakeRun,
+    eventType: string,
+    sub: FakeSubscription,
+    options: DeliveryOptions = {},
+  ): { eventId: string; body: string } {
     const acct = this.account;
     const job = acct.job(run.jobId);
     const env = acct.environments.find((e) => e.id === run.environmentId)!;
@@ -143,7 +154,14 @@ export class FakeWebhooks {
   }
 
   /** One signed POST of `body`, retried five times. */
-  send(sub: FakeSubscription, runId: number, eventType: string, eventId: string, body: string, options: DeliveryOptions = {}): Promise<void> {
+  send(
+    sub: FakeSubscription,
+    runId: number,
+    eventType: string,
+    eventId: string,
+    body: string,
+    options: DeliveryOptions = {},
+  ): Promise<void> {
     return this.track(this.deliver(sub, runId, eventType, eventId, body, options));
   }
 
@@ -158,7 +176,14 @@ export class FakeWebhooks {
     return p;
   }
 
-  private async deliver(sub: FakeSubscription, runId: number, eventType: string, eventId: string, body: string, options: DeliveryOptions): Promise<void> {
+  private async deliver(
+    sub: FakeSubscription,
+    runId: number,
+    eventType: string,
+    eventId: string,
+    body: string,
+    options: DeliveryOptions,
+  ): Promise<void> {
     const signature = options.signature === undefined ? signWebhook(sub.hmac_secret, body) : options.signature;
     const sent = options.tamper ? options.tamper(body) : body;
     for (let attempt = 1; attempt <= 1 + RETRIES; attempt++) {
@@ -176,9 +201,21 @@ export class FakeWebhooks {
       } catch {
         status = 0;
       }
-      this.deliveries.push({ subscriptionId: sub.id, eventId, eventType, runId, attempt, status, sentAt, answeredAt: Date.now() });
+      this.deliveries.push({
+        subscriptionId: sub.id,
+        eventId,
+        eventType,
+        runId,
+        attempt,
+        status,
+        sentAt,
+        answeredAt: Date.now(),
+      });
       if (status >= 200 && status < 300 && !this.answersLost) return;
-      if (attempt <= RETRIES) await new Promise((r) => setTimeout(r, this.retryDelaysMs[attempt - 1] ?? this.retryDelaysMs[this.retryDelaysMs.length - 1] ?? 1000));
+      if (attempt <= RETRIES)
+        await new Promise((r) =>
+          setTimeout(r, this.retryDelaysMs[attempt - 1] ?? this.retryDelaysMs[this.retryDelaysMs.length - 1] ?? 1000),
+        );
     }
   }
 }

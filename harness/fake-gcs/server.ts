@@ -118,7 +118,9 @@ export class FakeGcs {
 
   /** Objects of a bucket under a prefix, by name. */
   list(bucket: string, prefix = ''): StoredObject[] {
-    return [...this.objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...this.objects.values()]
+      .filter((o) => o.bucket === bucket && o.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** Puts an object directly (a concurrent writer, or existing history). */
@@ -158,7 +160,14 @@ export class FakeGcs {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
-    const entry: GcsRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, op: 'other', received: 0 };
+    const entry: GcsRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      status: 0,
+      op: 'other',
+      received: 0,
+    };
     req.on('data', (chunk: Buffer) => (entry.received += chunk.length));
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
@@ -168,8 +177,10 @@ export class FakeGcs {
         entry.op = 'upload';
         const bucket = decodeURIComponent(m[1]!);
         const uploadId = query['upload_id'];
-        if (req.method === 'POST' && query['uploadType'] === 'multipart') return await this.multipart(req, res, bucket, query, entry);
-        if (req.method === 'POST' && query['uploadType'] === 'resumable' && !uploadId) return await this.startResumable(req, res, bucket, query, entry);
+        if (req.method === 'POST' && query['uploadType'] === 'multipart')
+          return await this.multipart(req, res, bucket, query, entry);
+        if (req.method === 'POST' && query['uploadType'] === 'resumable' && !uploadId)
+          return await this.startResumable(req, res, bucket, query, entry);
         if (req.method === 'PUT' && uploadId) return await this.continueResumable(req, res, uploadId, entry);
         return error(res, 400, `unsupported upload ${req.method} ${url.search}`);
       }
@@ -184,7 +195,12 @@ export class FakeGcs {
         if (!obj) return error(res, 404, `No such object: ${bucket}/${name}`);
         if (query['alt'] === 'media') {
           if (!obj.data) return error(res, 501, 'content not kept by this fake');
-          res.writeHead(200, { 'Content-Type': obj.contentType, 'Content-Length': obj.size, 'X-Goog-Hash': `crc32c=${obj.crc32c},md5=${obj.md5Hash}`, 'X-Goog-Generation': String(obj.generation) });
+          res.writeHead(200, {
+            'Content-Type': obj.contentType,
+            'Content-Length': obj.size,
+            'X-Goog-Hash': `crc32c=${obj.crc32c},md5=${obj.md5Hash}`,
+            'X-Goog-Generation': String(obj.generation),
+          });
           res.end(obj.data);
           return;
         }
@@ -200,7 +216,11 @@ export class FakeGcs {
         const max = Math.min(Number(query['maxResults'] ?? 1000) || 1000, 1000);
         const page = all.slice(start, start + max);
         const next = start + max < all.length ? Buffer.from(String(start + max)).toString('base64url') : undefined;
-        return json(res, 200, { kind: 'storage#objects', items: page.map(resource), ...(next ? { nextPageToken: next } : {}) });
+        return json(res, 200, {
+          kind: 'storage#objects',
+          items: page.map(resource),
+          ...(next ? { nextPageToken: next } : {}),
+        });
       }
       return error(res, 404, `Not Found: ${req.method} ${url.pathname}`);
     } catch (err) {
@@ -210,7 +230,12 @@ export class FakeGcs {
   }
 
   private refuseExisting(res: ServerResponse): void {
-    if (this.existingObjectStatus === 403) return error(res, 403, 'The caller does not have storage.objects.delete access to the Google Cloud Storage object.');
+    if (this.existingObjectStatus === 403)
+      return error(
+        res,
+        403,
+        'The caller does not have storage.objects.delete access to the Google Cloud Storage object.',
+      );
     return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
   }
 
@@ -220,27 +245,53 @@ export class FakeGcs {
     return ifGenerationMatch === '0' ? !existing : existing?.generation === Number(ifGenerationMatch);
   }
 
-  private async multipart(req: IncomingMessage, res: ServerResponse, bucket: string, query: Record<string, string>, entry: GcsRequest): Promise<void> {
+  private async multipart(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    query: Record<string, string>,
+    entry: GcsRequest,
+  ): Promise<void> {
     const type = req.headers['content-type'] ?? '';
     const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1];
     const body = await readAll(req);
     if (!boundary) return error(res, 400, 'multipart upload without a boundary');
     const parts = splitMultipart(body, boundary);
     if (parts.length !== 2) return error(res, 400, `multipart upload with ${parts.length} parts`);
-    const meta = JSON.parse(parts[0]!.body.toString('utf8')) as { name?: string; contentType?: string; metadata?: Record<string, string> };
+    const meta = JSON.parse(parts[0]!.body.toString('utf8')) as {
+      name?: string;
+      contentType?: string;
+      metadata?: Record<string, string>;
+    };
     const name = query['name'] ?? meta.name;
     if (!name) return error(res, 400, 'upload without an object name');
     entry.name = name;
     const injected = this.fault('upload', name);
     if (injected) return error(res, injected, 'injected failure');
-    const session = this.newSession(bucket, name, meta.contentType ?? parts[1]!.contentType ?? 'application/octet-stream', meta.metadata ?? {}, query['ifGenerationMatch']);
+    const session = this.newSession(
+      bucket,
+      name,
+      meta.contentType ?? parts[1]!.contentType ?? 'application/octet-stream',
+      meta.metadata ?? {},
+      query['ifGenerationMatch'],
+    );
     this.absorb(session, parts[1]!.body);
     return this.finalize(res, session);
   }
 
-  private async startResumable(req: IncomingMessage, res: ServerResponse, bucket: string, query: Record<string, string>, entry: GcsRequest): Promise<void> {
+  private async startResumable(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    query: Record<string, string>,
+    entry: GcsRequest,
+  ): Promise<void> {
     const text = (await readAll(req)).toString('utf8');
-    const meta = (text ? JSON.parse(text) : {}) as { name?: string; contentType?: string; metadata?: Record<string, string> };
+    const meta = (text ? JSON.parse(text) : {}) as {
+      name?: string;
+      contentType?: string;
+      metadata?: Record<string, string>;
+    };
     const name = query['name'] ?? meta.name;
     if (!name) return error(res, 400, 'upload without an object name');
     entry.name = name;
@@ -250,11 +301,19 @@ export class FakeGcs {
     const contentType = meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream');
     const id = randomUUID();
     this.sessions.set(id, this.newSession(bucket, name, contentType, meta.metadata ?? {}, query['ifGenerationMatch']));
-    res.writeHead(200, { Location: `${this.url}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`, 'Content-Length': 0 });
+    res.writeHead(200, {
+      Location: `${this.url}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`,
+      'Content-Length': 0,
+    });
     res.end();
   }
 
-  private async continueResumable(req: IncomingMessage, res: ServerResponse, id: string, entry: GcsRequest): Promise<void> {
+  private async continueResumable(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    entry: GcsRequest,
+  ): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) {
       await readAll(req);
@@ -299,8 +358,25 @@ export class FakeGcs {
     return this.finalize(res, session, id);
   }
 
-  private newSession(bucket: string, name: string, contentType: string, metadata: Record<string, string>, ifGenerationMatch: string | undefined): Session {
-    return { bucket, name, contentType, metadata, ifGenerationMatch, chunks: [], received: 0, crc: new CRC32C(), md5: createHash('md5'), sha: createHash('sha256') };
+  private newSession(
+    bucket: string,
+    name: string,
+    contentType: string,
+    metadata: Record<string, string>,
+    ifGenerationMatch: string | undefined,
+  ): Session {
+    return {
+      bucket,
+      name,
+      contentType,
+      metadata,
+      ifGenerationMatch,
+      chunks: [],
+      received: 0,
+      crc: new CRC32C(),
+      md5: createHash('md5'),
+      sha: createHash('sha256'),
+    };
   }
 
   private absorb(session: Session, data: Buffer): void {
@@ -358,7 +434,10 @@ function resource(o: StoredObject): Record<string, unknown> {
 }
 
 function incomplete(res: ServerResponse, received: number): void {
-  res.writeHead(308, received > 0 ? { Range: `bytes=0-${received - 1}`, 'Content-Length': 0 } : { 'Content-Length': 0 });
+  res.writeHead(
+    308,
+    received > 0 ? { Range: `bytes=0-${received - 1}`, 'Content-Length': 0 } : { 'Content-Length': 0 },
+  );
   res.end();
 }
 
@@ -369,7 +448,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function error(res: ServerResponse, status: number, message: string): void {
-  json(res, status, { error: { code: status, message, errors: [{ message, reason: status === 412 ? 'conditionNotMet' : 'failed' }] } });
+  json(res, status, {
+    error: { code: status, message, errors: [{ message, reason: status === 412 ? 'conditionNotMet' : 'failed' }] },
+  });
 }
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {

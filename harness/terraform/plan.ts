@@ -5,7 +5,16 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningStandIns } from './server.ts';
@@ -18,7 +27,14 @@ export interface PlanJson {
   variables: Record<string, { value: unknown }>;
   errored: boolean;
   planned_values: { root_module: ModuleValues; outputs?: Record<string, { sensitive: boolean; value?: unknown }> };
-  resource_changes: { address: string; type: string; name: string; index?: string | number; mode: string; change: { actions: string[]; after: Record<string, unknown> | null; after_unknown: Record<string, unknown> } }[];
+  resource_changes: {
+    address: string;
+    type: string;
+    name: string;
+    index?: string | number;
+    mode: string;
+    change: { actions: string[]; after: Record<string, unknown> | null; after_unknown: Record<string, unknown> };
+  }[];
   configuration: unknown;
 }
 export interface ModuleValues {
@@ -55,10 +71,18 @@ export interface PlanOptions {
   functionSource?: string;
 }
 
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; text: string; stdout: string }> {
+function run(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; text: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile('terraform', args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, text: `$ terraform ${args.join(' ')}\n${stdout}${stderr}`, stdout });
     });
   });
@@ -70,16 +94,23 @@ export async function planTerraform(options: PlanOptions): Promise<PlanRun> {
   const dir = join(root, 'terraform');
   try {
     mkdirSync(dir);
-    let files = Object.fromEntries(readdirSync(source).filter((f) => f.endsWith('.tf')).map((f) => [f, readFileSync(join(source, f), 'utf8')]));
+    let files = Object.fromEntries(
+      readdirSync(source)
+        .filter((f) => f.endsWith('.tf'))
+        .map((f) => [f, readFileSync(join(source, f), 'utf8')]),
+    );
     if (options.mutate) files = options.mutate(files);
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    for (const extra of ['.terraform.lock.hcl', options.varFile ?? 'terraform.tfvars.example']) if (existsSync(join(source, extra))) copyFileSync(join(source, extra), join(dir, extra));
+    for (const extra of ['.terraform.lock.hcl', options.varFile ?? 'terraform.tfvars.example'])
+      if (existsSync(join(source, extra))) copyFileSync(join(source, extra), join(dir, extra));
     // The state backend is Cloud Storage; offline, a local one stands in (an override file replaces it).
     writeFileSync(join(dir, 'zz_offline_backend_override.tf'), 'terraform {\n  backend "local" {}\n}\n');
     // The packaged function source, where terraform/ expects it (../build/function-source).
     const fnSource = join(root, 'build', 'function-source');
     mkdirSync(fnSource, { recursive: true });
-    if (options.functionSource) for (const f of readdirSync(options.functionSource)) copyFileSync(join(options.functionSource, f), join(fnSource, f));
+    if (options.functionSource)
+      for (const f of readdirSync(options.functionSource))
+        copyFileSync(join(options.functionSource, f), join(fnSource, f));
     else writeFileSync(join(fnSource, 'package.json'), '{"name":"placeholder","private":true}\n');
     const cliConfig = join(root, 'terraformrc');
     writeFileSync(cliConfig, '');
@@ -97,7 +128,17 @@ export async function planTerraform(options: PlanOptions): Promise<PlanRun> {
     const steps: [Step, string[]][] = [
       ['init', ['init', '-input=false', '-no-color']],
       ['validate', ['validate', '-no-color']],
-      ['plan', ['plan', '-input=false', '-no-color', '-lock=false', `-var-file=${options.varFile ?? 'terraform.tfvars.example'}`, '-out=tfplan']],
+      [
+        'plan',
+        [
+          'plan',
+          '-input=false',
+          '-no-color',
+          '-lock=false',
+          `-var-file=${options.varFile ?? 'terraform.tfvars.example'}`,
+          '-out=tfplan',
+        ],
+      ],
     ];
     for (const [step, args] of steps) {
       const r = await run(args, dir, env);

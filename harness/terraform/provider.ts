@@ -37,7 +37,11 @@ export interface Diagnostic {
 }
 
 /** Reads a data source: the configuration in, every computed attribute known out. */
-export type DataReader = (config: Record<string, Value>, block: BlockSchema, workingDir: string) => { state: Record<string, Value> } | { error: Diagnostic };
+export type DataReader = (
+  config: Record<string, Value>,
+  block: BlockSchema,
+  workingDir: string,
+) => { state: Record<string, Value> } | { error: Diagnostic };
 
 export interface StandInProvider {
   /** Registry address, such as registry.terraform.io/hashicorp/google. */
@@ -66,7 +70,11 @@ function zero(type: CtyType): Value {
  * state), with every computed attribute the configuration leaves null planned as unknown, as a
  * provider does for values the API decides.
  */
-export function planState(block: BlockSchema, proposed: Record<string, Value>, prior: Record<string, Value> | null): Record<string, Value> {
+export function planState(
+  block: BlockSchema,
+  proposed: Record<string, Value>,
+  prior: Record<string, Value> | null,
+): Record<string, Value> {
   const out: Record<string, Value> = {};
   for (const [name, attr] of Object.entries(block.attributes)) {
     const value = proposed[name] ?? null;
@@ -76,13 +84,25 @@ export function planState(block: BlockSchema, proposed: Record<string, Value>, p
   for (const [name, nested] of Object.entries(block.block_types)) {
     const items = (proposed[name] ?? []) as Value[];
     const priorItems = (prior?.[name] ?? []) as Value[];
-    out[name] = Array.isArray(items) ? items.map((item, i) => planState(nested.block, item as Record<string, Value>, (priorItems[i] as Record<string, Value> | undefined) ?? null)) : items;
+    out[name] = Array.isArray(items)
+      ? items.map((item, i) =>
+          planState(
+            nested.block,
+            item as Record<string, Value>,
+            (priorItems[i] as Record<string, Value> | undefined) ?? null,
+          ),
+        )
+      : items;
   }
   return out;
 }
 
 /** A data source's state: the configuration, with computed attributes filled (by the reader, else zero values). */
-export function completeState(block: BlockSchema, config: Record<string, Value>, filled: Record<string, Value>): Record<string, Value> {
+export function completeState(
+  block: BlockSchema,
+  config: Record<string, Value>,
+  filled: Record<string, Value>,
+): Record<string, Value> {
   const out: Record<string, Value> = {};
   for (const [name, attr] of Object.entries(block.attributes)) {
     const given = config[name] ?? null;
@@ -97,7 +117,9 @@ export function completeState(block: BlockSchema, config: Record<string, Value>,
 /** google_project: the project as the API would describe it, its number derived from its id. */
 export const readGoogleProject: DataReader = (config) => {
   const projectId = typeof config['project_id'] === 'string' ? config['project_id'] : 'stand-in-project';
-  const digits = BigInt(`0x${createHash('sha256').update(projectId).digest('hex').slice(0, 12)}`) % 900_000_000_000n + 100_000_000_000n;
+  const digits =
+    (BigInt(`0x${createHash('sha256').update(projectId).digest('hex').slice(0, 12)}`) % 900_000_000_000n) +
+    100_000_000_000n;
   return { state: { id: `projects/${projectId}`, project_id: projectId, name: projectId, number: digits.toString() } };
 };
 
@@ -107,13 +129,22 @@ export const readGoogleProject: DataReader = (config) => {
  */
 export const readArchiveFile: DataReader = (config, _block, workingDir) => {
   const dir = typeof config['source_dir'] === 'string' ? config['source_dir'] : undefined;
-  if (!dir) return { error: { severity: 'ERROR', summary: 'Archive creation error', detail: 'this stand-in archives source_dir only' } };
+  if (!dir)
+    return {
+      error: { severity: 'ERROR', summary: 'Archive creation error', detail: 'this stand-in archives source_dir only' },
+    };
   const root = isAbsolute(dir) ? dir : join(workingDir, dir);
   let files: string[];
   try {
     files = walk(root);
   } catch {
-    return { error: { severity: 'ERROR', summary: 'Archive creation error', detail: `error creating archive: error archiving directory: could not archive missing directory: ${dir}` } };
+    return {
+      error: {
+        severity: 'ERROR',
+        summary: 'Archive creation error',
+        detail: `error creating archive: error archiving directory: could not archive missing directory: ${dir}`,
+      },
+    };
   }
   const hash = (algorithm: string): ReturnType<typeof createHash> => {
     const h = createHash(algorithm);

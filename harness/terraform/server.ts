@@ -11,30 +11,67 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeValue, encodeValue, hasUnknown, type Value } from './cty.ts';
-import { completeState, loadSchema, planState, readArchiveFile, readGoogleProject, type BlockSchema, type Diagnostic, type StandInProvider } from './provider.ts';
+import {
+  completeState,
+  loadSchema,
+  planState,
+  readArchiveFile,
+  readGoogleProject,
+  type BlockSchema,
+  type Diagnostic,
+  type StandInProvider,
+} from './provider.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The stand-ins of the providers terraform/ requires. */
 export function standIns(): StandInProvider[] {
   return [
-    { address: 'registry.terraform.io/hashicorp/google', schema: loadSchema(join(HERE, 'schemas/google.json')), readers: { google_project: readGoogleProject } },
-    { address: 'registry.terraform.io/hashicorp/archive', schema: loadSchema(join(HERE, 'schemas/archive.json')), readers: { archive_file: readArchiveFile } },
-    { address: 'registry.terraform.io/hashicorp/time', schema: loadSchema(join(HERE, 'schemas/time.json')), readers: {} },
+    {
+      address: 'registry.terraform.io/hashicorp/google',
+      schema: loadSchema(join(HERE, 'schemas/google.json')),
+      readers: { google_project: readGoogleProject },
+    },
+    {
+      address: 'registry.terraform.io/hashicorp/archive',
+      schema: loadSchema(join(HERE, 'schemas/archive.json')),
+      readers: { archive_file: readArchiveFile },
+    },
+    {
+      address: 'registry.terraform.io/hashicorp/time',
+      schema: loadSchema(join(HERE, 'schemas/time.json')),
+      readers: {},
+    },
   ];
 }
 
-type Unary = (call: { request: Record<string, unknown> }, callback: (err: Error | null, response?: Record<string, unknown>) => void) => void;
+type Unary = (
+  call: { request: Record<string, unknown> },
+  callback: (err: Error | null, response?: Record<string, unknown>) => void,
+) => void;
 
 function blockMessage(block: BlockSchema): Record<string, unknown> {
   return {
     version: 0,
-    attributes: Object.entries(block.attributes).map(([name, a]) => ({ name, type: Buffer.from(JSON.stringify(a.type)), required: Boolean(a.required), optional: Boolean(a.optional), computed: Boolean(a.computed) })),
-    block_types: Object.entries(block.block_types).map(([name, b]) => ({ type_name: name, block: blockMessage(b.block), nesting: 'LIST', min_items: b.min_items, max_items: b.max_items })),
+    attributes: Object.entries(block.attributes).map(([name, a]) => ({
+      name,
+      type: Buffer.from(JSON.stringify(a.type)),
+      required: Boolean(a.required),
+      optional: Boolean(a.optional),
+      computed: Boolean(a.computed),
+    })),
+    block_types: Object.entries(block.block_types).map(([name, b]) => ({
+      type_name: name,
+      block: blockMessage(b.block),
+      nesting: 'LIST',
+      min_items: b.min_items,
+      max_items: b.max_items,
+    })),
   };
 }
 
-const diagnostics = (list: Diagnostic[]): Record<string, unknown>[] => list.map((d) => ({ severity: d.severity, summary: d.summary, detail: d.detail ?? '' }));
+const diagnostics = (list: Diagnostic[]): Record<string, unknown>[] =>
+  list.map((d) => ({ severity: d.severity, summary: d.summary, detail: d.detail ?? '' }));
 const dynamic = (value: Value): Record<string, unknown> => ({ msgpack: Buffer.from(encodeValue(value)) });
 const valueOf = (dv: unknown): Value => decodeValue((dv as { msgpack?: Uint8Array } | null)?.msgpack);
 
@@ -50,7 +87,9 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
       try {
         callback(null, fn(call.request) as Record<string, unknown>);
       } catch (err) {
-        callback(null, { diagnostics: diagnostics([{ severity: 'ERROR', summary: 'stand-in provider failure', detail: String(err) }]) });
+        callback(null, {
+          diagnostics: diagnostics([{ severity: 'ERROR', summary: 'stand-in provider failure', detail: String(err) }]),
+        });
       }
     };
   const capabilities = { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false };
@@ -62,8 +101,12 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
     })),
     GetProviderSchema: ok(() => ({
       provider: { version: 0, block: blockMessage(p.schema.providerBlock) },
-      resource_schemas: Object.fromEntries(Object.entries(p.schema.resources).map(([t, b]) => [t, { version: 0, block: blockMessage(b) }])),
-      data_source_schemas: Object.fromEntries(Object.entries(p.schema.data_sources).map(([t, b]) => [t, { version: 0, block: blockMessage(b) }])),
+      resource_schemas: Object.fromEntries(
+        Object.entries(p.schema.resources).map(([t, b]) => [t, { version: 0, block: blockMessage(b) }]),
+      ),
+      data_source_schemas: Object.fromEntries(
+        Object.entries(p.schema.data_sources).map(([t, b]) => [t, { version: 0, block: blockMessage(b) }]),
+      ),
       server_capabilities: capabilities,
     })),
     ValidateProviderConfig: ok(() => ({ diagnostics: [] })),
@@ -72,7 +115,10 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
     ConfigureProvider: ok(() => ({ diagnostics: [] })),
     UpgradeResourceState: ok((req) => {
       const raw = (req['raw_state'] as { json?: Buffer } | undefined)?.json;
-      return { upgraded_state: dynamic(raw && raw.length > 0 ? (JSON.parse(raw.toString('utf8')) as Value) : null), diagnostics: [] };
+      return {
+        upgraded_state: dynamic(raw && raw.length > 0 ? (JSON.parse(raw.toString('utf8')) as Value) : null),
+        diagnostics: [],
+      };
     }),
     ReadResource: ok((req) => ({ new_state: dynamic(valueOf(req['current_state'])), diagnostics: [] })),
     PlanResourceChange: ok((req) => {
@@ -80,11 +126,25 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
       const proposed = valueOf(req['proposed_new_state']);
       if (proposed === null) return { planned_state: dynamic(null), diagnostics: [] };
       const prior = valueOf(req['prior_state']);
-      const planned = planState(schemaOf('resources', type), proposed as Record<string, Value>, prior as Record<string, Value> | null);
+      const planned = planState(
+        schemaOf('resources', type),
+        proposed as Record<string, Value>,
+        prior as Record<string, Value> | null,
+      );
       return { planned_state: dynamic(planned), diagnostics: [] };
     }),
-    ApplyResourceChange: ok(() => ({ diagnostics: diagnostics([{ severity: 'ERROR', summary: 'A stand-in provider cannot apply', detail: 'This provider only serves the schema for offline validation and planning (npm run terraform:plan).' }]) })),
-    ImportResourceState: ok(() => ({ diagnostics: diagnostics([{ severity: 'ERROR', summary: 'A stand-in provider cannot import' }]) })),
+    ApplyResourceChange: ok(() => ({
+      diagnostics: diagnostics([
+        {
+          severity: 'ERROR',
+          summary: 'A stand-in provider cannot apply',
+          detail: 'This provider only serves the schema for offline validation and planning (npm run terraform:plan).',
+        },
+      ]),
+    })),
+    ImportResourceState: ok(() => ({
+      diagnostics: diagnostics([{ severity: 'ERROR', summary: 'A stand-in provider cannot import' }]),
+    })),
     ReadDataSource: ok((req) => {
       const type = String(req['type_name']);
       const block = schemaOf('data_sources', type);
@@ -109,19 +169,41 @@ export interface RunningStandIns {
 }
 
 export async function startStandIns(providers: StandInProvider[] = standIns()): Promise<RunningStandIns> {
-  const definition = protoLoader.loadSync(join(HERE, 'tfplugin6.proto'), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, bytes: Buffer });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as { tfplugin6: { Provider: grpc.ServiceClientConstructor } };
+  const definition = protoLoader.loadSync(join(HERE, 'tfplugin6.proto'), {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    bytes: Buffer,
+  });
+  const proto = grpc.loadPackageDefinition(definition) as unknown as {
+    tfplugin6: { Provider: grpc.ServiceClientConstructor };
+  };
   const socketDir = mkdtempSync(join(tmpdir(), 'tf-standins-'));
   let workingDir = process.cwd();
   const servers: grpc.Server[] = [];
   const reattach: Record<string, unknown> = {};
   for (const [i, p] of providers.entries()) {
     const server = new grpc.Server();
-    server.addService(proto.tfplugin6.Provider.service, implementation(p, () => workingDir) as unknown as grpc.UntypedServiceImplementation);
+    server.addService(
+      proto.tfplugin6.Provider.service,
+      implementation(p, () => workingDir) as unknown as grpc.UntypedServiceImplementation,
+    );
     const socket = join(socketDir, `${i}.sock`);
-    await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
     servers.push(server);
-    reattach[p.address] = { Protocol: 'grpc', ProtocolVersion: 6, Pid: process.pid, Test: true, Addr: { Network: 'unix', String: socket } };
+    reattach[p.address] = {
+      Protocol: 'grpc',
+      ProtocolVersion: 6,
+      Pid: process.pid,
+      Test: true,
+      Addr: { Network: 'unix', String: socket },
+    };
   }
   return {
     reattach: JSON.stringify(reattach),

@@ -64,11 +64,17 @@ export function settingsHelp(keys: readonly OptionKey[]): string[] {
 }
 
 export function argsHelp(args: Record<string, ArgSpec>): string[] {
-  return Object.entries(args).map(([name, a]) => `  ${`--${name}${a.type === 'string' ? ` ${a.placeholder ?? 'VALUE'}` : ''}`.padEnd(26)} ${a.describe}`);
+  return Object.entries(args).map(
+    ([name, a]) =>
+      `  ${`--${name}${a.type === 'string' ? ` ${a.placeholder ?? 'VALUE'}` : ''}`.padEnd(26)} ${a.describe}`,
+  );
 }
 
 export function cliLogger(io: CliIO, config?: Pick<Config, 'logLevel'>): Logger {
-  return createLogger({ level: config?.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING', write: (line) => io.stderr(line + '\n') });
+  return createLogger({
+    level: config?.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING',
+    write: (line) => io.stderr(line + '\n'),
+  });
 }
 
 /** Collects usage problems, so that a command reports all of them, with the configuration's, at once. */

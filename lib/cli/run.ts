@@ -15,7 +15,13 @@ import { triggerJob } from './commands/trigger-job.ts';
 import { COVERAGE_COMMANDS } from './commands/coverage.ts';
 import { WEBHOOK_COMMANDS } from './commands/webhook.ts';
 
-export const COMMANDS: readonly Command[] = [retrieveArtifactsTimeInterval, retrieveMostRecentArtifact, triggerJob, ...WEBHOOK_COMMANDS, ...COVERAGE_COMMANDS];
+export const COMMANDS: readonly Command[] = [
+  retrieveArtifactsTimeInterval,
+  retrieveMostRecentArtifact,
+  triggerJob,
+  ...WEBHOOK_COMMANDS,
+  ...COVERAGE_COMMANDS,
+];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -25,7 +31,8 @@ function parseOptions(command: Command): ParseOptions {
     const o: OptionSpec = OPTIONS[key];
     if (o.flag) options[o.flag] = { type: o.switch ? 'boolean' : 'string' };
   }
-  for (const [name, a] of Object.entries(command.args)) options[name] = { type: a.type, ...(a.multiple ? { multiple: true } : {}) };
+  for (const [name, a] of Object.entries(command.args))
+    options[name] = { type: a.type, ...(a.multiple ? { multiple: true } : {}) };
   return options;
 }
 
@@ -70,7 +77,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let flags: FlagValues;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: rest, options: parseOptions(command), allowPositionals: command.positionals, strict: true });
+    const parsed = parseArgs({
+      args: rest,
+      options: parseOptions(command),
+      allowPositionals: command.positionals,
+      strict: true,
+    });
     flags = parsed.values as FlagValues;
     positionals = parsed.positionals;
   } catch (err) {

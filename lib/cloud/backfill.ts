@@ -11,7 +11,9 @@ import type { Logger } from '../log.ts';
 import { dispatchDeps, dispatchWindow, type DispatchDeps } from './dispatch.ts';
 import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
-const time = z.string().refine((s) => tryParseTimestamp(s) !== null, 'must be an ISO-8601 time such as 2022-06-01T00:00:00Z');
+const time = z
+  .string()
+  .refine((s) => tryParseTimestamp(s) !== null, 'must be an ISO-8601 time such as 2022-06-01T00:00:00Z');
 
 export const BackfillSchema = z
   .object({
@@ -40,14 +42,22 @@ export async function handleBackfill(deps: BackfillDeps, req: CloudRequest): Pro
   const start = tryParseTimestamp(parsed.data.start)!;
   const end = tryParseTimestamp(parsed.data.end)!;
   const details: string[] = [];
-  if (start.getTime() >= end.getTime()) details.push(`start (${start.toISOString()}) must be before end (${end.toISOString()})`);
-  if (end.getTime() - start.getTime() > deps.maxDays * 86_400_000) details.push(`the window is longer than ${deps.maxDays} days (BACKFILL_MAX_DAYS); split it`);
+  if (start.getTime() >= end.getTime())
+    details.push(`start (${start.toISOString()}) must be before end (${end.toISOString()})`);
+  if (end.getTime() - start.getTime() > deps.maxDays * 86_400_000)
+    details.push(`the window is longer than ${deps.maxDays} days (BACKFILL_MAX_DAYS); split it`);
   // dbt Cloud keeps runs 365 days: an older window holds nothing, and listing back to it would page
   // through the account's whole history.
   const oldest = deps.now() - RUN_RETENTION_DAYS * 86_400_000;
-  if (start.getTime() < oldest) details.push(`start (${start.toISOString()}) is older than dbt Cloud's run retention of ${RUN_RETENTION_DAYS} days: start at ${new Date(oldest).toISOString()} or later`);
+  if (start.getTime() < oldest)
+    details.push(
+      `start (${start.toISOString()}) is older than dbt Cloud's run retention of ${RUN_RETENTION_DAYS} days: start at ${new Date(oldest).toISOString()} or later`,
+    );
   if (details.length > 0) return failure(400, 'invalid backfill request', details);
-  return dispatchWindow(deps, { start, end }, 'backfill', { jobIds: parsed.data.jobIds, dryRun: parsed.data.dryRun ?? false });
+  return dispatchWindow(deps, { start, end }, 'backfill', {
+    jobIds: parsed.data.jobIds,
+    dryRun: parsed.data.dryRun ?? false,
+  });
 }
 
 export async function create(config: ConfigFor<'dbtCloud' | 'runsTopic'>, logger: Logger): Promise<Handler> {

@@ -17,7 +17,10 @@ export async function handleDispatchHourly(deps: DispatchDeps, req: CloudRequest
   let t: Date;
   if (scheduleTime !== undefined && scheduleTime !== '') {
     const parsed = tryParseTimestamp(scheduleTime);
-    if (!parsed) return failure(400, 'invalid X-CloudScheduler-ScheduleTime', [`"${scheduleTime.slice(0, 64)}" is not an RFC 3339 time`]);
+    if (!parsed)
+      return failure(400, 'invalid X-CloudScheduler-ScheduleTime', [
+        `"${scheduleTime.slice(0, 64)}" is not an RFC 3339 time`,
+      ]);
     t = parsed;
   } else {
     t = new Date(deps.now());

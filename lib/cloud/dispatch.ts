@@ -42,7 +42,12 @@ const MAX_DRY_RUN_IDS = 10_000;
  * Streams the window's runs from their pages into batched, awaited publishes: memory holds one page
  * and one batch, however long the window.
  */
-export async function dispatchWindow(deps: DispatchDeps, window: Window, source: 'hourly' | 'backfill', options: { jobIds?: number[]; dryRun?: boolean } = {}): Promise<Reply> {
+export async function dispatchWindow(
+  deps: DispatchDeps,
+  window: Window,
+  source: 'hourly' | 'backfill',
+  options: { jobIds?: number[]; dryRun?: boolean } = {},
+): Promise<Reply> {
   const w = formatWindow(window);
   const log = deps.logger.child({ window: w });
   let runs = 0;
@@ -58,14 +63,26 @@ export async function dispatchWindow(deps: DispatchDeps, window: Window, source:
   try {
     // A backfill's jobs narrow the configured ones; they never widen them.
     const configured = deps.filter.jobIds;
-    const jobIds = options.jobIds && configured ? options.jobIds.filter((id) => configured.includes(id)) : (options.jobIds ?? configured);
-    if (jobIds && jobIds.length === 0) return { status: 200, body: { window: w, runs: 0, published: 0, note: 'none of the requested jobs is among HARVEST_JOB_IDS' } };
-    const listing = listWindowRuns(deps.client, window, { ...deps.filter, jobIds }, {
-      onInvalidRow: (row) => {
-        invalidRows++;
-        log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });
+    const jobIds =
+      options.jobIds && configured
+        ? options.jobIds.filter((id) => configured.includes(id))
+        : (options.jobIds ?? configured);
+    if (jobIds && jobIds.length === 0)
+      return {
+        status: 200,
+        body: { window: w, runs: 0, published: 0, note: 'none of the requested jobs is among HARVEST_JOB_IDS' },
+      };
+    const listing = listWindowRuns(
+      deps.client,
+      window,
+      { ...deps.filter, jobIds },
+      {
+        onInvalidRow: (row) => {
+          invalidRows++;
+          log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });
+        },
       },
-    });
+    );
     for await (const run of listing) {
       runs++;
       if (options.dryRun) {
@@ -76,11 +93,25 @@ export async function dispatchWindow(deps: DispatchDeps, window: Window, source:
       if (batch.length >= BATCH) await flush();
     }
     await flush();
-    log.info(options.dryRun ? 'dry run: nothing published' : 'window dispatched', { runs, published, invalidRows, source });
+    log.info(options.dryRun ? 'dry run: nothing published' : 'window dispatched', {
+      runs,
+      published,
+      invalidRows,
+      source,
+    });
     const counts = { window: w, runs, published, ...(invalidRows > 0 ? { invalidRows } : {}) };
-    return { status: 200, body: options.dryRun ? { ...counts, dryRun: true, runIds, ...(runs > runIds.length ? { runIdsTruncated: true } : {}) } : counts };
+    return {
+      status: 200,
+      body: options.dryRun
+        ? { ...counts, dryRun: true, runIds, ...(runs > runIds.length ? { runIdsTruncated: true } : {}) }
+        : counts,
+    };
   } catch (err) {
-    log.error('dispatch failed; the caller should retry (publishing again is harmless)', { error: err, runs, published });
+    log.error('dispatch failed; the caller should retry (publishing again is harmless)', {
+      error: err,
+      runs,
+      published,
+    });
     return failure(500, 'dispatch failed', [errorMessage(err)], { window: w, runs, published });
   }
 }

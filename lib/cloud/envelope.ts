@@ -33,7 +33,8 @@ export type Unwrapped<T> =
 
 export function unwrapPush<T>(body: unknown, payload: z.ZodType<T>): Unwrapped<T> {
   const envelope = PushEnvelopeSchema.safeParse(body);
-  if (!envelope.success) return { ok: false, stage: 'envelope', details: zodIssues(envelope.error), delivery: { attributes: {} } };
+  if (!envelope.success)
+    return { ok: false, stage: 'envelope', details: zodIssues(envelope.error), delivery: { attributes: {} } };
   const message = envelope.data.message;
   const delivery: Delivery = {
     messageId: message.messageId ?? message.message_id,
@@ -49,7 +50,8 @@ export function unwrapPush<T>(body: unknown, payload: z.ZodType<T>): Unwrapped<T
     return { ok: false, stage: 'message', details: ['message.data is not base64-encoded JSON'], delivery };
   }
   const parsed = payload.safeParse(json);
-  if (!parsed.success) return { ok: false, stage: 'message', details: zodIssues(parsed.error, 'message.data'), delivery };
+  if (!parsed.success)
+    return { ok: false, stage: 'message', details: zodIssues(parsed.error, 'message.data'), delivery };
   return { ok: true, payload: parsed.data, delivery };
 }
 

@@ -19,10 +19,30 @@ export interface CloudFunction<N extends Need = Need, Name extends string = stri
 const define = <N extends Need, const Name extends string>(fn: CloudFunction<N, Name>): CloudFunction<N, Name> => fn;
 
 export const FUNCTIONS = [
-  define({ name: 'dispatchHourly', caller: 'Cloud Scheduler, OIDC', needs: ['dbtCloud', 'runsTopic'], load: () => import('./dispatch-hourly.ts') }),
-  define({ name: 'backfill', caller: 'people and tools with roles/run.invoker', needs: ['dbtCloud', 'runsTopic'], load: () => import('./backfill.ts') }),
-  define({ name: 'harvestRun', caller: 'Pub/Sub push, OIDC', needs: ['dbtCloud', 'destination'], load: () => import('./harvest-run.ts') }),
-  define({ name: 'receiveWebhook', caller: 'dbt Cloud webhooks, signed with HMAC-SHA256; no Google identity (the signature is the gate)', needs: ['accountId', 'webhookSecret', 'runsTopic'], load: () => import('./receive-webhook.ts') }),
+  define({
+    name: 'dispatchHourly',
+    caller: 'Cloud Scheduler, OIDC',
+    needs: ['dbtCloud', 'runsTopic'],
+    load: () => import('./dispatch-hourly.ts'),
+  }),
+  define({
+    name: 'backfill',
+    caller: 'people and tools with roles/run.invoker',
+    needs: ['dbtCloud', 'runsTopic'],
+    load: () => import('./backfill.ts'),
+  }),
+  define({
+    name: 'harvestRun',
+    caller: 'Pub/Sub push, OIDC',
+    needs: ['dbtCloud', 'destination'],
+    load: () => import('./harvest-run.ts'),
+  }),
+  define({
+    name: 'receiveWebhook',
+    caller: 'dbt Cloud webhooks, signed with HMAC-SHA256; no Google identity (the signature is the gate)',
+    needs: ['accountId', 'webhookSecret', 'runsTopic'],
+    load: () => import('./receive-webhook.ts'),
+  }),
 ] as const;
 
 export type FunctionName = (typeof FUNCTIONS)[number]['name'];

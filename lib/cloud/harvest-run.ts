@@ -20,7 +20,10 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
   if (refused) return refused;
   const read = jsonBody(req, 'a Pub/Sub push envelope');
   if ('reply' in read) {
-    log.error('push request refused; Pub/Sub will retry it and then dead-letter it', { status: read.reply.status, details: read.reply.body['details'] });
+    log.error('push request refused; Pub/Sub will retry it and then dead-letter it', {
+      status: read.reply.status,
+      details: read.reply.body['details'],
+    });
     return failure(read.reply.status, 'invalid push request', read.reply.body['details'] as string[]);
   }
   const push = unwrapPush(read.body, RunMessageSchema);
@@ -35,7 +38,11 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
   runLog.debug('push delivery received');
   let outcome: RunOutcome;
   try {
-    outcome = await harvestRun(msg.runId, { ...ctx, logger: runLog }, msg.jobId !== undefined && msg.finishedAt ? { jobId: msg.jobId, finishedAt: msg.finishedAt } : undefined);
+    outcome = await harvestRun(
+      msg.runId,
+      { ...ctx, logger: runLog },
+      msg.jobId !== undefined && msg.finishedAt ? { jobId: msg.jobId, finishedAt: msg.finishedAt } : undefined,
+    );
   } catch (err) {
     runLog.error('harvest crashed', { error: err });
     return failure(500, 'harvest failed', [errorMessage(err)], { runId: msg.runId });

@@ -29,7 +29,11 @@ export class PubSubRunPublisher implements RunPublisher {
 
   private open(): Promise<Topic> {
     const { name } = this;
-    const client = this.client ? Promise.resolve(this.client) : import('@google-cloud/pubsub').then(({ PubSub: Client }) => new Client(name.project ? { projectId: name.project } : {}));
+    const client = this.client
+      ? Promise.resolve(this.client)
+      : import('@google-cloud/pubsub').then(
+          ({ PubSub: Client }) => new Client(name.project ? { projectId: name.project } : {}),
+        );
     const topic = client.then((c) => c.topic(name.topic, { batching: { maxMessages: 100, maxMilliseconds: 20 } }));
     // A load that failed is tried again by the next publish.
     topic.catch(() => (this.topic = undefined));
@@ -39,12 +43,16 @@ export class PubSubRunPublisher implements RunPublisher {
   async publish(messages: readonly RunMessage[]): Promise<number> {
     const topic = await (this.topic ??= this.open());
     const results = await Promise.allSettled(
-      messages.map((m) => topic.publishMessage({ data: Buffer.from(JSON.stringify(m)), attributes: messageAttributes(m) })),
+      messages.map((m) =>
+        topic.publishMessage({ data: Buffer.from(JSON.stringify(m)), attributes: messageAttributes(m) }),
+      ),
     );
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0) {
       const reason = (failed[0] as PromiseRejectedResult).reason as unknown;
-      throw new Error(`${failed.length} of ${messages.length} messages were not published: ${reason instanceof Error ? reason.message : String(reason)}`);
+      throw new Error(
+        `${failed.length} of ${messages.length} messages were not published: ${reason instanceof Error ? reason.message : String(reason)}`,
+      );
     }
     return messages.length;
   }

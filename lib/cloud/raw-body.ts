@@ -21,7 +21,8 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 const isExpressApp = (listener: unknown): listener is Listener & { handle: unknown; set: unknown; use: unknown } =>
-  typeof listener === 'function' && ['handle', 'set', 'use'].every((k) => typeof (listener as unknown as Record<string, unknown>)[k] === 'function');
+  typeof listener === 'function' &&
+  ['handle', 'set', 'use'].every((k) => typeof (listener as unknown as Record<string, unknown>)[k] === 'function');
 
 function readFirst(app: Listener): Listener {
   return (req, res) => {
@@ -33,9 +34,19 @@ function readFirst(app: Listener): Listener {
       size += chunk.length;
       if (size > MAX_REQUEST_BYTES) {
         refused = true;
-        createLogger().warn('request body too large; refused', { bytes: size, limit: MAX_REQUEST_BYTES, path: req.url });
+        createLogger().warn('request body too large; refused', {
+          bytes: size,
+          limit: MAX_REQUEST_BYTES,
+          path: req.url,
+        });
         res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
-        res.end(JSON.stringify({ error: 'body too large', details: [`a request body is at most ${MAX_REQUEST_BYTES} bytes`] }), () => req.destroy());
+        res.end(
+          JSON.stringify({
+            error: 'body too large',
+            details: [`a request body is at most ${MAX_REQUEST_BYTES} bytes`],
+          }),
+          () => req.destroy(),
+        );
         return;
       }
       chunks.push(chunk);

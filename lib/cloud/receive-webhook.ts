@@ -14,7 +14,13 @@ import { errorMessage, zodIssues } from '../core/errors.ts';
 import { RunMessageSchema, type RunMessage } from '../core/messages.ts';
 import { RunStatus } from '../core/run.ts';
 import { scopeOf, wantedStatuses, type RunFilter } from '../core/select.ts';
-import { RUN_END_EVENTS, RunEventDataSchema, WebhookEnvelopeSchema, verifyWebhookSignature, type RunEventData } from '../dbt-cloud/webhooks.ts';
+import {
+  RUN_END_EVENTS,
+  RunEventDataSchema,
+  WebhookEnvelopeSchema,
+  verifyWebhookSignature,
+  type RunEventData,
+} from '../dbt-cloud/webhooks.ts';
 import type { Logger } from '../log.ts';
 import { WEBHOOK_SECRET, secretFrom, type Secret } from '../secrets/secret-manager.ts';
 import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
@@ -33,12 +39,17 @@ export interface WebhookDeps {
 const REFRESH_AFTER_MS = 30_000;
 
 const REFUSALS = {
-  missing: 'no Authorization header: dbt Cloud signs every delivery with the subscription secret; other callers are refused',
+  missing:
+    'no Authorization header: dbt Cloud signs every delivery with the subscription secret; other callers are refused',
   malformed: 'the Authorization header is not a hex HMAC-SHA256 (64 hex digits)',
-  mismatch: "the signature does not match the body under this deployment's webhook secret (was the body changed, or the secret rotated without updating DBT_CLOUD_WEBHOOK_SECRET?)",
+  mismatch:
+    "the signature does not match the body under this deployment's webhook secret (was the body changed, or the secret rotated without updating DBT_CLOUD_WEBHOOK_SECRET?)",
 } as const;
 
-const ignored = (reason: string, extra: Record<string, unknown> = {}): Reply => ({ status: 200, body: { ignored: true, reason, ...extra } });
+const ignored = (reason: string, extra: Record<string, unknown> = {}): Reply => ({
+  status: 200,
+  body: { ignored: true, reason, ...extra },
+});
 
 export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promise<Reply> {
   const log = deps.logger;
@@ -59,7 +70,10 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
     if (again !== secret) check = verifyWebhookSignature(again, req.rawBody, authorization);
   }
   if (!check.ok) {
-    log.warn('webhook delivery refused: bad signature; nothing published', { reason: check.reason, bytes: req.rawBody.length });
+    log.warn('webhook delivery refused: bad signature; nothing published', {
+      reason: check.reason,
+      bytes: req.rawBody.length,
+    });
     return failure(401, 'unauthorized', [REFUSALS[check.reason]]);
   }
 
@@ -71,12 +85,16 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   const event = WebhookEnvelopeSchema.safeParse(read.body);
   if (!event.success) {
     const details = zodIssues(event.error);
-    log.error('signed webhook event does not have the documented shape; nothing published (the hourly dispatch will still find its run)', { details });
+    log.error(
+      'signed webhook event does not have the documented shape; nothing published (the hourly dispatch will still find its run)',
+      { details },
+    );
     return failure(400, 'invalid webhook event', details);
   }
   const { eventType, eventId, accountId } = event.data;
   const eventLog = log.child({ eventId, eventType });
-  if (!(RUN_END_EVENTS as readonly string[]).includes(eventType)) return ignored(`${eventType} events are not harvested; only ${RUN_END_EVENTS.join(' and ')}`);
+  if (!(RUN_END_EVENTS as readonly string[]).includes(eventType))
+    return ignored(`${eventType} events are not harvested; only ${RUN_END_EVENTS.join(' and ')}`);
   if (accountId !== deps.accountId) {
     eventLog.warn('webhook event for another account ignored', { accountId, configured: deps.accountId });
     return ignored(`the event is for account ${accountId}, this deployment harvests account ${deps.accountId}`);
@@ -84,14 +102,22 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   const data = RunEventDataSchema.safeParse(event.data.data);
   if (!data.success) {
     const details = zodIssues(data.error, 'data');
-    eventLog.error('signed run event does not have the documented shape; nothing published (the hourly dispatch will still find its run)', { details });
+    eventLog.error(
+      'signed run event does not have the documented shape; nothing published (the hourly dispatch will still find its run)',
+      { details },
+    );
     return failure(400, 'invalid webhook event', details);
   }
   const run = data.data;
   const outside = outOfScope(run, deps.filter);
   if (outside) return ignored(outside, { runId: run.runId, jobId: run.jobId });
 
-  const message: RunMessage = RunMessageSchema.parse({ runId: run.runId, jobId: run.jobId, finishedAt: run.runFinishedAt || undefined, source: 'webhook' });
+  const message: RunMessage = RunMessageSchema.parse({
+    runId: run.runId,
+    jobId: run.jobId,
+    finishedAt: run.runFinishedAt || undefined,
+    source: 'webhook',
+  });
   try {
     await deps.publisher.publish([message]);
   } catch (err) {
@@ -104,15 +130,23 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
 
 /** Why a run event is outside the configured scope, or null. Fields the event lacks are left to harvestRun. */
 function outOfScope(run: RunEventData, filter: RunFilter): string | null {
-  if (filter.projectId !== undefined && run.projectId != null && run.projectId !== filter.projectId) return `run ${run.runId} is in project ${run.projectId}, not ${filter.projectId}`;
-  if (filter.environmentId !== undefined && run.environmentId != null && run.environmentId !== filter.environmentId) return `run ${run.runId} is in environment ${run.environmentId}, not ${filter.environmentId}`;
-  if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.jobId)) return `job ${run.jobId} is not among HARVEST_JOB_IDS`;
-  const cancelled = run.runStatusCode === RunStatus.Cancelled || (run.runStatusCode == null && /^cancel/i.test(run.runStatus ?? ''));
-  if (cancelled && !wantedStatuses(filter).includes(RunStatus.Cancelled)) return `run ${run.runId} was cancelled (set HARVEST_INCLUDE_CANCELLED to store cancelled runs)`;
+  if (filter.projectId !== undefined && run.projectId != null && run.projectId !== filter.projectId)
+    return `run ${run.runId} is in project ${run.projectId}, not ${filter.projectId}`;
+  if (filter.environmentId !== undefined && run.environmentId != null && run.environmentId !== filter.environmentId)
+    return `run ${run.runId} is in environment ${run.environmentId}, not ${filter.environmentId}`;
+  if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.jobId))
+    return `job ${run.jobId} is not among HARVEST_JOB_IDS`;
+  const cancelled =
+    run.runStatusCode === RunStatus.Cancelled || (run.runStatusCode == null && /^cancel/i.test(run.runStatus ?? ''));
+  if (cancelled && !wantedStatuses(filter).includes(RunStatus.Cancelled))
+    return `run ${run.runId} was cancelled (set HARVEST_INCLUDE_CANCELLED to store cancelled runs)`;
   return null;
 }
 
-export async function create(config: ConfigFor<'accountId' | 'webhookSecret' | 'runsTopic'>, logger: Logger): Promise<Handler> {
+export async function create(
+  config: ConfigFor<'accountId' | 'webhookSecret' | 'runsTopic'>,
+  logger: Logger,
+): Promise<Handler> {
   const deps: WebhookDeps = {
     accountId: config.accountId,
     secret: secretFrom(config.webhookSecret, WEBHOOK_SECRET),

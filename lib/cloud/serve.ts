@@ -21,7 +21,11 @@ export function servedTarget(env: Record<string, string | undefined>, argv: read
   return i < 0 ? undefined : argv[i]!.includes('=') ? argv[i]!.slice('--target='.length) : argv[i + 1];
 }
 
-export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, string | undefined>, argv: readonly string[] = process.argv): HttpFunction {
+export function serve<N extends Need>(
+  fn: CloudFunction<N>,
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = process.argv,
+): HttpFunction {
   readBodiesFirst();
   tuneForSmallInstances();
   let logger: Logger = createLogger();
@@ -38,7 +42,8 @@ export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, 
     try {
       loadConfig({ env, needs: fn.needs, cloud: true });
     } catch (err) {
-      if (err instanceof ConfigError) logger.error(`${fn.name} cannot start: ${err.message}`, { problems: err.problems });
+      if (err instanceof ConfigError)
+        logger.error(`${fn.name} cannot start: ${err.message}`, { problems: err.problems });
       throw err;
     }
     // Load the handler now, before the first request; a failure surfaces on that request.
@@ -58,7 +63,10 @@ export function serve<N extends Need>(fn: CloudFunction<N>, env: Record<string, 
       }
     }
     // Whatever an answer carries (an error dbt Cloud or a proxy echoed), the token is not in it.
-    res.status(reply.status).type('application/json').send(scrub(JSON.stringify(reply.body)));
+    res
+      .status(reply.status)
+      .type('application/json')
+      .send(scrub(JSON.stringify(reply.body)));
   };
 }
 

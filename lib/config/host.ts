@@ -6,7 +6,10 @@
 
 /** The text as it may be shown: credentials (`user:password@`) masked. */
 function shown(host: string): string {
-  return host.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  return host.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i,
+    (_m, scheme: string | undefined) => `${scheme ?? ''}***@`,
+  );
 }
 
 /** Loopback hosts, where plain http keeps the token on this machine. */
@@ -25,9 +28,14 @@ export function parseBaseUrl(host: string): string | { problem: string } {
   } catch {
     return { problem: `"${shown(host)}" is not a host name or URL (example: ab123.us1.dbt.com)` };
   }
-  if (url.username || url.password) return { problem: `"${shown(host)}" must not carry credentials: the token goes in DBT_CLOUD_TOKEN` };
+  if (url.username || url.password)
+    return { problem: `"${shown(host)}" must not carry credentials: the token goes in DBT_CLOUD_TOKEN` };
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `"${host}" must use https` };
-  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname)) return { problem: `"${host}" must use https: over http the token would travel in clear (http is accepted for loopback test servers only)` };
-  if (url.search || url.hash || !url.hostname) return { problem: `"${host}" must be a host or base URL without query or fragment` };
+  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname))
+    return {
+      problem: `"${host}" must use https: over http the token would travel in clear (http is accepted for loopback test servers only)`,
+    };
+  if (url.search || url.hash || !url.hostname)
+    return { problem: `"${host}" must be a host or base URL without query or fragment` };
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -8,7 +8,14 @@
 import { ConfigError } from '../core/errors.ts';
 import type { Destination } from '../core/destination.ts';
 import { redact, type Severity } from '../log.ts';
-import { OPTIONS, type OptionKey, type OptionSpec, type OptionValue, type SecretVersionName, type TopicName } from './options.ts';
+import {
+  OPTIONS,
+  type OptionKey,
+  type OptionSpec,
+  type OptionValue,
+  type SecretVersionName,
+  type TopicName,
+} from './options.ts';
 
 /** How to reach dbt Cloud: present when the account and the token (or its secret) are. */
 export interface DbtCloudSettings {
@@ -97,8 +104,8 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     let text: string | undefined;
     let name = label(spec);
     if (composed) ({ text, label: name } = composed);
-    else if (typeof flag === 'string') ((text = flag), (name = `--${spec.flag}`));
-    else if (flag === true) ((text = 'true'), (name = `--${spec.flag}`));
+    else if (typeof flag === 'string') (text = flag), (name = `--${spec.flag}`);
+    else if (flag === true) (text = 'true'), (name = `--${spec.flag}`);
     else if (envText !== undefined && envText !== '') text = envText;
     if (text !== undefined) given.add(key);
     else text = spec.default;
@@ -134,18 +141,34 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     storageApiEndpoint: read('storageApiEndpoint'),
     logLevel: read('logLevel') ?? 'INFO',
   };
-  if (token !== undefined && tokenSecret !== undefined) problems.push(`set ${label(OPTIONS.token)} or ${OPTIONS.tokenSecret.variable}, not both`);
-  const tokenSource = token ?? (tokenSecret ? { secret: tokenSecret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
+  if (token !== undefined && tokenSecret !== undefined)
+    problems.push(`set ${label(OPTIONS.token)} or ${OPTIONS.tokenSecret.variable}, not both`);
+  const tokenSource =
+    token ??
+    (tokenSecret ? { secret: tokenSecret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
   if (accountId !== undefined && tokenSource !== undefined && baseUrl !== undefined) {
-    config.dbtCloud = { accountId, token: tokenSource, baseUrl, timeoutMs: (timeoutSeconds ?? 30) * 1000, requestsPerMinute: requestsPerMinute ?? 4500 };
+    config.dbtCloud = {
+      accountId,
+      token: tokenSource,
+      baseUrl,
+      timeoutMs: (timeoutSeconds ?? 30) * 1000,
+      requestsPerMinute: requestsPerMinute ?? 4500,
+    };
     if (token !== undefined) redact(token);
   }
-  if (webhookSecret !== undefined && webhookSecretName !== undefined) problems.push(`set ${OPTIONS.webhookSecret.variable} or ${OPTIONS.webhookSecretName.variable}, not both`);
-  const webhookSource = webhookSecret ?? (webhookSecretName ? { secret: webhookSecretName, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
+  if (webhookSecret !== undefined && webhookSecretName !== undefined)
+    problems.push(`set ${OPTIONS.webhookSecret.variable} or ${OPTIONS.webhookSecretName.variable}, not both`);
+  const webhookSource =
+    webhookSecret ??
+    (webhookSecretName
+      ? { secret: webhookSecretName, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) }
+      : undefined);
   if (webhookSource !== undefined) config.webhookSecret = webhookSource;
   if (webhookSecret !== undefined) redact(webhookSecret);
   if (sources.cloud && config.destination?.kind === 'local') {
-    problems.push(`${OPTIONS.destination.variable} must be gs://BUCKET[/PREFIX] for a function: "${config.destination.path}" would be a folder of the instance, lost with it`);
+    problems.push(
+      `${OPTIONS.destination.variable} must be gs://BUCKET[/PREFIX] for a function: "${config.destination.path}" would be a folder of the instance, lost with it`,
+    );
   }
   // A need is met when its value was given, even if it was wrong: that problem is named already.
   const met = (need: Need): boolean => NEED_OPTIONS[need].every((group) => group.some((key) => given.has(key)));

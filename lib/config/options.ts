@@ -26,7 +26,10 @@ export interface SecretVersionName {
 }
 
 function parseSecretName(text: string): SecretVersionName | { problem: string } {
-  const m = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|\d+)\/secrets\/([A-Za-z0-9_-]{1,255})(?:\/versions\/(latest|[1-9]\d*))?$/.exec(text.trim());
+  const m =
+    /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|\d+)\/secrets\/([A-Za-z0-9_-]{1,255})(?:\/versions\/(latest|[1-9]\d*))?$/.exec(
+      text.trim(),
+    );
   if (!m) return { problem: `"${text}" is not projects/PROJECT/secrets/SECRET[/versions/VERSION]` };
   return { project: m[1]!, secret: m[2]!, version: m[3] ?? 'latest' };
 }
@@ -93,7 +96,13 @@ function parseTopic(text: string): TopicName | { problem: string } {
 }
 
 export const OPTIONS = {
-  accountId: { variable: 'DBT_CLOUD_ACCOUNT_ID', flag: 'account-id', placeholder: 'ID', describe: 'the dbt Cloud account (required)', schema: positiveInt() },
+  accountId: {
+    variable: 'DBT_CLOUD_ACCOUNT_ID',
+    flag: 'account-id',
+    placeholder: 'ID',
+    describe: 'the dbt Cloud account (required)',
+    schema: positiveInt(),
+  },
   token: {
     variable: 'DBT_CLOUD_TOKEN',
     flag: 'token',
@@ -104,11 +113,15 @@ export const OPTIONS = {
       .string()
       .trim()
       .min(1, 'is required (a dbt Cloud service token or personal access token)')
-      .refine((t) => /^[\x21-\x7e]+$/.test(t), 'must be printable ASCII without spaces, as dbt Cloud tokens are (is a character of the token mistyped or pasted with a control character?)'),
+      .refine(
+        (t) => /^[\x21-\x7e]+$/.test(t),
+        'must be printable ASCII without spaces, as dbt Cloud tokens are (is a character of the token mistyped or pasted with a control character?)',
+      ),
   },
   tokenSecret: {
     variable: 'DBT_CLOUD_TOKEN_SECRET',
-    describe: 'instead of the token: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
+    describe:
+      'instead of the token: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
     schema: fromParser(parseSecretName),
   },
   host: {
@@ -119,8 +132,20 @@ export const OPTIONS = {
     describe: "the account's access URL, such as ab123.us1.dbt.com (https implied for a bare host)",
     schema: fromParser(parseBaseUrl),
   },
-  projectId: { variable: 'DBT_CLOUD_PROJECT_ID', flag: 'project-id', placeholder: 'ID', describe: 'harvest only this project', schema: positiveInt() },
-  environmentId: { variable: 'DBT_CLOUD_ENVIRONMENT_ID', flag: 'environment-id', placeholder: 'ID', describe: 'harvest only this environment', schema: positiveInt() },
+  projectId: {
+    variable: 'DBT_CLOUD_PROJECT_ID',
+    flag: 'project-id',
+    placeholder: 'ID',
+    describe: 'harvest only this project',
+    schema: positiveInt(),
+  },
+  environmentId: {
+    variable: 'DBT_CLOUD_ENVIRONMENT_ID',
+    flag: 'environment-id',
+    placeholder: 'ID',
+    describe: 'harvest only this environment',
+    schema: positiveInt(),
+  },
   jobIds: {
     variable: 'HARVEST_JOB_IDS',
     flag: 'job-ids',
@@ -130,16 +155,26 @@ export const OPTIONS = {
       .string()
       .transform((s, ctx) => {
         const ids: number[] = [];
-        for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+        for (const part of s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)) {
           const n = parsePositiveInt(part);
-          if (n === null) ctx.addIssue({ code: 'custom', message: `must be job ids separated by commas ("${part}" is not one)` });
+          if (n === null)
+            ctx.addIssue({ code: 'custom', message: `must be job ids separated by commas ("${part}" is not one)` });
           else ids.push(n);
         }
         return [...new Set(ids)];
       })
       .pipe(z.array(z.number()).min(1, 'must name at least one job id')),
   },
-  jobId: { variable: 'DBT_CLOUD_JOB_ID', flag: 'job-id', placeholder: 'J', describe: 'the job (default job of retrieve-most-recent-artifact and trigger-job)', schema: positiveInt() },
+  jobId: {
+    variable: 'DBT_CLOUD_JOB_ID',
+    flag: 'job-id',
+    placeholder: 'J',
+    describe: 'the job (default job of retrieve-most-recent-artifact and trigger-job)',
+    schema: positiveInt(),
+  },
   webhookSecret: {
     variable: 'DBT_CLOUD_WEBHOOK_SECRET',
     secret: true,
@@ -148,11 +183,15 @@ export const OPTIONS = {
       .string()
       .trim()
       .min(8, 'is too short to be a webhook secret dbt Cloud issued (webhook register prints it)')
-      .refine((t) => /^[\x21-\x7e]+$/.test(t), 'must be printable ASCII without spaces, as the secret webhook register printed'),
+      .refine(
+        (t) => /^[\x21-\x7e]+$/.test(t),
+        'must be printable ASCII without spaces, as the secret webhook register printed',
+      ),
   },
   webhookSecretName: {
     variable: 'DBT_CLOUD_WEBHOOK_SECRET_NAME',
-    describe: 'instead of the webhook secret: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
+    describe:
+      'instead of the webhook secret: the Secret Manager secret holding it, read at run time (projects/P/secrets/S[/versions/V])',
     schema: fromParser(parseSecretName),
   },
   destination: {
@@ -160,14 +199,25 @@ export const OPTIONS = {
     describe: 'gs://bucket[/prefix] or a local folder',
     schema: fromParser<Destination>(parseDestination),
   },
-  runsTopic: { variable: 'RUNS_TOPIC', describe: 'the topic the dispatchers publish to (projects/P/topics/T or a topic id)', schema: fromParser(parseTopic) },
+  runsTopic: {
+    variable: 'RUNS_TOPIC',
+    describe: 'the topic the dispatchers publish to (projects/P/topics/T or a topic id)',
+    schema: fromParser(parseTopic),
+  },
   artifacts: {
     variable: 'HARVEST_ARTIFACTS',
     default: DEFAULT_ARTIFACTS.join(','),
     describe: 'which files of each dbt step',
     schema: z
       .string()
-      .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
+      .transform((s) => [
+        ...new Set(
+          s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        ),
+      ])
       .pipe(z.array(artifactName).min(1, 'must name at least one file')),
   },
   coverage: {
@@ -176,24 +226,56 @@ export const OPTIONS = {
     describe: "write each dbt step's coverage.json (documentation and test coverage) beside its artifacts",
     schema: boolText,
   },
-  includeCancelled: { variable: 'HARVEST_INCLUDE_CANCELLED', flag: 'include-cancelled', switch: true, default: 'false', describe: 'also store cancelled runs', schema: boolText },
-  concurrency: { variable: 'HARVEST_CONCURRENCY', flag: 'concurrency', placeholder: 'N', default: '16', describe: 'runs harvested at once by the CLI (set from npm run bench)', schema: positiveInt(256) },
+  includeCancelled: {
+    variable: 'HARVEST_INCLUDE_CANCELLED',
+    flag: 'include-cancelled',
+    switch: true,
+    default: 'false',
+    describe: 'also store cancelled runs',
+    schema: boolText,
+  },
+  concurrency: {
+    variable: 'HARVEST_CONCURRENCY',
+    flag: 'concurrency',
+    placeholder: 'N',
+    default: '16',
+    describe: 'runs harvested at once by the CLI (set from npm run bench)',
+    schema: positiveInt(256),
+  },
   requestsPerMinute: {
     variable: 'DBT_CLOUD_REQUESTS_PER_MINUTE',
     default: '4500',
     describe: "this process's client-side rate limit (dbt Cloud allows 5,000 a minute per account)",
     schema: positiveInt(600_000),
   },
-  timeoutSeconds: { variable: 'DBT_CLOUD_TIMEOUT_SECONDS', default: '30', describe: 'timeout of each dbt Cloud request, in seconds', schema: positiveInt(600) },
+  timeoutSeconds: {
+    variable: 'DBT_CLOUD_TIMEOUT_SECONDS',
+    default: '30',
+    describe: 'timeout of each dbt Cloud request, in seconds',
+    schema: positiveInt(600),
+  },
   backfillMaxDays: {
     variable: 'BACKFILL_MAX_DAYS',
     default: '31',
     describe: 'the longest window a backfill accepts',
     schema: positiveInt(366, 'must be at most 366 (dbt Cloud keeps runs 365 days)'),
   },
-  storageApiEndpoint: { variable: 'STORAGE_API_ENDPOINT', describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint', schema: z.string().url() },
-  secretManagerApiEndpoint: { variable: 'SECRET_MANAGER_API_ENDPOINT', describe: 'tests and local emulators only: a Secret Manager REST endpoint', schema: z.string().url() },
-  logLevel: { variable: 'LOG_LEVEL', default: 'INFO', describe: 'DEBUG, INFO, WARNING or ERROR', schema: z.enum(LOG_LEVELS) },
+  storageApiEndpoint: {
+    variable: 'STORAGE_API_ENDPOINT',
+    describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint',
+    schema: z.string().url(),
+  },
+  secretManagerApiEndpoint: {
+    variable: 'SECRET_MANAGER_API_ENDPOINT',
+    describe: 'tests and local emulators only: a Secret Manager REST endpoint',
+    schema: z.string().url(),
+  },
+  logLevel: {
+    variable: 'LOG_LEVEL',
+    default: 'INFO',
+    describe: 'DEBUG, INFO, WARNING or ERROR',
+    schema: z.enum(LOG_LEVELS),
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof OPTIONS;

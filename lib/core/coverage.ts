@@ -109,8 +109,13 @@ export function normalizePath(path: string): string {
 }
 
 /** The tables of the catalog that the coverage counts, with their manifest side, in dbt-coverage's order. */
-export function matchTables(manifest: ManifestFacts, catalog: CatalogFacts): { tables: { catalog: CatalogTable; manifest: ManifestTable }[]; unmatched: string[] } {
-  const buckets = new Map<TableType, Map<string, { catalog: CatalogTable; manifest: ManifestTable }>>(TABLE_TYPES.map((t) => [t, new Map()]));
+export function matchTables(
+  manifest: ManifestFacts,
+  catalog: CatalogFacts,
+): { tables: { catalog: CatalogTable; manifest: ManifestTable }[]; unmatched: string[] } {
+  const buckets = new Map<TableType, Map<string, { catalog: CatalogTable; manifest: ManifestTable }>>(
+    TABLE_TYPES.map((t) => [t, new Map()]),
+  );
   const unmatched: string[] = [];
   for (const table of catalog.tables) {
     const type = table.uniqueId.split('.', 1)[0] as TableType;
@@ -126,9 +131,17 @@ export function matchTables(manifest: ManifestFacts, catalog: CatalogFacts): { t
 }
 
 /** Coverage of one type over the matched tables, optionally only those under the given paths. */
-export function computeCoverage(manifest: ManifestFacts, catalog: CatalogFacts, covType: CoverageType, pathFilters?: readonly string[]): CoverageReport {
+export function computeCoverage(
+  manifest: ManifestFacts,
+  catalog: CatalogFacts,
+  covType: CoverageType,
+  pathFilters?: readonly string[],
+): CoverageReport {
   const { tables, unmatched } = matchTables(manifest, catalog);
-  const kept = pathFilters && pathFilters.length > 0 ? tables.filter((t) => pathFilters.some((p) => t.manifest.path.startsWith(p))) : tables;
+  const kept =
+    pathFilters && pathFilters.length > 0
+      ? tables.filter((t) => pathFilters.some((p) => t.manifest.path.startsWith(p)))
+      : tables;
   const byName = new Map<string, TableReport>();
   for (const { catalog: c, manifest: m } of kept) {
     const tests = manifest.tests.get(c.uniqueId);
@@ -151,7 +164,15 @@ export function computeCoverage(manifest: ManifestFacts, catalog: CatalogFacts, 
   const reports = [...byName.values()];
   const covered = reports.reduce((n, t) => n + t.covered, 0);
   const total = reports.reduce((n, t) => n + t.total, 0);
-  return { covType, hits: reports.reduce((n, t) => n + t.hits, 0), covered, total, coverage: total > 0 ? covered / total : null, tables: reports, unmatched };
+  return {
+    covType,
+    hits: reports.reduce((n, t) => n + t.hits, 0),
+    covered,
+    total,
+    coverage: total > 0 ? covered / total : null,
+    tables: reports,
+    unmatched,
+  };
 }
 
 // ---- dbt-coverage's printed tables ----------------------------------------------------------------
@@ -179,7 +200,9 @@ export function formatString(report: CoverageReport): string {
   const line = (name: string, r: { hits: number; covered: number; total: number; coverage: number | null }): string =>
     `${name.padEnd(50)} ${tested ? `${hits(r.hits)} ` : ''}${ratio(r.covered, r.total)} ${percent(r.coverage)}%`;
   const rule = '='.repeat(tested ? 82 : 69);
-  const rows = [...report.tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => line(t.name, t));
+  const rows = [...report.tables]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((t) => line(t.name, t));
   return `Coverage report (${report.covType})\n${rule}\n${rows.map((r) => `${r}\n`).join('')}${rule}\n${line('Total', report)}\n\n`;
 }
 
@@ -188,7 +211,9 @@ export function formatMarkdown(report: CoverageReport): string {
   const tested = report.covType === 'test';
   const line = (name: string, r: { hits: number; covered: number; total: number; coverage: number | null }): string =>
     `| ${name.padEnd(70)} | ${tested ? `(${r.hits} tests) ` : ''}${ratio(r.covered, r.total)} | ${percent(r.coverage)}% |`;
-  const rows = [...report.tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => line(t.name, t));
+  const rows = [...report.tables]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((t) => line(t.name, t));
   return `# Coverage report (${report.covType})\n| Model | Columns Covered | % |\n|:------|----------------:|:-:|\n${rows.map((r) => `${r}\n`).join('')}${line('Total', report)}\n\n`;
 }
 
@@ -218,8 +243,18 @@ export function reportJson(report: CoverageReport): string {
   const entry = (fields: [string, string][], indent: string, extra?: string): string =>
     `{\n${fields.map(([k, v]) => `${indent}  ${pythonString(k)}: ${v}`).join(',\n')}${extra ?? ''}\n${indent}}`;
   const column = (c: ColumnReport, indent: string): string =>
-    entry([['name', pythonString(c.name)], ['hits', num(c.hits, false)], ['covered', num(c.covered, false)], ['total', num(c.total, false)], ['coverage', num(c.coverage, true)]], indent);
-  const list = (items: string[], indent: string): string => (items.length === 0 ? '[]' : `[\n${items.map((i) => `${indent}  ${i}`).join(',\n')}\n${indent}]`);
+    entry(
+      [
+        ['name', pythonString(c.name)],
+        ['hits', num(c.hits, false)],
+        ['covered', num(c.covered, false)],
+        ['total', num(c.total, false)],
+        ['coverage', num(c.coverage, true)],
+      ],
+      indent,
+    );
+  const list = (items: string[], indent: string): string =>
+    items.length === 0 ? '[]' : `[\n${items.map((i) => `${indent}  ${i}`).join(',\n')}\n${indent}]`;
   const table = (t: TableReport, indent: string): string =>
     entry(
       [
@@ -228,7 +263,13 @@ export function reportJson(report: CoverageReport): string {
         ['covered', num(t.covered, false)],
         ['total', num(t.total, false)],
         ['coverage', num(t.coverage, true)],
-        ['columns', list(t.columns.map((c) => column(c, `${indent}    `)), `${indent}  `)],
+        [
+          'columns',
+          list(
+            t.columns.map((c) => column(c, `${indent}    `)),
+            `${indent}  `,
+          ),
+        ],
       ],
       indent,
     );
@@ -239,7 +280,13 @@ export function reportJson(report: CoverageReport): string {
       ['covered', num(report.covered, false)],
       ['total', num(report.total, false)],
       ['coverage', num(report.coverage, true)],
-      ['tables', list(report.tables.map((t) => table(t, '    ')), '  ')],
+      [
+        'tables',
+        list(
+          report.tables.map((t) => table(t, '    ')),
+          '  ',
+        ),
+      ],
     ],
     '',
   );
@@ -262,13 +309,25 @@ export interface CoverageSummary {
   doc: { covered: number; total: number; coverage: number | null } | null;
   test: { covered: number; total: number; coverage: number | null; hits: number } | null;
   /** Per table, both coverages; empty without a catalog. */
-  tables: { name: string; unique_id: string; resource_type: TableType; columns: number; documented: number; tested: number; tests: number }[];
+  tables: {
+    name: string;
+    unique_id: string;
+    resource_type: TableType;
+    columns: number;
+    documented: number;
+    tested: number;
+    tests: number;
+  }[];
   unmatched_tables: string[];
 }
 
 export const COVERAGE_FILE = 'coverage.json';
 
-export function summarize(manifest: ManifestFacts, catalog: CatalogFacts | null, run: { finishedAt: string | null; jobName: string | null }): CoverageSummary {
+export function summarize(
+  manifest: ManifestFacts,
+  catalog: CatalogFacts | null,
+  run: { finishedAt: string | null; jobName: string | null },
+): CoverageSummary {
   const base = {
     schema_version: 1 as const,
     finished_at: run.finishedAt,
@@ -287,7 +346,15 @@ export function summarize(manifest: ManifestFacts, catalog: CatalogFacts | null,
     ...base,
     doc: { covered: doc.covered, total: doc.total, coverage: doc.coverage },
     test: { covered: test.covered, total: test.total, coverage: test.coverage, hits: test.hits },
-    tables: doc.tables.map((t) => ({ name: t.name, unique_id: t.uniqueId, resource_type: t.resourceType, columns: t.total, documented: t.covered, tested: tested.get(t.name)?.covered ?? 0, tests: tested.get(t.name)?.hits ?? 0 })),
+    tables: doc.tables.map((t) => ({
+      name: t.name,
+      unique_id: t.uniqueId,
+      resource_type: t.resourceType,
+      columns: t.total,
+      documented: t.covered,
+      tested: tested.get(t.name)?.covered ?? 0,
+      tests: tested.get(t.name)?.hits ?? 0,
+    })),
     unmatched_tables: doc.unmatched,
   };
 }

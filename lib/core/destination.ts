@@ -2,9 +2,7 @@
  * Where runs are stored, as typed text: `gs://bucket[/prefix]` or a local folder. Parsed once, at
  * start-up, so that no lower layer ever meets a destination it cannot use.
  */
-export type Destination =
-  | { kind: 'gcs'; bucket: string; prefix: string }
-  | { kind: 'local'; path: string };
+export type Destination = { kind: 'gcs'; bucket: string; prefix: string } | { kind: 'local'; path: string };
 
 /** Cloud Storage's bucket naming rules (lower case, digits, `-`, `_`, `.`; 3 to 222 characters). */
 export function isValidBucketName(name: string): boolean {
@@ -14,15 +12,18 @@ export function isValidBucketName(name: string): boolean {
 /** The destination a text names, or why it names none. */
 export function parseDestination(text: string): Destination | { problem: string } {
   const trimmed = text.trim();
-  if (/^gs:(?!\/\/)/i.test(trimmed)) return { problem: `"${text}" is not gs://BUCKET[/PREFIX]: two slashes follow gs:` };
+  if (/^gs:(?!\/\/)/i.test(trimmed))
+    return { problem: `"${text}" is not gs://BUCKET[/PREFIX]: two slashes follow gs:` };
   if (trimmed.startsWith('gs://')) {
     const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(trimmed);
-    if (!m || !isValidBucketName(m[1]!)) return { problem: `"${text}" is not gs://BUCKET[/PREFIX] with a valid bucket name` };
+    if (!m || !isValidBucketName(m[1]!))
+      return { problem: `"${text}" is not gs://BUCKET[/PREFIX] with a valid bucket name` };
     const segments = m[2]!.split('/').filter(Boolean);
     if (segments.some((s) => s === '.' || s === '..')) return { problem: `"${text}" has . or .. in its prefix` };
     return { kind: 'gcs', bucket: m[1]!, prefix: segments.join('/') };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return { problem: `"${text}" must be gs://BUCKET[/PREFIX] or a local folder` };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed))
+    return { problem: `"${text}" must be gs://BUCKET[/PREFIX] or a local folder` };
   return { kind: 'local', path: trimmed };
 }
 

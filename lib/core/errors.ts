@@ -39,5 +39,7 @@ export function errorMessage(err: unknown): string {
 
 /** Zod issues as `path: message` lines, the path (under `prefix`) naming where in the value the problem is. */
 export function zodIssues(error: z.ZodError, prefix?: string): string[] {
-  return error.issues.map((i) => `${[...(prefix ? [prefix] : []), ...i.path.map(String)].join('.') || '(body)'}: ${i.message}`);
+  return error.issues.map(
+    (i) => `${[...(prefix ? [prefix] : []), ...i.path.map(String)].join('.') || '(body)'}: ${i.message}`,
+  );
 }

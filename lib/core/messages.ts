@@ -20,11 +20,25 @@ export const RunMessageSchema = z.object({
 export type RunMessage = z.infer<typeof RunMessageSchema>;
 
 /** The message of one listed run: what harvestRun needs to find it, and to recognise it stored. */
-export function messageFor(run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>, window: Window, source: RunMessage['source']): RunMessage {
-  return RunMessageSchema.parse({ runId: run.id, jobId: run.job_definition_id, finishedAt: run.finished_at ?? undefined, source, window: formatWindow(window) });
+export function messageFor(
+  run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>,
+  window: Window,
+  source: RunMessage['source'],
+): RunMessage {
+  return RunMessageSchema.parse({
+    runId: run.id,
+    jobId: run.job_definition_id,
+    finishedAt: run.finished_at ?? undefined,
+    source,
+    window: formatWindow(window),
+  });
 }
 
 /** Pub/Sub attributes of a run message, for subscription filters and for reading dead letters. */
 export function messageAttributes(m: RunMessage): Record<string, string> {
-  return { run_id: String(m.runId), ...(m.jobId !== undefined ? { job_id: String(m.jobId) } : {}), source: m.source ?? 'manual' };
+  return {
+    run_id: String(m.runId),
+    ...(m.jobId !== undefined ? { job_id: String(m.jobId) } : {}),
+    source: m.source ?? 'manual',
+  };
 }

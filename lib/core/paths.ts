@@ -13,7 +13,12 @@ export const RUN_MARKER = '_run.json';
 export function runDirectory(run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>): string {
   if (!run.finished_at) throw new Error(`run ${run.id} has not finished`);
   const iso = parseTimestamp(run.finished_at, 'finished_at').toISOString();
-  return [`date=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`, `job_id=${run.job_definition_id}`, `run_id=${run.id}`].join('/');
+  return [
+    `date=${iso.slice(0, 10)}`,
+    `hour=${iso.slice(11, 13)}`,
+    `job_id=${run.job_definition_id}`,
+    `run_id=${run.id}`,
+  ].join('/');
 }
 
 export function runMarkerPath(runDir: string): string {
@@ -21,6 +26,7 @@ export function runMarkerPath(runDir: string): string {
 }
 
 export function artifactPath(runDir: string, step: number, fileName: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(fileName) || fileName === '.' || fileName === '..') throw new Error(`unsafe file name ${JSON.stringify(fileName)}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(fileName) || fileName === '.' || fileName === '..')
+    throw new Error(`unsafe file name ${JSON.stringify(fileName)}`);
   return `${runDir}/step=${step}/${fileName}`;
 }

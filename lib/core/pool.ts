@@ -8,7 +8,11 @@
  * only when a worker is free: memory holds what is in flight, not the whole list. A failure of the
  * iterator (a listing) is raised once the items in flight are done.
  */
-export async function drain<T>(items: AsyncIterator<T> | Iterator<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function drain<T>(
+  items: AsyncIterator<T> | Iterator<T>,
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   const workers = Array.from({ length: Math.max(1, concurrency) }, async () => {
     for (;;) {
       const next = await items.next();

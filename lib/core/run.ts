@@ -8,11 +8,13 @@ import { z } from 'zod';
 import { tryParseTimestamp } from './time.ts';
 
 /** One rule for ids everywhere: a positive whole number JavaScript holds exactly. */
-export const dbtId = z.number().int().positive('must be a positive id').refine(Number.isSafeInteger, 'id is not a safe integer');
+export const dbtId = z
+  .number()
+  .int()
+  .positive('must be a positive id')
+  .refine(Number.isSafeInteger, 'id is not a safe integer');
 
-export const dbtTimestamp = z
-  .string()
-  .refine((s) => tryParseTimestamp(s) !== null, 'not a timestamp dbt Cloud sends');
+export const dbtTimestamp = z.string().refine((s) => tryParseTimestamp(s) !== null, 'not a timestamp dbt Cloud sends');
 
 export const RunStatus = {
   Queued: 1,

@@ -15,12 +15,24 @@ export interface RunFilter {
 }
 
 /** The configured scope of a harvest: project, environment, jobs and whether cancelled runs count. */
-export function scopeOf(config: { projectId?: number; environmentId?: number; jobIds?: readonly number[]; includeCancelled: boolean }): RunFilter {
-  return { projectId: config.projectId, environmentId: config.environmentId, jobIds: config.jobIds, includeCancelled: config.includeCancelled };
+export function scopeOf(config: {
+  projectId?: number;
+  environmentId?: number;
+  jobIds?: readonly number[];
+  includeCancelled: boolean;
+}): RunFilter {
+  return {
+    projectId: config.projectId,
+    environmentId: config.environmentId,
+    jobIds: config.jobIds,
+    includeCancelled: config.includeCancelled,
+  };
 }
 
 export function wantedStatuses(filter: RunFilter): number[] {
-  return filter.includeCancelled ? [RunStatus.Success, RunStatus.Error, RunStatus.Cancelled] : [RunStatus.Success, RunStatus.Error];
+  return filter.includeCancelled
+    ? [RunStatus.Success, RunStatus.Error, RunStatus.Cancelled]
+    : [RunStatus.Success, RunStatus.Error];
 }
 
 /** The configured project, environment, jobs and statuses, whatever the time. */
@@ -42,7 +54,11 @@ export function runMatches(run: RunRow, window: Window, filter: RunFilter): bool
  * newest first, holding one page at a time. Stops paging once a page ends with a run that finished
  * before the start. (The pager drops rows listed twice.)
  */
-export async function* selectRuns<T extends RunRow>(pages: AsyncIterable<T[]>, window: Window, filter: RunFilter): AsyncGenerator<T, void, undefined> {
+export async function* selectRuns<T extends RunRow>(
+  pages: AsyncIterable<T[]>,
+  window: Window,
+  filter: RunFilter,
+): AsyncGenerator<T, void, undefined> {
   for await (const page of pages) {
     for (const run of page) if (runMatches(run, window, filter)) yield run;
     const last = page[page.length - 1];

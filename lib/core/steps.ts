@@ -75,7 +75,12 @@ export function dbtSubcommand(command: string): string | null {
 
 /** `docs generate` -> `docs_generate`, `run-operation` -> `run_operation`. */
 export function subcommandToken(subcommand: string): string {
-  return subcommand.replace(/[\s-]+/g, '_').replace(/[^a-z0-9_]/gi, '').toLowerCase() || 'dbt';
+  return (
+    subcommand
+      .replace(/[\s-]+/g, '_')
+      .replace(/[^a-z0-9_]/gi, '')
+      .toLowerCase() || 'dbt'
+  );
 }
 
 export interface StepSelection {

@@ -51,10 +51,9 @@ export function tryParseTimestamp(text: string): Date | null {
 export function parseTimestamp(text: string, what = 'timestamp'): Date {
   const date = tryParseTimestamp(text);
   if (!date) {
-    throw new InputError(
-      `Invalid ${what} "${text}"`,
-      ['expected an ISO-8601 time such as 2022-06-01T00:00:00 or 2022-06-01T00:00:00Z (no offset means UTC)'],
-    );
+    throw new InputError(`Invalid ${what} "${text}"`, [
+      'expected an ISO-8601 time such as 2022-06-01T00:00:00 or 2022-06-01T00:00:00Z (no offset means UTC)',
+    ]);
   }
   return date;
 }

@@ -9,7 +9,14 @@
 import { Tokenizer, TokenType } from '@streamparser/json';
 import type { Readable } from 'node:stream';
 import { HarvesterError } from '../core/errors.ts';
-import { TABLE_TYPES, normalizePath, type CatalogFacts, type CatalogTable, type ManifestFacts, type TableType } from '../core/coverage.ts';
+import {
+  TABLE_TYPES,
+  normalizePath,
+  type CatalogFacts,
+  type CatalogTable,
+  type ManifestFacts,
+  type TableType,
+} from '../core/coverage.ts';
 
 /** An artifact coverage cannot be read from: not JSON, cut short, or not a manifest or catalog. */
 export class CoverageInputError extends HarvesterError {
@@ -137,7 +144,8 @@ class Walk {
 
   end(): void {
     if (this.error) throw new CoverageInputError(`${this.what} cannot be read for coverage: ${this.error.message}`);
-    if (!this.started || this.arrays.length > 0 || !this.tokenizer.isEnded) throw new CoverageInputError(`${this.what} ended before its JSON document did (cut short?)`);
+    if (!this.started || this.arrays.length > 0 || !this.tokenizer.isEnded)
+      throw new CoverageInputError(`${this.what} ended before its JSON document did (cut short?)`);
   }
 }
 
@@ -173,7 +181,10 @@ interface NodeState {
   column?: { name?: Primitive; description?: Primitive };
 }
 
-const META_KEYS: Record<string, keyof Pick<ManifestFacts, 'dbtVersion' | 'schemaVersion' | 'projectName' | 'generatedAt'>> = {
+const META_KEYS: Record<
+  string,
+  keyof Pick<ManifestFacts, 'dbtVersion' | 'schemaVersion' | 'projectName' | 'generatedAt'>
+> = {
   dbt_version: 'dbtVersion',
   dbt_schema_version: 'schemaVersion',
   project_name: 'projectName',
@@ -205,7 +216,8 @@ export function manifestCollector(options: { tables: boolean; maxTables?: number
   const inNodes = (keys: readonly Key[]): boolean => keys[0] === 'nodes' || keys[0] === 'sources';
   const nameSlot = (depth: number, keys: readonly Key[]): 'columnName' | 'kwargColumn' | 'kwargArg' | undefined => {
     if (depth === 3 && keys[2] === 'column_name') return 'columnName';
-    if (depth === 5 && keys[2] === 'test_metadata' && keys[3] === 'kwargs') return keys[4] === 'column_name' ? 'kwargColumn' : keys[4] === 'arg' ? 'kwargArg' : undefined;
+    if (depth === 5 && keys[2] === 'test_metadata' && keys[3] === 'kwargs')
+      return keys[4] === 'column_name' ? 'kwargColumn' : keys[4] === 'arg' ? 'kwargArg' : undefined;
     return undefined;
   };
 
@@ -283,7 +295,8 @@ export function manifestCollector(options: { tables: boolean; maxTables?: number
       else if (depth === 5 && keys[2] === 'test_metadata' && keys[3] === 'kwargs') {
         if (keys[4] === 'column_name') node.kwargColumn = { kind: 'value', value };
         else if (keys[4] === 'arg') node.kwargArg = { kind: 'value', value };
-      } else if (depth === 5 && keys[2] === 'depends_on' && keys[3] === 'nodes' && typeof value === 'string') node.dependsOn.push(value);
+      } else if (depth === 5 && keys[2] === 'depends_on' && keys[3] === 'nodes' && typeof value === 'string')
+        node.dependsOn.push(value);
       else if (depth === 5 && keys[2] === 'columns' && node.column) {
         if (keys[4] === 'name') node.column.name = value;
         else if (keys[4] === 'description') node.column.description = value;
@@ -303,7 +316,8 @@ export function manifestCollector(options: { tables: boolean; maxTables?: number
       return;
     }
     if (!facts.tablesKept || n.type === undefined || !(TABLE_TYPES as readonly string[]).includes(n.type)) return;
-    const part = (v: Primitive | undefined): string => (typeof v === 'string' ? v : v === undefined || v === null ? 'None' : String(v));
+    const part = (v: Primitive | undefined): string =>
+      typeof v === 'string' ? v : v === undefined || v === null ? 'None' : String(v);
     facts.tables.set(uniqueId, {
       uniqueId,
       resourceType: n.type as TableType,
@@ -350,10 +364,19 @@ export function manifestCollector(options: { tables: boolean; maxTables?: number
 export function catalogCollector(): Collector<CatalogFacts> {
   const sources = new Map<string, CatalogTable>();
   const nodes = new Map<string, CatalogTable>();
-  let table: { key: string; section: Map<string, CatalogTable>; uniqueId?: string; columns: Map<string, true>; column?: string } | undefined;
+  let table:
+    | {
+        key: string;
+        section: Map<string, CatalogTable>;
+        uniqueId?: string;
+        columns: Map<string, true>;
+        column?: string;
+      }
+    | undefined;
   const walk = new Walk('catalog.json', {
     open(depth, keys) {
-      if (depth === 3 && (keys[0] === 'nodes' || keys[0] === 'sources')) table = { key: String(keys[1]), section: keys[0] === 'sources' ? sources : nodes, columns: new Map() };
+      if (depth === 3 && (keys[0] === 'nodes' || keys[0] === 'sources'))
+        table = { key: String(keys[1]), section: keys[0] === 'sources' ? sources : nodes, columns: new Map() };
     },
     close(depth, keys) {
       if (!table) return;
@@ -368,7 +391,8 @@ export function catalogCollector(): Collector<CatalogFacts> {
     value(depth, keys, value) {
       if (!table) return;
       if (depth === 3 && keys[2] === 'unique_id' && typeof value === 'string') table.uniqueId = value;
-      else if (depth === 5 && keys[2] === 'columns' && keys[4] === 'name' && typeof value === 'string') table.column = value;
+      else if (depth === 5 && keys[2] === 'columns' && keys[4] === 'name' && typeof value === 'string')
+        table.column = value;
     },
   });
   return {
@@ -385,6 +409,7 @@ export function catalogCollector(): Collector<CatalogFacts> {
 
 /** Reads a whole stream into a collector. */
 export async function collect<T>(source: Readable, collector: Collector<T>): Promise<T> {
-  for await (const chunk of source) collector.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+  for await (const chunk of source)
+    collector.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
   return collector.finish();
 }

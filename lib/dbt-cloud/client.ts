@@ -6,9 +6,26 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { z } from 'zod';
 import { InputError, errorMessage, zodIssues } from '../core/errors.ts';
-import { JobSchema, RunRowSchema, RunSchema, RunStatus, TERMINAL_STATUSES, dbtId, statusName, type Job, type Run, type RunRow } from '../core/run.ts';
+import {
+  JobSchema,
+  RunRowSchema,
+  RunSchema,
+  RunStatus,
+  TERMINAL_STATUSES,
+  dbtId,
+  statusName,
+  type Job,
+  type Run,
+  type RunRow,
+} from '../core/run.ts';
 import { ArtifactListSchema, envelope } from './api.ts';
-import { ArtifactIncompleteError, DbtCloudResponseError, ListingTooLongError, PagingStuckError, WaitTimeoutError } from './errors.ts';
+import {
+  ArtifactIncompleteError,
+  DbtCloudResponseError,
+  ListingTooLongError,
+  PagingStuckError,
+  WaitTimeoutError,
+} from './errors.ts';
 import { realClock, type Clock } from './rate-limit.ts';
 import { Transport, asReadable, type TransportOptions } from './transport.ts';
 import { WebhookSubscriptionSchema, type NewWebhookSubscription, type WebhookSubscription } from './webhooks.ts';
@@ -105,7 +122,10 @@ export function checkArtifactPath(path: string): string[] {
     path.includes('\0') ||
     path.includes('\\') ||
     segments.some((s) => s === '' || s === '.' || s === '..');
-  if (bad) throw new InputError(`Invalid artifact path "${path.replace(/\0/g, '\\0')}"`, ['a relative path inside target/, such as manifest.json or compiled/x.sql']);
+  if (bad)
+    throw new InputError(`Invalid artifact path "${path.replace(/\0/g, '\\0')}"`, [
+      'a relative path inside target/, such as manifest.json or compiled/x.sql',
+    ]);
   return segments;
 }
 
@@ -126,10 +146,16 @@ export class DbtCloudClient {
 
   /** An account path of the v2 API, or of v3 (webhooks) when `rest` starts with `v3:`. */
   private path(rest: string): string {
-    return rest.startsWith('v3:') ? `/api/v3/accounts/${this.accountId}/${rest.slice(3)}` : `/api/v2/accounts/${this.accountId}/${rest}`;
+    return rest.startsWith('v3:')
+      ? `/api/v3/accounts/${this.accountId}/${rest.slice(3)}`
+      : `/api/v2/accounts/${this.accountId}/${rest}`;
   }
 
-  private async get<T extends z.ZodType>(rest: string, schema: T, query?: Record<string, string | number | undefined>): Promise<{ parsed: z.infer<T>; url: string }> {
+  private async get<T extends z.ZodType>(
+    rest: string,
+    schema: T,
+    query?: Record<string, string | number | undefined>,
+  ): Promise<{ parsed: z.infer<T>; url: string }> {
     const { body, url } = await this.transport.json(this.path(rest), { query });
     return { parsed: validate(schema, body, url), url };
   }
@@ -141,13 +167,19 @@ export class DbtCloudClient {
    * that brings nothing new (a server that ignores `offset`) is an error, and so is reading more
    * than `maxPages` pages.
    */
-  private async *pages<T extends { id: number | string }>(rest: string, item: z.ZodType<T>, query: Record<string, string | number | undefined>, options: PageOptions = {}): AsyncGenerator<T[], void, undefined> {
+  private async *pages<T extends { id: number | string }>(
+    rest: string,
+    item: z.ZodType<T>,
+    query: Record<string, string | number | undefined>,
+    options: PageOptions = {},
+  ): AsyncGenerator<T[], void, undefined> {
     const limit = Math.min(PAGE_LIMIT, options.limit ?? PAGE_LIMIT);
     const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
     const schema = envelope(z.array(z.unknown()));
     const seen = new Set<number | string>();
     for (let offset = options.offset ?? 0, page = 1; ; page++) {
-      if (page > maxPages) throw new ListingTooLongError(this.transport.url(this.path(rest), query), maxPages, maxPages * limit);
+      if (page > maxPages)
+        throw new ListingTooLongError(this.transport.url(this.path(rest), query), maxPages, maxPages * limit);
       const { parsed, url } = await this.get(rest, schema, { ...query, limit, offset });
       const rows: T[] = [];
       let fresh = 0;
@@ -158,7 +190,13 @@ export class DbtCloudClient {
         seen.add(id);
         fresh++;
         if (result.success) rows.push(result.data);
-        else options.onInvalidRow?.({ url, offset: offset + i, id: typeof id === 'number' ? id : undefined, issues: zodIssues(result.error, 'row') });
+        else
+          options.onInvalidRow?.({
+            url,
+            offset: offset + i,
+            id: typeof id === 'number' ? id : undefined,
+            issues: zodIssues(result.error, 'row'),
+          });
       });
       if (rows.length > 0) yield rows;
       if (fresh === 0 && parsed.data.length >= limit) throw new PagingStuckError(url, offset);
@@ -169,13 +207,27 @@ export class DbtCloudClient {
   }
 
   /** Runs, one page at a time. */
-  listRuns(filters: ListRunsFilters = {}, options: Omit<PageOptions, 'limit' | 'offset'> = {}): AsyncGenerator<Run[], void, undefined> {
-    return this.pages('runs/', RunSchema, this.runQuery(filters), { ...options, limit: filters.limit, offset: filters.offset });
+  listRuns(
+    filters: ListRunsFilters = {},
+    options: Omit<PageOptions, 'limit' | 'offset'> = {},
+  ): AsyncGenerator<Run[], void, undefined> {
+    return this.pages('runs/', RunSchema, this.runQuery(filters), {
+      ...options,
+      limit: filters.limit,
+      offset: filters.offset,
+    });
   }
 
   /** Runs, one page at a time, each row cut to what selecting a window needs (long listings). */
-  listRunRows(filters: Omit<ListRunsFilters, 'include_related'> = {}, options: Omit<PageOptions, 'limit' | 'offset'> = {}): AsyncGenerator<RunRow[], void, undefined> {
-    return this.pages('runs/', RunRowSchema, this.runQuery(filters), { ...options, limit: filters.limit, offset: filters.offset });
+  listRunRows(
+    filters: Omit<ListRunsFilters, 'include_related'> = {},
+    options: Omit<PageOptions, 'limit' | 'offset'> = {},
+  ): AsyncGenerator<RunRow[], void, undefined> {
+    return this.pages('runs/', RunRowSchema, this.runQuery(filters), {
+      ...options,
+      limit: filters.limit,
+      offset: filters.offset,
+    });
   }
 
   private runQuery(filters: ListRunsFilters): Record<string, string | number | undefined> {
@@ -193,7 +245,8 @@ export class DbtCloudClient {
   async getRun(runId: number, includeRelated: readonly IncludeRelated[] = RUN_RELATED): Promise<Run> {
     const query = includeRelated.length ? { include_related: JSON.stringify(includeRelated) } : undefined;
     const { parsed, url } = await this.get(`runs/${checkId(runId, 'run id')}/`, envelope(RunSchema), query);
-    if (parsed.data.id !== runId) throw new DbtCloudResponseError(url, `describes run ${parsed.data.id}, not run ${runId}`);
+    if (parsed.data.id !== runId)
+      throw new DbtCloudResponseError(url, `describes run ${parsed.data.id}, not run ${runId}`);
     return parsed.data;
   }
 
@@ -221,19 +274,35 @@ export class DbtCloudClient {
     const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     if (!response.body) throw new DbtCloudResponseError(url, 'has no body');
-    const body = guardBody(asReadable(response.body), url, encoded ? null : contentLength, this.transport.idleTimeoutMs);
-    return { found: true, url, body, contentLength: encoded ? null : contentLength, contentType: response.headers.get('content-type') };
+    const body = guardBody(
+      asReadable(response.body),
+      url,
+      encoded ? null : contentLength,
+      this.transport.idleTimeoutMs,
+    );
+    return {
+      found: true,
+      url,
+      body,
+      contentLength: encoded ? null : contentLength,
+      contentType: response.headers.get('content-type'),
+    };
   }
 
   async listJobs(filters: ListJobsFilters = {}): Promise<Job[]> {
     const jobs: Job[] = [];
-    const pages = this.pages('jobs/', JobSchema, {
-      project_id: filters.project_id,
-      environment_id: filters.environment_id,
-      state: filters.state,
-      name__icontains: filters.name__icontains,
-      order_by: filters.order_by,
-    }, { limit: filters.limit });
+    const pages = this.pages(
+      'jobs/',
+      JobSchema,
+      {
+        project_id: filters.project_id,
+        environment_id: filters.environment_id,
+        state: filters.state,
+        name__icontains: filters.name__icontains,
+        order_by: filters.order_by,
+      },
+      { limit: filters.limit },
+    );
     for await (const page of pages) jobs.push(...page);
     return jobs;
   }
@@ -246,7 +315,8 @@ export class DbtCloudClient {
   async triggerJobRun(jobId: number, options: TriggerJobRunOptions): Promise<Run> {
     const cause = options.cause.trim();
     if (!cause) throw new InputError('A job run needs a cause', ['pass --cause "why this run"']);
-    if (cause.length > 255) throw new InputError('The cause of a job run is at most 255 characters', [`it has ${cause.length}`]);
+    if (cause.length > 255)
+      throw new InputError('The cause of a job run is at most 255 characters', [`it has ${cause.length}`]);
     const body: Record<string, unknown> = { ...options, cause };
     for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
     return this.post(`jobs/${checkId(jobId, 'job id')}/run/`, body);
@@ -271,7 +341,8 @@ export class DbtCloudClient {
       const run = await this.getRun(runId, []);
       options.onPoll?.(run);
       if (ends.has(run.status)) return run;
-      if (this.clock.now() + interval > deadline) throw new WaitTimeoutError(runId, Math.round(timeout / 1000), statusName(run.status));
+      if (this.clock.now() + interval > deadline)
+        throw new WaitTimeoutError(runId, Math.round(timeout / 1000), statusName(run.status));
       await this.clock.sleep(interval);
     }
   }
@@ -307,23 +378,32 @@ export class DbtCloudClient {
   /** Every webhook subscription of the account. */
   async listWebhookSubscriptions(): Promise<WebhookSubscription[]> {
     const all: WebhookSubscription[] = [];
-    for await (const page of this.pages('v3:webhooks/subscriptions', WebhookSubscriptionSchema, {}, { maxPages: 100 })) all.push(...page);
+    for await (const page of this.pages('v3:webhooks/subscriptions', WebhookSubscriptionSchema, {}, { maxPages: 100 }))
+      all.push(...page);
     return all;
   }
 
   async getWebhookSubscription(id: string): Promise<WebhookSubscription> {
-    const { parsed } = await this.get(`v3:webhooks/subscription/${checkSubscriptionId(id)}`, envelope(WebhookSubscriptionSchema));
+    const { parsed } = await this.get(
+      `v3:webhooks/subscription/${checkSubscriptionId(id)}`,
+      envelope(WebhookSubscriptionSchema),
+    );
     return parsed.data;
   }
 
   /** Creates a subscription; dbt Cloud answers with its secret, this once. */
   async createWebhookSubscription(subscription: NewWebhookSubscription): Promise<WebhookSubscription> {
-    const { body, url } = await this.transport.json(this.path('v3:webhooks/subscriptions'), { method: 'POST', json: { ...subscription } });
+    const { body, url } = await this.transport.json(this.path('v3:webhooks/subscriptions'), {
+      method: 'POST',
+      json: { ...subscription },
+    });
     return validate(envelope(WebhookSubscriptionSchema), body, url).data;
   }
 
   async deleteWebhookSubscription(id: string): Promise<void> {
-    const response = await this.transport.send(this.path(`v3:webhooks/subscription/${checkSubscriptionId(id)}`), { method: 'DELETE' });
+    const response = await this.transport.send(this.path(`v3:webhooks/subscription/${checkSubscriptionId(id)}`), {
+      method: 'DELETE',
+    });
     response.body?.resume();
   }
 
@@ -339,7 +419,10 @@ export class DbtCloudClient {
 
 /** Subscription ids are opaque (`wsu_...`); nothing that could leave the path segment. */
 function checkSubscriptionId(id: string): string {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new InputError(`Invalid webhook subscription id "${id.slice(0, 100)}"`, ['an id as webhook list shows it, such as wsu_12345abcde']);
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id))
+    throw new InputError(`Invalid webhook subscription id "${id.slice(0, 100)}"`, [
+      'an id as webhook list shows it, such as wsu_12345abcde',
+    ]);
   return id;
 }
 
@@ -401,7 +484,11 @@ function guardBody(source: Readable, url: string, expected: number | null, idleM
   // `errored`, and pipeline() or for-await report it when they attach.
   guard.on('error', () => {});
   source.on('error', (err: Error) => {
-    guard.destroy(err instanceof ArtifactIncompleteError ? err : new ArtifactIncompleteError(url, received, expected, errorMessage(err), err));
+    guard.destroy(
+      err instanceof ArtifactIncompleteError
+        ? err
+        : new ArtifactIncompleteError(url, received, expected, errorMessage(err), err),
+    );
   });
   source.pipe(guard);
   return guard;

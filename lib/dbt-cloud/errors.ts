@@ -118,7 +118,10 @@ export class WaitTimeoutError extends DbtCloudError {
 /** A list answered the same rows again for a new offset: paging would never end. */
 export class PagingStuckError extends DbtCloudError {
   constructor(url: string, offset: number) {
-    super('PAGING_STUCK', `dbt Cloud answered ${url} with only rows already listed (offset ${offset}): it seems to ignore offset, so the listing stopped rather than loop.`);
+    super(
+      'PAGING_STUCK',
+      `dbt Cloud answered ${url} with only rows already listed (offset ${offset}): it seems to ignore offset, so the listing stopped rather than loop.`,
+    );
   }
 }
 

@@ -151,7 +151,15 @@ export class Transport {
       // The token goes to dbt Cloud's origin only: never along a redirect to another one.
       const sameOrigin = new URL(url).origin === origin;
       try {
-        response = await fetch(url, this.init(method, sameOrigin ? token : undefined, url === first ? options.json : undefined, controller.signal));
+        response = await fetch(
+          url,
+          this.init(
+            method,
+            sameOrigin ? token : undefined,
+            url === first ? options.json : undefined,
+            controller.signal,
+          ),
+        );
       } catch (err) {
         clearTimeout(timer);
         const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
@@ -169,10 +177,17 @@ export class Transport {
         await readSmallBody(response, this.timeoutMs);
         const location = response.headers.get('location');
         const target = location ? new URL(location, url) : null;
-        if (!target || redirects >= MAX_REDIRECTS) throw new DbtCloudResponseError(url, `redirects ${target ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`);
+        if (!target || redirects >= MAX_REDIRECTS)
+          throw new DbtCloudResponseError(
+            url,
+            `redirects ${target ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`,
+          );
         const foreign = target.origin !== origin;
         if (foreign && !(options.foreignRedirects && target.protocol === 'https:')) {
-          throw new DbtCloudResponseError(url, `redirects to another origin (${target.origin}); not followed, so that the token stays with ${origin}`);
+          throw new DbtCloudResponseError(
+            url,
+            `redirects to another origin (${target.origin}); not followed, so that the token stays with ${origin}`,
+          );
         }
         redirects++;
         url = target.toString();
@@ -189,7 +204,9 @@ export class Transport {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
         const delay = this.delayFor(attempt, retryAfter);
         const budgetLeft =
-          status === 429 ? throttled < this.retry.maxThrottledRetries && throttledWaitMs + delay <= this.retry.maxThrottleWaitMs : attempt < maxAttempts;
+          status === 429
+            ? throttled < this.retry.maxThrottledRetries && throttledWaitMs + delay <= this.retry.maxThrottleWaitMs
+            : attempt < maxAttempts;
         if (budgetLeft) {
           if (status === 429) {
             throttled++;
@@ -218,7 +235,8 @@ export class Transport {
       try {
         text = await readBody(response, this.timeoutMs, MAX_JSON_BYTES);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new DbtCloudResponseError(url, `is larger than ${MAX_JSON_BYTES / 1048576} MiB; not read further`);
+        if (err instanceof BodyTooLargeError)
+          throw new DbtCloudResponseError(url, `is larger than ${MAX_JSON_BYTES / 1048576} MiB; not read further`);
         if (method !== 'POST' && attempt <= this.retry.maxRetries) {
           await this.backoff(this.delayFor(attempt, null), `${method} ${url}: body broke off`, attempt);
           continue;
@@ -229,7 +247,10 @@ export class Transport {
         return { status: response.status, body: JSON.parse(text), url };
       } catch {
         const excerpt = text.slice(0, 80).replace(/\s+/g, ' ');
-        throw new DbtCloudResponseError(url, `is not JSON (HTTP ${response.status}, ${text.length} characters: "${excerpt}")`);
+        throw new DbtCloudResponseError(
+          url,
+          `is not JSON (HTTP ${response.status}, ${text.length} characters: "${excerpt}")`,
+        );
       }
     }
   }
@@ -263,8 +284,11 @@ export class Transport {
    * than the backoff, so that `Retry-After: 0` or a date in the past cannot make a tight loop.
    */
   private delayFor(attempt: number, retryAfterMs: number | null): number {
-    const exponential = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
-    return retryAfterMs === null ? exponential : Math.max(exponential, Math.min(retryAfterMs, this.retry.maxRetryAfterMs));
+    const exponential =
+      Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
+    return retryAfterMs === null
+      ? exponential
+      : Math.max(exponential, Math.min(retryAfterMs, this.retry.maxRetryAfterMs));
   }
 
   private async backoff(delay: number, what: string, attempt: number, throttled = false): Promise<void> {

@@ -47,7 +47,10 @@ export const RunEventDataSchema = z.looseObject({
   environmentId: optionalId,
   projectId: optionalId,
   runStatus: optionalText,
-  runStatusCode: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]).nullable().optional(),
+  runStatusCode: z
+    .union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)])
+    .nullable()
+    .optional(),
   runStartedAt: optionalText,
   // A finish time the run model accepts, or none: it is only a hint.
   runFinishedAt: z.union([dbtTimestamp, z.literal(''), z.null()]).optional(),
@@ -65,7 +68,11 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: 'missing' | 'ma
  * Checks `Authorization` against the body's HMAC under `secret`, in constant time. The header is the
  * bare hex digest; a `sha256=` prefix, as some senders add, is tolerated.
  */
-export function verifyWebhookSignature(secret: string, rawBody: Buffer, authorization: string | undefined): SignatureCheck {
+export function verifyWebhookSignature(
+  secret: string,
+  rawBody: Buffer,
+  authorization: string | undefined,
+): SignatureCheck {
   const text = (authorization ?? '').trim();
   if (text === '') return { ok: false, reason: 'missing' };
   const hex = text.replace(/^sha256=/i, '');

@@ -8,7 +8,20 @@ import { DbtCloudClient } from '../dbt-cloud/client.ts';
 import type { Logger } from '../log.ts';
 import { secretTokenProvider } from '../secrets/secret-manager.ts';
 
-export function connectDbtCloud(settings: DbtCloudSettings, options: { logger: Logger; userAgent: string }): DbtCloudClient {
-  const token = typeof settings.token === 'string' ? settings.token : secretTokenProvider(settings.token.secret, { endpoint: settings.token.endpoint });
-  return new DbtCloudClient({ baseUrl: settings.baseUrl, accountId: settings.accountId, token, timeoutMs: settings.timeoutMs, requestsPerMinute: settings.requestsPerMinute, ...options });
+export function connectDbtCloud(
+  settings: DbtCloudSettings,
+  options: { logger: Logger; userAgent: string },
+): DbtCloudClient {
+  const token =
+    typeof settings.token === 'string'
+      ? settings.token
+      : secretTokenProvider(settings.token.secret, { endpoint: settings.token.endpoint });
+  return new DbtCloudClient({
+    baseUrl: settings.baseUrl,
+    accountId: settings.accountId,
+    token,
+    timeoutMs: settings.timeoutMs,
+    requestsPerMinute: settings.requestsPerMinute,
+    ...options,
+  });
 }

@@ -33,9 +33,21 @@ export function jsonGuard(body: Readable, url: string): Readable {
         for (let i = 0; i < chunk.length; i++, seen++) {
           const byte = chunk[i]!;
           // A UTF-8 byte order mark (EF BB BF) and whitespace may come first.
-          if ((seen < 3 && (byte === 0xef || byte === 0xbb || byte === 0xbf)) || byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+          if (
+            (seen < 3 && (byte === 0xef || byte === 0xbb || byte === 0xbf)) ||
+            byte === 0x20 ||
+            byte === 0x0a ||
+            byte === 0x0d ||
+            byte === 0x09
+          )
+            continue;
           if (byte !== 0x7b && byte !== 0x5b) {
-            done(new ArtifactNotJsonError(url, `it starts with ${JSON.stringify(chunk.subarray(i, i + 16).toString('utf8'))}`));
+            done(
+              new ArtifactNotJsonError(
+                url,
+                `it starts with ${JSON.stringify(chunk.subarray(i, i + 16).toString('utf8'))}`,
+              ),
+            );
             return;
           }
           decided = true;

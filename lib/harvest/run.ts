@@ -64,11 +64,20 @@ export interface RunHint {
 export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
   const logger = (ctx.logger ?? silentLogger).child({ runId });
   if (hint) {
-    const hinted = runMarkerPath(runDirectory({ id: runId, job_definition_id: hint.jobId, finished_at: hint.finishedAt }));
+    const hinted = runMarkerPath(
+      runDirectory({ id: runId, job_definition_id: hint.jobId, finished_at: hint.finishedAt }),
+    );
     try {
-      if (await ctx.sink.exists(hinted)) return { status: 'skipped', runId, jobId: hint.jobId, reason: 'already stored' };
+      if (await ctx.sink.exists(hinted))
+        return { status: 'skipped', runId, jobId: hint.jobId, reason: 'already stored' };
     } catch (err) {
-      return { status: 'failed', runId, jobId: hint.jobId, error: `cannot read ${ctx.sink.description}: ${errorMessage(err)}`, retriable: true };
+      return {
+        status: 'failed',
+        runId,
+        jobId: hint.jobId,
+        error: `cannot read ${ctx.sink.description}: ${errorMessage(err)}`,
+        retriable: true,
+      };
     }
   }
   let run: Run;
@@ -79,7 +88,9 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     return {
       status: 'failed',
       runId,
-      error: missing ? `run ${runId} not found in account ${ctx.client.accountId}, or the token may not read it` : errorMessage(err),
+      error: missing
+        ? `run ${runId} not found in account ${ctx.client.accountId}, or the token may not read it`
+        : errorMessage(err),
       retriable: !missing && !(err instanceof InputError),
     };
   }
@@ -96,7 +107,13 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   try {
     if (await ctx.sink.exists(marker)) return { status: 'skipped', runId, jobId, reason: 'already stored' };
   } catch (err) {
-    return { status: 'failed', runId, jobId, error: `cannot read ${ctx.sink.description}: ${errorMessage(err)}`, retriable: true };
+    return {
+      status: 'failed',
+      runId,
+      jobId,
+      error: `cannot read ${ctx.sink.description}: ${errorMessage(err)}`,
+      retriable: true,
+    };
   }
 
   const finishedAt = parseTimestamp(run.finished_at, 'finished_at').getTime();
@@ -107,18 +124,32 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   if (run.artifacts_saved === false) {
     // A run that never reached a dbt step will never have artifacts: nothing to wait for.
     if (steps.length > 0 && now - finishedAt < (ctx.artifactsGraceMs ?? HOUR_MS)) {
-      return { status: 'not-ready', runId, jobId, reason: 'dbt Cloud has not saved the artifacts yet (artifacts_saved is false)' };
+      return {
+        status: 'not-ready',
+        runId,
+        jobId,
+        reason: 'dbt Cloud has not saved the artifacts yet (artifacts_saved is false)',
+      };
     }
     log.info('run has no saved artifacts; storing its metadata alone');
   } else {
-    if (fallback) log.warn('run has no run steps; numbering the job\'s execute_steps from 4', { steps: steps.length });
+    if (fallback) log.warn("run has no run steps; numbering the job's execute_steps from 4", { steps: steps.length });
     // Every file of every step at once, a few at a time: a run costs about one round trip per
     // `artifactConcurrency` files, not one per file. The client's rate limit is shared, so a busy
     // instance spreads its requests whatever this bound.
-    const transfers = steps.flatMap((step) => ctx.artifacts.map((file) => ({ step, file, path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)) })));
+    const transfers = steps.flatMap((step) =>
+      ctx.artifacts.map((file) => ({
+        step,
+        file,
+        path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)),
+      })),
+    );
     // Coverage reads the manifest and the catalog as they stream into the sink: one pass, no re-read.
     // Only a `docs generate` step has a catalog, so only there is every table of the manifest kept.
-    const coverage = new Map<number, { manifest?: Collector<ManifestFacts>; catalog?: Collector<CatalogFacts>; tables: boolean }>();
+    const coverage = new Map<
+      number,
+      { manifest?: Collector<ManifestFacts>; catalog?: Collector<CatalogFacts>; tables: boolean }
+    >();
     const observe = (step: DbtStep, file: string): (() => Collector<unknown>) | undefined => {
       if (ctx.coverage === false || (file !== 'manifest.json' && file !== 'catalog.json')) return undefined;
       const tables = step.subcommand === 'docs generate';
@@ -147,7 +178,13 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     });
     if (failed) {
       const err = failed.error;
-      return { status: 'failed', runId, jobId, error: `step ${failed.step} ${failed.file}: ${errorMessage(err)}`, retriable: !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError };
+      return {
+        status: 'failed',
+        runId,
+        jobId,
+        error: `step ${failed.step} ${failed.file}: ${errorMessage(err)}`,
+        retriable: !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError,
+      };
     }
     // Each step's coverage.json, before _run.json: a stored run has its summaries.
     for (const [step, c] of [...coverage].sort(([a], [b]) => a - b)) {
@@ -156,7 +193,10 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
       try {
         const manifest = c.manifest.finish();
         const catalog = c.catalog && c.tables ? c.catalog.finish() : null;
-        const summary = summarize(manifest, catalog, { finishedAt: run.finished_at, jobName: typeof run.job?.name === 'string' ? run.job.name : null });
+        const summary = summarize(manifest, catalog, {
+          finishedAt: run.finished_at,
+          jobName: typeof run.job?.name === 'string' ? run.job.name : null,
+        });
         line = Buffer.from(JSON.stringify(summary) + '\n', 'utf8');
       } catch (err) {
         // The artifacts are stored; `coverage history` computes this summary from them later.
@@ -164,11 +204,20 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
         continue;
       }
       try {
-        const written = await ctx.sink.write(artifactPath(runDir, step, COVERAGE_FILE), Readable.from([line]), { contentType: 'application/json', size: line.length });
+        const written = await ctx.sink.write(artifactPath(runDir, step, COVERAGE_FILE), Readable.from([line]), {
+          contentType: 'application/json',
+          size: line.length,
+        });
         files++;
         bytes += written.bytes;
       } catch (err) {
-        return { status: 'failed', runId, jobId, error: `step ${step} ${COVERAGE_FILE}: ${errorMessage(err)}`, retriable: true };
+        return {
+          status: 'failed',
+          runId,
+          jobId,
+          error: `step ${step} ${COVERAGE_FILE}: ${errorMessage(err)}`,
+          retriable: true,
+        };
       }
     }
   }
@@ -187,7 +236,14 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
  * One artifact into the sink, retried when the body breaks off or the sink fails. Bytes, or null
  * for 404. `observe` makes a collector the body also streams through (a fresh one each attempt).
  */
-async function fetchToSink(ctx: HarvestContext, runId: number, file: string, step: number, path: string, observe?: () => Collector<unknown>): Promise<number | null> {
+async function fetchToSink(
+  ctx: HarvestContext,
+  runId: number,
+  file: string,
+  step: number,
+  path: string,
+  observe?: () => Collector<unknown>,
+): Promise<number | null> {
   const attempts = ctx.fileAttempts ?? 3;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
@@ -205,13 +261,22 @@ async function fetchToSink(ctx: HarvestContext, runId: number, file: string, ste
         pipeline(checked, seen, () => {});
         body = seen;
       }
-      const result = await ctx.sink.write(path, body, { contentType: 'application/json', size: artifact.contentLength });
+      const result = await ctx.sink.write(path, body, {
+        contentType: 'application/json',
+        size: artifact.contentLength,
+      });
       return result.bytes;
     } catch (err) {
       artifact.body.destroy();
       if (attempt >= attempts) throw err;
       if (ctx.stats) ctx.stats.fileRetries++;
-      (ctx.logger ?? silentLogger).warn('artifact transfer failed; retrying', { runId, step, file, attempt, error: err });
+      (ctx.logger ?? silentLogger).warn('artifact transfer failed; retrying', {
+        runId,
+        step,
+        file,
+        attempt,
+        error: err,
+      });
       await sleep(250 * 2 ** (attempt - 1));
     }
   }

@@ -20,7 +20,12 @@ export interface ListingOptions {
  * The runs of a window, as the dispatchers and the CLI select them: yielded as their pages arrive,
  * so that memory does not grow with the window.
  */
-export function listWindowRuns(client: DbtCloudClient, window: Window, filter: RunFilter, options: ListingOptions = {}): AsyncGenerator<RunRow, void, undefined> {
+export function listWindowRuns(
+  client: DbtCloudClient,
+  window: Window,
+  filter: RunFilter,
+  options: ListingOptions = {},
+): AsyncGenerator<RunRow, void, undefined> {
   const jobIds = filter.jobIds ?? [];
   const pages = client.listRunRows(
     {
@@ -60,8 +65,26 @@ export interface WindowOptions {
   onProgress?: (done: number, total: number, summary: WindowSummary) => void;
 }
 
-export async function harvestWindow(window: Window, ctx: HarvestContext, options: WindowOptions): Promise<WindowSummary> {
-  const summary: WindowSummary = { window: formatWindow(window), runs: 0, stored: 0, skipped: 0, notReady: 0, failed: 0, files: 0, bytes: 0, fileRetries: 0, failures: [], notReadyRuns: [], invalidRows: 0, invalidRowDetails: [] };
+export async function harvestWindow(
+  window: Window,
+  ctx: HarvestContext,
+  options: WindowOptions,
+): Promise<WindowSummary> {
+  const summary: WindowSummary = {
+    window: formatWindow(window),
+    runs: 0,
+    stored: 0,
+    skipped: 0,
+    notReady: 0,
+    failed: 0,
+    files: 0,
+    bytes: 0,
+    fileRetries: 0,
+    failures: [],
+    notReadyRuns: [],
+    invalidRows: 0,
+    invalidRowDetails: [],
+  };
   const stats = { fileRetries: 0 };
   ctx = { ...ctx, stats };
   const runs = listWindowRuns(ctx.client, window, ctx.filter ?? {}, {
@@ -75,7 +98,11 @@ export async function harvestWindow(window: Window, ctx: HarvestContext, options
   // Runs are harvested as they are listed; a listing that fails half-way leaves those harvested.
   await drain(runs, options.concurrency, async (run) => {
     summary.runs++;
-    const outcome = await harvestRun(run.id, ctx, run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined);
+    const outcome = await harvestRun(
+      run.id,
+      ctx,
+      run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined,
+    );
     switch (outcome.status) {
       case 'stored':
         summary.stored++;

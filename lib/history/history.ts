@@ -86,7 +86,8 @@ export interface HistoryOptions {
   logger?: Logger;
 }
 
-const RUN_PATH = /^(?:(.*)\/)?date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/job_id=(\d+)\/run_id=(\d+)\/(?:step=(\d+)\/)?([^/]+)$/;
+const RUN_PATH =
+  /^(?:(.*)\/)?date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/job_id=(\d+)\/run_id=(\d+)\/(?:step=(\d+)\/)?([^/]+)$/;
 
 interface RunEntry {
   folder: string;
@@ -105,11 +106,24 @@ const SummarySchema = z.looseObject({
   job_name: z.string().nullable(),
   models: z.object({ total: z.number(), documented: z.number(), tested: z.number(), tests: z.number() }),
   doc: z.object({ covered: z.number(), total: z.number(), coverage: z.number().nullable() }).nullable(),
-  test: z.object({ covered: z.number(), total: z.number(), coverage: z.number().nullable(), hits: z.number() }).nullable(),
-  tables: z.array(z.looseObject({ name: z.string(), columns: z.number(), documented: z.number(), tested: z.number(), tests: z.number() })),
+  test: z
+    .object({ covered: z.number(), total: z.number(), coverage: z.number().nullable(), hits: z.number() })
+    .nullable(),
+  tables: z.array(
+    z.looseObject({
+      name: z.string(),
+      columns: z.number(),
+      documented: z.number(),
+      tested: z.number(),
+      tests: z.number(),
+    }),
+  ),
 });
 
-const RunMetaSchema = z.looseObject({ finished_at: z.string().nullable().optional(), job: z.looseObject({ name: z.string().nullable().optional() }).nullable().optional() });
+const RunMetaSchema = z.looseObject({
+  finished_at: z.string().nullable().optional(),
+  job: z.looseObject({ name: z.string().nullable().optional() }).nullable().optional(),
+});
 
 /** The step whose summary stands for the run: the last with a catalog, else the last with a summary or a manifest. */
 function summaryStep(run: RunEntry): { step: number; stored: boolean; catalog: boolean } | null {
@@ -134,7 +148,11 @@ async function readText(reader: ObjectReader, path: string, limit = 64 * 1024 * 
 }
 
 /** A run's summary: stored, or computed from its stored manifest (and catalog). */
-async function summaryOf(reader: ObjectReader, run: RunEntry, pick: { step: number; stored: boolean; catalog: boolean }): Promise<{ summary: CoverageSummary; origin: 'stored' | 'computed' }> {
+async function summaryOf(
+  reader: ObjectReader,
+  run: RunEntry,
+  pick: { step: number; stored: boolean; catalog: boolean },
+): Promise<{ summary: CoverageSummary; origin: 'stored' | 'computed' }> {
   const dir = `${run.folder}/step=${pick.step}`;
   if (pick.stored) {
     const parsed = SummarySchema.safeParse(JSON.parse(await readText(reader, `${dir}/${COVERAGE_FILE}`)));
@@ -142,20 +160,36 @@ async function summaryOf(reader: ObjectReader, run: RunEntry, pick: { step: numb
     return { summary: parsed.data as unknown as CoverageSummary, origin: 'stored' };
   }
   const meta = RunMetaSchema.safeParse(JSON.parse(await readText(reader, `${run.folder}/_run.json`)));
-  const manifest = await collect(await reader.read(`${dir}/manifest.json`), manifestCollector({ tables: pick.catalog }));
+  const manifest = await collect(
+    await reader.read(`${dir}/manifest.json`),
+    manifestCollector({ tables: pick.catalog }),
+  );
   const catalog = pick.catalog ? await collect(await reader.read(`${dir}/catalog.json`), catalogCollector()) : null;
-  const summary = summarize(manifest, catalog, { finishedAt: meta.success ? (meta.data.finished_at ?? null) : null, jobName: meta.success ? (meta.data.job?.name ?? null) : null });
+  const summary = summarize(manifest, catalog, {
+    finishedAt: meta.success ? (meta.data.finished_at ?? null) : null,
+    jobName: meta.success ? (meta.data.job?.name ?? null) : null,
+  });
   return { summary, origin: 'computed' };
 }
 
 /** Results of `fn` over `items` in order, at most `concurrency` computed ahead. */
-async function* ordered<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): AsyncGenerator<{ item: T; result: PromiseSettledResult<R> }> {
+async function* ordered<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): AsyncGenerator<{ item: T; result: PromiseSettledResult<R> }> {
   const window: { item: T; promise: Promise<PromiseSettledResult<R>> }[] = [];
   let next = 0;
   const fill = (): void => {
     while (window.length < concurrency && next < items.length) {
       const item = items[next++]!;
-      window.push({ item, promise: fn(item).then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason })) });
+      window.push({
+        item,
+        promise: fn(item).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        ),
+      });
     }
   };
   fill();
@@ -166,9 +200,17 @@ async function* ordered<T, R>(items: readonly T[], concurrency: number, fn: (ite
   }
 }
 
-const tableMap = (s: CoverageSummary): Map<string, CoverageSummary['tables'][number]> => new Map(s.tables.map((t) => [t.name, t]));
+const tableMap = (s: CoverageSummary): Map<string, CoverageSummary['tables'][number]> =>
+  new Map(s.tables.map((t) => [t.name, t]));
 
-function dropOf(kind: 'doc' | 'test', job: { id: number; name: string | null }, prev: { runId: number; summary: CoverageSummary }, run: RunEntry, now: CoverageSummary, finishedAt: string): Drop | null {
+function dropOf(
+  kind: 'doc' | 'test',
+  job: { id: number; name: string | null },
+  prev: { runId: number; summary: CoverageSummary },
+  run: RunEntry,
+  now: CoverageSummary,
+  finishedAt: string,
+): Drop | null {
   const before = prev.summary[kind]?.coverage;
   const after = now[kind]?.coverage;
   if (before === null || before === undefined || after === null || after === undefined || after >= before) return null;
@@ -178,10 +220,29 @@ function dropOf(kind: 'doc' | 'test', job: { id: number; name: string | null }, 
   for (const t of now.tables) {
     const b = earlier.get(t.name);
     const lost = t.columns - t[field] - (b ? b.columns - b[field] : 0);
-    if (lost > 0) tables.push({ name: t.name, columns_before: b?.columns ?? null, columns_after: t.columns, covered_before: b ? b[field] : null, covered_after: t[field], lost });
+    if (lost > 0)
+      tables.push({
+        name: t.name,
+        columns_before: b?.columns ?? null,
+        columns_after: t.columns,
+        covered_before: b ? b[field] : null,
+        covered_after: t[field],
+        lost,
+      });
   }
   tables.sort((x, y) => y.lost - x.lost || (x.name < y.name ? -1 : 1));
-  return { job_id: job.id, job_name: job.name, kind, from_run: prev.runId, to_run: run.runId, finished_at: finishedAt, before, after, change: after - before, tables: tables.slice(0, 10) };
+  return {
+    job_id: job.id,
+    job_name: job.name,
+    kind,
+    from_run: prev.runId,
+    to_run: run.runId,
+    finished_at: finishedAt,
+    before,
+    after,
+    change: after - before,
+    tables: tables.slice(0, 10),
+  };
 }
 
 export async function loadHistory(reader: ObjectReader, options: HistoryOptions = {}): Promise<History> {
@@ -191,13 +252,23 @@ export async function loadHistory(reader: ObjectReader, options: HistoryOptions 
   for await (const entry of reader.list()) {
     const m = RUN_PATH.exec(entry.path);
     if (!m) continue;
-    const [, lead, date, hour, job, run, step, file] = m as unknown as [string, string | undefined, string, string, string, string, string | undefined, string];
+    const [, lead, date, hour, job, run, step, file] = m as unknown as [
+      string,
+      string | undefined,
+      string,
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
     if (since && date < since) continue;
     const jobId = Number(job);
     if (options.jobIds && options.jobIds.length > 0 && !options.jobIds.includes(jobId)) continue;
     const folder = `${lead ? `${lead}/` : ''}date=${date}/hour=${hour}/job_id=${job}/run_id=${run}`;
     let r = runs.get(folder);
-    if (!r) runs.set(folder, (r = { folder, date, hour, jobId, runId: Number(run), complete: false, steps: new Map() }));
+    if (!r)
+      runs.set(folder, (r = { folder, date, hour, jobId, runId: Number(run), complete: false, steps: new Map() }));
     if (step === undefined) {
       if (file === '_run.json') r.complete = true;
       continue;
@@ -208,15 +279,31 @@ export async function loadHistory(reader: ObjectReader, options: HistoryOptions 
   }
   const ordered_runs = [...runs.values()]
     .filter((r) => r.complete)
-    .sort((a, b) => a.jobId - b.jobId || (a.date < b.date ? -1 : a.date > b.date ? 1 : 0) || (a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : 0) || a.runId - b.runId);
+    .sort(
+      (a, b) =>
+        a.jobId - b.jobId ||
+        (a.date < b.date ? -1 : a.date > b.date ? 1 : 0) ||
+        (a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : 0) ||
+        a.runId - b.runId,
+    );
   runs.clear();
 
-  const history: History = { points: [], drops: [], latest: [], skipped: [], stats: { runs: 0, stored: 0, computed: 0 } };
+  const history: History = {
+    points: [],
+    drops: [],
+    latest: [],
+    skipped: [],
+    stats: { runs: 0, stored: 0, computed: 0 },
+  };
   const maxDrops = options.maxDrops ?? 10;
   const previous = new Map<number, { runId: number; summary: CoverageSummary }>();
   const latest = new Map<number, LatestTables>();
-  const work = ordered_runs.map((run) => ({ run, pick: summaryStep(run) })).filter((w): w is { run: RunEntry; pick: NonNullable<ReturnType<typeof summaryStep>> } => w.pick !== null);
-  for await (const { item, result } of ordered(work, options.concurrency ?? 16, (w) => summaryOf(reader, w.run, w.pick))) {
+  const work = ordered_runs
+    .map((run) => ({ run, pick: summaryStep(run) }))
+    .filter((w): w is { run: RunEntry; pick: NonNullable<ReturnType<typeof summaryStep>> } => w.pick !== null);
+  for await (const { item, result } of ordered(work, options.concurrency ?? 16, (w) =>
+    summaryOf(reader, w.run, w.pick),
+  )) {
     const { run, pick } = item;
     if (result.status === 'rejected') {
       const reason = errorMessage(result.reason);
@@ -259,7 +346,13 @@ export async function loadHistory(reader: ObjectReader, options: HistoryOptions 
       }
     }
     previous.set(run.jobId, { runId: run.runId, summary });
-    latest.set(run.jobId, { job_id: run.jobId, job_name: summary.job_name, run_id: run.runId, finished_at: finishedAt, tables: summary.tables });
+    latest.set(run.jobId, {
+      job_id: run.jobId,
+      job_name: summary.job_name,
+      run_id: run.runId,
+      finished_at: finishedAt,
+      tables: summary.tables,
+    });
   }
   history.latest = [...latest.values()];
   return history;
@@ -267,7 +360,24 @@ export async function loadHistory(reader: ObjectReader, options: HistoryOptions 
 
 /** The series as CSV, one row per run. */
 export function historyCsv(points: readonly HistoryPoint[]): string {
-  const columns: (keyof HistoryPoint)[] = ['job_id', 'job_name', 'run_id', 'finished_at', 'step', 'origin', 'doc_coverage', 'doc_covered', 'columns', 'test_coverage', 'test_covered', 'column_tests', 'models', 'models_documented', 'models_tested', 'tests'];
+  const columns: (keyof HistoryPoint)[] = [
+    'job_id',
+    'job_name',
+    'run_id',
+    'finished_at',
+    'step',
+    'origin',
+    'doc_coverage',
+    'doc_covered',
+    'columns',
+    'test_coverage',
+    'test_covered',
+    'column_tests',
+    'models',
+    'models_documented',
+    'models_tested',
+    'tests',
+  ];
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '';
     const text = String(v);

@@ -14,9 +14,15 @@ export interface ReportOptions {
   maxTables?: number;
 }
 
-const esc = (text: unknown): string => String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
-const label = (p: { job_id: number; job_name: string | null }): string => (p.job_name ? `${p.job_name} (${p.job_id})` : `job ${p.job_id}`);
+const esc = (text: unknown): string =>
+  String(text ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+const pct = (v: number | null | undefined): string =>
+  v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`;
+const label = (p: { job_id: number; job_name: string | null }): string =>
+  p.job_name ? `${p.job_name} (${p.job_id})` : `job ${p.job_id}`;
 
 interface ChartSpec {
   title: string;
@@ -29,18 +35,29 @@ interface ChartSpec {
 /** A Vega-Lite line chart of one measure per job, rendered to SVG. */
 async function chart(spec: ChartSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const values = spec.points.filter((p) => p[spec.field] !== null).map((p) => ({ finished_at: p.finished_at, value: p[spec.field], job: label(p), run: p.run_id }));
+  const values = spec.points
+    .filter((p) => p[spec.field] !== null)
+    .map((p) => ({ finished_at: p.finished_at, value: p[spec.field], job: label(p), run: p.run_id }));
   const compiled = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 760,
     height: 220,
     background: 'white',
-    config: { font: 'Helvetica, Arial, sans-serif', axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelLimit: 320, orient: 'bottom', columns: 2 } },
+    config: {
+      font: 'Helvetica, Arial, sans-serif',
+      axis: { labelFontSize: 11, titleFontSize: 11 },
+      legend: { labelLimit: 320, orient: 'bottom', columns: 2 },
+    },
     data: { values },
     mark: { type: 'line', point: values.length <= 400, interpolate: 'step-after', strokeWidth: 1.5 },
     encoding: {
       x: { field: 'finished_at', type: 'temporal', title: 'run finished (UTC)' },
-      y: { field: 'value', type: 'quantitative', title: spec.yTitle, ...(spec.format ? { axis: { format: spec.format }, scale: { domain: [0, 1] } } : {}) },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: spec.yTitle,
+        ...(spec.format ? { axis: { format: spec.format }, scale: { domain: [0, 1] } } : {}),
+      },
       color: { field: 'job', type: 'nominal', title: 'job' },
     },
   }).spec;
@@ -58,29 +75,98 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   const jobs = [...new Map(points.map((p) => [p.job_id, p])).values()];
   const latestByJob = new Map<number, HistoryPoint>();
   for (const p of points) latestByJob.set(p.job_id, p);
-  const period = points.length > 0 ? `${esc(points.reduce((a, p) => (p.finished_at < a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))} to ${esc(points.reduce((a, p) => (p.finished_at > a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))}` : 'no runs';
+  const period =
+    points.length > 0
+      ? `${esc(points.reduce((a, p) => (p.finished_at < a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))} to ${esc(points.reduce((a, p) => (p.finished_at > a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))}`
+      : 'no runs';
 
   const charts: string[] = [];
   if (withCatalog.length > 0) {
-    charts.push(section('Documentation coverage', 'Columns with a description, over all columns of the catalog (dbt-coverage doc).', await chart({ title: 'doc', field: 'doc_coverage', format: '%', yTitle: 'documented columns', points: withCatalog })));
-    charts.push(section('Test coverage', 'Columns with at least one test, over all columns (dbt-coverage test).', await chart({ title: 'test', field: 'test_coverage', format: '%', yTitle: 'tested columns', points: withCatalog })));
-    charts.push(section('Columns', 'Columns in the catalog: coverage falls when columns are added undocumented.', await chart({ title: 'columns', field: 'columns', yTitle: 'columns', points: withCatalog })));
+    charts.push(
+      section(
+        'Documentation coverage',
+        'Columns with a description, over all columns of the catalog (dbt-coverage doc).',
+        await chart({
+          title: 'doc',
+          field: 'doc_coverage',
+          format: '%',
+          yTitle: 'documented columns',
+          points: withCatalog,
+        }),
+      ),
+    );
+    charts.push(
+      section(
+        'Test coverage',
+        'Columns with at least one test, over all columns (dbt-coverage test).',
+        await chart({
+          title: 'test',
+          field: 'test_coverage',
+          format: '%',
+          yTitle: 'tested columns',
+          points: withCatalog,
+        }),
+      ),
+    );
+    charts.push(
+      section(
+        'Columns',
+        'Columns in the catalog: coverage falls when columns are added undocumented.',
+        await chart({ title: 'columns', field: 'columns', yTitle: 'columns', points: withCatalog }),
+      ),
+    );
   }
-  const modelShare = points.filter((p) => p.models > 0).map((p) => ({ ...p, doc_coverage: p.models_documented / p.models, test_coverage: p.models_tested / p.models }));
+  const modelShare = points
+    .filter((p) => p.models > 0)
+    .map((p) => ({ ...p, doc_coverage: p.models_documented / p.models, test_coverage: p.models_tested / p.models }));
   if (modelShare.length > 0) {
-    charts.push(section('Models with a description', 'From the manifest alone: every run with a manifest counts, with or without a catalog.', await chart({ title: 'models documented', field: 'doc_coverage', format: '%', yTitle: 'documented models', points: modelShare })));
-    charts.push(section('Models with a test', 'From the manifest alone.', await chart({ title: 'models tested', field: 'test_coverage', format: '%', yTitle: 'tested models', points: modelShare })));
+    charts.push(
+      section(
+        'Models with a description',
+        'From the manifest alone: every run with a manifest counts, with or without a catalog.',
+        await chart({
+          title: 'models documented',
+          field: 'doc_coverage',
+          format: '%',
+          yTitle: 'documented models',
+          points: modelShare,
+        }),
+      ),
+    );
+    charts.push(
+      section(
+        'Models with a test',
+        'From the manifest alone.',
+        await chart({
+          title: 'models tested',
+          field: 'test_coverage',
+          format: '%',
+          yTitle: 'tested models',
+          points: modelShare,
+        }),
+      ),
+    );
   }
 
   const summaryRows = jobs
     .map((j) => latestByJob.get(j.job_id)!)
-    .map((p) => `<tr><td>${esc(label(p))}</td><td>${esc(p.finished_at)}</td><td class="n">${pct(p.doc_coverage)}</td><td class="n">${pct(p.test_coverage)}</td><td class="n">${p.columns ?? '–'}</td><td class="n">${p.models_documented}/${p.models}</td><td class="n">${p.models_tested}/${p.models}</td><td class="n">${p.tests}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td>${esc(label(p))}</td><td>${esc(p.finished_at)}</td><td class="n">${pct(p.doc_coverage)}</td><td class="n">${pct(p.test_coverage)}</td><td class="n">${p.columns ?? '–'}</td><td class="n">${p.models_documented}/${p.models}</td><td class="n">${p.models_tested}/${p.models}</td><td class="n">${p.tests}</td></tr>`,
+    )
     .join('');
   const drops = history.drops
     .map(
       (d) =>
         `<tr><td>${esc(label(d))}</td><td>${d.kind === 'doc' ? 'documentation' : 'tests'}</td><td>${esc(d.finished_at)}</td><td>${d.from_run} → ${d.to_run}</td><td class="n">${pct(d.before)} → ${pct(d.after)}</td><td class="n bad">${(d.change * 100).toFixed(1)} pt</td><td>${
-          d.tables.length > 0 ? d.tables.map((t) => `<code>${esc(t.name)}</code> +${t.lost} ${d.kind === 'doc' ? 'undocumented' : 'untested'}${t.columns_before === null ? ' (new table)' : ''}`).join('<br>') : '–'
+          d.tables.length > 0
+            ? d.tables
+                .map(
+                  (t) =>
+                    `<code>${esc(t.name)}</code> +${t.lost} ${d.kind === 'doc' ? 'undocumented' : 'untested'}${t.columns_before === null ? ' (new table)' : ''}`,
+                )
+                .join('<br>')
+            : '–'
         }</td></tr>`,
     )
     .join('');
@@ -88,15 +174,25 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   const latest = history.latest
     .map((l) => {
       const rows = [...l.tables]
-        .sort((a, b) => a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1))
+        .sort(
+          (a, b) =>
+            a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1),
+        )
         .slice(0, maxTables)
-        .map((t) => `<tr><td><code>${esc(t.name)}</code></td><td class="n">${t.columns}</td><td class="n">${pct(t.columns ? t.documented / t.columns : null)}</td><td class="n">${pct(t.columns ? t.tested / t.columns : null)}</td><td class="n">${t.tests}</td></tr>`)
+        .map(
+          (t) =>
+            `<tr><td><code>${esc(t.name)}</code></td><td class="n">${t.columns}</td><td class="n">${pct(t.columns ? t.documented / t.columns : null)}</td><td class="n">${pct(t.columns ? t.tested / t.columns : null)}</td><td class="n">${t.tests}</td></tr>`,
+        )
         .join('');
-      const more = l.tables.length > maxTables ? `<p class="note">${l.tables.length - maxTables} more tables not listed.</p>` : '';
+      const more =
+        l.tables.length > maxTables ? `<p class="note">${l.tables.length - maxTables} more tables not listed.</p>` : '';
       return `<h3>${esc(label(l))}, run ${l.run_id} (${esc(l.finished_at)})</h3><table><thead><tr><th>table</th><th>columns</th><th>documented</th><th>tested</th><th>tests</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
     })
     .join('');
-  const skipped = history.skipped.length > 0 ? `<p class="note">${history.skipped.length} runs left out (their summary could not be read or computed), such as run ${history.skipped[0]!.run_id}: ${esc(history.skipped[0]!.reason)}</p>` : '';
+  const skipped =
+    history.skipped.length > 0
+      ? `<p class="note">${history.skipped.length} runs left out (their summary could not be read or computed), such as run ${history.skipped[0]!.run_id}: ${esc(history.skipped[0]!.reason)}</p>`
+      : '';
 
   return `<!DOCTYPE html>
 <html lang="en">

@@ -56,18 +56,32 @@ interface SecretKind {
 
 const AccessResponse = z.object({ name: z.string().optional(), payload: z.object({ data: z.string() }) });
 
-const printable = (what: string) => (value: string): string | null =>
-  /^[\x21-\x7e]+$/.test(value) ? null : `has spaces, control or non-ASCII characters, which no ${what} has`;
+const printable =
+  (what: string) =>
+  (value: string): string | null =>
+    /^[\x21-\x7e]+$/.test(value) ? null : `has spaces, control or non-ASCII characters, which no ${what} has`;
 
-export const TOKEN_SECRET: SecretKind = { what: 'the dbt Cloud token', variable: 'DBT_CLOUD_TOKEN', check: printable('dbt Cloud token'), error: TokenUnavailableError };
-export const WEBHOOK_SECRET: SecretKind = { what: 'the webhook secret', variable: 'DBT_CLOUD_WEBHOOK_SECRET', check: printable('webhook secret'), error: SecretUnavailableError };
+export const TOKEN_SECRET: SecretKind = {
+  what: 'the dbt Cloud token',
+  variable: 'DBT_CLOUD_TOKEN',
+  check: printable('dbt Cloud token'),
+  error: TokenUnavailableError,
+};
+export const WEBHOOK_SECRET: SecretKind = {
+  what: 'the webhook secret',
+  variable: 'DBT_CLOUD_WEBHOOK_SECRET',
+  check: printable('webhook secret'),
+  error: SecretUnavailableError,
+};
 
 export function secretProvider(name: SecretVersionName, kind: SecretKind, options: SecretOptions = {}): SecretProvider {
   const ttl = options.ttlMs ?? 300_000;
   const now = options.now ?? Date.now;
   const base = (options.endpoint ?? 'https://secretmanager.googleapis.com').replace(/\/+$/, '');
   const path = `projects/${name.project}/secrets/${name.secret}/versions/${name.version}`;
-  const auth = options.endpoint ? undefined : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+  const auth = options.endpoint
+    ? undefined
+    : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
   const add = addSecretVersionCommand(name, kind.variable);
   const fail = (message: string): never => {
     throw new kind.error(message);
@@ -78,7 +92,11 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
   const read = async (): Promise<string> => {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (auth) {
-      const access = await auth.getAccessToken().catch((err: unknown) => fail(`Cannot get credentials to read ${kind.what} from Secret Manager: ${errorMessage(err)}`));
+      const access = await auth
+        .getAccessToken()
+        .catch((err: unknown) =>
+          fail(`Cannot get credentials to read ${kind.what} from Secret Manager: ${errorMessage(err)}`),
+        );
       if (access) headers['Authorization'] = `Bearer ${access}`;
     }
     const access = () => fetch(`${base}/v1/${path}:access`, { headers, signal: AbortSignal.timeout(10_000) });
@@ -91,9 +109,14 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
       return fail(`Cannot reach Secret Manager to read ${kind.what} (${path}): ${errorMessage(err)}`);
     }
     if (response.status === 404 || response.status === 400) {
-      fail(`${capital(kind.what)} is not set: secret ${name.secret} has no enabled version "${name.version}" in project ${name.project}. Add one: ${add}`);
+      fail(
+        `${capital(kind.what)} is not set: secret ${name.secret} has no enabled version "${name.version}" in project ${name.project}. Add one: ${add}`,
+      );
     }
-    if (response.status === 403) fail(`This service account may not read ${kind.what} (${path}): it needs roles/secretmanager.secretAccessor on the secret.`);
+    if (response.status === 403)
+      fail(
+        `This service account may not read ${kind.what} (${path}): it needs roles/secretmanager.secretAccessor on the secret.`,
+      );
     if (!response.ok) fail(`Secret Manager answered ${response.status} to reading ${kind.what} (${path}).`);
     const parsed = AccessResponse.safeParse(await response.json().catch(() => null));
     if (!parsed.success) return fail(`Secret Manager's answer for ${path} has no payload.`);
@@ -130,7 +153,10 @@ export interface Secret {
   refresh(minAgeMs: number): Promise<string>;
 }
 
-export function secretFrom(source: string | { secret: SecretVersionName; endpoint?: string }, kind: SecretKind): Secret {
+export function secretFrom(
+  source: string | { secret: SecretVersionName; endpoint?: string },
+  kind: SecretKind,
+): Secret {
   if (typeof source === 'string') return { get: async () => source, refresh: async () => source };
   const provider = secretProvider(source.secret, kind, { endpoint: source.endpoint });
   return { get: () => provider(), refresh: (minAgeMs) => provider.refresh(minAgeMs) };
@@ -141,6 +167,7 @@ export function secretTokenProvider(name: SecretVersionName, options: SecretOpti
   return secretProvider(name, TOKEN_SECRET, options);
 }
 
-const isTimeout = (err: unknown): boolean => err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+const isTimeout = (err: unknown): boolean =>
+  err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
 
 const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

@@ -56,7 +56,14 @@ export class GcsSink implements ArtifactSink {
       // harvester does not have: Cloud Storage may answer such a write 403 rather than 412
       // (https://cloud.google.com/storage/docs/access-control/iam-permissions#object_permissions).
       // Where the object exists, it is stored already; any other 403 is a real refusal.
-      if (status === 403 && (await file.exists().then(([e]) => e).catch(() => false))) return { status: 'exists', bytes: 0 };
+      if (
+        status === 403 &&
+        (await file
+          .exists()
+          .then(([e]) => e)
+          .catch(() => false))
+      )
+        return { status: 'exists', bytes: 0 };
       throw err;
     }
   }

@@ -9,7 +9,10 @@ import type { ArtifactSink } from './sink.ts';
 
 export type { ArtifactSink, WriteResult } from './sink.ts';
 
-export async function openSink(destination: Destination, options: { storageApiEndpoint?: string } = {}): Promise<ArtifactSink> {
+export async function openSink(
+  destination: Destination,
+  options: { storageApiEndpoint?: string } = {},
+): Promise<ArtifactSink> {
   if (destination.kind === 'local') return new LocalFolderSink(destination.path);
   const { createGcsSink } = await import('./gcs.ts');
   return createGcsSink(destination.bucket, destination.prefix, options.storageApiEndpoint);

@@ -88,7 +88,8 @@ export class LocalFolderSink implements ArtifactSink {
       }
       // The new name, and the entries of any folder mkdir created on the way, are durable too.
       await syncPath(dirname(target));
-      if (created) for (let dir = dirname(target); dir !== dirname(created); dir = dirname(dir)) await syncPath(dirname(dir));
+      if (created)
+        for (let dir = dirname(target); dir !== dirname(created); dir = dirname(dir)) await syncPath(dirname(dir));
       return { status: 'stored', bytes: count.bytes() };
     } finally {
       await unlink(temporary).catch(() => {});

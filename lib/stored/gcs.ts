@@ -22,7 +22,12 @@ export class GcsReader implements ObjectReader {
     const root = this.place.objectName('');
     let pageToken: string | undefined;
     do {
-      const [files, next] = await this.bucket.getFiles({ prefix: `${root}${prefix}`, autoPaginate: false, maxResults: 1000, pageToken });
+      const [files, next] = await this.bucket.getFiles({
+        prefix: `${root}${prefix}`,
+        autoPaginate: false,
+        maxResults: 1000,
+        pageToken,
+      });
       for (const file of files) {
         if (file.name.endsWith('/')) continue;
         yield { path: file.name.slice(root.length), size: Number(file.metadata.size ?? 0) };

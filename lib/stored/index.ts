@@ -8,7 +8,10 @@ import type { ObjectReader } from './reader.ts';
 
 export { ObjectNotFoundError, type ObjectReader, type StoredEntry } from './reader.ts';
 
-export async function openReader(destination: Destination, options: { storageApiEndpoint?: string } = {}): Promise<ObjectReader> {
+export async function openReader(
+  destination: Destination,
+  options: { storageApiEndpoint?: string } = {},
+): Promise<ObjectReader> {
   if (destination.kind === 'local') return new LocalFolderReader(destination.path);
   const { createGcsReader } = await import('./gcs.ts');
   return createGcsReader(destination.bucket, destination.prefix, options.storageApiEndpoint);

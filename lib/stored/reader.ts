@@ -30,5 +30,6 @@ export class ObjectNotFoundError extends Error {
 /** Paths relative to a destination: no empty, `.` or `..` segments, no backslashes or NUL. */
 export function checkReadPath(path: string): void {
   const segments = path.split('/');
-  if (path.includes('\0') || path.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..')) throw new Error(`unsafe object path ${JSON.stringify(path)}`);
+  if (path.includes('\0') || path.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..'))
+    throw new Error(`unsafe object path ${JSON.stringify(path)}`);
 }

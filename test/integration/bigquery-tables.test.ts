@@ -40,7 +40,8 @@ beforeAll(async () => {
     if (!run.plan) throw new Error(run.output);
     const all = plannedResources(run.plan);
     const harvestRun = all.find((r) => r.type === 'google_cloudfunctions2_function' && r.index === 'harvestRun')!;
-    destination = (harvestRun.values['service_config'] as { environment_variables: Record<string, string> }[])[0]!.environment_variables['ARTIFACTS_DESTINATION']!;
+    destination = (harvestRun.values['service_config'] as { environment_variables: Record<string, string> }[])[0]!
+      .environment_variables['ARTIFACTS_DESTINATION']!;
     tables = all
       .filter((r) => r.type === 'google_bigquery_table')
       .map((r) => {
@@ -58,8 +59,24 @@ beforeAll(async () => {
   }
   fake = await fakeCloud();
   out = await mkdtemp(join(tmpdir(), 'bq-'));
-  const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, DBT_CLOUD_REQUESTS_PER_MINUTE: '600000' };
-  const harvested = await cli(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00Z', '--end-time', '2022-06-01T11:00:00Z', '--output-folder', out], env);
+  const env = {
+    DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+    DBT_CLOUD_TOKEN: TOKEN,
+    DBT_CLOUD_HOST: fake.url,
+    DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+  };
+  const harvested = await cli(
+    [
+      'retrieve-artifacts-time-interval',
+      '--start-time',
+      '2022-06-01T09:00:00Z',
+      '--end-time',
+      '2022-06-01T11:00:00Z',
+      '--output-folder',
+      out,
+    ],
+    env,
+  );
   if (harvested.code !== 0) throw new Error(harvested.stderr);
 }, 180_000);
 
@@ -71,7 +88,12 @@ afterAll(async () => {
 /** The stored files a source URI (gs://bucket/prefix/<pattern with *>) matches, relative to the destination. */
 async function filesOf(uri: string): Promise<string[]> {
   const pattern = uri.slice(destination.length + 1);
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (await listFiles(out)).filter((f) => re.test(f));
 }
 
@@ -89,13 +111,17 @@ function misfits(value: unknown, field: Field, path: string): string[] {
     case 'STRING':
       return typeof value === 'string' ? [] : [`${path}: ${JSON.stringify(value)} is not a string`];
     case 'INTEGER':
-      return Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value)) ? [] : [`${path}: ${JSON.stringify(value)} is not an integer`];
+      return Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value))
+        ? []
+        : [`${path}: ${JSON.stringify(value)} is not an integer`];
     case 'FLOAT':
       return typeof value === 'number' ? [] : [`${path}: ${JSON.stringify(value)} is not a number`];
     case 'BOOLEAN':
       return typeof value === 'boolean' ? [] : [`${path}: ${JSON.stringify(value)} is not a boolean`];
     case 'TIMESTAMP':
-      return typeof value === 'string' && TIMESTAMP.test(value) ? [] : [`${path}: ${JSON.stringify(value)} is not a timestamp BigQuery reads`];
+      return typeof value === 'string' && TIMESTAMP.test(value)
+        ? []
+        : [`${path}: ${JSON.stringify(value)} is not a timestamp BigQuery reads`];
     case 'RECORD': {
       if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: not an object`];
       const record = value as Record<string, unknown>;
@@ -109,7 +135,8 @@ function misfits(value: unknown, field: Field, path: string): string[] {
 describe('the BigQuery external tables over what the harvester stores', () => {
   it('has the tables, each over stored files', async () => {
     expect(tables.map((t) => t.id).sort()).toEqual(['coverage', 'run_results', 'runs']);
-    for (const t of tables) for (const uri of t.sourceUris) expect((await filesOf(uri)).length, `${t.id}: ${uri}`).toBeGreaterThan(10);
+    for (const t of tables)
+      for (const uri of t.sourceUris) expect((await filesOf(uri)).length, `${t.id}: ${uri}`).toBeGreaterThan(10);
   });
 
   it('reads every stored file: one JSON object a line, no field named like a partition key, every column of its type', async () => {
@@ -128,7 +155,9 @@ describe('the BigQuery external tables over what the harvester stores', () => {
               continue;
             }
             checked++;
-            for (const key of t.partitionKeys) if (Object.keys(row).some((k) => k.toLowerCase() === key.toLowerCase())) problems.push(`${t.id}: ${file} has a field "${key}", also a partition key`);
+            for (const key of t.partitionKeys)
+              if (Object.keys(row).some((k) => k.toLowerCase() === key.toLowerCase()))
+                problems.push(`${t.id}: ${file} has a field "${key}", also a partition key`);
             for (const f of t.schema) problems.push(...misfits(row[f.name], f, `${t.id}:${file}:${f.name}`));
           }
         }
@@ -137,7 +166,9 @@ describe('the BigQuery external tables over what the harvester stores', () => {
       const first = (await filesOf(t.sourceUris[0]!))[0]!;
       const sample = JSON.parse((await readFile(join(out, first), 'utf8')).split('\n')[0]!) as Record<string, unknown>;
       const missing = t.schema.filter((f) => !(f.name in sample)).map((f) => f.name);
-      expect(missing.length, `${t.id} declares columns its files lack: ${missing.join(', ')}`).toBeLessThanOrEqual(t.schema.length / 3);
+      expect(missing.length, `${t.id} declares columns its files lack: ${missing.join(', ')}`).toBeLessThanOrEqual(
+        t.schema.length / 3,
+      );
     }
     expect(problems.slice(0, 20)).toEqual([]);
     expect(checked).toBeGreaterThan(50);

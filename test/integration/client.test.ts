@@ -1,7 +1,15 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { DbtCloudClient, RUN_RELATED, type InvalidRow } from '../../lib/dbt-cloud/client.ts';
 import { InputError } from '../../lib/core/errors.ts';
-import { ArtifactIncompleteError, DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError, ListingTooLongError, PagingStuckError } from '../../lib/dbt-cloud/errors.ts';
+import {
+  ArtifactIncompleteError,
+  DbtCloudAuthError,
+  DbtCloudHttpError,
+  DbtCloudNetworkError,
+  DbtCloudResponseError,
+  ListingTooLongError,
+  PagingStuckError,
+} from '../../lib/dbt-cloud/errors.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of, until } from '../helpers.ts';
 
@@ -48,7 +56,9 @@ describe('listRuns', () => {
       ids.push(...page.map((r) => r.id));
       if (added < 3) {
         // A new run at the top of the list shifts every row one place down.
-        fake.account.addRun(fake.account.jobs[0]!.id, { finishedAt: new Date(Date.parse('2022-06-01T23:59:00Z') - added) });
+        fake.account.addRun(fake.account.jobs[0]!.id, {
+          finishedAt: new Date(Date.parse('2022-06-01T23:59:00Z') - added),
+        });
         added++;
       }
     }
@@ -64,7 +74,8 @@ describe('listRuns', () => {
     try {
       const invalid: InvalidRow[] = [];
       const ids: number[] = [];
-      for await (const page of client.listRuns({ order_by: 'id' }, { onInvalidRow: (row) => invalid.push(row) })) ids.push(...page.map((r) => r.id));
+      for await (const page of client.listRuns({ order_by: 'id' }, { onInvalidRow: (row) => invalid.push(row) }))
+        ids.push(...page.map((r) => r.id));
       expect(ids).toHaveLength(fake.account.runs.length - 2);
       expect(invalid.map((r) => [r.id, r.issues.join()])).toEqual([
         [bad!.id, expect.stringMatching(/row\.finished_at/)],
@@ -101,7 +112,11 @@ describe('listRuns', () => {
   it('sends filters and include_related as dbt expects them', async () => {
     const job = fake.account.jobs[1]!;
     const runs: number[] = [];
-    for await (const page of client.listRuns({ job_definition_id: job.id, status__in: [10, 20], include_related: ['run_steps'] })) {
+    for await (const page of client.listRuns({
+      job_definition_id: job.id,
+      status__in: [10, 20],
+      include_related: ['run_steps'],
+    })) {
       for (const run of page) {
         expect(run.job_definition_id).toBe(job.id);
         expect([10, 20]).toContain(run.status);
@@ -168,7 +183,9 @@ describe('getRun and artifacts', () => {
   });
 
   it('answers not found for a step without the file, and lists only the last step', async () => {
-    const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.command === 'docs generate'))!;
+    const run = fake.account.runs.find(
+      (r) => r.outcome === 'success' && r.steps.some((s) => s.command === 'docs generate'),
+    )!;
     const docs = run.steps.find((s) => s.command === 'docs generate')!;
     const notDocs = run.steps.find((s) => s.files.length > 0 && !s.files.includes('catalog.json'))!;
     expect((await client.getRunArtifact(run.id, 'catalog.json', notDocs.index)).found).toBe(false);
@@ -185,9 +202,14 @@ describe('getRun and artifacts', () => {
   });
 
   it('fails the stream when the body is shorter than its Content-Length', async () => {
-    const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')))!;
+    const run = fake.account.runs.find(
+      (r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')),
+    )!;
     const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
-    for (const fault of [{ type: 'short', bytes: 1000 }, { type: 'reset', afterBytes: 5000 }] as const) {
+    for (const fault of [
+      { type: 'short', bytes: 1000 },
+      { type: 'reset', afterBytes: 5000 },
+    ] as const) {
       fake.inject({ kind: 'artifact', times: 1, fault });
       const result = await client.getRunArtifact(run.id, 'manifest.json', step.index);
       if (!result.found) throw new Error('expected the artifact');
@@ -197,7 +219,9 @@ describe('getRun and artifacts', () => {
 
   it('gives up on a body that stalls longer than the idle timeout', async () => {
     const c = clientFor(fake, { idleTimeoutMs: 300 });
-    const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')))!;
+    const run = fake.account.runs.find(
+      (r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')),
+    )!;
     const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
     const stall = fake.inject({ kind: 'artifact', times: 1, fault: { type: 'stall', afterBytes: 100 } });
     // A file the step never wrote answers 404 at once: a fault on the body waits for a real body.
@@ -236,7 +260,11 @@ describe('retries', () => {
 
   it('backs off exponentially and honours Retry-After', async () => {
     const clock = recordingClock();
-    const c = clientFor(fake, { clock, random: () => 1, retry: { baseDelayMs: 100, maxDelayMs: 10_000, maxRetries: 5 } });
+    const c = clientFor(fake, {
+      clock,
+      random: () => 1,
+      retry: { baseDelayMs: 100, maxDelayMs: 10_000, maxRetries: 5 },
+    });
     fake.inject({ kind: 'run', times: 3, fault: { type: 'status', status: 503 } });
     await c.getRun(fake.account.runs[0]!.id);
     expect(clock.sleeps.filter((ms) => ms >= 100)).toEqual([100, 200, 400]);
@@ -249,7 +277,11 @@ describe('retries', () => {
 
   it('keeps retrying 429s past the retry count, for as long as the throttle budget lasts', async () => {
     const clock = recordingClock();
-    const c = clientFor(fake, { clock, random: () => 1, retry: { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 60_000, maxThrottleWaitMs: 300_000 } });
+    const c = clientFor(fake, {
+      clock,
+      random: () => 1,
+      retry: { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 60_000, maxThrottleWaitMs: 300_000 },
+    });
     fake.inject({ kind: 'run', times: 8, fault: { type: 'status', status: 429 } });
     expect((await c.getRun(fake.account.runs[0]!.id)).id).toBe(fake.account.runs[0]!.id);
     expect(fake.requestsOf('run')).toHaveLength(9);
@@ -293,7 +325,13 @@ describe('retries', () => {
   });
 
   it('reports a host that never answers as a network error', async () => {
-    const c = new DbtCloudClient({ baseUrl: 'http://127.0.0.1:9', accountId: 1, token: TOKEN, clock: recordingClock(), retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const c = new DbtCloudClient({
+      baseUrl: 'http://127.0.0.1:9',
+      accountId: 1,
+      token: TOKEN,
+      clock: recordingClock(),
+      retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     const err = await c.getRun(1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DbtCloudNetworkError);
     expect((err as Error).message).toMatch(/127\.0\.0\.1:9.*after 2 attempts/);
@@ -345,20 +383,32 @@ describe('errors', () => {
 describe('run control', () => {
   it('triggers a job with overrides and waits for it to finish', async () => {
     const job = fake.account.jobs[2]!;
-    const run = await client.triggerJobRun(job.id, { cause: 'CI for PR 12', git_sha: 'abc123', steps_override: ['dbt build -s state:modified+'], threads_override: 8 });
+    const run = await client.triggerJobRun(job.id, {
+      cause: 'CI for PR 12',
+      git_sha: 'abc123',
+      steps_override: ['dbt build -s state:modified+'],
+      threads_override: 8,
+    });
     expect(run.status).toBe(1);
     const polled: number[] = [];
     const done = await client.waitForRun(run.id, { intervalMs: 1, onPoll: (r) => polled.push(r.status) });
     expect(done.status).toBe(10);
     expect(polled).toEqual([3, 10]);
     const body = JSON.parse(JSON.stringify(fake.account.run(run.id)!.patch['trigger_body'])) as Record<string, unknown>;
-    expect(body).toMatchObject({ cause: 'CI for PR 12', git_sha: 'abc123', steps_override: ['dbt build -s state:modified+'], threads_override: 8 });
+    expect(body).toMatchObject({
+      cause: 'CI for PR 12',
+      git_sha: 'abc123',
+      steps_override: ['dbt build -s state:modified+'],
+      threads_override: 8,
+    });
     const triggered = await client.getRun(run.id);
     expect(triggered.run_steps?.map((s) => s.name)).toContain('Invoke dbt with `dbt build -s state:modified+`');
   });
 
   it('refuses a cause over 255 characters before sending it', async () => {
-    await expect(client.triggerJobRun(fake.account.jobs[0]!.id, { cause: 'x'.repeat(256) })).rejects.toBeInstanceOf(InputError);
+    await expect(client.triggerJobRun(fake.account.jobs[0]!.id, { cause: 'x'.repeat(256) })).rejects.toBeInstanceOf(
+      InputError,
+    );
     expect(fake.requestsOf('trigger')).toHaveLength(0);
   });
 
@@ -374,7 +424,13 @@ describe('run control', () => {
   it('finds the newest successful run of a job, optionally of a commit', async () => {
     const job = fake.account.jobs[0]!;
     const successes = fake.account.runs
-      .filter((r) => r.jobId === job.id && fake.account.isComplete(r) && r.pollsLeft === undefined && fake.account.statusOf(r) === 10)
+      .filter(
+        (r) =>
+          r.jobId === job.id &&
+          fake.account.isComplete(r) &&
+          r.pollsLeft === undefined &&
+          fake.account.statusOf(r) === 10,
+      )
       .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime());
     const newest = await client.getMostRecentRun({ jobId: job.id });
     expect(newest?.id).toBe(successes[0]!.id);
@@ -386,7 +442,9 @@ describe('run control', () => {
 
   it('lists and reads jobs', async () => {
     const jobs = await client.listJobs({ project_id: fake.account.projects[0] });
-    expect(jobs.map((j) => j.id)).toEqual(fake.account.jobs.filter((j) => j.projectId === fake.account.projects[0]).map((j) => j.id));
+    expect(jobs.map((j) => j.id)).toEqual(
+      fake.account.jobs.filter((j) => j.projectId === fake.account.projects[0]).map((j) => j.id),
+    );
     const job = await client.getJob(jobs[0]!.id);
     expect(job.execute_steps.length).toBeGreaterThan(0);
   });
@@ -394,7 +452,9 @@ describe('run control', () => {
 
 describe('an artifact body that breaks off before anyone reads it', () => {
   it('keeps the error for the reader that comes later, without an uncaught exception', async () => {
-    const run = fake.account.runs.find((r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')))!;
+    const run = fake.account.runs.find(
+      (r) => r.outcome === 'success' && r.steps.some((s) => s.files.includes('manifest.json')),
+    )!;
     const step = run.steps.find((s) => s.files.includes('manifest.json'))!;
     fake.inject({ kind: 'artifact', times: 1, fault: { type: 'short', bytes: 500 } });
     const result = await client.getRunArtifact(run.id, 'manifest.json', step.index);
@@ -410,7 +470,11 @@ describe('answers that would never end, or would take the token elsewhere', () =
     ['a Retry-After date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT'],
   ])('backs off exponentially from a 429 storm with %s, and gives up', async (_name, retryAfter) => {
     const clock = recordingClock();
-    const c = clientFor(fake, { clock, random: () => 1, retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 5_000, maxThrottleWaitMs: 60_000, maxThrottledRetries: 15 } });
+    const c = clientFor(fake, {
+      clock,
+      random: () => 1,
+      retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 5_000, maxThrottleWaitMs: 60_000, maxThrottledRetries: 15 },
+    });
     fake.inject({ kind: 'run', fault: { type: 'status', status: 429, retryAfter } });
     const err = await c.getRun(fake.account.runs[0]!.id).catch((e: unknown) => e);
     expect((err as DbtCloudHttpError).status).toBe(429);
@@ -436,11 +500,21 @@ describe('answers that would never end, or would take the token elsewhere', () =
     const elsewhere = await fakeCloud();
     try {
       const run = fake.account.runs.find((r) => r.steps.some((s) => s.files.includes('manifest.json')))!;
-      fake.inject({ kind: 'run', times: 1, fault: { type: 'redirect', location: `/api/v2/accounts/${fake.accountId}/runs/${run.id}/` } });
+      fake.inject({
+        kind: 'run',
+        times: 1,
+        fault: { type: 'redirect', location: `/api/v2/accounts/${fake.accountId}/runs/${run.id}/` },
+      });
       expect((await client.getRun(run.id)).id).toBe(run.id);
-      fake.inject({ kind: 'run', times: 1, fault: { type: 'redirect', location: `${elsewhere.url}/api/v2/accounts/${fake.accountId}/runs/${run.id}/` } });
+      fake.inject({
+        kind: 'run',
+        times: 1,
+        fault: { type: 'redirect', location: `${elsewhere.url}/api/v2/accounts/${fake.accountId}/runs/${run.id}/` },
+      });
       const err = await client.getRun(run.id).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(/redirects to another origin \(http:\/\/127\.0\.0\.1:\d+\); not followed, so that the token stays with/);
+      expect((err as Error).message).toMatch(
+        /redirects to another origin \(http:\/\/127\.0\.0\.1:\d+\); not followed, so that the token stays with/,
+      );
       expect(elsewhere.requests).toEqual([]);
       // An artifact may be served from elsewhere, but only over https, and never with the token.
       const step = run.steps.find((s) => s.files.includes('manifest.json'))!;

@@ -15,14 +15,15 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'coverage-compute-'));
   artifacts = join(dir, 'target');
   await mkdir(artifacts);
-  for (const file of ['manifest.json', 'catalog.json']) await writeFile(join(artifacts, file), gunzipSync(readFileSync(join(FIXTURE, `${file}.gz`))));
+  for (const file of ['manifest.json', 'catalog.json'])
+    await writeFile(join(artifacts, file), gunzipSync(readFileSync(join(FIXTURE, `${file}.gz`))));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const expected = (name: string): string => readFileSync(join(FIXTURE, name), 'utf8');
 
 describe('coverage compute', () => {
-  it.each(['doc', 'test'])('prints dbt-coverage\'s %s table and writes its report', async (type) => {
+  it.each(['doc', 'test'])("prints dbt-coverage's %s table and writes its report", async (type) => {
     const report = join(dir, `${type}.json`);
     const res = await cli(['coverage', 'compute', type, '--run-artifacts-dir', artifacts, '--cov-report', report], {});
     expect(res.code, res.stderr).toBe(0);
@@ -31,21 +32,76 @@ describe('coverage compute', () => {
   });
 
   it('prints markdown, and keeps to --model-path-filter', async () => {
-    const md = await cli(['coverage', 'compute', 'test', '--run-artifacts-dir', artifacts, '--cov-format', 'markdown', '--cov-report', join(dir, 'md.json')], {});
+    const md = await cli(
+      [
+        'coverage',
+        'compute',
+        'test',
+        '--run-artifacts-dir',
+        artifacts,
+        '--cov-format',
+        'markdown',
+        '--cov-report',
+        join(dir, 'md.json'),
+      ],
+      {},
+    );
     expect(md.stdout).toBe(expected('expected-test.md'));
     const filters = (JSON.parse(expected('filter.json')) as string[]).flatMap((f) => ['--model-path-filter', f]);
-    const filtered = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, ...filters, '--cov-report', join(dir, 'f.json')], {});
+    const filtered = await cli(
+      ['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, ...filters, '--cov-report', join(dir, 'f.json')],
+      {},
+    );
     expect(filtered.stdout).toBe(expected('expected-doc-filtered.txt'));
   });
 
   it('exits 1 under --cov-fail-under, or when the filter leaves no table', async () => {
     const report = JSON.parse(expected('expected-doc.json')) as { coverage: number };
-    const above = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--cov-fail-under', String(Math.min(1, report.coverage + 0.01)), '--cov-report', join(dir, 'x.json')], {});
+    const above = await cli(
+      [
+        'coverage',
+        'compute',
+        'doc',
+        '--run-artifacts-dir',
+        artifacts,
+        '--cov-fail-under',
+        String(Math.min(1, report.coverage + 0.01)),
+        '--cov-report',
+        join(dir, 'x.json'),
+      ],
+      {},
+    );
     expect(above.code).toBe(1);
     expect(above.stderr).toMatch(/Measured coverage 0\.\d{3} lower than min required coverage/);
-    const below = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--cov-fail-under', String(report.coverage - 0.01), '--cov-report', join(dir, 'x.json')], {});
+    const below = await cli(
+      [
+        'coverage',
+        'compute',
+        'doc',
+        '--run-artifacts-dir',
+        artifacts,
+        '--cov-fail-under',
+        String(report.coverage - 0.01),
+        '--cov-report',
+        join(dir, 'x.json'),
+      ],
+      {},
+    );
     expect(below.code).toBe(0);
-    const none = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', artifacts, '--model-path-filter', 'nowhere/', '--cov-report', join(dir, 'x.json')], {});
+    const none = await cli(
+      [
+        'coverage',
+        'compute',
+        'doc',
+        '--run-artifacts-dir',
+        artifacts,
+        '--model-path-filter',
+        'nowhere/',
+        '--cov-report',
+        join(dir, 'x.json'),
+      ],
+      {},
+    );
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no tables/);
   });
@@ -53,12 +109,17 @@ describe('coverage compute', () => {
   it('computes over the rest, and names it, when the catalog has a table the manifest lacks', async () => {
     const partial = join(dir, 'partial');
     await mkdir(partial);
-    const manifest = JSON.parse(await readFile(join(artifacts, 'manifest.json'), 'utf8')) as { nodes: Record<string, unknown> };
+    const manifest = JSON.parse(await readFile(join(artifacts, 'manifest.json'), 'utf8')) as {
+      nodes: Record<string, unknown>;
+    };
     const [dropped] = Object.keys(manifest.nodes).filter((id) => id.startsWith('model.'));
     delete manifest.nodes[dropped!];
     await writeFile(join(partial, 'manifest.json'), JSON.stringify(manifest));
     await writeFile(join(partial, 'catalog.json'), await readFile(join(artifacts, 'catalog.json')));
-    const res = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', partial, '--cov-report', join(dir, 'p.json')], {});
+    const res = await cli(
+      ['coverage', 'compute', 'doc', '--run-artifacts-dir', partial, '--cov-report', join(dir, 'p.json')],
+      {},
+    );
     expect(res.code).toBe(0);
     expect(res.stderr).toContain(`${dropped} is in the catalog but not in the manifest`);
   });
@@ -81,7 +142,10 @@ describe('coverage compute', () => {
     await mkdir(broken);
     await writeFile(join(broken, 'manifest.json'), await readFile(join(artifacts, 'manifest.json')));
     await writeFile(join(broken, 'catalog.json'), '<html>Sign in</html>');
-    const res = await cli(['coverage', 'compute', 'doc', '--run-artifacts-dir', broken, '--cov-report', join(dir, 'b.json')], {});
+    const res = await cli(
+      ['coverage', 'compute', 'doc', '--run-artifacts-dir', broken, '--cov-report', join(dir, 'b.json')],
+      {},
+    );
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/catalog.json cannot be read for coverage/);
   });

@@ -19,15 +19,30 @@ let dir: string;
 let gcs: FakeGcs;
 let fake: FakeDbtCloud;
 const JOB = 7;
-const fixture = (file: string): Record<string, unknown> => JSON.parse(gunzipSync(readFileSync(`test/fixtures/coverage/jaffle-shop/${file}.gz`)).toString('utf8')) as Record<string, unknown>;
+const fixture = (file: string): Record<string, unknown> =>
+  JSON.parse(gunzipSync(readFileSync(`test/fixtures/coverage/jaffle-shop/${file}.gz`)).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 
 /** Writes a run as the harvester stores it (no coverage.json: harvested before summaries). */
-async function storeRun(root: string, run: { id: number; day: string; manifest: object; catalog: object }): Promise<string> {
+async function storeRun(
+  root: string,
+  run: { id: number; day: string; manifest: object; catalog: object },
+): Promise<string> {
   const folder = join(root, `date=${run.day}/hour=10/job_id=${JOB}/run_id=${run.id}`);
   await mkdir(join(folder, 'step=5'), { recursive: true });
   await writeFile(join(folder, 'step=5/manifest.json'), JSON.stringify(run.manifest));
   await writeFile(join(folder, 'step=5/catalog.json'), JSON.stringify(run.catalog));
-  await writeFile(join(folder, '_run.json'), JSON.stringify({ id: run.id, job_definition_id: JOB, finished_at: `${run.day} 10:15:00.000000+00:00`, job: { name: 'Nightly docs' } }) + '\n');
+  await writeFile(
+    join(folder, '_run.json'),
+    JSON.stringify({
+      id: run.id,
+      job_definition_id: JOB,
+      finished_at: `${run.day} 10:15:00.000000+00:00`,
+      job: { name: 'Nightly docs' },
+    }) + '\n',
+  );
   return folder;
 }
 
@@ -37,19 +52,38 @@ beforeAll(async () => {
   const manifest = fixture('manifest.json');
   const catalog = fixture('catalog.json');
   // The third run lost the descriptions of customers' columns.
-  const poorer = structuredClone(manifest) as { nodes: Record<string, { columns: Record<string, { description: string }> }> };
+  const poorer = structuredClone(manifest) as {
+    nodes: Record<string, { columns: Record<string, { description: string }> }>;
+  };
   for (const column of Object.values(poorer.nodes['model.jaffle_shop.customers']!.columns)) column.description = '';
   await storeRun(dir, { id: 1001, day: '2026-11-01', manifest, catalog });
   await storeRun(dir, { id: 1002, day: '2026-11-02', manifest, catalog });
   await storeRun(dir, { id: 1003, day: '2026-11-03', manifest: poorer, catalog });
   // Runs the harvest stored with their summaries, from the fake dbt Cloud.
   fake = await fakeCloud();
-  const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, DBT_CLOUD_REQUESTS_PER_MINUTE: '600000' };
-  const harvested = await cli(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00Z', '--end-time', '2022-06-01T10:00:00Z', '--output-folder', dir], env);
+  const env = {
+    DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+    DBT_CLOUD_TOKEN: TOKEN,
+    DBT_CLOUD_HOST: fake.url,
+    DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+  };
+  const harvested = await cli(
+    [
+      'retrieve-artifacts-time-interval',
+      '--start-time',
+      '2022-06-01T09:00:00Z',
+      '--end-time',
+      '2022-06-01T10:00:00Z',
+      '--output-folder',
+      dir,
+    ],
+    env,
+  );
   if (harvested.code !== 0) throw new Error(harvested.stderr);
   // The same objects in a bucket.
   gcs = await startFakeGcs();
-  for (const path of await listFiles(dir)) gcs.put('history', `dbt/${path}`, await readFile(join(dir, path)), 'application/json');
+  for (const path of await listFiles(dir))
+    gcs.put('history', `dbt/${path}`, await readFile(join(dir, path)), 'application/json');
 }, 180_000);
 
 afterAll(async () => {
@@ -60,12 +94,29 @@ afterAll(async () => {
 
 interface Series {
   stats: { runs: number; stored: number; computed: number };
-  points: { job_id: number; run_id: number; origin: string; doc_coverage: number | null; columns: number | null; models: number; step: number }[];
-  drops: { job_id: number; kind: string; from_run: number; to_run: number; change: number; tables: { name: string; lost: number; columns_before: number | null }[] }[];
+  points: {
+    job_id: number;
+    run_id: number;
+    origin: string;
+    doc_coverage: number | null;
+    columns: number | null;
+    models: number;
+    step: number;
+  }[];
+  drops: {
+    job_id: number;
+    kind: string;
+    from_run: number;
+    to_run: number;
+    change: number;
+    tables: { name: string; lost: number; columns_before: number | null }[];
+  }[];
 }
 
 const series = async (from: string, extra: string[] = []): Promise<Series> => {
-  const res = await cli(['coverage', 'history', '--from', from, '--format', 'json', ...extra], { STORAGE_API_ENDPOINT: gcs.url });
+  const res = await cli(['coverage', 'history', '--from', from, '--format', 'json', ...extra], {
+    STORAGE_API_ENDPOINT: gcs.url,
+  });
   expect(res.code, res.stderr).toBe(0);
   return JSON.parse(res.stdout) as Series;
 };
@@ -80,7 +131,10 @@ describe('coverage history', () => {
       [1003, 'computed'],
     ]);
     // dbt-coverage's doc figures for this project (test/fixtures/coverage/jaffle-shop/expected-doc.json).
-    const expected = JSON.parse(readFileSync('test/fixtures/coverage/jaffle-shop/expected-doc.json', 'utf8')) as { coverage: number; total: number };
+    const expected = JSON.parse(readFileSync('test/fixtures/coverage/jaffle-shop/expected-doc.json', 'utf8')) as {
+      coverage: number;
+      total: number;
+    };
     expect(mine[0]).toMatchObject({ doc_coverage: expected.coverage, columns: expected.total });
     const harvested = s.points.filter((p) => p.job_id !== JOB);
     expect(harvested.length).toBeGreaterThan(5);
@@ -95,7 +149,16 @@ describe('coverage history', () => {
     expect(drop.change).toBeLessThan(0);
     const { columns, documented } = customersColumns();
     expect(documented).toBeGreaterThan(0);
-    expect(drop.tables).toEqual([{ name: 'streamlit_test.customers', lost: documented, columns_before: columns, columns_after: columns, covered_before: documented, covered_after: 0 }]);
+    expect(drop.tables).toEqual([
+      {
+        name: 'streamlit_test.customers',
+        lost: documented,
+        columns_before: columns,
+        columns_after: columns,
+        covered_before: documented,
+        covered_after: 0,
+      },
+    ]);
     expect(s.drops.filter((d) => d.job_id === JOB)).toHaveLength(1);
   });
 
@@ -111,7 +174,9 @@ describe('coverage history', () => {
     expect((await series(dir, ['--job-id', String(JOB)])).points).toHaveLength(3);
     const csv = await cli(['coverage', 'history', '--from', dir, '--format', 'csv', '--job-id', String(JOB)], {});
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('job_id,job_name,run_id,finished_at,step,origin,doc_coverage,doc_covered,columns,test_coverage,test_covered,column_tests,models,models_documented,models_tested,tests');
+    expect(lines[0]).toBe(
+      'job_id,job_name,run_id,finished_at,step,origin,doc_coverage,doc_covered,columns,test_coverage,test_covered,column_tests,models,models_documented,models_tested,tests',
+    );
     expect(lines.slice(1).map((l) => l.split(',')[2])).toEqual(['1001', '1002', '1003']);
   });
 
@@ -139,9 +204,18 @@ describe('coverage history', () => {
 
 /** customers' catalog columns, and how many of them the real manifest documents. */
 function customersColumns(): { columns: number; documented: number } {
-  const m = fixture('manifest.json') as { nodes: Record<string, { columns: Record<string, { name: string; description: string }> }> };
+  const m = fixture('manifest.json') as {
+    nodes: Record<string, { columns: Record<string, { name: string; description: string }> }>;
+  };
   const c = fixture('catalog.json') as { nodes: Record<string, { columns: Record<string, { name: string }> }> };
-  const described = new Set(Object.values(m.nodes['model.jaffle_shop.customers']!.columns).filter((col) => col.description).map((col) => col.name.toLowerCase()));
+  const described = new Set(
+    Object.values(m.nodes['model.jaffle_shop.customers']!.columns)
+      .filter((col) => col.description)
+      .map((col) => col.name.toLowerCase()),
+  );
   const catalogColumns = Object.values(c.nodes['model.jaffle_shop.customers']!.columns);
-  return { columns: catalogColumns.length, documented: catalogColumns.filter((col) => described.has(col.name.toLowerCase())).length };
+  return {
+    columns: catalogColumns.length,
+    documented: catalogColumns.filter((col) => described.has(col.name.toLowerCase())).length,
+  };
 }

@@ -14,7 +14,8 @@ import { cli } from '../cli.ts';
  * offline, asks for nothing over the network, logs no error, and draws its charts.
  */
 const available = chromiumPath() !== undefined;
-if (!available && emulatorRequired()) throw new Error('CI=true: Chromium is required for the report test (apt-get install -y chromium)');
+if (!available && emulatorRequired())
+  throw new Error('CI=true: Chromium is required for the report test (apt-get install -y chromium)');
 
 let dir: string;
 let browser: Browser;
@@ -49,7 +50,12 @@ describe.skipIf(!available)('the coverage report in Chromium', () => {
     const charts = await page.$$eval('figure svg', (svgs) =>
       svgs.map((svg) => {
         const box = svg.getBoundingClientRect();
-        return { width: box.width, height: box.height, lines: svg.querySelectorAll('path[aria-roledescription="line mark"], g.mark-line path').length, labels: [...svg.querySelectorAll('text')].map((t) => t.textContent ?? '') };
+        return {
+          width: box.width,
+          height: box.height,
+          lines: svg.querySelectorAll('path[aria-roledescription="line mark"], g.mark-line path').length,
+          labels: [...svg.querySelectorAll('text')].map((t) => t.textContent ?? ''),
+        };
       }),
     );
     expect(charts).toHaveLength(5);

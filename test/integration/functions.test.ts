@@ -13,7 +13,8 @@ const PROJECT = 'harvester-test';
 const BUCKET = 'harvest-bucket';
 const MAX_ATTEMPTS = 5;
 const available = await hasGcloud();
-if (!available && emulatorRequired()) throw new Error('CI=true: the Pub/Sub emulator (gcloud beta emulators pubsub) is required for the function tests');
+if (!available && emulatorRequired())
+  throw new Error('CI=true: the Pub/Sub emulator (gcloud beta emulators pubsub) is required for the function tests');
 
 let fake: FakeDbtCloud;
 let gcs: FakeGcs;
@@ -28,8 +29,12 @@ const DAY0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
 /** An ISO time on that day. */
 const at = (hours: number, minutes = 0): string => new Date(DAY0 + hours * 3_600_000 + minutes * 60_000).toISOString();
 
-const envelope = (data: string, id = String(Math.random())) => ({ message: { data, messageId: id, attributes: {} }, subscription: `projects/${PROJECT}/subscriptions/manual` });
-const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
+const envelope = (data: string, id = String(Math.random())) => ({
+  message: { data, messageId: id, attributes: {} },
+  subscription: `projects/${PROJECT}/subscriptions/manual`,
+});
+const b64 = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
 
 /**
  * Publishes a harmless marker (a run already stored, which harvestRun skips) and waits for its audit
@@ -38,9 +43,17 @@ const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? 
  */
 async function expectNothingPublishedSince(before: number): Promise<void> {
   const stored = fake.account.runsFinishedIn(new Date(at(9)), new Date(at(10)))[0]!;
-  const id = await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: stored.id, source: 'manual' })), attributes: { marker: 'true' } });
-  await until('the marker\'s audit copy', () => published.some((m) => m.id === id));
-  expect(published.slice(before).filter((m) => m.attributes['marker'] !== 'true').map((m) => m.data.toString())).toEqual([]);
+  const id = await pubsub.topic('dbt-runs').publishMessage({
+    data: Buffer.from(JSON.stringify({ runId: stored.id, source: 'manual' })),
+    attributes: { marker: 'true' },
+  });
+  await until("the marker's audit copy", () => published.some((m) => m.id === id));
+  expect(
+    published
+      .slice(before)
+      .filter((m) => m.attributes['marker'] !== 'true')
+      .map((m) => m.data.toString()),
+  ).toEqual([]);
 }
 
 async function expectStored(start: string, end: string): Promise<void> {
@@ -53,9 +66,21 @@ async function expectStored(start: string, end: string): Promise<void> {
 describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, real functions-framework)', () => {
   beforeAll(async () => {
     // A live account: yesterday's runs, and runs that end now (the webhook cases).
-    fake = await fakeCloud({ from: new Date(DAY0), to: new Date(DAY0 + 86_400_000), clock: Date.now, webhooks: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] } });
+    fake = await fakeCloud({
+      from: new Date(DAY0),
+      to: new Date(DAY0 + 86_400_000),
+      clock: Date.now,
+      webhooks: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] },
+    });
     gcs = await startFakeGcs();
-    pipeline = await startPipeline({ project: PROJECT, fake, token: TOKEN, env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url }, maxDeliveryAttempts: MAX_ATTEMPTS, backoffSeconds: { min: 0, max: 1 } });
+    pipeline = await startPipeline({
+      project: PROJECT,
+      fake,
+      token: TOKEN,
+      env: { ARTIFACTS_DESTINATION: `gs://${BUCKET}`, STORAGE_API_ENDPOINT: gcs.url },
+      maxDeliveryAttempts: MAX_ATTEMPTS,
+      backoffSeconds: { min: 0, max: 1 },
+    });
     ({ fns, pubsub, published, dead } = pipeline);
   }, 180_000);
 
@@ -65,7 +90,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     await gcs?.stop();
   });
 
-  it('dispatchHourly stores exactly the scheduled hour\'s runs, byte for byte', async () => {
+  it("dispatchHourly stores exactly the scheduled hour's runs, byte for byte", async () => {
     const res = await post(fns.dispatchHourly.url, '', { 'X-CloudScheduler-ScheduleTime': at(10, 10) });
     expect(res.status).toBe(200);
     const truth = fake.account.runsFinishedIn(new Date(at(9)), new Date(at(10)));
@@ -96,13 +121,22 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
   });
 
   it('leaves one complete copy when the same run is delivered twice, and twice at once', async () => {
-    const run = fake.account.runsFinishedIn(new Date(at(15)), new Date(at(16))).find((r) => fake.account.expectedFiles(r.id).length >= 4)!;
+    const run = fake.account
+      .runsFinishedIn(new Date(at(15)), new Date(at(16)))
+      .find((r) => fake.account.expectedFiles(r.id).length >= 4)!;
     const data = b64({ runId: run.id, jobId: run.jobId, source: 'manual' });
-    const [a, b] = await Promise.all([post(fns.harvestRun.url, envelope(data)), post(fns.harvestRun.url, envelope(data))]);
+    const [a, b] = await Promise.all([
+      post(fns.harvestRun.url, envelope(data)),
+      post(fns.harvestRun.url, envelope(data)),
+    ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     const expected = expectedTree(fake.account, [run]);
     const names = () => gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${run.id}/`));
-    expect(names().map((o) => o.name).sort()).toEqual([...expected.keys()].sort());
+    expect(
+      names()
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual([...expected.keys()].sort());
     const generations = names().map((o) => o.generation);
     const again = await post(fns.harvestRun.url, envelope(data));
     expect(again.status).toBe(200);
@@ -115,8 +149,12 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
         .output()
         .slice(mark)
         .split('\n')
-        .filter((l) => l.includes('"message":"run skipped: already stored"') && l.includes(`"runId":${run.id},`)).length;
-    await until(() => `both deliveries answered "already stored" (${skipped()} so far)`, () => skipped() >= 2);
+        .filter((l) => l.includes('"message":"run skipped: already stored"') && l.includes(`"runId":${run.id},`))
+        .length;
+    await until(
+      () => `both deliveries answered "already stored" (${skipped()} so far)`,
+      () => skipped() >= 2,
+    );
     expect(names().map((o) => o.generation)).toEqual(generations);
     for (const [name, obj] of expected) {
       expect(await storedProblem(fake.account, obj, gcs.objects.get(`${BUCKET}/${name}`)!.data!), name).toBeNull();
@@ -126,15 +164,22 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
   it('dead-letters a run whose harvest keeps failing, after the configured attempts', async () => {
     const run = fake.account.runsFinishedIn(new Date(at(16)), new Date(at(17)))[0]!;
     fake.inject({ kind: 'run', runId: run.id, fault: { type: 'status', status: 403 } });
-    await pubsub.topic('dbt-runs').publishMessage({ data: Buffer.from(JSON.stringify({ runId: run.id, jobId: run.jobId })), attributes: { run_id: String(run.id) } });
-    const letter = await until('the dead letter', () => dead.find((m) => m.attributes['run_id'] === String(run.id)), 240_000);
+    await pubsub.topic('dbt-runs').publishMessage({
+      data: Buffer.from(JSON.stringify({ runId: run.id, jobId: run.jobId })),
+      attributes: { run_id: String(run.id) },
+    });
+    const letter = await until(
+      'the dead letter',
+      () => dead.find((m) => m.attributes['run_id'] === String(run.id)),
+      240_000,
+    );
     expect(JSON.parse(letter.data.toString())).toMatchObject({ runId: run.id });
     expect(fake.requestsOf('run', run.id)).toHaveLength(MAX_ATTEMPTS);
     expect(gcs.list(BUCKET).some((o) => o.name.includes(`run_id=${run.id}/`))).toBe(false);
     fake.clearFaults();
   }, 300_000);
 
-  describe('receiveWebhook: runs stored as they end, from dbt Cloud\'s signed webhooks', () => {
+  describe("receiveWebhook: runs stored as they end, from dbt Cloud's signed webhooks", () => {
     /** A job of the account, and its runs' folder in the bucket. */
     const job = () => fake.account.jobs[0]!.id;
     const storedRun = (runId: number) => gcs.list(BUCKET).some((o) => o.name.endsWith(`run_id=${runId}/_run.json`));
@@ -143,7 +188,13 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     async function expectRunStored(runId: number): Promise<void> {
       await until(`run ${runId} stored`, () => storedRun(runId), 120_000);
       const run = fake.account.run(runId)!;
-      expect(await objectMismatches(fake.account, [run], gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${runId}/`)))).toEqual([]);
+      expect(
+        await objectMismatches(
+          fake.account,
+          [run],
+          gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${runId}/`)),
+        ),
+      ).toEqual([]);
     }
 
     // First: the secret is read once and then cached, so this case must come before any other delivery.
@@ -162,7 +213,14 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       const run = fake.finishRun(job());
       await expectRunStored(run.id);
       const copies = published.filter((m) => JSON.parse(m.data.toString()).runId === run.id);
-      expect(copies.map((m) => JSON.parse(m.data.toString()))).toEqual([{ runId: run.id, jobId: run.jobId, finishedAt: run.finishedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), source: 'webhook' }]);
+      expect(copies.map((m) => JSON.parse(m.data.toString()))).toEqual([
+        {
+          runId: run.id,
+          jobId: run.jobId,
+          finishedAt: run.finishedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          source: 'webhook',
+        },
+      ]);
       expect(copies[0]!.attributes).toMatchObject({ run_id: String(run.id), source: 'webhook' });
       expect(delivered(run.id).map((d) => [d.eventType, d.attempt, d.status])).toEqual([['job.run.completed', 1, 200]]);
     });
@@ -171,7 +229,11 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       const run = fake.finishRun(job(), { outcome: 'error', failAt: 4 });
       await until('both events answered', () => delivered(run.id).filter((d) => d.status === 200).length === 2);
       await expectRunStored(run.id);
-      expect(delivered(run.id).map((d) => d.eventType).sort()).toEqual(['job.run.completed', 'job.run.errored']);
+      expect(
+        delivered(run.id)
+          .map((d) => d.eventType)
+          .sort(),
+      ).toEqual(['job.run.completed', 'job.run.errored']);
     });
 
     it('takes ids as numbers as well as strings', async () => {
@@ -195,20 +257,37 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     it('stores nothing twice when dbt Cloud delivers an event six times (its answers were lost)', async () => {
       fake.webhooks.answersLost = true;
       const run = fake.finishRun(job());
-      await until('six deliveries, each answered 200', () => delivered(run.id).filter((d) => d.status === 200).length === 6);
+      await until(
+        'six deliveries, each answered 200',
+        () => delivered(run.id).filter((d) => d.status === 200).length === 6,
+      );
       fake.webhooks.answersLost = false;
       const copies = () => published.filter((m) => JSON.parse(m.data.toString()).runId === run.id).length;
-      await until(() => `six messages published (${copies()} so far)`, () => copies() === 6);
+      await until(
+        () => `six messages published (${copies()} so far)`,
+        () => copies() === 6,
+      );
       await expectRunStored(run.id);
       const names = () => gcs.list(BUCKET).filter((o) => o.name.includes(`run_id=${run.id}/`));
       const generations = names().map((o) => `${o.name}#${o.generation}`);
-      const handled = () => fns.harvestRun.output().split('\n').filter((l) => l.includes(`"runId":${run.id},`) && /run stored|already stored/.test(l)).length;
-      await until(() => `all six messages handled (${handled()} so far)`, () => handled() >= 6);
+      const handled = () =>
+        fns.harvestRun
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(`"runId":${run.id},`) && /run stored|already stored/.test(l)).length;
+      await until(
+        () => `all six messages handled (${handled()} so far)`,
+        () => handled() >= 6,
+      );
       expect(names().map((o) => `${o.name}#${o.generation}`)).toEqual(generations);
     });
 
     /** A request to receiveWebhook as anyone may send it; the answer must be JSON. */
-    async function send(body: string | Buffer, headers: Record<string, string>, method = 'POST'): Promise<{ status: number; json: Record<string, unknown> }> {
+    async function send(
+      body: string | Buffer,
+      headers: Record<string, string>,
+      method = 'POST',
+    ): Promise<{ status: number; json: Record<string, unknown> }> {
       const res = await fetch(fns.receiveWebhook.url, { method, headers, body: method === 'GET' ? undefined : body });
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -219,27 +298,81 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     };
     const sign = (body: string | Buffer) => signWebhook(pipeline.webhook.hmac_secret, body);
 
-    const refusals: [string, () => { body: string | Buffer; headers: Record<string, string>; method?: string }, number, RegExp][] = [
-      ['no signature', () => ({ body: sample(), headers: { 'Content-Type': 'application/json' } }), 401, /no Authorization header/],
-      ['a signature made with another secret', () => {
-        const body = sample();
-        return { body, headers: { 'Content-Type': 'application/json', Authorization: signWebhook('not-the-secret-1234', body) } };
-      }, 401, /does not match/],
-      ['a token instead of a signature', () => ({ body: sample(), headers: { 'Content-Type': 'application/json', Authorization: `Token ${TOKEN}` } }), 401, /not a hex HMAC-SHA256/],
-      ['a body changed after signing', () => {
-        const body = sample();
-        return { body: body.replace('"Success"', '"Errored"'), headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
-      }, 401, /does not match/],
-      ['a signed form body', () => ({ body: 'runId=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: sign('runId=1') } }), 415, /application\/json/],
-      ['a signed text body holding the event', () => {
-        const body = sample();
-        return { body, headers: { 'Content-Type': 'text/plain', Authorization: sign(body) } };
-      }, 415, /not text\/plain/],
-      ['a signed body that is not JSON', () => ({ body: '{event', headers: { 'Content-Type': 'application/json', Authorization: sign('{event') } }), 400, /not JSON/],
-      ['a body of 2 MB', () => {
-        const body = `{"accountId":1,"eventType":"job.run.completed","pad":"${'x'.repeat(2 * 1024 * 1024)}"}`;
-        return { body, headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
-      }, 413, /at most 1048576 bytes/],
+    const refusals: [
+      string,
+      () => { body: string | Buffer; headers: Record<string, string>; method?: string },
+      number,
+      RegExp,
+    ][] = [
+      [
+        'no signature',
+        () => ({ body: sample(), headers: { 'Content-Type': 'application/json' } }),
+        401,
+        /no Authorization header/,
+      ],
+      [
+        'a signature made with another secret',
+        () => {
+          const body = sample();
+          return {
+            body,
+            headers: { 'Content-Type': 'application/json', Authorization: signWebhook('not-the-secret-1234', body) },
+          };
+        },
+        401,
+        /does not match/,
+      ],
+      [
+        'a token instead of a signature',
+        () => ({ body: sample(), headers: { 'Content-Type': 'application/json', Authorization: `Token ${TOKEN}` } }),
+        401,
+        /not a hex HMAC-SHA256/,
+      ],
+      [
+        'a body changed after signing',
+        () => {
+          const body = sample();
+          return {
+            body: body.replace('"Success"', '"Errored"'),
+            headers: { 'Content-Type': 'application/json', Authorization: sign(body) },
+          };
+        },
+        401,
+        /does not match/,
+      ],
+      [
+        'a signed form body',
+        () => ({
+          body: 'runId=1',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: sign('runId=1') },
+        }),
+        415,
+        /application\/json/,
+      ],
+      [
+        'a signed text body holding the event',
+        () => {
+          const body = sample();
+          return { body, headers: { 'Content-Type': 'text/plain', Authorization: sign(body) } };
+        },
+        415,
+        /not text\/plain/,
+      ],
+      [
+        'a signed body that is not JSON',
+        () => ({ body: '{event', headers: { 'Content-Type': 'application/json', Authorization: sign('{event') } }),
+        400,
+        /not JSON/,
+      ],
+      [
+        'a body of 2 MB',
+        () => {
+          const body = `{"accountId":1,"eventType":"job.run.completed","pad":"${'x'.repeat(2 * 1024 * 1024)}"}`;
+          return { body, headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
+        },
+        413,
+        /at most 1048576 bytes/,
+      ],
       ['a GET', () => ({ body: '', headers: {}, method: 'GET' }), 405, /use POST/],
     ];
 
@@ -256,7 +389,11 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       ['a run that started', (e) => ({ ...e, eventType: 'job.run.started' }), /not harvested/],
       ['an unknown event type', (e) => ({ ...e, eventType: 'job.deleted' }), /not harvested/],
       ['another account', (e) => ({ ...e, accountId: 1 }), /account 1/],
-      ['a cancelled run', (e) => ({ ...e, data: { ...(e['data'] as object), runStatus: 'Cancelled', runStatusCode: 30 } }), /cancelled/],
+      [
+        'a cancelled run',
+        (e) => ({ ...e, data: { ...(e['data'] as object), runStatus: 'Cancelled', runStatusCode: 30 } }),
+        /cancelled/,
+      ],
     ];
 
     it.each(ignoredCases)('answers 200 and ignores %s, publishing nothing', async (_name, change, reason) => {
@@ -299,37 +436,118 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
     });
 
     /** A request as anything may send it, and its answer, which must be JSON whatever was sent. */
-    async function raw(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; json: Record<string, unknown> }> {
+    async function raw(
+      url: string,
+      init: { method?: string; headers?: Record<string, string>; body?: string | Buffer },
+    ): Promise<{ status: number; json: Record<string, unknown> }> {
       const res = await fetch(url, { method: init.method ?? 'POST', headers: init.headers, body: init.body });
       expect(res.headers.get('content-type'), `${init.method ?? 'POST'} ${url}`).toMatch(/^application\/json/);
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     }
-    const framed: [string, 'backfill' | 'harvestRun', { method?: string; headers?: Record<string, string>; body?: string | Buffer }, number, RegExp][] = [
-      ['a body that is not JSON', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: '{start' }, 400, /not JSON/],
-      ['a body of null', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: 'null' }, 400, /expected object/],
-      ['an unsupported charset', 'backfill', { headers: { 'Content-Type': 'application/json; charset=utf-16' }, body: '{}' }, 415, /UTF-8, not utf-16/],
-      ['a bad gzip sent as application/json', 'backfill', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from('not gzip at all') }, 415, /uncompressed, not gzip/],
-      ['a good gzip', 'backfill', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync(JSON.stringify({ start: at(0), end: at(1) })) }, 415, /uncompressed, not gzip/],
-      ['a form body', 'backfill', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `start=${at(0)}&end=${at(1)}` }, 415, /application\/json/],
-      ['a text body holding JSON', 'backfill', { headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ start: at(0), end: at(1) }) }, 415, /not text\/plain/],
-      ['a body of 2 MB', 'backfill', { headers: { 'Content-Type': 'application/json' }, body: `{"start":"${'x'.repeat(2 * 1024 * 1024)}"}` }, 413, /at most 1048576 bytes/],
-      ['a push that is not JSON', 'harvestRun', { headers: { 'Content-Type': 'application/json' }, body: '{message' }, 400, /not JSON/],
-      ['a push with a bad gzip', 'harvestRun', { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from('xx') }, 415, /uncompressed/],
+    const framed: [
+      string,
+      'backfill' | 'harvestRun',
+      { method?: string; headers?: Record<string, string>; body?: string | Buffer },
+      number,
+      RegExp,
+    ][] = [
+      [
+        'a body that is not JSON',
+        'backfill',
+        { headers: { 'Content-Type': 'application/json' }, body: '{start' },
+        400,
+        /not JSON/,
+      ],
+      [
+        'a body of null',
+        'backfill',
+        { headers: { 'Content-Type': 'application/json' }, body: 'null' },
+        400,
+        /expected object/,
+      ],
+      [
+        'an unsupported charset',
+        'backfill',
+        { headers: { 'Content-Type': 'application/json; charset=utf-16' }, body: '{}' },
+        415,
+        /UTF-8, not utf-16/,
+      ],
+      [
+        'a bad gzip sent as application/json',
+        'backfill',
+        {
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+          body: Buffer.from('not gzip at all'),
+        },
+        415,
+        /uncompressed, not gzip/,
+      ],
+      [
+        'a good gzip',
+        'backfill',
+        {
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+          body: gzipSync(JSON.stringify({ start: at(0), end: at(1) })),
+        },
+        415,
+        /uncompressed, not gzip/,
+      ],
+      [
+        'a form body',
+        'backfill',
+        { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `start=${at(0)}&end=${at(1)}` },
+        415,
+        /application\/json/,
+      ],
+      [
+        'a text body holding JSON',
+        'backfill',
+        { headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ start: at(0), end: at(1) }) },
+        415,
+        /not text\/plain/,
+      ],
+      [
+        'a body of 2 MB',
+        'backfill',
+        { headers: { 'Content-Type': 'application/json' }, body: `{"start":"${'x'.repeat(2 * 1024 * 1024)}"}` },
+        413,
+        /at most 1048576 bytes/,
+      ],
+      [
+        'a push that is not JSON',
+        'harvestRun',
+        { headers: { 'Content-Type': 'application/json' }, body: '{message' },
+        400,
+        /not JSON/,
+      ],
+      [
+        'a push with a bad gzip',
+        'harvestRun',
+        { headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from('xx') },
+        415,
+        /uncompressed/,
+      ],
     ];
 
-    it.each(framed)('answers %s to %s in JSON, before any framework error page, and publishes and stores nothing', async (_name, target, init, status, detail) => {
-      const before = published.length;
-      const objects = gcs.objects.size;
-      const res = await raw(fns[target].url, init);
-      expect(res.status).toBe(status);
-      expect(JSON.stringify(res.json['details'])).toMatch(detail);
-      expect(gcs.objects.size).toBe(objects);
-      await expectNothingPublishedSince(before);
-    });
+    it.each(framed)(
+      'answers %s to %s in JSON, before any framework error page, and publishes and stores nothing',
+      async (_name, target, init, status, detail) => {
+        const before = published.length;
+        const objects = gcs.objects.size;
+        const res = await raw(fns[target].url, init);
+        expect(res.status).toBe(status);
+        expect(JSON.stringify(res.json['details'])).toMatch(detail);
+        expect(gcs.objects.size).toBe(objects);
+        await expectNothingPublishedSince(before);
+      },
+    );
 
     it.each(['GET', 'PUT', 'DELETE'])('dispatchHourly answers %s 405 in JSON and publishes nothing', async (method) => {
       const before = published.length;
-      const res = await raw(fns.dispatchHourly.url, { method, headers: { 'X-CloudScheduler-ScheduleTime': at(10, 10) } });
+      const res = await raw(fns.dispatchHourly.url, {
+        method,
+        headers: { 'X-CloudScheduler-ScheduleTime': at(10, 10) },
+      });
       expect(res.status).toBe(405);
       await expectNothingPublishedSince(before);
     });
@@ -343,14 +561,17 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       ['an unknown field', { start: at(0), end: at(1), dryrun: true }, /dryrun/],
     ];
 
-    it.each(backfillCases)('backfill answers 400 {error, details} for %s and publishes nothing', async (_name, body, detail) => {
-      const before = published.length;
-      const res = await post(fns.backfill.url, body);
-      expect(res.status).toBe(400);
-      expect(res.body['error']).toBeTypeOf('string');
-      expect(JSON.stringify(res.body['details'])).toMatch(detail);
-      await expectNothingPublishedSince(before);
-    });
+    it.each(backfillCases)(
+      'backfill answers 400 {error, details} for %s and publishes nothing',
+      async (_name, body, detail) => {
+        const before = published.length;
+        const res = await post(fns.backfill.url, body);
+        expect(res.status).toBe(400);
+        expect(res.body['error']).toBeTypeOf('string');
+        expect(JSON.stringify(res.body['details'])).toMatch(detail);
+        await expectNothingPublishedSince(before);
+      },
+    );
 
     it('backfill answers 405 to other methods', async () => {
       const res = await fetch(fns.backfill.url, { method: 'GET' });

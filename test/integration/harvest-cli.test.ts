@@ -12,7 +12,13 @@ import { cli } from '../cli.ts';
 import { expectedTree, listFiles, sha256File, runFolder, storedProblem } from '../expected.ts';
 
 const WINDOW = { start: new Date('2022-06-01T10:00:00Z'), end: new Date('2022-06-01T11:00:00Z') };
-const ARGS = ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T10:00:00', '--end-time', '2022-06-01T11:00:00'];
+const ARGS = [
+  'retrieve-artifacts-time-interval',
+  '--start-time',
+  '2022-06-01T10:00:00',
+  '--end-time',
+  '2022-06-01T11:00:00',
+];
 
 let fake: FakeDbtCloud;
 let gcs: FakeGcs;
@@ -24,13 +30,25 @@ let atEnd: FakeRun;
 beforeAll(async () => {
   // 16 jobs every 3 minutes: over 300 runs finish in the window; the fake's present is 11:30, so
   // the runs of the last half hour are still in progress at the top of the list.
-  fake = await fakeCloud({ from: new Date('2022-06-01T08:00:00Z'), to: new Date('2022-06-01T12:00:00Z'), now: new Date('2022-06-01T11:30:00Z'), everyMinutes: 3, jobsPerEnvironment: 4 });
+  fake = await fakeCloud({
+    from: new Date('2022-06-01T08:00:00Z'),
+    to: new Date('2022-06-01T12:00:00Z'),
+    now: new Date('2022-06-01T11:30:00Z'),
+    everyMinutes: 3,
+    jobsPerEnvironment: 4,
+  });
   const job = fake.account.jobs.find((j) => j.runGenerateSources && j.generateDocs)!;
   atStart = fake.account.addRun(job.id, { finishedAt: WINDOW.start });
   atEnd = fake.account.addRun(job.id, { finishedAt: WINDOW.end });
   gcs = await startFakeGcs();
   // The fake is on loopback: lift the client-side rate limit (tested on its own) so tests run fast.
-  env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, STORAGE_API_ENDPOINT: gcs.url, DBT_CLOUD_REQUESTS_PER_MINUTE: '600000' };
+  env = {
+    DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+    DBT_CLOUD_TOKEN: TOKEN,
+    DBT_CLOUD_HOST: fake.url,
+    STORAGE_API_ENDPOINT: gcs.url,
+    DBT_CLOUD_REQUESTS_PER_MINUTE: '600000',
+  };
   work = await mkdtemp(join(tmpdir(), 'harvest-cli-'));
 });
 
@@ -41,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('retrieve-artifacts-time-interval into a folder', () => {
-  it('stores exactly the window\'s runs, byte for byte, with _run.json as one JSON line', async () => {
+  it("stores exactly the window's runs, byte for byte, with _run.json as one JSON line", async () => {
     const truth = fake.account.runsFinishedIn(WINDOW.start, WINDOW.end);
     const expected = expectedTree(fake.account, truth);
     // The window is as rich as the issue asks.
@@ -54,7 +72,8 @@ describe('retrieve-artifacts-time-interval into a folder', () => {
     expect(truth.some((r) => r.steps.some((s) => s.command === 'source freshness'))).toBe(true);
     expect(truth.some((r) => r.steps.some((s) => s.command === 'docs generate'))).toBe(true);
     expect(fake.account.runs.some((r) => !fake.account.isComplete(r))).toBe(true);
-    const cancelledInWindow = fake.account.runsFinishedIn(WINDOW.start, WINDOW.end, { includeCancelled: true }).length - truth.length;
+    const cancelledInWindow =
+      fake.account.runsFinishedIn(WINDOW.start, WINDOW.end, { includeCancelled: true }).length - truth.length;
     expect(cancelledInWindow).toBeGreaterThan(0);
 
     const out = join(work, 'folder');
@@ -66,12 +85,20 @@ describe('retrieve-artifacts-time-interval into a folder', () => {
 
     const files = await listFiles(out);
     expect(files).toEqual([...expected.keys()].sort());
-    for (const [path, obj] of expected) expect(await storedProblem(fake.account, obj, await readFile(join(out, path))), path).toBeNull();
+    for (const [path, obj] of expected)
+      expect(await storedProblem(fake.account, obj, await readFile(join(out, path))), path).toBeNull();
     for (const run of truth) {
       const text = await readFile(join(out, runFolder(run), '_run.json'), 'utf8');
       expect(text.endsWith('\n')).toBe(true);
       expect(text.indexOf('\n')).toBe(text.length - 1);
-      const stored = JSON.parse(text) as { id: number; run_steps: unknown[]; job: { id: number }; trigger: object; environment: object; href: string };
+      const stored = JSON.parse(text) as {
+        id: number;
+        run_steps: unknown[];
+        job: { id: number };
+        trigger: object;
+        environment: object;
+        href: string;
+      };
       expect(stored.id).toBe(run.id);
       expect(stored.run_steps).toHaveLength(run.steps.length);
       expect(stored.job.id).toBe(run.jobId);
@@ -110,11 +137,24 @@ describe('retrieve-artifacts-time-interval into a folder', () => {
 
   it('retries a body that breaks off, and names a run that keeps failing with exit 1', async () => {
     const out = join(work, 'faults');
-    const runs = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T09:10:00Z')).filter((r) => fake.account.expectedFiles(r.id).length > 0);
+    const runs = fake.account
+      .runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T09:10:00Z'))
+      .filter((r) => fake.account.expectedFiles(r.id).length > 0);
     const [flaky, broken] = runs;
     fake.inject({ kind: 'artifact', runId: flaky!.id, times: 1, fault: { type: 'short', bytes: 100 } });
     fake.inject({ kind: 'artifact', runId: broken!.id, fault: { type: 'status', status: 403 } });
-    const result = await cli(['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T09:00:00Z', '--end-time', '2022-06-01T09:10:00Z', '--output-folder', out], env);
+    const result = await cli(
+      [
+        'retrieve-artifacts-time-interval',
+        '--start-time',
+        '2022-06-01T09:00:00Z',
+        '--end-time',
+        '2022-06-01T09:10:00Z',
+        '--output-folder',
+        out,
+      ],
+      env,
+    );
     fake.clearFaults();
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`run ${broken!.id}`);
@@ -153,7 +193,11 @@ describe('retrieve-artifacts-time-interval into Cloud Storage', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ stored: 0, skipped: truth.length });
     expect(gcs.list('harvest-bucket').map((o) => o.generation)).toEqual(generations);
-    expect(gcs.requests.filter((r) => r.op === 'upload').every((r) => r.method !== 'POST' || r.query['ifGenerationMatch'] === '0')).toBe(true);
+    expect(
+      gcs.requests
+        .filter((r) => r.op === 'upload')
+        .every((r) => r.method !== 'POST' || r.query['ifGenerationMatch'] === '0'),
+    ).toBe(true);
   });
 });
 
@@ -163,15 +207,20 @@ describe('retrieve-most-recent-artifact', () => {
       .filter((r) => r.jobId === jobId && fake.account.isComplete(r) && fake.account.statusOf(r) === 10)
       .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime());
 
-  it('writes the newest successful run\'s manifest, byte for byte', async () => {
+  it("writes the newest successful run's manifest, byte for byte", async () => {
     const job = fake.account.jobs.find((j) => j.generateDocs)!;
     const newest = successes(job.id)[0]!;
     const out = join(work, 'state');
-    const result = await cli(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', out], env);
+    const result = await cli(
+      ['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', out],
+      env,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lastWithManifest = [...newest.steps].reverse().find((s) => s.files.includes('manifest.json'))!;
-    expect(await sha256File(join(out, 'manifest.json'))).toBe(await fake.account.artifact(newest.id, lastWithManifest.index, 'manifest.json').sha256());
+    expect(await sha256File(join(out, 'manifest.json'))).toBe(
+      await fake.account.artifact(newest.id, lastWithManifest.index, 'manifest.json').sha256(),
+    );
     expect(JSON.parse(result.stdout)).toMatchObject({ runId: newest.id, step: lastWithManifest.index });
   });
 
@@ -180,14 +229,42 @@ describe('retrieve-most-recent-artifact', () => {
     const older = successes(job.id)[3]!;
     const firstWithManifest = older.steps.find((s) => s.files.includes('manifest.json'))!;
     const out = join(work, 'state-commit');
-    const result = await cli(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(job.id), '--output-folder', out, '--commit', older.gitSha, '--step', String(firstWithManifest.index)], env);
+    const result = await cli(
+      [
+        'retrieve-most-recent-artifact',
+        'manifest',
+        '--job-id',
+        String(job.id),
+        '--output-folder',
+        out,
+        '--commit',
+        older.gitSha,
+        '--step',
+        String(firstWithManifest.index),
+      ],
+      env,
+    );
     expect(result.code).toBe(0);
-    expect(await sha256File(join(out, 'manifest.json'))).toBe(await fake.account.artifact(older.id, firstWithManifest.index, 'manifest.json').sha256());
+    expect(await sha256File(join(out, 'manifest.json'))).toBe(
+      await fake.account.artifact(older.id, firstWithManifest.index, 'manifest.json').sha256(),
+    );
   });
 
   it('exits 1 when the job has no successful run at that commit', async () => {
     const out = join(work, 'none');
-    const result = await cli(['retrieve-most-recent-artifact', 'manifest', '--job-id', String(fake.account.jobs[0]!.id), '--output-folder', out, '--commit', 'deadbeefdeadbeef'], env);
+    const result = await cli(
+      [
+        'retrieve-most-recent-artifact',
+        'manifest',
+        '--job-id',
+        String(fake.account.jobs[0]!.id),
+        '--output-folder',
+        out,
+        '--commit',
+        'deadbeefdeadbeef',
+      ],
+      env,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/No successful run/);
     expect(await listFiles(out)).toEqual([]);
@@ -196,21 +273,83 @@ describe('retrieve-most-recent-artifact', () => {
 
 describe('bad usage', () => {
   const cases: [string, string[], Record<string, string | undefined>, RegExp][] = [
-    ['an unknown artifact name', ['retrieve-most-recent-artifact', 'graph', '--job-id', '1', '--output-folder', 'OUT'], {}, /unknown artifact "graph".*manifest, catalog, run_results, sources/],
-    ['start after end', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-02T00:00:00', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /must be before --end-time/],
-    ['a malformed time', ['retrieve-artifacts-time-interval', '--start-time', 'yesterday', '--end-time', '2022-06-01T00:00:00', '--output-folder', 'OUT'], {}, /Invalid --start-time "yesterday".*ISO-8601/s],
-    ['a missing token', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', 'OUT'], { DBT_CLOUD_TOKEN: undefined }, /DBT_CLOUD_TOKEN \(--token\) is required/],
+    [
+      'an unknown artifact name',
+      ['retrieve-most-recent-artifact', 'graph', '--job-id', '1', '--output-folder', 'OUT'],
+      {},
+      /unknown artifact "graph".*manifest, catalog, run_results, sources/,
+    ],
+    [
+      'start after end',
+      [
+        'retrieve-artifacts-time-interval',
+        '--start-time',
+        '2022-06-02T00:00:00',
+        '--end-time',
+        '2022-06-01T00:00:00',
+        '--output-folder',
+        'OUT',
+      ],
+      {},
+      /must be before --end-time/,
+    ],
+    [
+      'a malformed time',
+      [
+        'retrieve-artifacts-time-interval',
+        '--start-time',
+        'yesterday',
+        '--end-time',
+        '2022-06-01T00:00:00',
+        '--output-folder',
+        'OUT',
+      ],
+      {},
+      /Invalid --start-time "yesterday".*ISO-8601/s,
+    ],
+    [
+      'a missing token',
+      [
+        'retrieve-artifacts-time-interval',
+        '--start-time',
+        '2022-06-01T00:00:00',
+        '--end-time',
+        '2022-06-01T01:00:00',
+        '--output-folder',
+        'OUT',
+      ],
+      { DBT_CLOUD_TOKEN: undefined },
+      /DBT_CLOUD_TOKEN \(--token\) is required/,
+    ],
     ['a missing job', ['trigger-job'], { DBT_CLOUD_JOB_ID: undefined }, /DBT_CLOUD_JOB_ID \(--job-id\) is required/],
-    ['a missing job for the latest artifact', ['retrieve-most-recent-artifact', 'manifest', '--output-folder', 'OUT'], { DBT_CLOUD_JOB_ID: undefined }, /DBT_CLOUD_JOB_ID \(--job-id\) is required/],
-    ['an unknown option', ['retrieve-artifacts-time-interval', '--start', 'x', '--output-folder', 'OUT'], {}, /Unknown option '--start'/],
-    ['no destination', ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00'], {}, /--output-folder DIR, or --gcs-bucket-name/],
+    [
+      'a missing job for the latest artifact',
+      ['retrieve-most-recent-artifact', 'manifest', '--output-folder', 'OUT'],
+      { DBT_CLOUD_JOB_ID: undefined },
+      /DBT_CLOUD_JOB_ID \(--job-id\) is required/,
+    ],
+    [
+      'an unknown option',
+      ['retrieve-artifacts-time-interval', '--start', 'x', '--output-folder', 'OUT'],
+      {},
+      /Unknown option '--start'/,
+    ],
+    [
+      'no destination',
+      ['retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00'],
+      {},
+      /--output-folder DIR, or --gcs-bucket-name/,
+    ],
     ['an unknown command', ['harvest'], {}, /Unknown command "harvest"/],
   ];
 
   it.each(cases)('exits 2 for %s, says what to fix, and writes nothing', async (_name, argv, overrides, message) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const requestsBefore = fake.requests.length;
-    const result = await cli(argv.map((a) => (a === 'OUT' ? out : a)), { ...env, ...overrides });
+    const result = await cli(
+      argv.map((a) => (a === 'OUT' ? out : a)),
+      { ...env, ...overrides },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
@@ -230,11 +369,30 @@ describe('bad usage', () => {
 describe('trigger-job', () => {
   it('waits for the run and exits 0 on success, 1 on error', async () => {
     const job = fake.account.jobs[0]!;
-    const ok = await cli(['trigger-job', '--job-id', String(job.id), '--cause', 'nightly from CI', '--steps-override', 'dbt seed', '--steps-override', 'dbt build', '--wait', '--poll-interval', '1'], env);
+    const ok = await cli(
+      [
+        'trigger-job',
+        '--job-id',
+        String(job.id),
+        '--cause',
+        'nightly from CI',
+        '--steps-override',
+        'dbt seed',
+        '--steps-override',
+        'dbt build',
+        '--wait',
+        '--poll-interval',
+        '1',
+      ],
+      env,
+    );
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ jobId: job.id, status: 'Success' });
     fake.nextTriggeredOutcome = 'error';
-    const bad = await cli(['trigger-job', '--job-id', String(job.id), '--cause', 'will fail', '--wait', '--poll-interval', '1'], env);
+    const bad = await cli(
+      ['trigger-job', '--job-id', String(job.id), '--cause', 'will fail', '--wait', '--poll-interval', '1'],
+      env,
+    );
     fake.nextTriggeredOutcome = 'success';
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/ended Error/);
@@ -244,7 +402,20 @@ describe('trigger-job', () => {
 describe('the installed command', () => {
   it('runs as its own process from source (node lib/cli/main.ts) with exit status 2 on bad configuration', async () => {
     const run = promisify(execFile);
-    const err = await run(process.execPath, ['lib/cli/main.ts', 'retrieve-artifacts-time-interval', '--start-time', '2022-06-01T00:00:00', '--end-time', '2022-06-01T01:00:00', '--output-folder', join(work, 'x')], { env: { PATH: process.env['PATH'] } }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(
+      process.execPath,
+      [
+        'lib/cli/main.ts',
+        'retrieve-artifacts-time-interval',
+        '--start-time',
+        '2022-06-01T00:00:00',
+        '--end-time',
+        '2022-06-01T01:00:00',
+        '--output-folder',
+        join(work, 'x'),
+      ],
+      { env: { PATH: process.env['PATH'] } },
+    ).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(2);
     expect((err as { stderr: string }).stderr).toMatch(/DBT_CLOUD_ACCOUNT_ID \(--account-id\) is required/);
   });

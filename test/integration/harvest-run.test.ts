@@ -64,13 +64,19 @@ describe('harvestRun and artifacts_saved', () => {
   });
 
   it('skips, without storing, a run outside the configured project', async () => {
-    const run = [...fake.account.runs].reverse().find((r) => r.outcome === 'success' && r.projectId === fake.account.projects[1])!;
+    const run = [...fake.account.runs]
+      .reverse()
+      .find((r) => r.outcome === 'success' && r.projectId === fake.account.projects[1])!;
     const outcome = await harvestRun(run.id, { ...ctx, filter: { projectId: fake.account.projects[0] } });
     expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/outside/) });
     expect(await listFiles(join(dir, runFolder(run)))).toEqual([]);
   });
 
   it('fails, without retrying, a run dbt Cloud does not know', async () => {
-    expect(await harvestRun(12345, ctx)).toMatchObject({ status: 'failed', retriable: false, error: expect.stringMatching(/not found/) });
+    expect(await harvestRun(12345, ctx)).toMatchObject({
+      status: 'failed',
+      retriable: false,
+      error: expect.stringMatching(/not found/),
+    });
   });
 });

@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 const pickRun = (n: number): FakeRun => {
-  const run = fake.account.runs.filter((r) => r.outcome === 'success' && fake.account.expectedFiles(r.id).length >= 2)[n]!;
+  const run = fake.account.runs.filter((r) => r.outcome === 'success' && fake.account.expectedFiles(r.id).length >= 2)[
+    n
+  ]!;
   patched.push(run);
   return run;
 };
@@ -43,15 +45,27 @@ describe('hostile or broken dbt Cloud answers', () => {
     const run = pickRun(0);
     const json = fake.account.runJson(run, new Set(['run_steps']));
     run.patch['run_steps'] = (json['run_steps'] as { name: string }[]).map((s, i) =>
-      i >= 3 ? { ...s, name: ['Invoke dbt with `dbt ../../../../tmp/evil`', 'Invoke dbt with `dbt run/../../x`', 'Invoke dbt with `dbt te\u0000st`'][i % 3] } : s,
+      i >= 3
+        ? {
+            ...s,
+            name: [
+              'Invoke dbt with `dbt ../../../../tmp/evil`',
+              'Invoke dbt with `dbt run/../../x`',
+              'Invoke dbt with `dbt te\u0000st`',
+            ][i % 3],
+          }
+        : s,
     );
     const outcome = await harvestRun(run.id, ctx);
     expect(outcome.status).toBe('stored');
     const everything = await listFiles(root);
-    expect(everything.every((f) => f.startsWith(`dest/${runFolder(run)}/`) || !f.includes(`run_id=${run.id}`))).toBe(true);
+    expect(everything.every((f) => f.startsWith(`dest/${runFolder(run)}/`) || !f.includes(`run_id=${run.id}`))).toBe(
+      true,
+    );
     const mine = everything.filter((f) => f.includes(`run_id=${run.id}/`));
     expect(mine.length).toBeGreaterThan(1);
-    for (const f of mine) expect(f.slice(`dest/${runFolder(run)}/`.length)).toMatch(/^(_run\.json|step=\d+\/[a-z0-9_.]+)$/);
+    for (const f of mine)
+      expect(f.slice(`dest/${runFolder(run)}/`.length)).toMatch(/^(_run\.json|step=\d+\/[a-z0-9_.]+)$/);
   });
 
   it('fails a run whose answer is not JSON, and stores nothing', async () => {
@@ -88,19 +102,34 @@ describe('hostile or broken dbt Cloud answers', () => {
   });
 
   it.each([
-    ['a 200 HTML page', { contentType: 'text/html; charset=utf-8', text: '<!DOCTYPE html><html><body>Sign in</body></html>' }],
+    [
+      'a 200 HTML page',
+      { contentType: 'text/html; charset=utf-8', text: '<!DOCTYPE html><html><body>Sign in</body></html>' },
+    ],
     ['a 200 JSON-typed body that is not JSON', { contentType: 'application/json', text: '<html>proxy error</html>' }],
     ['a 200 empty body', { contentType: 'application/json', text: '' }],
   ])('stores no artifact that is %s, and does not mark the run stored', async (_name, body) => {
     const run = pickRun(5);
     const file = fake.account.expectedFiles(run.id)[0]!;
-    fake.inject({ kind: 'artifact', runId: run.id, step: file.step, file: file.file, fault: { type: 'body', ...body } });
+    fake.inject({
+      kind: 'artifact',
+      runId: run.id,
+      step: file.step,
+      file: file.file,
+      fault: { type: 'body', ...body },
+    });
     const outcome = await harvestRun(run.id, { ...ctx, sleep: async () => {} });
     expect(outcome).toMatchObject({ status: 'failed', retriable: true, error: expect.stringMatching(/is not JSON/) });
     // The files fetched beside it may be stored whole (write-once; a retry skips them), but not the
     // bad one, and not _run.json.
     const stored = await listFiles(join(root, 'dest', runFolder(run)));
-    expect(stored.filter((f) => f.startsWith(`step=${file.step}/${file.file === 'run_results.json' ? '' : file.file}`) && f.endsWith(file.file))).toEqual([]);
+    expect(
+      stored.filter(
+        (f) =>
+          f.startsWith(`step=${file.step}/${file.file === 'run_results.json' ? '' : file.file}`) &&
+          f.endsWith(file.file),
+      ),
+    ).toEqual([]);
     expect(stored.filter((f) => f === '_run.json' || f.endsWith('.partial'))).toEqual([]);
   });
 
@@ -111,10 +140,22 @@ describe('hostile or broken dbt Cloud answers', () => {
   it('stores artifacts as application/json, whatever dbt Cloud called them', async () => {
     const run = pickRun(6);
     const file = fake.account.expectedFiles(run.id)[0]!;
-    fake.inject({ kind: 'artifact', runId: run.id, step: file.step, file: file.file, fault: { type: 'body', contentType: 'text/plain', text: '{"metadata":{}}' } });
+    fake.inject({
+      kind: 'artifact',
+      runId: run.id,
+      step: file.step,
+      file: file.file,
+      fault: { type: 'body', contentType: 'text/plain', text: '{"metadata":{}}' },
+    });
     const writes: string[] = [];
     const sink = new LocalFolderSink(join(root, 'typed'));
-    const recording = { description: sink.description, exists: (p: string) => sink.exists(p), write: (p: string, b: Readable, o: { contentType: string; size?: number | null }) => (writes.push(o.contentType), sink.write(p, b, o)) };
+    const recording = {
+      description: sink.description,
+      exists: (p: string) => sink.exists(p),
+      write: (p: string, b: Readable, o: { contentType: string; size?: number | null }) => (
+        writes.push(o.contentType), sink.write(p, b, o)
+      ),
+    };
     expect((await harvestRun(run.id, { ...ctx, sink: recording })).status).toBe('stored');
     expect(new Set(writes)).toEqual(new Set(['application/json']));
   });
@@ -125,7 +166,14 @@ describe('hostile or broken dbt Cloud answers', () => {
     const before = await listFiles(join(root, 'dest', runFolder(run)));
     run.patch['run_steps'] = 'broken';
     expect((await harvestRun(run.id, ctx)).status).toBe('failed');
-    expect((await harvestRun(run.id, ctx, { jobId: run.jobId, finishedAt: fake.account.runJson(run, new Set())['finished_at'] as string })).status).toBe('skipped');
+    expect(
+      (
+        await harvestRun(run.id, ctx, {
+          jobId: run.jobId,
+          finishedAt: fake.account.runJson(run, new Set())['finished_at'] as string,
+        })
+      ).status,
+    ).toBe('skipped');
     expect(await listFiles(join(root, 'dest', runFolder(run)))).toEqual(before);
   });
 });

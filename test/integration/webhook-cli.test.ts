@@ -32,8 +32,18 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const deps = { accountId: fake.accountId, secret: { get: async () => receiverSecret, refresh: async () => receiverSecret }, publisher: { publish: async (m: readonly RunMessage[]) => (received.push(...m), m.length) }, filter: {}, logger: silentLogger };
-      void handleWebhook(deps, { method: req.method ?? 'GET', header: (n) => req.headers[n.toLowerCase()] as string | undefined, rawBody: Buffer.concat(chunks) }).then((reply) => {
+      const deps = {
+        accountId: fake.accountId,
+        secret: { get: async () => receiverSecret, refresh: async () => receiverSecret },
+        publisher: { publish: async (m: readonly RunMessage[]) => (received.push(...m), m.length) },
+        filter: {},
+        logger: silentLogger,
+      };
+      void handleWebhook(deps, {
+        method: req.method ?? 'GET',
+        header: (n) => req.headers[n.toLowerCase()] as string | undefined,
+        rawBody: Buffer.concat(chunks),
+      }).then((reply) => {
         res.writeHead(reply.status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(reply.body));
       });
@@ -50,16 +60,34 @@ afterAll(async () => {
 });
 beforeEach(() => fake.webhooks.subscriptions.clear());
 
-const line = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+const line = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 describe('webhook register', () => {
   it('subscribes the URL to the run-end events of the given jobs, and hands over the secret once, in the "secret" field', async () => {
     const [a, b] = fake.account.jobs;
-    const res = await cli(['webhook', 'register', '--url', 'https://harvest.example.com/receive', '--job-id', String(a!.id), '--job-id', String(b!.id)], env);
+    const res = await cli(
+      [
+        'webhook',
+        'register',
+        '--url',
+        'https://harvest.example.com/receive',
+        '--job-id',
+        String(a!.id),
+        '--job-id',
+        String(b!.id),
+      ],
+      env,
+    );
     expect(res.code).toBe(0);
     const sub = [...fake.webhooks.subscriptions.values()];
     expect(sub).toHaveLength(1);
-    expect(sub[0]).toMatchObject({ client_url: 'https://harvest.example.com/receive', event_types: ['job.run.completed', 'job.run.errored'], job_ids: [a!.id, b!.id], active: true });
+    expect(sub[0]).toMatchObject({
+      client_url: 'https://harvest.example.com/receive',
+      event_types: ['job.run.completed', 'job.run.errored'],
+      job_ids: [a!.id, b!.id],
+      active: true,
+    });
     expect(line(res.stdout)).toMatchObject({ id: sub[0]!.id, secret: sub[0]!.hmac_secret, jobIds: [a!.id, b!.id] });
     // In one place only: stdout's "secret" field, not the advice on stderr.
     expect(res.stderr).not.toContain(sub[0]!.hmac_secret);
@@ -68,7 +96,10 @@ describe('webhook register', () => {
 
   it('defaults to HARVEST_JOB_IDS, else every job', async () => {
     const job = fake.account.jobs[2]!.id;
-    expect((await cli(['webhook', 'register', '--url', 'https://h.example.com/'], { ...env, HARVEST_JOB_IDS: String(job) })).code).toBe(0);
+    expect(
+      (await cli(['webhook', 'register', '--url', 'https://h.example.com/'], { ...env, HARVEST_JOB_IDS: String(job) }))
+        .code,
+    ).toBe(0);
     expect((await cli(['webhook', 'register', '--url', 'https://h.example.com/'], env)).code).toBe(0);
     expect([...fake.webhooks.subscriptions.values()].map((s) => s.job_ids)).toEqual([[job], []]);
   });
@@ -96,7 +127,10 @@ describe('webhook register', () => {
 
   it('removes the file it opened when dbt Cloud refuses the subscription', async () => {
     const file = join(dir, 'refused.txt');
-    const res = await cli(['webhook', 'register', '--url', 'https://h.example.com/', '--job-id', '1', '--secret-file', file], env);
+    const res = await cli(
+      ['webhook', 'register', '--url', 'https://h.example.com/', '--job-id', '1', '--secret-file', file],
+      env,
+    );
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/400.*job_ids: Unknown job id/);
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
@@ -118,10 +152,14 @@ describe('webhook register', () => {
 
 describe('webhook list and delete', () => {
   it('lists every subscription, one JSON line each and never a secret; deletes one by id', async () => {
-    for (let i = 0; i < 3; i++) await cli(['webhook', 'register', '--url', `https://h${i}.example.com/`, '--name', `hook ${i}`], env);
+    for (let i = 0; i < 3; i++)
+      await cli(['webhook', 'register', '--url', `https://h${i}.example.com/`, '--name', `hook ${i}`], env);
     const listed = await cli(['webhook', 'list'], env);
     expect(listed.code).toBe(0);
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((r) => r['name'])).toEqual(['hook 0', 'hook 1', 'hook 2']);
     for (const sub of fake.webhooks.subscriptions.values()) expect(listed.stdout).not.toContain(sub.hmac_secret);
     const id = String(rows[1]!['id']);
@@ -139,7 +177,9 @@ describe('webhook list and delete', () => {
   });
 
   it('names the sub-commands when one is missing or unknown', async () => {
-    expect((await cli(['webhook'], env)).stderr).toMatch(/needs a sub-command: webhook register, webhook list, webhook delete, webhook test/);
+    expect((await cli(['webhook'], env)).stderr).toMatch(
+      /needs a sub-command: webhook register, webhook list, webhook delete, webhook test/,
+    );
     expect((await cli(['webhook', 'frobnicate'], env)).code).toBe(2);
   });
 });
@@ -157,7 +197,10 @@ describe('webhook test', () => {
 
   it('reports a receiver that refuses the signature (exit 1)', async () => {
     receiverSecret = 'the-secret-of-the-receiver-1234';
-    const res = await cli(['webhook', 'test', '--url', receiverUrl], { ...env, DBT_CLOUD_WEBHOOK_SECRET: 'a-different-secret-5678' });
+    const res = await cli(['webhook', 'test', '--url', receiverUrl], {
+      ...env,
+      DBT_CLOUD_WEBHOOK_SECRET: 'a-different-secret-5678',
+    });
     expect(res.code).toBe(1);
     expect(line(res.stdout)).toMatchObject({ status: 401 });
     expect(res.stderr).toMatch(/refused the signature/);
@@ -167,7 +210,10 @@ describe('webhook test', () => {
   it('with --run-id sends job.run.completed for that run, as dbt Cloud would, and the receiver publishes it', async () => {
     receiverSecret = 'the-secret-of-the-receiver-1234';
     const run = fake.account.runsFinishedIn(atHour(9), atHour(10))[0]!;
-    const res = await cli(['webhook', 'test', '--url', receiverUrl, '--run-id', String(run.id)], { ...env, DBT_CLOUD_WEBHOOK_SECRET: receiverSecret });
+    const res = await cli(['webhook', 'test', '--url', receiverUrl, '--run-id', String(run.id)], {
+      ...env,
+      DBT_CLOUD_WEBHOOK_SECRET: receiverSecret,
+    });
     expect(res.code).toBe(0);
     expect(received.at(-1)).toMatchObject({ runId: run.id, jobId: run.jobId, source: 'webhook' });
   });

@@ -26,9 +26,14 @@ npm() { echo npm-output; }`;
 
 function runScript(script: string, args: string[], pathFirst: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = execFile('bash', [script, ...args], { env: { PATH: `${pathFirst}:${process.env['PATH']}`, HOME: tmpdir() }, timeout: 240_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, output: `${stdout}${stderr}` });
-    });
+    const child = execFile(
+      'bash',
+      [script, ...args],
+      { env: { PATH: `${pathFirst}:${process.env['PATH']}`, HOME: tmpdir() }, timeout: 240_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -36,11 +41,11 @@ function runScript(script: string, args: string[], pathFirst: string): Promise<{
 async function expectAllParse(commands: string[][]): Promise<void> {
   const checks = [];
   // Two at a time: gcloud takes most of a second to start.
-  for (let i = 0; i < commands.length; i += 2) checks.push(...(await Promise.all(commands.slice(i, i + 2).map((c) => checkGcloud(c, gcloud)))));
+  for (let i = 0; i < commands.length; i += 2)
+    checks.push(...(await Promise.all(commands.slice(i, i + 2).map((c) => checkGcloud(c, gcloud)))));
   const failed = checks.filter((c) => !c.parsed).map((c) => `gcloud ${c.argv.join(' ')}\n${c.output}`);
   expect(failed).toEqual([]);
 }
-
 
 describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () => {
   it('deploy/bootstrap.sh runs through on a new project, every gcloud call it makes parsed', async () => {
@@ -52,7 +57,12 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
       const calls = shim.calls();
       // The first run creates what a later run only finds: the bucket, the account, every grant.
       expect(calls.map((c) => c.slice(0, 3).join(' '))).toEqual(
-        expect.arrayContaining(['services enable cloudresourcemanager.googleapis.com', 'storage buckets create', 'iam service-accounts create', 'projects add-iam-policy-binding my-data-platform']),
+        expect.arrayContaining([
+          'services enable cloudresourcemanager.googleapis.com',
+          'storage buckets create',
+          'iam service-accounts create',
+          'projects add-iam-policy-binding my-data-platform',
+        ]),
       );
       const conditional = calls.find((c) => c.includes('--role=roles/resourcemanager.projectIamAdmin'))!;
       expect(conditional.find((a) => a.startsWith('--condition='))).toBe(
@@ -70,10 +80,18 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
       const script = join(dir, 'bootstrap.sh');
       const text = readFileSync('deploy/bootstrap.sh', 'utf8');
       expect(text).toContain('--condition="^;^expression=${PROJECT_GRANTS_ONLY};title=');
-      writeFileSync(script, text.replace('--condition="^;^expression=${PROJECT_GRANTS_ONLY};title=', '--condition="expression=${PROJECT_GRANTS_ONLY},title='));
+      writeFileSync(
+        script,
+        text.replace(
+          '--condition="^;^expression=${PROJECT_GRANTS_ONLY};title=',
+          '--condition="expression=${PROJECT_GRANTS_ONLY},title=',
+        ),
+      );
       const run = await runScript(script, [PROJECT], shim.dir);
       expect(run.code).not.toBe(0);
-      expect(run.output).toMatch(/ERROR: \(gcloud\.projects\.add-iam-policy-binding\) argument --condition: valid keys are/);
+      expect(run.output).toMatch(
+        /ERROR: \(gcloud\.projects\.add-iam-policy-binding\) argument --condition: valid keys are/,
+      );
       expect(run.output).not.toContain('Ready:');
     } finally {
       shim.close();
@@ -81,14 +99,17 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
     }
   }, 300_000);
 
-  it("parses every gcloud command of the README, in its code blocks and its text", async () => {
+  it('parses every gcloud command of the README, in its code blocks and its text', async () => {
     const readme = readFileSync('README.md', 'utf8');
     // Code blocks, and commands quoted inline in the text.
     const inline = [...readme.matchAll(/`(gcloud [^`]+)`/g)].map((m) => m[1]!);
     const commands = [...codeBlocks(readme, ['sh', 'bash']).flatMap(gcloudCommandsIn), ...inline];
     // The deployment needs these; a README that lost them would not be followable.
     for (const expected of ['auth login', 'auth application-default login', 'builds submit', 'secrets versions add']) {
-      expect(commands.some((c) => c.startsWith(`gcloud ${expected}`)), expected).toBe(true);
+      expect(
+        commands.some((c) => c.startsWith(`gcloud ${expected}`)),
+        expected,
+      ).toBe(true);
     }
     await expectAllParse(commands.map((c) => wordsOf(c, README_PRELUDE)));
   }, 300_000);
@@ -98,9 +119,21 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
     const build = parseYaml(text) as { steps: { args?: string[] }[]; substitutions: Record<string, string> };
     // Cloud Build's substitutions as a build would have them, then bash as the step runs it.
     const substitute = (s: string): string =>
-      s.replace(/\$\{(_[A-Z_]+)\}/g, (_m, name: string) => (name === '_APPLY' ? 'true' : name === '_TF_STATE_BUCKET' ? `${PROJECT}-tf-state` : (build.substitutions[name] ?? ''))).replace(/\$PROJECT_ID/g, PROJECT).replace(/\$\$/g, '$');
+      s
+        .replace(/\$\{(_[A-Z_]+)\}/g, (_m, name: string) =>
+          name === '_APPLY'
+            ? 'true'
+            : name === '_TF_STATE_BUCKET'
+              ? `${PROJECT}-tf-state`
+              : (build.substitutions[name] ?? ''),
+        )
+        .replace(/\$PROJECT_ID/g, PROJECT)
+        .replace(/\$\$/g, '$');
     const scripts = build.steps.flatMap((s) => s.args ?? []).map(substitute);
-    const comments = text.split('\n').filter((l) => /^#\s+gcloud\s/.test(l)).map((l) => l.replace(/^#\s+/, ''));
+    const comments = text
+      .split('\n')
+      .filter((l) => /^#\s+gcloud\s/.test(l))
+      .map((l) => l.replace(/^#\s+/, ''));
     const commands = [...scripts.flatMap(gcloudCommandsIn), ...comments];
     expect(commands.some((c) => c.includes('--no-invoker-iam-check'))).toBe(true);
     const prelude = `terraform() { case "$*" in *webhook_service*) echo dbt-harvester-receive-webhook ;; *region*) echo europe-west1 ;; *) echo no-invoker-check ;; esac; }`;
@@ -109,19 +142,32 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
 
   it('parses the commands the harvester itself prints: storing a secret, opening receiveWebhook', async () => {
     const fromTerraform = readFileSync('terraform/outputs.tf', 'utf8');
-    const template = /"(gcloud run services update .+)" : null/.exec(fromTerraform)![1]!.replace(/\$\{[^}]+\}/g, (m) => (m.includes('project_id') ? PROJECT : m.includes('region') ? 'europe-west1' : 'dbt-harvester-receive-webhook'));
+    const template = /"(gcloud run services update .+)" : null/
+      .exec(fromTerraform)![1]!
+      .replace(/\$\{[^}]+\}/g, (m) =>
+        m.includes('project_id') ? PROJECT : m.includes('region') ? 'europe-west1' : 'dbt-harvester-receive-webhook',
+      );
     const printed = [
       addSecretVersionCommand({ project: PROJECT, secret: 'dbt-harvester-dbt-cloud-token' }, 'DBT_CLOUD_TOKEN'),
-      addSecretVersionCommand({ project: PROJECT, secret: 'dbt-harvester-dbt-cloud-webhook-secret' }, 'DBT_CLOUD_WEBHOOK_SECRET'),
+      addSecretVersionCommand(
+        { project: PROJECT, secret: 'dbt-harvester-dbt-cloud-webhook-secret' },
+        'DBT_CLOUD_WEBHOOK_SECRET',
+      ),
       template,
     ];
-    await expectAllParse(printed.flatMap(gcloudCommandsIn).map((c) => wordsOf(c, 'DBT_CLOUD_TOKEN=x; DBT_CLOUD_WEBHOOK_SECRET=y')));
+    await expectAllParse(
+      printed.flatMap(gcloudCommandsIn).map((c) => wordsOf(c, 'DBT_CLOUD_TOKEN=x; DBT_CLOUD_WEBHOOK_SECRET=y')),
+    );
   }, 120_000);
 });
 
 describe('the gcloud command extractor', () => {
   it('finds commands inside substitutions, pipes and continuations, and stops where they end', () => {
-    const text = 'printf %s "$T" | gcloud secrets versions add s --project=p --data-file=- \\\n  && rm f\nX="$(gcloud config get-value account 2>/dev/null)"\n# a note on gcloud, not a command\n';
-    expect(gcloudCommandsIn(text)).toEqual(['gcloud secrets versions add s --project=p --data-file=-', 'gcloud config get-value account']);
+    const text =
+      'printf %s "$T" | gcloud secrets versions add s --project=p --data-file=- \\\n  && rm f\nX="$(gcloud config get-value account 2>/dev/null)"\n# a note on gcloud, not a command\n';
+    expect(gcloudCommandsIn(text)).toEqual([
+      'gcloud secrets versions add s --project=p --data-file=-',
+      'gcloud config get-value account',
+    ]);
   });
 });

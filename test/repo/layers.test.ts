@@ -49,7 +49,9 @@ const SOURCES = [...files('lib'), ...files('functions')];
 function importsOf(file: string): Import[] {
   const text = readFileSync(file, 'utf8');
   const out: Import[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)) {
+  for (const m of text.matchAll(
+    /^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm,
+  )) {
     const spec = m[1] ?? m[2] ?? m[3]!;
     const to = spec.startsWith('.') ? normalize(join(dirname(file), spec)) : spec;
     // Type-only imports count for the layers, but are erased: they load nothing.
@@ -58,7 +60,8 @@ function importsOf(file: string): Import[] {
   return out;
 }
 
-const layerOf = (file: string): Layer | undefined => LAYERS.find((l) => l.paths.some((p) => file === p || file.startsWith(p)));
+const layerOf = (file: string): Layer | undefined =>
+  LAYERS.find((l) => l.paths.some((p) => file === p || file.startsWith(p)));
 const GRAPH = new Map(SOURCES.map((f) => [f, importsOf(f)]));
 
 describe('module boundaries', () => {
@@ -77,7 +80,8 @@ describe('module boundaries', () => {
         }
         const target = layerOf(i.to);
         if (!target) problems.push(`${file} imports ${i.to}, which is in no layer`);
-        else if (target !== own && target.rank >= own.rank) problems.push(`${file} (${own.name}) imports ${i.to} (${target.name})`);
+        else if (target !== own && target.rank >= own.rank)
+          problems.push(`${file} (${own.name}) imports ${i.to} (${target.name})`);
       }
     }
     expect(problems).toEqual([]);
@@ -85,7 +89,9 @@ describe('module boundaries', () => {
 
   it('keeps the core pure: it imports zod and itself, nothing that does I/O', () => {
     const problems = [...GRAPH].flatMap(([file, imports]) =>
-      layerOf(file)!.name === 'core' ? imports.filter((i) => i.to !== 'zod' && !i.to.startsWith('lib/core/')).map((i) => `${file} imports ${i.to}`) : [],
+      layerOf(file)!.name === 'core'
+        ? imports.filter((i) => i.to !== 'zod' && !i.to.startsWith('lib/core/')).map((i) => `${file} imports ${i.to}`)
+        : [],
     );
     expect(problems).toEqual([]);
   });

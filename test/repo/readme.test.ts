@@ -25,10 +25,15 @@ describe('README', () => {
 
   it('lists exactly the roles the bootstrap grants the deployer (docs/deployment.md)', () => {
     const script = readFileSync('deploy/bootstrap.sh', 'utf8');
-    const block = script.slice(script.indexOf('DEPLOYER_ROLES=('), script.indexOf('\n)\n', script.indexOf('DEPLOYER_ROLES=(')));
+    const block = script.slice(
+      script.indexOf('DEPLOYER_ROLES=('),
+      script.indexOf('\n)\n', script.indexOf('DEPLOYER_ROLES=(')),
+    );
     const granted = [...block.matchAll(/^\s+(roles\/[\w.]+)/gm)].map((m) => m[1]!);
     expect(script).toContain('--role=roles/resourcemanager.projectIamAdmin');
-    expect(script).toContain("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'roles/storage.objectViewer'])");
+    expect(script).toContain(
+      "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/logging.logWriter', 'roles/storage.objectViewer'])",
+    );
     // No project-wide right to act as every service account, and no build starter for a build that never runs.
     expect(granted).not.toContain('roles/iam.serviceAccountUser');
     expect(granted).not.toContain('roles/cloudbuild.builds.editor');

@@ -40,13 +40,28 @@ const first = <T = Record<string, unknown>>(v: unknown): T => (Array.isArray(v) 
 const fn = (name: string): PlannedResource => one(`google_cloudfunctions2_function.fn["${name}"]`);
 const serviceConfig = (name: string) => first<Record<string, unknown>>(fn(name).values['service_config']);
 const env = (name: string) => serviceConfig(name)['environment_variables'] as Record<string, string>;
-const vars = (): Record<string, unknown> => Object.fromEntries(Object.entries(plan.variables).map(([k, v]) => [k, v.value]));
+const vars = (): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(plan.variables).map(([k, v]) => [k, v.value]));
 /** The project number the plan read (data.google_project), as the Pub/Sub agent's email carries it. */
-const projectNumber = (): string => /service-(\d+)@gcp-sa-pubsub/.exec(String(one('google_pubsub_topic_iam_member.dead_letter_publisher').values['member']))![1]!;
-const account = (id: string): string => `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
-const SLUGS: Record<string, string> = { dispatchHourly: 'dispatch-hourly', backfill: 'backfill', harvestRun: 'harvest-run', receiveWebhook: 'receive-webhook' };
-type ConfigResource = { address: string; depends_on?: string[]; expressions: Record<string, { references?: string[] }> };
-const configResources = (p: PlanJson = plan): ConfigResource[] => (p.configuration as { root_module: { resources: ConfigResource[] } }).root_module.resources;
+const projectNumber = (): string =>
+  /service-(\d+)@gcp-sa-pubsub/.exec(
+    String(one('google_pubsub_topic_iam_member.dead_letter_publisher').values['member']),
+  )![1]!;
+const account = (id: string): string =>
+  `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
+const SLUGS: Record<string, string> = {
+  dispatchHourly: 'dispatch-hourly',
+  backfill: 'backfill',
+  harvestRun: 'harvest-run',
+  receiveWebhook: 'receive-webhook',
+};
+type ConfigResource = {
+  address: string;
+  depends_on?: string[];
+  expressions: Record<string, { references?: string[] }>;
+};
+const configResources = (p: PlanJson = plan): ConfigResource[] =>
+  (p.configuration as { root_module: { resources: ConfigResource[] } }).root_module.resources;
 
 /** Every IAM grant of the plan: role, member, and what it is granted on. */
 function grants(): { address: string; type: string; role: string; member: string; on: string }[] {
@@ -61,7 +76,14 @@ function grants(): { address: string; type: string; role: string; member: string
           ? `run:${/fn\["(\w+)"\]/.exec(config.find((c) => c.address === base)?.expressions['name']?.references?.[0] ?? '')?.[1] ?? '?'}`
           : r.type === 'google_project_iam_member'
             ? `project:${String(v['project'])}${first<{ expression?: string } | undefined>(v['condition'])?.expression ? ` if ${first<{ expression: string }>(v['condition']).expression}` : ''}`
-            : String(v['bucket'] ?? v['topic'] ?? v['secret_id'] ?? v['subscription'] ?? v['repository'] ?? v['service_account_id']);
+            : String(
+                v['bucket'] ??
+                  v['topic'] ??
+                  v['secret_id'] ??
+                  v['subscription'] ??
+                  v['repository'] ??
+                  v['service_account_id'],
+              );
       return { address: r.address, type: r.type, role: String(v['role']), member: String(v['member']), on };
     });
 }
@@ -69,17 +91,38 @@ function grants(): { address: string; type: string; role: string; member: string
 describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   it('creates the whole system in one apply: every function of the table a Cloud Run function built from the source', () => {
     expect(plan.errored).toBe(false);
-    expect(resources.every((r) => plan.resource_changes.find((c) => c.address === r.address)?.change.actions.join() === 'create')).toBe(true);
-    expect(ofType('google_cloudfunctions2_function').map((r) => r.index).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    expect(
+      resources.every(
+        (r) => plan.resource_changes.find((c) => c.address === r.address)?.change.actions.join() === 'create',
+      ),
+    ).toBe(true);
+    expect(
+      ofType('google_cloudfunctions2_function')
+        .map((r) => r.index)
+        .sort(),
+    ).toEqual(FUNCTIONS.map((f) => f.name).sort());
     // Only a function resource builds its image; a Cloud Run service with a build_config would run
     // an image nobody built (hashicorp/terraform-provider-google#22263).
     expect(ofType('google_cloud_run_v2_service')).toEqual([]);
     const source = one('google_storage_bucket_object.source').values;
     for (const f of FUNCTIONS) {
-      const storage = first<{ storage_source: unknown }>(first<{ source: unknown }>(fn(f.name).values['build_config']).source).storage_source;
-      expect(first<{ bucket: string; object: string }>(storage), f.name).toMatchObject({ bucket: source['bucket'], object: source['name'] });
+      const storage = first<{ storage_source: unknown }>(
+        first<{ source: unknown }>(fn(f.name).values['build_config']).source,
+      ).storage_source;
+      expect(first<{ bucket: string; object: string }>(storage), f.name).toMatchObject({
+        bucket: source['bucket'],
+        object: source['name'],
+      });
     }
-    for (const type of ['google_pubsub_subscription', 'google_cloud_scheduler_job', 'google_secret_manager_secret', 'google_storage_bucket', 'google_bigquery_table', 'google_artifact_registry_repository']) expect(ofType(type).length, type).toBeGreaterThan(0);
+    for (const type of [
+      'google_pubsub_subscription',
+      'google_cloud_scheduler_job',
+      'google_secret_manager_secret',
+      'google_storage_bucket',
+      'google_bigquery_table',
+      'google_artifact_registry_repository',
+    ])
+      expect(ofType(type).length, type).toBeGreaterThan(0);
     // No secret version: the token never enters the state, and the functions start without one.
     expect(ofType('google_secret_manager_secret_version')).toEqual([]);
   });
@@ -88,47 +131,87 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
     const config = configResources();
     const dependsOn = (address: string): string[] => config.find((c) => c.address === address)?.depends_on ?? [];
     // Only the wait depends on the enablement itself; everything else waits on the wait.
-    expect(config.filter((c) => (c.depends_on ?? []).includes('google_project_service.apis')).map((c) => c.address)).toEqual(['time_sleep.apis_ready']);
-    for (const type of ['google_service_account', 'google_pubsub_topic', 'google_secret_manager_secret', 'google_storage_bucket', 'google_artifact_registry_repository', 'google_bigquery_dataset']) {
-      for (const c of config.filter((x) => x.address.startsWith(`${type}.`))) expect(dependsOn(c.address), c.address).toContain('time_sleep.apis_ready');
+    expect(
+      config.filter((c) => (c.depends_on ?? []).includes('google_project_service.apis')).map((c) => c.address),
+    ).toEqual(['time_sleep.apis_ready']);
+    for (const type of [
+      'google_service_account',
+      'google_pubsub_topic',
+      'google_secret_manager_secret',
+      'google_storage_bucket',
+      'google_artifact_registry_repository',
+      'google_bigquery_dataset',
+    ]) {
+      for (const c of config.filter((x) => x.address.startsWith(`${type}.`)))
+        expect(dependsOn(c.address), c.address).toContain('time_sleep.apis_ready');
     }
-    expect(dependsOn('google_cloudfunctions2_function.fn')).toEqual(expect.arrayContaining(['time_sleep.apis_ready', 'time_sleep.grants_ready']));
+    expect(dependsOn('google_cloudfunctions2_function.fn')).toEqual(
+      expect.arrayContaining(['time_sleep.apis_ready', 'time_sleep.grants_ready']),
+    );
     // Every grant a build or a first start needs is waited for; the invoker grants, made after the
     // functions exist, are used only by their callers' retried deliveries.
-    const needed = grants().filter((g) => g.member !== 'allUsers' && !g.role.startsWith('roles/run.invoker') && !g.member.includes('gcp-sa-pubsub'));
+    const needed = grants().filter(
+      (g) => g.member !== 'allUsers' && !g.role.startsWith('roles/run.invoker') && !g.member.includes('gcp-sa-pubsub'),
+    );
     const awaited = dependsOn('time_sleep.grants_ready');
     for (const g of needed) expect(awaited, g.address).toContain(g.address.replace(/\[[^\]]+\]$/, ''));
     for (const sleep of ofType('time_sleep')) expect(sleep.values['create_duration']).toBe('60s');
   });
 
-  it('opens receiveWebhook to dbt Cloud alone of the functions; no basic roles; on the project only the build account\'s log writing and source read', () => {
+  it("opens receiveWebhook to dbt Cloud alone of the functions; no basic roles; on the project only the build account's log writing and source read", () => {
     const all = grants();
     // One service is callable without a Google identity: receiveWebhook. Its gate is the HMAC
     // signature of every body (README: Webhooks); by default allUsers may invoke its Cloud Run service.
-    expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member)).map((g) => [g.role, g.member, g.on])).toEqual([['roles/run.invoker', 'allUsers', 'run:receiveWebhook']]);
+    expect(all.filter((g) => /^all(Authenticated)?Users$/.test(g.member)).map((g) => [g.role, g.member, g.on])).toEqual(
+      [['roles/run.invoker', 'allUsers', 'run:receiveWebhook']],
+    );
     expect(all.filter((g) => /^roles\/(owner|editor|viewer)$/.test(g.role))).toEqual([]);
     const sources = `gcf-v2-sources-${projectNumber()}-${String(vars()['region'])}`;
-    expect(all.filter((g) => g.on.startsWith('project:')).map((g) => [g.role, g.member, g.on]).sort()).toEqual([
+    expect(
+      all
+        .filter((g) => g.on.startsWith('project:'))
+        .map((g) => [g.role, g.member, g.on])
+        .sort(),
+    ).toEqual([
       ['roles/logging.logWriter', account('build'), `project:${vars()['project_id']}`],
-      ['roles/storage.objectViewer', account('build'), `project:${vars()['project_id']} if resource.name == "projects/_/buckets/${sources}" || resource.name.startsWith("projects/_/buckets/${sources}/")`],
+      [
+        'roles/storage.objectViewer',
+        account('build'),
+        `project:${vars()['project_id']} if resource.name == "projects/_/buckets/${sources}" || resource.name.startsWith("projects/_/buckets/${sources}/")`,
+      ],
     ]);
     expect(all.filter((g) => !g.type.endsWith('_iam_member')).map((g) => g.address)).toEqual([]);
   });
 
   it('lets each identity do only its own work, on its own resource', () => {
-    const held = (member: string): string[] => grants().filter((g) => g.member === member).map((g) => `${g.role} on ${g.on}`).sort();
+    const held = (member: string): string[] =>
+      grants()
+        .filter((g) => g.member === member)
+        .map((g) => `${g.role} on ${g.on}`)
+        .sort();
     const v = vars();
     const bucket = `${v['project_id']}-dbt-artifacts`;
     const topic = `${v['name_prefix']}-runs`;
     const secret = `${v['name_prefix']}-dbt-cloud-token`;
     // harvestRun creates and reads objects (no delete, so no overwrite) and reads the token.
-    expect(held(account('harvest-run'))).toEqual([`roles/secretmanager.secretAccessor on ${secret}`, `roles/storage.objectCreator on ${bucket}`, `roles/storage.objectViewer on ${bucket}`]);
+    expect(held(account('harvest-run'))).toEqual([
+      `roles/secretmanager.secretAccessor on ${secret}`,
+      `roles/storage.objectCreator on ${bucket}`,
+      `roles/storage.objectViewer on ${bucket}`,
+    ]);
     // The dispatchers publish run messages and read the token.
-    for (const name of ['dispatch-hourly', 'backfill']) expect(held(account(name))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${secret}`]);
+    for (const name of ['dispatch-hourly', 'backfill'])
+      expect(held(account(name))).toEqual([
+        `roles/pubsub.publisher on ${topic}`,
+        `roles/secretmanager.secretAccessor on ${secret}`,
+      ]);
     expect(held(account('scheduler'))).toEqual(['roles/run.invoker on run:dispatchHourly']);
     expect(held(account('push'))).toEqual(['roles/run.invoker on run:harvestRun']);
     // receiveWebhook publishes run messages and reads its own secret; it never calls dbt Cloud, so no token.
-    expect(held(account('receive-webhook'))).toEqual([`roles/pubsub.publisher on ${topic}`, `roles/secretmanager.secretAccessor on ${v['name_prefix']}-dbt-cloud-webhook-secret`]);
+    expect(held(account('receive-webhook'))).toEqual([
+      `roles/pubsub.publisher on ${topic}`,
+      `roles/secretmanager.secretAccessor on ${v['name_prefix']}-dbt-cloud-webhook-secret`,
+    ]);
     const sources = `gcf-v2-sources-${projectNumber()}-${String(v['region'])}`;
     expect(held(account('build'))).toEqual([
       `roles/artifactregistry.writer on ${v['name_prefix']}-functions`,
@@ -136,15 +219,40 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       `roles/storage.objectViewer on ${bucket}-source`,
       `roles/storage.objectViewer on project:${v['project_id']} if resource.name == "projects/_/buckets/${sources}" || resource.name.startsWith("projects/_/buckets/${sources}/")`,
     ]);
-    for (const member of v['backfill_invokers'] as string[]) expect(held(member)).toEqual(['roles/run.invoker on run:backfill']);
+    for (const member of v['backfill_invokers'] as string[])
+      expect(held(member)).toEqual(['roles/run.invoker on run:backfill']);
     // The deployer may act as this deployment's accounts, and no other: no project-wide serviceAccountUser.
     const deployer = account('deployer');
-    expect(held(deployer)).toEqual(['build', 'scheduler', 'push', ...Object.values(SLUGS)].map((id) => `roles/iam.serviceAccountUser on projects/${v['project_id']}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`).sort());
+    expect(held(deployer)).toEqual(
+      ['build', 'scheduler', 'push', ...Object.values(SLUGS)]
+        .map(
+          (id) =>
+            `roles/iam.serviceAccountUser on projects/${v['project_id']}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`,
+        )
+        .sort(),
+    );
     // Pub/Sub's agent dead-letters; it mints push tokens without a grant in a project that enabled Pub/Sub after April 2021.
     const agent = `serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`;
-    expect(held(agent)).toEqual([`roles/pubsub.publisher on ${topic}-dead-letter`, `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`]);
+    expect(held(agent)).toEqual([
+      `roles/pubsub.publisher on ${topic}-dead-letter`,
+      `roles/pubsub.subscriber on ${v['name_prefix']}-harvest-push`,
+    ]);
     // Nobody else holds anything.
-    const known = new Set([...['harvest-run', 'dispatch-hourly', 'backfill', 'receive-webhook', 'scheduler', 'push', 'build', 'deployer'].map(account), agent, 'allUsers', ...(v['backfill_invokers'] as string[])]);
+    const known = new Set([
+      ...[
+        'harvest-run',
+        'dispatch-hourly',
+        'backfill',
+        'receive-webhook',
+        'scheduler',
+        'push',
+        'build',
+        'deployer',
+      ].map(account),
+      agent,
+      'allUsers',
+      ...(v['backfill_invokers'] as string[]),
+    ]);
     expect(grants().filter((g) => !known.has(g.member))).toEqual([]);
   });
 
@@ -154,41 +262,79 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       const build = first<Record<string, unknown>>(r.values['build_config']);
       expect(build['runtime'], f.name).toBe('nodejs22');
       expect(build['entry_point'], f.name).toBe(f.name);
-      expect(`serviceAccount:${String(build['service_account']).replace(/^projects\/[^/]+\/serviceAccounts\//, '')}`).toBe(account('build'));
+      expect(
+        `serviceAccount:${String(build['service_account']).replace(/^projects\/[^/]+\/serviceAccounts\//, '')}`,
+      ).toBe(account('build'));
       const sc = serviceConfig(f.name);
       expect(`serviceAccount:${String(sc['service_account_email'])}`).toBe(account(SLUGS[f.name]!));
       expect(sc['min_instance_count']).toBe(0);
       expect(sc['secret_environment_variables']).toEqual([]);
       const variables = Object.keys(env(f.name)).sort();
       for (const name of variables) expect(CONFIG_VARIABLES, `${f.name} sets ${name}`).toContain(name);
-      for (const group of (f.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need])) expect(group.some((key) => variables.includes(OPTIONS[key].variable)), `${f.name} lacks ${group.join(' or ')}`).toBe(true);
-      expect(variables, 'the token is read from Secret Manager, never set in plain text').not.toContain('DBT_CLOUD_TOKEN');
+      for (const group of (f.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need]))
+        expect(
+          group.some((key) => variables.includes(OPTIONS[key].variable)),
+          `${f.name} lacks ${group.join(' or ')}`,
+        ).toBe(true);
+      expect(variables, 'the token is read from Secret Manager, never set in plain text').not.toContain(
+        'DBT_CLOUD_TOKEN',
+      );
       const callsDbtCloud = (f.needs as readonly Need[]).includes('dbtCloud');
-      expect(env(f.name)['DBT_CLOUD_TOKEN_SECRET']).toBe(callsDbtCloud ? `projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-token/versions/latest` : undefined);
+      expect(env(f.name)['DBT_CLOUD_TOKEN_SECRET']).toBe(
+        callsDbtCloud
+          ? `projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-token/versions/latest`
+          : undefined,
+      );
       // More than one request at once needs a whole vCPU on Cloud Run functions.
-      if (Number(sc['max_instance_request_concurrency']) > 1) expect(Number(sc['available_cpu'])).toBeGreaterThanOrEqual(1);
+      if (Number(sc['max_instance_request_concurrency']) > 1)
+        expect(Number(sc['available_cpu'])).toBeGreaterThanOrEqual(1);
     }
     expect(env('harvestRun')['ARTIFACTS_DESTINATION']).toMatch(/^gs:\/\//);
-    for (const name of ['dispatchHourly', 'backfill', 'receiveWebhook']) expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
+    for (const name of ['dispatchHourly', 'backfill', 'receiveWebhook'])
+      expect(env(name)['RUNS_TOPIC']).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs`);
   });
 
-  it('reads receiveWebhook\'s secret at run time, and scopes it like the functions that harvest', () => {
+  it("reads receiveWebhook's secret at run time, and scopes it like the functions that harvest", () => {
     const e = env('receiveWebhook');
-    expect(Object.keys(e).filter((k) => k.startsWith('DBT_CLOUD_TOKEN') || k === 'DBT_CLOUD_WEBHOOK_SECRET' || k === 'DBT_CLOUD_HOST')).toEqual([]);
-    expect(e['DBT_CLOUD_WEBHOOK_SECRET_NAME']).toBe(`projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-webhook-secret/versions/latest`);
+    expect(
+      Object.keys(e).filter(
+        (k) => k.startsWith('DBT_CLOUD_TOKEN') || k === 'DBT_CLOUD_WEBHOOK_SECRET' || k === 'DBT_CLOUD_HOST',
+      ),
+    ).toEqual([]);
+    expect(e['DBT_CLOUD_WEBHOOK_SECRET_NAME']).toBe(
+      `projects/${vars()['project_id']}/secrets/${vars()['name_prefix']}-dbt-cloud-webhook-secret/versions/latest`,
+    );
     // The same scope as the functions that call dbt Cloud: what it publishes, they would harvest.
-    for (const k of ['DBT_CLOUD_ACCOUNT_ID', 'HARVEST_INCLUDE_CANCELLED', 'DBT_CLOUD_PROJECT_ID', 'DBT_CLOUD_ENVIRONMENT_ID', 'HARVEST_JOB_IDS']) expect(e[k], k).toBe(env('harvestRun')[k]);
-    expect(ofType('google_secret_manager_secret').map((r) => r.values['secret_id']).sort()).toEqual([`${vars()['name_prefix']}-dbt-cloud-token`, `${vars()['name_prefix']}-dbt-cloud-webhook-secret`]);
+    for (const k of [
+      'DBT_CLOUD_ACCOUNT_ID',
+      'HARVEST_INCLUDE_CANCELLED',
+      'DBT_CLOUD_PROJECT_ID',
+      'DBT_CLOUD_ENVIRONMENT_ID',
+      'HARVEST_JOB_IDS',
+    ])
+      expect(e[k], k).toBe(env('harvestRun')[k]);
+    expect(
+      ofType('google_secret_manager_secret')
+        .map((r) => r.values['secret_id'])
+        .sort(),
+    ).toEqual([`${vars()['name_prefix']}-dbt-cloud-token`, `${vars()['name_prefix']}-dbt-cloud-webhook-secret`]);
     expect(Number(serviceConfig('receiveWebhook')['timeout_seconds'])).toBeLessThanOrEqual(30);
   });
 
   it('reaches from outside only the functions people and dbt Cloud call: Scheduler and Pub/Sub push are internal traffic', () => {
-    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({ dispatchHourly: 'ALLOW_INTERNAL_ONLY', backfill: 'ALLOW_ALL', harvestRun: 'ALLOW_INTERNAL_ONLY', receiveWebhook: 'ALLOW_ALL' });
+    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({
+      dispatchHourly: 'ALLOW_INTERNAL_ONLY',
+      backfill: 'ALLOW_ALL',
+      harvestRun: 'ALLOW_INTERNAL_ONLY',
+      receiveWebhook: 'ALLOW_ALL',
+    });
   });
 
   it('keeps the current function source: no delete rule on its bucket', () => {
     expect(one('google_storage_bucket.source').values['lifecycle_rule']).toEqual([]);
-    expect(String(one('google_storage_bucket_object.source').values['name'])).toMatch(/^function-source-[0-9a-f]{64}\.zip$/);
+    expect(String(one('google_storage_bucket_object.source').values['name'])).toMatch(
+      /^function-source-[0-9a-f]{64}\.zip$/,
+    );
   });
 
   it('grants exactly what docs/deployment.md lists, to whom it says', () => {
@@ -200,7 +346,8 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       if (['scheduler', 'push', 'build', 'deployer'].includes(who)) return [account(who)];
       if (who === 'backfill_invokers') return v['backfill_invokers'] as string[];
       if (who.startsWith('allUsers')) return ['allUsers'];
-      if (who.startsWith("Pub/Sub's service agent")) return [`serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`];
+      if (who.startsWith("Pub/Sub's service agent"))
+        return [`serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`];
       throw new Error(`docs/deployment.md names an unknown grantee: ${who}`);
     };
     const places: Record<string, string> = {
@@ -214,23 +361,43 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       "the functions' repository": `${prefix}-functions`,
       'the project': `project:${project}`,
     };
-    const accounts = ['build', 'scheduler', 'push', ...Object.values(SLUGS)].map((id) => `projects/${project}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`);
-    const documented = rows(docSection(readFileSync('docs/deployment.md', 'utf8'), 'What is granted, and to whom')).flatMap(([who, role, on]) => {
+    const accounts = ['build', 'scheduler', 'push', ...Object.values(SLUGS)].map(
+      (id) => `projects/${project}/serviceAccounts/${account(id).slice('serviceAccount:'.length)}`,
+    );
+    const documented = rows(
+      docSection(readFileSync('docs/deployment.md', 'utf8'), 'What is granted, and to whom'),
+    ).flatMap(([who, role, on]) => {
       const r = /`(roles\/[\w.]+)`/.exec(role!)![1]!;
-      const where = on!.startsWith('the project, only the bucket') ? 'project-conditioned' : on === 'each service account above' ? accounts : /^the (\w+) function$/.test(on!) ? `run:${/^the (\w+) function$/.exec(on!)![1]}` : places[on!];
+      const where = on!.startsWith('the project, only the bucket')
+        ? 'project-conditioned'
+        : on === 'each service account above'
+          ? accounts
+          : /^the (\w+) function$/.test(on!)
+            ? `run:${/^the (\w+) function$/.exec(on!)![1]}`
+            : places[on!];
       if (where === undefined) throw new Error(`docs/deployment.md names an unknown resource: ${on}`);
       const cleaned = /^`?([^`]+)`?/.exec(who!)![1]!;
       return accountOf(cleaned).flatMap((member) => [where].flat().map((w) => `${member} ${r} ${w}`));
     });
-    const planned = grants().map((g) => `${g.member} ${g.role} ${g.on.startsWith(`project:${project} if `) ? 'project-conditioned' : g.on}`);
+    const planned = grants().map(
+      (g) => `${g.member} ${g.role} ${g.on.startsWith(`project:${project} if `) ? 'project-conditioned' : g.on}`,
+    );
     expect([...new Set(documented)].sort()).toEqual([...new Set(planned)].sort());
   });
 
-  it("filters on a partition key in every README query of a table that requires one", () => {
-    const hive = (t: PlannedResource) => first<{ require_partition_filter?: boolean } | undefined>(first<{ hive_partitioning_options: unknown }>(t.values['external_data_configuration']).hive_partitioning_options);
-    const partitioned = ofType('google_bigquery_table').filter((t) => hive(t)?.require_partition_filter === true).map((t) => String(t.values['table_id']));
+  it('filters on a partition key in every README query of a table that requires one', () => {
+    const hive = (t: PlannedResource) =>
+      first<{ require_partition_filter?: boolean } | undefined>(
+        first<{ hive_partitioning_options: unknown }>(t.values['external_data_configuration'])
+          .hive_partitioning_options,
+      );
+    const partitioned = ofType('google_bigquery_table')
+      .filter((t) => hive(t)?.require_partition_filter === true)
+      .map((t) => String(t.values['table_id']));
     expect(partitioned.sort()).toEqual(['coverage', 'run_results']);
-    const statements = codeBlocks(readFileSync('README.md', 'utf8'), ['sql']).flatMap((b) => b.split(';')).filter((q) => /\bSELECT\b/i.test(q));
+    const statements = codeBlocks(readFileSync('README.md', 'utf8'), ['sql'])
+      .flatMap((b) => b.split(';'))
+      .filter((q) => /\bSELECT\b/i.test(q));
     expect(statements.length).toBeGreaterThan(3);
     const keys = /\b(?:\w+\.)?(date|hour|job_id|run_id|step)\s*(>=|<=|=|>|<|BETWEEN\b|IN\b)/i;
     for (const q of statements) {
@@ -244,29 +411,54 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
 
   it('locks the bucket down, and ages only manifests and catalogs to colder classes', () => {
     const bucket = one('google_storage_bucket.artifacts').values;
-    expect([bucket['public_access_prevention'], bucket['uniform_bucket_level_access'], bucket['force_destroy']]).toEqual(['enforced', true, false]);
-    const rules = bucket['lifecycle_rule'] as { action: { type: string; storage_class: string }[]; condition: { matches_suffix: string[] }[] }[];
-    expect(rules.map((r) => first<{ storage_class: string }>(r.action).storage_class).sort()).toEqual(['ARCHIVE', 'COLDLINE', 'NEARLINE']);
-    for (const r of rules) expect(first<{ matches_suffix: string[] }>(r.condition).matches_suffix).toEqual(['/manifest.json', '/catalog.json']);
+    expect([
+      bucket['public_access_prevention'],
+      bucket['uniform_bucket_level_access'],
+      bucket['force_destroy'],
+    ]).toEqual(['enforced', true, false]);
+    const rules = bucket['lifecycle_rule'] as {
+      action: { type: string; storage_class: string }[];
+      condition: { matches_suffix: string[] }[];
+    }[];
+    expect(rules.map((r) => first<{ storage_class: string }>(r.action).storage_class).sort()).toEqual([
+      'ARCHIVE',
+      'COLDLINE',
+      'NEARLINE',
+    ]);
+    for (const r of rules)
+      expect(first<{ matches_suffix: string[] }>(r.condition).matches_suffix).toEqual([
+        '/manifest.json',
+        '/catalog.json',
+      ]);
   });
 
   it('pushes with OIDC to harvestRun and dead-letters, with an ack deadline covering the timeout', () => {
     const sub = one('google_pubsub_subscription.harvest').values;
     const push = first<Record<string, unknown>>(sub['push_config']);
-    expect(`serviceAccount:${first<{ service_account_email: string }>(push['oidc_token']).service_account_email}`).toBe(account('push'));
-    expect(first<{ dead_letter_topic: string }>(sub['dead_letter_policy']).dead_letter_topic).toBe(`projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs-dead-letter`);
-    expect(Number(sub['ack_deadline_seconds'])).toBeGreaterThanOrEqual(Number(serviceConfig('harvestRun')['timeout_seconds']));
+    expect(`serviceAccount:${first<{ service_account_email: string }>(push['oidc_token']).service_account_email}`).toBe(
+      account('push'),
+    );
+    expect(first<{ dead_letter_topic: string }>(sub['dead_letter_policy']).dead_letter_topic).toBe(
+      `projects/${vars()['project_id']}/topics/${vars()['name_prefix']}-runs-dead-letter`,
+    );
+    expect(Number(sub['ack_deadline_seconds'])).toBeGreaterThanOrEqual(
+      Number(serviceConfig('harvestRun')['timeout_seconds']),
+    );
     expect(first<{ ttl: string }>(sub['expiration_policy']).ttl).toBe('');
   });
 
   it('schedules dispatchHourly at minute 10 UTC, waiting longer than the function may run', () => {
     const job = one('google_cloud_scheduler_job.hourly').values;
     expect([job['schedule'], job['time_zone']]).toEqual(['10 * * * *', 'Etc/UTC']);
-    expect(parseInt(String(job['attempt_deadline']), 10)).toBeGreaterThan(Number(serviceConfig('dispatchHourly')['timeout_seconds']));
-    expect(`serviceAccount:${first<{ oidc_token: { service_account_email: string }[] }>(job['http_target']).oidc_token[0]!.service_account_email}`).toBe(account('scheduler'));
+    expect(parseInt(String(job['attempt_deadline']), 10)).toBeGreaterThan(
+      Number(serviceConfig('dispatchHourly')['timeout_seconds']),
+    );
+    expect(
+      `serviceAccount:${first<{ oidc_token: { service_account_email: string }[] }>(job['http_target']).oidc_token[0]!.service_account_email}`,
+    ).toBe(account('scheduler'));
   });
 
-  it('keeps every instance together under dbt Cloud\'s 5,000 requests a minute', () => {
+  it("keeps every instance together under dbt Cloud's 5,000 requests a minute", () => {
     const rpm = Number(env('harvestRun')['DBT_CLOUD_REQUESTS_PER_MINUTE']);
     const callers = FUNCTIONS.filter((f) => (f.needs as readonly Need[]).includes('dbtCloud'));
     expect(callers.map((f) => f.name).sort()).toEqual(['backfill', 'dispatchHourly', 'harvestRun']);
@@ -282,13 +474,25 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   });
 
   it('is formatted (terraform fmt -check)', async () => {
-    const { stdout } = await promisify(execFile)('terraform', ['fmt', '-check', '-recursive', '-list=true', 'terraform']).catch((e: { stdout: string }) => ({ stdout: `not formatted: ${e.stdout}` }));
+    const { stdout } = await promisify(execFile)('terraform', [
+      'fmt',
+      '-check',
+      '-recursive',
+      '-list=true',
+      'terraform',
+    ]).catch((e: { stdout: string }) => ({ stdout: `not formatted: ${e.stdout}` }));
     expect(stdout.trim()).toBe('');
   });
 
   it('describes every variable and output', () => {
-    const config = plan.configuration as { root_module: { variables: Record<string, { description?: string }>; outputs: Record<string, { description?: string }> } };
-    for (const [name, v] of Object.entries(config.root_module.variables)) expect(v.description ?? '', name).not.toBe('');
+    const config = plan.configuration as {
+      root_module: {
+        variables: Record<string, { description?: string }>;
+        outputs: Record<string, { description?: string }>;
+      };
+    };
+    for (const [name, v] of Object.entries(config.root_module.variables))
+      expect(v.description ?? '', name).not.toBe('');
     for (const [name, o] of Object.entries(config.root_module.outputs)) expect(o.description ?? '', name).not.toBe('');
   });
 });
@@ -310,7 +514,10 @@ export function capacity(p: PlanJson): { drainSeconds: number; attemptsSpanSecon
   const rpm = Number((sc['environment_variables'] as Record<string, string>)['DBT_CLOUD_REQUESTS_PER_MINUTE']);
   const SECONDS_PER_RUN = 10; // README: a run of three dbt steps with 35 MB of artifacts
   const REQUESTS_PER_RUN = 13; // npm run bench: 1 run + 3 steps x 4 files
-  const runsPerSecond = Math.min((instances * concurrency) / SECONDS_PER_RUN, (instances * rpm) / 60 / REQUESTS_PER_RUN);
+  const runsPerSecond = Math.min(
+    (instances * concurrency) / SECONDS_PER_RUN,
+    (instances * rpm) / 60 / REQUESTS_PER_RUN,
+  );
   const min = parseInt(retry.minimum_backoff, 10);
   const max = parseInt(retry.maximum_backoff, 10);
   let span = 0;
@@ -322,34 +529,98 @@ describe('what a plan catches: each mistake made on a copy fails terraform:plan'
   const cases: [string, (files: Record<string, string>) => Record<string, string>, RegExp][] = [
     [
       'a validation that can never pass',
-      (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('"^[A-Za-z_][A-Za-z0-9_]*$"', '"^[A-Za-z_][A-Za-z0-9_]{0,1023}$"') }),
+      (f) => ({
+        ...f,
+        'variables.tf': f['variables.tf']!.replace('"^[A-Za-z_][A-Za-z0-9_]*$"', '"^[A-Za-z_][A-Za-z0-9_]{0,1023}$"'),
+      }),
       /Invalid value for variable[\s\S]*bigquery_dataset_id/,
     ],
-    ['a reference to an attribute that does not exist', (f) => ({ ...f, 'outputs.tf': `${f['outputs.tf']}\noutput "typo" {\n  description = "x"\n  value       = google_cloudfunctions2_function.fn["backfill"].service_config[0].url\n}\n` }), /Unsupported attribute[\s\S]*"url"/],
-    ['a value of the wrong type', (f) => ({ ...f, 'functions.tf': f['functions.tf']!.replace('min_instance_count               = 0', 'min_instance_count               = "none"') }), /Incorrect attribute value type|Inappropriate value for attribute "min_instance_count"/],
-    ['a missing required argument', (f) => ({ ...f, 'pubsub.tf': f['pubsub.tf']!.replace(/\n\s*topic\s*=\s*google_pubsub_topic\.runs\.id\n/, '\n') }), /Missing required argument[\s\S]*"topic"/],
-    ['an argument the provider does not have', (f) => ({ ...f, 'functions.tf': f['functions.tf']!.replace('    ingress_settings                 = each.value.ingress', '    ingress_settings                 = each.value.ingress\n    ingress                          = "all"') }), /Unsupported argument[\s\S]*"ingress"/],
+    [
+      'a reference to an attribute that does not exist',
+      (f) => ({
+        ...f,
+        'outputs.tf': `${f['outputs.tf']}\noutput "typo" {\n  description = "x"\n  value       = google_cloudfunctions2_function.fn["backfill"].service_config[0].url\n}\n`,
+      }),
+      /Unsupported attribute[\s\S]*"url"/,
+    ],
+    [
+      'a value of the wrong type',
+      (f) => ({
+        ...f,
+        'functions.tf': f['functions.tf']!.replace(
+          'min_instance_count               = 0',
+          'min_instance_count               = "none"',
+        ),
+      }),
+      /Incorrect attribute value type|Inappropriate value for attribute "min_instance_count"/,
+    ],
+    [
+      'a missing required argument',
+      (f) => ({ ...f, 'pubsub.tf': f['pubsub.tf']!.replace(/\n\s*topic\s*=\s*google_pubsub_topic\.runs\.id\n/, '\n') }),
+      /Missing required argument[\s\S]*"topic"/,
+    ],
+    [
+      'an argument the provider does not have',
+      (f) => ({
+        ...f,
+        'functions.tf': f['functions.tf']!.replace(
+          '    ingress_settings                 = each.value.ingress',
+          '    ingress_settings                 = each.value.ingress\n    ingress                          = "all"',
+        ),
+      }),
+      /Unsupported argument[\s\S]*"ingress"/,
+    ],
     [
       'a for_each whose keys are known only after apply',
-      (f) => ({ ...f, 'iam.tf': `${f['iam.tf']}\nresource "google_pubsub_topic_iam_member" "by_id" {\n  for_each = toset([google_pubsub_topic.runs.id])\n  topic    = each.value\n  role     = "roles/pubsub.viewer"\n  member   = "group:x@example.com"\n}\n` }),
+      (f) => ({
+        ...f,
+        'iam.tf': `${f['iam.tf']}\nresource "google_pubsub_topic_iam_member" "by_id" {\n  for_each = toset([google_pubsub_topic.runs.id])\n  topic    = each.value\n  role     = "roles/pubsub.viewer"\n  member   = "group:x@example.com"\n}\n`,
+      }),
       /Invalid for_each argument/,
     ],
-    ['a name prefix too long for 30-character service account ids', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = "dbt-harvester"', 'default     = "dbt-harvester-prod"') }), /Invalid value for variable[\s\S]*name_prefix must be 2 to 14/],
-    ['a dead-letter retention Pub/Sub refuses', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = "1209600s"', 'default     = "60s"') }), /Invalid value for variable[\s\S]*dead_letter_retention/],
-    ['more instances than dbt Cloud\'s rate limit allows', (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = 400', 'default     = 1000') }), /exceeds dbt Cloud's 5,000 requests a minute/],
+    [
+      'a name prefix too long for 30-character service account ids',
+      (f) => ({
+        ...f,
+        'variables.tf': f['variables.tf']!.replace(
+          'default     = "dbt-harvester"',
+          'default     = "dbt-harvester-prod"',
+        ),
+      }),
+      /Invalid value for variable[\s\S]*name_prefix must be 2 to 14/,
+    ],
+    [
+      'a dead-letter retention Pub/Sub refuses',
+      (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = "1209600s"', 'default     = "60s"') }),
+      /Invalid value for variable[\s\S]*dead_letter_retention/,
+    ],
+    [
+      "more instances than dbt Cloud's rate limit allows",
+      (f) => ({ ...f, 'variables.tf': f['variables.tf']!.replace('default     = 400', 'default     = 1000') }),
+      /exceeds dbt Cloud's 5,000 requests a minute/,
+    ],
   ];
 
-  it.each(cases)('%s', async (_name, mutate, error) => {
-    const run = await planTerraform({ standIns, mutate });
-    expect(run.ok, run.output).toBe(false);
-    expect(run.output).toMatch(error);
-  }, 120_000);
+  it.each(cases)(
+    '%s',
+    async (_name, mutate, error) => {
+      const run = await planTerraform({ standIns, mutate });
+      expect(run.ok, run.output).toBe(false);
+      expect(run.output).toMatch(error);
+    },
+    120_000,
+  );
 });
 
-const setVariable = (name: string, value: string) => (f: Record<string, string>): Record<string, string> => ({
-  ...f,
-  'variables.tf': f['variables.tf']!.replace(new RegExp(`(variable "${name}" \\{[\\s\\S]*?\\n  default\\s*=\\s*)[^\\n]+`), `$1${value}`),
-});
+const setVariable =
+  (name: string, value: string) =>
+  (f: Record<string, string>): Record<string, string> => ({
+    ...f,
+    'variables.tf': f['variables.tf']!.replace(
+      new RegExp(`(variable "${name}" \\{[\\s\\S]*?\\n  default\\s*=\\s*)[^\\n]+`),
+      `$1${value}`,
+    ),
+  });
 
 describe('webhook_enabled = false', () => {
   it('leaves the webhook path out: no function, account, secret or grant of it, and the rest as it was', async () => {
@@ -358,7 +629,12 @@ describe('webhook_enabled = false', () => {
     const off = plannedResources(run.plan!).filter((r) => r.mode === 'managed');
     const addresses = new Set(off.map((r) => r.address));
     expect(off.filter((r) => /webhook|receiveWebhook/i.test(r.address)).map((r) => r.address)).toEqual([]);
-    expect(resources.filter((r) => !addresses.has(r.address)).map((r) => r.address).sort()).toEqual([
+    expect(
+      resources
+        .filter((r) => !addresses.has(r.address))
+        .map((r) => r.address)
+        .sort(),
+    ).toEqual([
       'google_cloud_run_v2_service_iam_member.webhook_public[0]',
       'google_cloudfunctions2_function.fn["receiveWebhook"]',
       'google_pubsub_topic_iam_member.webhook_publisher[0]',
@@ -379,25 +655,39 @@ describe('webhook_access = "no-invoker-check" (organisations with domain restric
     expect(managed.filter((r) => String(r.values['member']).startsWith('all'))).toEqual([]);
     expect(run.plan!.planned_values.outputs?.['webhook_access']?.value).toBe('no-invoker-check');
     // The service's name is known after apply, so the command is too (cloudbuild.yaml runs it).
-    const changes = (run.plan as unknown as { output_changes: Record<string, { after_unknown: boolean }> }).output_changes;
+    const changes = (run.plan as unknown as { output_changes: Record<string, { after_unknown: boolean }> })
+      .output_changes;
     expect(changes['webhook_access_command']?.after_unknown).toBe(true);
-    expect((plan as unknown as { output_changes: Record<string, { after: unknown; after_unknown: boolean }> }).output_changes['webhook_access_command']).toMatchObject({ after: null, after_unknown: false });
+    expect(
+      (plan as unknown as { output_changes: Record<string, { after: unknown; after_unknown: boolean }> })
+        .output_changes['webhook_access_command'],
+    ).toMatchObject({ after: null, after_unknown: false });
   }, 120_000);
 });
 
 describe('pubsub_legacy_token_creator = true (projects that enabled Pub/Sub before April 2021)', () => {
-  it('lets Pub/Sub\'s agent mint tokens for the push account, and nothing more', async () => {
+  it("lets Pub/Sub's agent mint tokens for the push account, and nothing more", async () => {
     const run = await planTerraform({ standIns, mutate: setVariable('pubsub_legacy_token_creator', 'true') });
     expect(run.ok, run.output).toBe(true);
-    const extra = plannedResources(run.plan!).filter((r) => r.mode === 'managed' && !resources.some((x) => x.address === r.address));
+    const extra = plannedResources(run.plan!).filter(
+      (r) => r.mode === 'managed' && !resources.some((x) => x.address === r.address),
+    );
     expect(extra.map((r) => [r.address, r.values['role'], r.values['member']])).toEqual([
-      ['google_service_account_iam_member.pubsub_token_creator[0]', 'roles/iam.serviceAccountTokenCreator', `serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`],
+      [
+        'google_service_account_iam_member.pubsub_token_creator[0]',
+        'roles/iam.serviceAccountTokenCreator',
+        `serviceAccount:service-${projectNumber()}@gcp-sa-pubsub.iam.gserviceaccount.com`,
+      ],
     ]);
   }, 120_000);
 });
 
 describe('cloudbuild.yaml', () => {
-  const build = parseYaml(readFileSync('cloudbuild.yaml', 'utf8')) as { steps: { id?: string; name: string; args?: string[]; entrypoint?: string }[]; substitutions?: Record<string, string>; options?: Record<string, string> };
+  const build = parseYaml(readFileSync('cloudbuild.yaml', 'utf8')) as {
+    steps: { id?: string; name: string; args?: string[]; entrypoint?: string }[];
+    substitutions?: Record<string, string>;
+    options?: Record<string, string>;
+  };
   const stepText = (s: (typeof build.steps)[number]): string => [s.entrypoint ?? '', ...(s.args ?? [])].join(' ');
 
   it('pins every image, the Cloud SDK image to a release of the last year, terraform to the version the project tests with', () => {
@@ -405,7 +695,8 @@ describe('cloudbuild.yaml', () => {
     const sdk = build.steps.find((s) => s.name.includes('google-cloud-cli'))!.name;
     // 568.0.0 was released on 2026-05-12, and the images are kept for one year.
     expect(Number(/:(\d+)\.\d+\.\d+-emulators$/.exec(sdk)?.[1])).toBeGreaterThanOrEqual(568);
-    for (const s of build.steps.filter((x) => x.name.startsWith('hashicorp/terraform'))) expect(s.name).toBe('hashicorp/terraform:1.11.4');
+    for (const s of build.steps.filter((x) => x.name.startsWith('hashicorp/terraform')))
+      expect(s.name).toBe('hashicorp/terraform:1.11.4');
   });
 
   it('tests by .ci/run, as CI does, with terraform on the path, before any Terraform step, and applies only when allowed', () => {
@@ -417,7 +708,10 @@ describe('cloudbuild.yaml', () => {
     expect(tools).toBeGreaterThanOrEqual(0);
     expect(tools).toBeLessThan(testIndex);
     expect(stepText(build.steps[testIndex]!)).toContain('/workspace/.tools');
-    const terraformSteps = build.steps.map((s, i) => [s, i] as const).filter(([s]) => s.id !== 'tools' && s.name.startsWith('hashicorp/terraform')).map(([, i]) => i);
+    const terraformSteps = build.steps
+      .map((s, i) => [s, i] as const)
+      .filter(([s]) => s.id !== 'tools' && s.name.startsWith('hashicorp/terraform'))
+      .map(([, i]) => i);
     expect(Math.min(...terraformSteps)).toBeGreaterThan(testIndex);
     const apply = build.steps.find((s) => s.id === 'apply')!;
     expect(stepText(apply)).toMatch(/_APPLY/);

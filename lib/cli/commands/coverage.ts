@@ -31,51 +31,93 @@ Exit status: 0 computed; 1 under --cov-fail-under, or no table left after --mode
   dbtCloud: false,
   settings: [],
   args: {
-    'run-artifacts-dir': { type: 'string', placeholder: 'DIR', describe: 'the folder with manifest.json and catalog.json' },
-    'cov-report': { type: 'string', placeholder: 'FILE', describe: 'where to write the JSON report (default coverage.json)' },
+    'run-artifacts-dir': {
+      type: 'string',
+      placeholder: 'DIR',
+      describe: 'the folder with manifest.json and catalog.json',
+    },
+    'cov-report': {
+      type: 'string',
+      placeholder: 'FILE',
+      describe: 'where to write the JSON report (default coverage.json)',
+    },
     'cov-format': { type: 'string', placeholder: 'FORMAT', describe: 'string (default) or markdown' },
     'cov-fail-under': { type: 'string', placeholder: 'RATIO', describe: 'exit 1 when the coverage is lower (0 to 1)' },
-    'model-path-filter': { type: 'string', multiple: true, placeholder: 'PATH', describe: "count only tables whose original_file_path starts with PATH (repeatable)" },
+    'model-path-filter': {
+      type: 'string',
+      multiple: true,
+      placeholder: 'PATH',
+      describe: 'count only tables whose original_file_path starts with PATH (repeatable)',
+    },
   },
   positionals: true,
   async run({ io, flags, positionals }) {
     const usage = new Usage();
     const covType = positionals[0];
-    usage.check(positionals.length === 1 && (COV_TYPES as readonly string[]).includes(covType ?? ''), `name the coverage type: doc or test${positionals.length > 0 ? `, not "${positionals.join(' ')}"` : ''}`);
+    usage.check(
+      positionals.length === 1 && (COV_TYPES as readonly string[]).includes(covType ?? ''),
+      `name the coverage type: doc or test${positionals.length > 0 ? `, not "${positionals.join(' ')}"` : ''}`,
+    );
     const dir = typeof flags['run-artifacts-dir'] === 'string' ? flags['run-artifacts-dir'] : undefined;
-    usage.check(dir !== undefined, '--run-artifacts-dir DIR is required (the folder with manifest.json and catalog.json)');
+    usage.check(
+      dir !== undefined,
+      '--run-artifacts-dir DIR is required (the folder with manifest.json and catalog.json)',
+    );
     const format = flags['cov-format'] ?? 'string';
-    usage.check(format === 'string' || format === 'markdown', `--cov-format must be string or markdown, not "${String(format)}"`);
+    usage.check(
+      format === 'string' || format === 'markdown',
+      `--cov-format must be string or markdown, not "${String(format)}"`,
+    );
     let failUnder: number | undefined;
     if (typeof flags['cov-fail-under'] === 'string') {
       failUnder = Number(flags['cov-fail-under']);
-      usage.check(flags['cov-fail-under'].trim() !== '' && Number.isFinite(failUnder) && failUnder >= 0 && failUnder <= 1, `--cov-fail-under must be a ratio from 0 to 1 (0.8 for 80 %), not "${flags['cov-fail-under']}"`);
+      usage.check(
+        flags['cov-fail-under'].trim() !== '' && Number.isFinite(failUnder) && failUnder >= 0 && failUnder <= 1,
+        `--cov-fail-under must be a ratio from 0 to 1 (0.8 for 80 %), not "${flags['cov-fail-under']}"`,
+      );
     }
     const filters = Array.isArray(flags['model-path-filter']) ? flags['model-path-filter'] : undefined;
     if (usage.problems.length > 0) throw new InputError('Bad usage', usage.problems);
     const files = { manifest: join(dir!, 'manifest.json'), catalog: join(dir!, 'catalog.json') };
     for (const [name, path] of Object.entries(files)) {
       await access(path).catch(() => {
-        throw new InputError(`${path} not found`, [name === 'catalog' ? 'dbt writes catalog.json with dbt docs generate' : 'a dbt command writes manifest.json in target/']);
+        throw new InputError(`${path} not found`, [
+          name === 'catalog'
+            ? 'dbt writes catalog.json with dbt docs generate'
+            : 'a dbt command writes manifest.json in target/',
+        ]);
       });
     }
-    const manifest = await collect(createReadStream(files.manifest), manifestCollector({ tables: true })).catch((err: unknown) => {
-      throw new InputError(err instanceof Error ? err.message : String(err));
-    });
+    const manifest = await collect(createReadStream(files.manifest), manifestCollector({ tables: true })).catch(
+      (err: unknown) => {
+        throw new InputError(err instanceof Error ? err.message : String(err));
+      },
+    );
     const catalog = await collect(createReadStream(files.catalog), catalogCollector()).catch((err: unknown) => {
       throw new InputError(err instanceof Error ? err.message : String(err));
     });
-    if (!manifest.tablesKept) throw new InputError(`${files.manifest} has more tables than coverage reads`, ['more than 100,000 sources, models, seeds and snapshots']);
+    if (!manifest.tablesKept)
+      throw new InputError(`${files.manifest} has more tables than coverage reads`, [
+        'more than 100,000 sources, models, seeds and snapshots',
+      ]);
     const report = computeCoverage(manifest, catalog, covType as CoverageType, filters);
-    for (const id of report.unmatched) io.stderr(`${id} is in the catalog but not in the manifest (or is not a source, model, seed or snapshot); left out\n`);
+    for (const id of report.unmatched)
+      io.stderr(
+        `${id} is in the catalog but not in the manifest (or is not a source, model, seed or snapshot); left out\n`,
+      );
     if (filters && report.tables.length === 0) {
       io.stderr('After filtering, the catalog contains no tables. Ensure your --model-path-filter is correct.\n');
       return 1;
     }
     io.stdout(format === 'markdown' ? formatMarkdown(report) : formatString(report));
-    await writeFile(typeof flags['cov-report'] === 'string' ? flags['cov-report'] : 'coverage.json', reportJson(report));
+    await writeFile(
+      typeof flags['cov-report'] === 'string' ? flags['cov-report'] : 'coverage.json',
+      reportJson(report),
+    );
     if (failUnder !== undefined && (report.coverage ?? 0) < failUnder) {
-      io.stderr(`Measured coverage ${(report.coverage ?? 0).toFixed(3)} lower than min required coverage ${failUnder}\n`);
+      io.stderr(
+        `Measured coverage ${(report.coverage ?? 0).toFixed(3)} lower than min required coverage ${failUnder}\n`,
+      );
       return 1;
     }
     return 0;
@@ -96,7 +138,11 @@ Exit status: 0 written; 1 no run found; 2 bad usage.`,
   dbtCloud: false,
   settings: [],
   args: {
-    from: { type: 'string', placeholder: 'WHERE', describe: 'a folder or gs://BUCKET[/PREFIX] the harvester stored into' },
+    from: {
+      type: 'string',
+      placeholder: 'WHERE',
+      describe: 'a folder or gs://BUCKET[/PREFIX] the harvester stored into',
+    },
     since: { type: 'string', placeholder: 'DATE', describe: 'only runs finished on or after this day (2026-10-01)' },
     'job-id': { type: 'string', multiple: true, placeholder: 'J', describe: 'only this job (repeatable)' },
     out: { type: 'string', placeholder: 'FILE', describe: 'where to write (required for html)' },
@@ -111,7 +157,9 @@ Exit status: 0 written; 1 no run found; 2 bad usage.`,
     usage.check(format !== 'html' || out !== undefined, '--out FILE is required for the HTML report');
     let since: Date | undefined;
     if (typeof flags['since'] === 'string') since = usage.time('since', flags['since']);
-    const jobIds = Array.isArray(flags['job-id']) ? flags['job-id'].map((j) => usage.positive('job-id', j)).filter((n): n is number => n !== undefined) : undefined;
+    const jobIds = Array.isArray(flags['job-id'])
+      ? flags['job-id'].map((j) => usage.positive('job-id', j)).filter((n): n is number => n !== undefined)
+      : undefined;
     const from = typeof flags['from'] === 'string' ? parseDestination(flags['from']) : undefined;
     if (!from) usage.problems.push('--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored');
     else if ('problem' in from) usage.problems.push(`--from ${from.problem}`);
@@ -121,18 +169,26 @@ Exit status: 0 written; 1 no run found; 2 bad usage.`,
     const history = await loadHistory(reader, { since, jobIds, logger: cliLogger(io, config) });
     for (const s of history.skipped.slice(0, 20)) io.stderr(`run ${s.run_id} left out: ${s.reason}\n`);
     if (history.points.length === 0) {
-      io.stderr(`no stored run with a manifest in ${reader.description}${since ? ` since ${since.toISOString().slice(0, 10)}` : ''}${jobIds ? ` for job ${jobIds.join(', ')}` : ''}\n`);
+      io.stderr(
+        `no stored run with a manifest in ${reader.description}${since ? ` since ${since.toISOString().slice(0, 10)}` : ''}${jobIds ? ` for job ${jobIds.join(', ')}` : ''}\n`,
+      );
       return 1;
     }
     const text =
       format === 'html'
         ? await renderHistoryHtml(history, { source: reader.description, generatedAt: new Date() })
         : format === 'json'
-          ? JSON.stringify({ source: reader.description, stats: history.stats, points: history.points, drops: history.drops }, null, 2) + '\n'
+          ? JSON.stringify(
+              { source: reader.description, stats: history.stats, points: history.points, drops: history.drops },
+              null,
+              2,
+            ) + '\n'
           : historyCsv(history.points);
     if (out) {
       await writeFile(out, text);
-      io.stderr(`${history.stats.runs} runs (${history.stats.computed} summaries computed from stored manifests) -> ${out}\n`);
+      io.stderr(
+        `${history.stats.runs} runs (${history.stats.computed} summaries computed from stored manifests) -> ${out}\n`,
+      );
     } else io.stdout(text);
     return 0;
   },

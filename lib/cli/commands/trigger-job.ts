@@ -23,7 +23,12 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
     'git-sha': { type: 'string', placeholder: 'S', describe: 'run at this commit' },
     'git-branch': { type: 'string', placeholder: 'B', describe: 'run on this branch' },
     'schema-override': { type: 'string', placeholder: 'S', describe: 'build into this schema' },
-    'steps-override': { type: 'string', multiple: true, placeholder: 'CMD', describe: 'a dbt command instead of the job\'s (repeatable)' },
+    'steps-override': {
+      type: 'string',
+      multiple: true,
+      placeholder: 'CMD',
+      describe: "a dbt command instead of the job's (repeatable)",
+    },
     'threads-override': { type: 'string', placeholder: 'N', describe: 'dbt threads' },
     'target-name-override': { type: 'string', placeholder: 'T', describe: 'the target name' },
     'generate-docs-override': { type: 'string', placeholder: 'BOOL', describe: 'true or false' },
@@ -36,7 +41,8 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
   async run({ io, flags }) {
     const usage = new Usage();
     const cause = flags['cause'];
-    if (typeof cause !== 'string' || !cause.trim()) usage.problems.push('--cause TEXT is required (why this run happens; at most 255 characters)');
+    if (typeof cause !== 'string' || !cause.trim())
+      usage.problems.push('--cause TEXT is required (why this run happens; at most 255 characters)');
     else usage.check(cause.length <= 255, `--cause is at most 255 characters (it has ${cause.length})`);
     const threads = usage.positive('threads-override', flags['threads-override'], 1024);
     const timeoutOverride = usage.positive('timeout-seconds-override', flags['timeout-seconds-override'], 7 * 86_400);
@@ -45,15 +51,20 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
     let docs: boolean | undefined;
     const docsFlag = flags['generate-docs-override'];
     if (docsFlag === 'true' || docsFlag === 'false') docs = docsFlag === 'true';
-    else usage.check(docsFlag === undefined, `--generate-docs-override must be true or false, not "${String(docsFlag)}"`);
+    else
+      usage.check(docsFlag === undefined, `--generate-docs-override must be true or false, not "${String(docsFlag)}"`);
     const config = loadConfig({
       env: io.env,
       flags,
       needs: ['dbtCloud', 'jobId'],
       problems: usage.problems,
     });
-    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: 'dbt-cloud-harvester-cli' });
-    const text = (flag: string): string | undefined => (typeof flags[flag] === 'string' ? (flags[flag] as string) : undefined);
+    const client = connectDbtCloud(config.dbtCloud, {
+      logger: cliLogger(io, config),
+      userAgent: 'dbt-cloud-harvester-cli',
+    });
+    const text = (flag: string): string | undefined =>
+      typeof flags[flag] === 'string' ? (flags[flag] as string) : undefined;
     const steps = Array.isArray(flags['steps-override']) ? flags['steps-override'] : undefined;
     try {
       const run = await client.triggerJobRun(config.jobId, {
@@ -67,7 +78,12 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
         generate_docs_override: docs,
         steps_override: steps && steps.length > 0 ? steps : undefined,
       });
-      const describe = (r: Run) => ({ runId: r.id, jobId: r.job_definition_id, status: statusName(r.status), href: r['href'] ?? null });
+      const describe = (r: Run) => ({
+        runId: r.id,
+        jobId: r.job_definition_id,
+        status: statusName(r.status),
+        href: r['href'] ?? null,
+      });
       if (!flags['wait']) {
         io.stdout(JSON.stringify(describe(run)) + '\n');
         return 0;

@@ -45,20 +45,37 @@ function receiverUrl(usage: Usage, value: unknown): string | undefined {
 function jobIdsOf(usage: Usage, value: FlagValues[string]): number[] | undefined {
   if (value === undefined) return undefined;
   const list = Array.isArray(value) ? value : [String(value)];
-  return list.flatMap((v) => v.split(',')).map((v) => usage.positive('job-id', v.trim())).filter((n): n is number => n !== undefined);
+  return list
+    .flatMap((v) => v.split(','))
+    .map((v) => usage.positive('job-id', v.trim()))
+    .filter((n): n is number => n !== undefined);
 }
 
 function describe(sub: WebhookSubscription): Record<string, unknown> {
-  return { id: sub.id, name: sub.name ?? null, url: sub.client_url, events: sub.event_types ?? [], jobIds: sub.job_ids ?? [], active: sub.active ?? null, lastStatus: sub.http_status_code ?? null };
+  return {
+    id: sub.id,
+    name: sub.name ?? null,
+    url: sub.client_url,
+    events: sub.event_types ?? [],
+    jobIds: sub.job_ids ?? [],
+    active: sub.active ?? null,
+    lastStatus: sub.http_status_code ?? null,
+  };
 }
 
 /**
  * A new file only its owner may read, for the secret: opened before the subscription is created, so
  * that a path that cannot take it fails first (the secret is shown only once). Never an existing file.
  */
-async function secretFileFor(path: string): Promise<{ write: (secret: string) => Promise<void>; abandon: () => Promise<void> }> {
+async function secretFileFor(
+  path: string,
+): Promise<{ write: (secret: string) => Promise<void>; abandon: () => Promise<void> }> {
   const handle = await open(path, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`Cannot create --secret-file ${path}`, [err.code === 'EEXIST' ? 'it exists; the secret is never written over a file (remove it, or name another)' : errorMessage(err)]);
+    throw new InputError(`Cannot create --secret-file ${path}`, [
+      err.code === 'EEXIST'
+        ? 'it exists; the secret is never written over a file (remove it, or name another)'
+        : errorMessage(err),
+    ]);
   });
   return {
     write: async (secret) => {
@@ -92,7 +109,11 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
     url: { type: 'string', placeholder: 'URL', describe: 'the receiveWebhook URL (https)' },
     'job-id': { type: 'string', multiple: true, placeholder: 'J', describe: 'only this job (repeatable)' },
     name: { type: 'string', placeholder: 'NAME', describe: 'the subscription name (default dbt-cloud-harvester)' },
-    'secret-file': { type: 'string', placeholder: 'FILE', describe: 'write the secret to this new file (mode 600) instead of printing it' },
+    'secret-file': {
+      type: 'string',
+      placeholder: 'FILE',
+      describe: 'write the secret to this new file (mode 600) instead of printing it',
+    },
   },
   positionals: false,
   async run({ io, flags }) {
@@ -118,7 +139,9 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
       const secret = created.hmac_secret ?? undefined;
       if (!secret) {
         io.stdout(JSON.stringify(describe(created)) + '\n');
-        io.stderr(`dbt Cloud created subscription ${created.id} but sent no secret: delete it (webhook delete ${created.id}) and register again.\n`);
+        io.stderr(
+          `dbt Cloud created subscription ${created.id} but sent no secret: delete it (webhook delete ${created.id}) and register again.\n`,
+        );
         return 1;
       }
       redact(secret);
@@ -126,10 +149,14 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
         await file.write(secret);
         kept = true;
         io.stdout(JSON.stringify({ ...describe(created), secretFile }) + '\n');
-        io.stderr(`The secret is in ${secretFile} (shown nowhere else). Store it, then remove the file:\n  gcloud secrets versions add PREFIX-dbt-cloud-webhook-secret --data-file=${secretFile} && rm ${secretFile}\n`);
+        io.stderr(
+          `The secret is in ${secretFile} (shown nowhere else). Store it, then remove the file:\n  gcloud secrets versions add PREFIX-dbt-cloud-webhook-secret --data-file=${secretFile} && rm ${secretFile}\n`,
+        );
       } else {
         io.stdout(JSON.stringify({ ...describe(created), secret }) + '\n');
-        io.stderr('The "secret" above is shown this once; dbt Cloud will not show it again. Store it in the deployment\'s secret (README: Webhooks).\n');
+        io.stderr(
+          'The "secret" above is shown this once; dbt Cloud will not show it again. Store it in the deployment\'s secret (README: Webhooks).\n',
+        );
       }
       return 0;
     } finally {
@@ -199,7 +226,8 @@ async function readSecretFile(file: string): Promise<string> {
     throw new InputError(`Cannot read --secret-file ${file}`, [errorMessage(err)]);
   });
   const secret = text.trim();
-  if (!secret) throw new InputError(`--secret-file ${file} is empty`, ['it should hold the secret webhook register printed']);
+  if (!secret)
+    throw new InputError(`--secret-file ${file} is empty`, ['it should hold the secret webhook register printed']);
   redact(secret);
   return secret;
 }
@@ -227,22 +255,37 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
     const url = receiverUrl(usage, flags['url']);
     const runId = usage.positive('run-id', flags['run-id']);
     const file = typeof flags['secret-file'] === 'string' ? flags['secret-file'] : undefined;
-    const needs: ('dbtCloud' | 'accountId' | 'webhookSecret')[] = [runId !== undefined ? 'dbtCloud' : 'accountId', ...(file === undefined ? (['webhookSecret'] as const) : [])];
+    const needs: ('dbtCloud' | 'accountId' | 'webhookSecret')[] = [
+      runId !== undefined ? 'dbtCloud' : 'accountId',
+      ...(file === undefined ? (['webhookSecret'] as const) : []),
+    ];
     const config = loadConfig({
       env: io.env,
       flags,
       needs,
-      missing: { webhookSecret: `the secret is required: --secret-file FILE, or ${OPTIONS.webhookSecret.variable} (or ${OPTIONS.webhookSecretName.variable})` },
+      missing: {
+        webhookSecret: `the secret is required: --secret-file FILE, or ${OPTIONS.webhookSecret.variable} (or ${OPTIONS.webhookSecretName.variable})`,
+      },
       problems: usage.problems,
     });
-    const secret = file !== undefined ? await readSecretFile(file) : await secretFrom(config.webhookSecret!, WEBHOOK_SECRET).get();
-    let data: Record<string, unknown> = { jobId: '0', runId: '0', runStatus: 'Running', runStatusCode: 3, jobName: 'dbt-harvester webhook test' };
+    const secret =
+      file !== undefined ? await readSecretFile(file) : await secretFrom(config.webhookSecret!, WEBHOOK_SECRET).get();
+    let data: Record<string, unknown> = {
+      jobId: '0',
+      runId: '0',
+      runStatus: 'Running',
+      runStatusCode: 3,
+      jobName: 'dbt-harvester webhook test',
+    };
     let eventType = 'job.run.started';
     if (runId !== undefined) {
       const client = connectDbtCloud(config.dbtCloud!, { logger: cliLogger(io, config), userAgent: USER_AGENT });
       try {
         const run = await client.getRun(runId, []);
-        if (!run.finished_at) throw new InputError(`Run ${runId} has not finished`, ['dbt Cloud sends job.run.completed when it ends; test with a run that has']);
+        if (!run.finished_at)
+          throw new InputError(`Run ${runId} has not finished`, [
+            'dbt Cloud sends job.run.completed when it ends; test with a run that has',
+          ]);
         eventType = 'job.run.completed';
         const status = run.status;
         data = {
@@ -258,11 +301,24 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
         client.close();
       }
     }
-    const body = JSON.stringify({ accountId: config.accountId, eventId: `wev_test_${randomUUID()}`, timestamp: new Date().toISOString(), eventType, webhookId: 'wsu_dbt_harvester_test', webhookName: 'dbt-harvester webhook test', data });
+    const body = JSON.stringify({
+      accountId: config.accountId,
+      eventId: `wev_test_${randomUUID()}`,
+      timestamp: new Date().toISOString(),
+      eventType,
+      webhookId: 'wsu_dbt_harvester_test',
+      webhookName: 'dbt-harvester webhook test',
+      data,
+    });
     let status: number;
     let answer: string;
     try {
-      const res = await fetch(url!, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: signWebhook(secret, body) }, body, signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(url!, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: signWebhook(secret, body) },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      });
       status = res.status;
       answer = (await res.text()).slice(0, 2000);
     } catch (err) {

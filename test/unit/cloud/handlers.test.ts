@@ -34,7 +34,9 @@ afterAll(async () => {
 
 function request(method: string, body: unknown = '', headers: Record<string, string> = {}): CloudRequest {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const lower = Object.fromEntries(Object.entries({ 'Content-Type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v]));
+  const lower = Object.fromEntries(
+    Object.entries({ 'Content-Type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   return { method, header: (name) => lower[name.toLowerCase()], rawBody: Buffer.from(raw) };
 }
 
@@ -43,27 +45,50 @@ function recorder(): RunPublisher & { messages: RunMessage[] } {
   return { messages, publish: async (m) => (messages.push(...m), m.length) };
 }
 
-const deps = (publisher = recorder()): BackfillDeps & { publisher: ReturnType<typeof recorder> } => ({ client, publisher, filter: {}, logger: silentLogger, now: () => Date.parse('2022-06-01T12:34:00Z'), maxDays: 31 });
+const deps = (publisher = recorder()): BackfillDeps & { publisher: ReturnType<typeof recorder> } => ({
+  client,
+  publisher,
+  filter: {},
+  logger: silentLogger,
+  now: () => Date.parse('2022-06-01T12:34:00Z'),
+  maxDays: 31,
+});
 
 describe('dispatchHourly', () => {
   it('publishes the runs of the hour before the scheduled time, whatever the clock says', async () => {
     const d = deps();
-    const reply = await handleDispatchHourly(d, request('POST', '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' }));
+    const reply = await handleDispatchHourly(
+      d,
+      request('POST', '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' }),
+    );
     const truth = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'));
-    expect(reply).toEqual({ status: 200, body: { window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' }, runs: truth.length, published: truth.length } });
+    expect(reply).toEqual({
+      status: 200,
+      body: {
+        window: { start: '2022-06-01T09:00:00.000Z', end: '2022-06-01T10:00:00.000Z' },
+        runs: truth.length,
+        published: truth.length,
+      },
+    });
     expect(d.publisher.messages.map((m) => m.runId).sort()).toEqual(truth.map((r) => r.id).sort());
     expect(d.publisher.messages.every((m) => m.source === 'hourly')).toBe(true);
   });
 
   it.each(['GET', 'PUT', 'DELETE'])('answers %s 405 and publishes nothing', async (method) => {
     const d = deps();
-    expect((await handleDispatchHourly(d, request(method, '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' }))).status).toBe(405);
+    expect(
+      (await handleDispatchHourly(d, request(method, '', { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' })))
+        .status,
+    ).toBe(405);
     expect(d.publisher.messages).toEqual([]);
   });
 
   it('takes the clock without the header, and refuses a header that is not a time', async () => {
     const d = deps();
-    expect((await handleDispatchHourly(d, request('POST'))).body['window']).toEqual({ start: '2022-06-01T11:00:00.000Z', end: '2022-06-01T12:00:00.000Z' });
+    expect((await handleDispatchHourly(d, request('POST'))).body['window']).toEqual({
+      start: '2022-06-01T11:00:00.000Z',
+      end: '2022-06-01T12:00:00.000Z',
+    });
     const bad = await handleDispatchHourly(d, request('POST', '', { 'X-CloudScheduler-ScheduleTime': 'tomorrow' }));
     expect(bad.status).toBe(400);
   });
@@ -75,8 +100,20 @@ describe('backfill', () => {
     const c = clientFor(busy);
     try {
       const calls: { size: number; listedSoFar: number }[] = [];
-      const publisher: RunPublisher = { publish: async (m) => (calls.push({ size: m.length, listedSoFar: busy.requestsOf('runs').length }), m.length) };
-      const reply = await handleBackfill({ client: c, publisher, filter: {}, logger: silentLogger, now: () => Date.parse('2022-06-02T00:00:00Z'), maxDays: 31 }, request('POST', { start: '2022-06-01T00:00:00Z', end: '2022-06-02T00:00:00Z' }));
+      const publisher: RunPublisher = {
+        publish: async (m) => (calls.push({ size: m.length, listedSoFar: busy.requestsOf('runs').length }), m.length),
+      };
+      const reply = await handleBackfill(
+        {
+          client: c,
+          publisher,
+          filter: {},
+          logger: silentLogger,
+          now: () => Date.parse('2022-06-02T00:00:00Z'),
+          maxDays: 31,
+        },
+        request('POST', { start: '2022-06-01T00:00:00Z', end: '2022-06-02T00:00:00Z' }),
+      );
       const truth = busy.account.runsFinishedIn(new Date('2022-06-01T00:00:00Z'), new Date('2022-06-02T00:00:00Z'));
       expect(reply.body).toMatchObject({ runs: truth.length, published: truth.length });
       expect(truth.length).toBeGreaterThan(1000);
@@ -88,7 +125,7 @@ describe('backfill', () => {
     }
   });
 
-  it('keeps to HARVEST_JOB_IDS: a backfill\'s jobIds narrow them and never widen them', async () => {
+  it("keeps to HARVEST_JOB_IDS: a backfill's jobIds narrow them and never widen them", async () => {
     const [a, b, c] = fake.account.jobs.map((j) => j.id);
     const window = { start: '2022-06-01T11:00:00Z', end: '2022-06-01T15:00:00Z' };
     const jobsOf = (d: ReturnType<typeof deps>) => [...new Set(d.publisher.messages.map((m) => m.jobId))].sort();
@@ -120,34 +157,78 @@ describe('backfill', () => {
     ['GET', 'GET', '', 405, /POST/],
     ['an empty body', 'POST', '', 400, /empty/],
     ['a body that is not JSON', 'POST', '{start', 400, /not JSON/],
-    ['a window longer than the limit', 'POST', { start: '2022-01-01T00:00:00Z', end: '2022-06-01T00:00:00Z' }, 400, /longer than 31 days/],
-    ['an unknown field', 'POST', { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', dryrun: true }, 400, /dryrun/],
+    [
+      'a window longer than the limit',
+      'POST',
+      { start: '2022-01-01T00:00:00Z', end: '2022-06-01T00:00:00Z' },
+      400,
+      /longer than 31 days/,
+    ],
+    [
+      'an unknown field',
+      'POST',
+      { start: '2022-06-01T00:00:00Z', end: '2022-06-01T01:00:00Z', dryrun: true },
+      400,
+      /dryrun/,
+    ],
     ['a body of null', 'POST', 'null', 400, /expected object/],
-    ['a start before dbt Cloud keeps runs', 'POST', { start: '2021-05-01T00:00:00Z', end: '2021-05-02T00:00:00Z' }, 400, /older than dbt Cloud's run retention of 365 days: start at 2021-06-01/],
-    ['a form body', 'POST', 'start=2022-06-01', 415, /Content-Type: application\/json, not application\/x-www-form-urlencoded/, { 'Content-Type': 'application/x-www-form-urlencoded' }],
-    ['a text body holding JSON', 'POST', '{"start":"2022-06-01T00:00:00Z","end":"2022-06-01T01:00:00Z"}', 415, /not text\/plain/, { 'Content-Type': 'text/plain' }],
+    [
+      'a start before dbt Cloud keeps runs',
+      'POST',
+      { start: '2021-05-01T00:00:00Z', end: '2021-05-02T00:00:00Z' },
+      400,
+      /older than dbt Cloud's run retention of 365 days: start at 2021-06-01/,
+    ],
+    [
+      'a form body',
+      'POST',
+      'start=2022-06-01',
+      415,
+      /Content-Type: application\/json, not application\/x-www-form-urlencoded/,
+      { 'Content-Type': 'application/x-www-form-urlencoded' },
+    ],
+    [
+      'a text body holding JSON',
+      'POST',
+      '{"start":"2022-06-01T00:00:00Z","end":"2022-06-01T01:00:00Z"}',
+      415,
+      /not text\/plain/,
+      { 'Content-Type': 'text/plain' },
+    ],
     ['another charset', 'POST', '{}', 415, /UTF-8, not latin1/, { 'Content-Type': 'application/json; charset=latin1' }],
     ['a gzip body', 'POST', 'not really gzip', 415, /uncompressed, not gzip/, { 'Content-Encoding': 'gzip' }],
-  ] as [string, string, unknown, number, RegExp, Record<string, string>?][])('answers %s with %s in JSON and publishes nothing', async (_name, method, body, status, detail, headers) => {
-    const d = deps();
-    const reply = await handleBackfill(d, request(method, body, headers));
-    expect(reply.status).toBe(status);
-    expect(JSON.stringify(reply.body['details'])).toMatch(detail);
-    expect(d.publisher.messages).toEqual([]);
-  });
+  ] as [string, string, unknown, number, RegExp, Record<string, string>?][])(
+    'answers %s with %s in JSON and publishes nothing',
+    async (_name, method, body, status, detail, headers) => {
+      const d = deps();
+      const reply = await handleBackfill(d, request(method, body, headers));
+      expect(reply.status).toBe(status);
+      expect(JSON.stringify(reply.body['details'])).toMatch(detail);
+      expect(d.publisher.messages).toEqual([]);
+    },
+  );
 });
 
 describe('harvestRun', () => {
   const ctx = () => ({ client, sink: new LocalFolderSink(dir), artifacts: DEFAULT_ARTIFACTS, logger: silentLogger });
-  const push = (data: unknown, messageId = 'm-1') => ({ message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId }, subscription: 'projects/p/subscriptions/s' });
+  const push = (data: unknown, messageId = 'm-1') => ({
+    message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId },
+    subscription: 'projects/p/subscriptions/s',
+  });
 
   it('stores the run a push names, and acknowledges it again as already stored', async () => {
     const run = fake.account.runs.find((r) => r.outcome === 'success' && fake.account.expectedFiles(r.id).length > 2)!;
     const first = await handleHarvestRun(ctx(), request('POST', push({ runId: run.id, jobId: run.jobId })));
     // Every artifact, and each step's coverage summary.
-    expect(first).toMatchObject({ status: 200, body: { status: 'stored', runId: run.id, files: expectedTree(fake.account, [run]).size - 1 } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: { status: 'stored', runId: run.id, files: expectedTree(fake.account, [run]).size - 1 },
+    });
     expect(await listFiles(join(dir, runFolder(run)))).toContain('_run.json');
-    expect(await handleHarvestRun(ctx(), request('POST', push({ runId: run.id })))).toMatchObject({ status: 200, body: { status: 'skipped', reason: 'already stored' } });
+    expect(await handleHarvestRun(ctx(), request('POST', push({ runId: run.id })))).toMatchObject({
+      status: 200,
+      body: { status: 'skipped', reason: 'already stored' },
+    });
   });
 
   it.each([

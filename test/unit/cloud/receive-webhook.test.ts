@@ -44,9 +44,19 @@ function event(overrides: Record<string, unknown> = {}, data: Record<string, unk
   };
 }
 
-function request(body: string | Buffer, headers: Record<string, string | undefined> = {}, method = 'POST'): CloudRequest {
-  const lower = Object.fromEntries(Object.entries({ 'content-type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v]));
-  return { method, header: (name) => lower[name.toLowerCase()], rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body) };
+function request(
+  body: string | Buffer,
+  headers: Record<string, string | undefined> = {},
+  method = 'POST',
+): CloudRequest {
+  const lower = Object.fromEntries(
+    Object.entries({ 'content-type': 'application/json', ...headers }).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  return {
+    method,
+    header: (name) => lower[name.toLowerCase()],
+    rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body),
+  };
 }
 
 const signed = (body: unknown, headers: Record<string, string | undefined> = {}, secret = SECRET): CloudRequest => {
@@ -54,7 +64,10 @@ const signed = (body: unknown, headers: Record<string, string | undefined> = {},
   return request(raw, { authorization: signWebhook(secret, raw), ...headers });
 };
 
-function setup(filter: RunFilter = {}, options: { secret?: () => Promise<string>; refresh?: () => Promise<string>; publish?: RunPublisher['publish'] } = {}) {
+function setup(
+  filter: RunFilter = {},
+  options: { secret?: () => Promise<string>; refresh?: () => Promise<string>; publish?: RunPublisher['publish'] } = {},
+) {
   const messages: RunMessage[] = [];
   const lines: string[] = [];
   const deps: WebhookDeps = {
@@ -72,7 +85,9 @@ describe('receiveWebhook: the signature', () => {
     const { deps, messages } = setup();
     const reply = await handleWebhook(deps, signed(event()));
     expect(reply).toEqual({ status: 200, body: { published: 1, runId: 155144666, jobId: 278164 } });
-    expect(messages).toEqual([{ runId: 155144666, jobId: 278164, finishedAt: '2023-05-29T07:52:15Z', source: 'webhook' }]);
+    expect(messages).toEqual([
+      { runId: 155144666, jobId: 278164, finishedAt: '2023-05-29T07:52:15Z', source: 'webhook' },
+    ]);
   });
 
   it('refuses a missing, malformed or wrong signature with 401 in JSON, and publishes nothing', async () => {
@@ -102,7 +117,12 @@ describe('receiveWebhook: the signature', () => {
     const { deps, messages } = setup();
     const raw = JSON.stringify(event());
     const signature = signWebhook(SECRET, raw);
-    for (const changed of [raw.replace('155144666', '155144667'), JSON.stringify(event(), null, 2), `${raw}\n`, raw.replace('"Success"', '"Succes\\u0073"')]) {
+    for (const changed of [
+      raw.replace('155144666', '155144667'),
+      JSON.stringify(event(), null, 2),
+      `${raw}\n`,
+      raw.replace('"Success"', '"Succes\\u0073"'),
+    ]) {
       expect((await handleWebhook(deps, request(changed, { authorization: signature }))).status).toBe(401);
     }
     expect(messages).toEqual([]);
@@ -118,8 +138,12 @@ describe('receiveWebhook: the signature', () => {
   it('accepts the signature in upper case or with a sha256= prefix', async () => {
     const { deps, messages } = setup();
     const raw = JSON.stringify(event());
-    expect((await handleWebhook(deps, request(raw, { authorization: signWebhook(SECRET, raw).toUpperCase() }))).status).toBe(200);
-    expect((await handleWebhook(deps, request(raw, { authorization: `sha256=${signWebhook(SECRET, raw)}` }))).status).toBe(200);
+    expect(
+      (await handleWebhook(deps, request(raw, { authorization: signWebhook(SECRET, raw).toUpperCase() }))).status,
+    ).toBe(200);
+    expect(
+      (await handleWebhook(deps, request(raw, { authorization: `sha256=${signWebhook(SECRET, raw)}` }))).status,
+    ).toBe(200);
     expect(messages).toHaveLength(2);
   });
 
@@ -134,11 +158,14 @@ describe('receiveWebhook: the signature', () => {
   });
 
   it('answers 503 while the secret cannot be read (no version yet), so that dbt Cloud retries', async () => {
-    const { deps, messages } = setup({}, {
-      secret: async () => {
-        throw new Error('The webhook secret is not set: secret x has no enabled version');
+    const { deps, messages } = setup(
+      {},
+      {
+        secret: async () => {
+          throw new Error('The webhook secret is not set: secret x has no enabled version');
+        },
       },
-    });
+    );
     const reply = await handleWebhook(deps, signed(event()));
     expect(reply.status).toBe(503);
     expect((reply.body['details'] as string[])[0]).toMatch(/not set/);
@@ -154,7 +181,12 @@ describe('receiveWebhook: the request', () => {
 
   it('refuses a signed body of another content type (415), and reads one with none', async () => {
     const { deps, messages } = setup();
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1']) {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=latin1',
+    ]) {
       const reply = await handleWebhook(deps, signed(event(), { 'content-type': type }));
       expect(reply.status, type).toBe(415);
     }
@@ -178,7 +210,15 @@ describe('receiveWebhook: the request', () => {
 
   it('takes ids as strings or numbers alike', async () => {
     const { deps, messages } = setup();
-    await handleWebhook(deps, signed(event({ accountId: String(ACCOUNT) }, { runId: 155144666, jobId: 278164, projectId: 241251, environmentId: 187998 })));
+    await handleWebhook(
+      deps,
+      signed(
+        event(
+          { accountId: String(ACCOUNT) },
+          { runId: 155144666, jobId: 278164, projectId: 241251, environmentId: 187998 },
+        ),
+      ),
+    );
     await handleWebhook(deps, signed(event()));
     expect(messages.map((m) => [m.runId, m.jobId])).toEqual([
       [155144666, 278164],
@@ -218,19 +258,30 @@ describe('receiveWebhook: what is not for it', () => {
   });
 
   it('publishes runs in scope, errored runs, and cancelled runs when they are wanted', async () => {
-    const { deps, messages } = setup({ projectId: 241251, environmentId: 187998, jobIds: [278164], includeCancelled: true });
+    const { deps, messages } = setup({
+      projectId: 241251,
+      environmentId: 187998,
+      jobIds: [278164],
+      includeCancelled: true,
+    });
     await handleWebhook(deps, signed(event()));
-    await handleWebhook(deps, signed(event({ eventType: 'job.run.errored' }, { runStatus: 'Errored', runStatusCode: 20 })));
+    await handleWebhook(
+      deps,
+      signed(event({ eventType: 'job.run.errored' }, { runStatus: 'Errored', runStatusCode: 20 })),
+    );
     await handleWebhook(deps, signed(event({}, { runStatus: 'Cancelled', runStatusCode: 30 })));
     expect(messages).toHaveLength(3);
   });
 
   it('answers 503 when the message cannot be published, so that dbt Cloud retries', async () => {
-    const { deps } = setup({}, {
-      publish: async () => {
-        throw new Error('Pub/Sub unavailable');
+    const { deps } = setup(
+      {},
+      {
+        publish: async () => {
+          throw new Error('Pub/Sub unavailable');
+        },
       },
-    });
+    );
     const reply = await handleWebhook(deps, signed(event()));
     expect(reply.status).toBe(503);
     expect(reply.body['error']).toBe('not published');

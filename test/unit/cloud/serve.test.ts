@@ -20,13 +20,25 @@ beforeAll(async () => {
 });
 afterAll(() => fake.stop());
 
-async function call(name: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+async function call(
+  name: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
   const server = getTestServer(name);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
-    return { status: res.status, type: res.headers.get('content-type'), json: (await res.json()) as Record<string, unknown> };
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body,
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      json: (await res.json()) as Record<string, unknown>,
+    };
   } finally {
     server.close();
   }
@@ -34,10 +46,18 @@ async function call(name: string, body: string, headers: Record<string, string> 
 
 describe('serving a function of the table', () => {
   it('answers a request end to end in JSON', async () => {
-    const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: TOKEN, DBT_CLOUD_HOST: fake.url, RUNS_TOPIC: 'projects/p/topics/t' };
+    const env = {
+      DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+      DBT_CLOUD_TOKEN: TOKEN,
+      DBT_CLOUD_HOST: fake.url,
+      RUNS_TOPIC: 'projects/p/topics/t',
+    };
     ff.http('backfillServed', serve(backfill, env, []));
     // A window older than dbt Cloud's retention (the fake's day is in 2022) is refused, in JSON.
-    const res = await call('backfillServed', JSON.stringify({ start: '2022-06-01T09:00:00Z', end: '2022-06-01T10:00:00Z', dryRun: true }));
+    const res = await call(
+      'backfillServed',
+      JSON.stringify({ start: '2022-06-01T09:00:00Z', end: '2022-06-01T10:00:00Z', dryRun: true }),
+    );
     expect(res.status).toBe(400);
     expect(res.type).toMatch(/application\/json/);
     expect(JSON.stringify(res.json['details'])).toMatch(/older than dbt Cloud's run retention of 365 days/);
@@ -46,20 +66,37 @@ describe('serving a function of the table', () => {
     // An hour before the fake's day: listed, with nothing to publish (this test talks to no Pub/Sub).
     const listed = await call('hourlyServed', '', { 'X-CloudScheduler-ScheduleTime': '2022-05-01T10:10:00Z' });
     expect(listed.status, JSON.stringify(listed.json)).toBe(200);
-    expect(listed.json).toEqual({ window: { start: '2022-05-01T09:00:00.000Z', end: '2022-05-01T10:00:00.000Z' }, runs: 0, published: 0 });
+    expect(listed.json).toEqual({
+      window: { start: '2022-05-01T09:00:00.000Z', end: '2022-05-01T10:00:00.000Z' },
+      runs: 0,
+      published: 0,
+    });
   });
 
   it('refuses to start a function that would store in a folder of its instance', () => {
     const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
     for (const destination of ['./out', 'my-bucket', 'gs:/my-bucket']) {
-      expect(() => serve(harvestRun, { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 'tok-1234', ARTIFACTS_DESTINATION: destination, FUNCTION_TARGET: 'harvestRun' }, [])).toThrow(/ARTIFACTS_DESTINATION/);
+      expect(() =>
+        serve(
+          harvestRun,
+          {
+            DBT_CLOUD_ACCOUNT_ID: '1',
+            DBT_CLOUD_TOKEN: 'tok-1234',
+            ARTIFACTS_DESTINATION: destination,
+            FUNCTION_TARGET: 'harvestRun',
+          },
+          [],
+        ),
+      ).toThrow(/ARTIFACTS_DESTINATION/);
     }
   });
 
   it('stops an instance at start-up when its configuration cannot serve it, naming every problem', () => {
     const start = () => serve(backfill, { DBT_CLOUD_ACCOUNT_ID: 'x', FUNCTION_TARGET: 'backfill' }, []);
     expect(start).toThrow(ConfigError);
-    expect(start).toThrow(/DBT_CLOUD_ACCOUNT_ID must be a positive whole number[\s\S]*DBT_CLOUD_TOKEN is required[\s\S]*RUNS_TOPIC is required/);
+    expect(start).toThrow(
+      /DBT_CLOUD_ACCOUNT_ID must be a positive whole number[\s\S]*DBT_CLOUD_TOKEN is required[\s\S]*RUNS_TOPIC is required/,
+    );
   });
 
   it('answers 500 with the problems where the function is not the one served', async () => {
@@ -75,10 +112,19 @@ describe('serving a function of the table', () => {
     const gcs = await startFakeGcs();
     try {
       const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
-      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN_SECRET: 'projects/my-project/secrets/token', SECRET_MANAGER_API_ENDPOINT: sm.url, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: 'gs://serve-bucket', STORAGE_API_ENDPOINT: gcs.url };
+      const env = {
+        DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+        DBT_CLOUD_TOKEN_SECRET: 'projects/my-project/secrets/token',
+        SECRET_MANAGER_API_ENDPOINT: sm.url,
+        DBT_CLOUD_HOST: fake.url,
+        ARTIFACTS_DESTINATION: 'gs://serve-bucket',
+        STORAGE_API_ENDPOINT: gcs.url,
+      };
       ff.http('harvestRunWithSecret', serve(harvestRun, env, []));
       const run = fake.account.runs.find((r) => r.outcome === 'success')!;
-      const push = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: '1' } });
+      const push = JSON.stringify({
+        message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: '1' },
+      });
       const before = await call('harvestRunWithSecret', push);
       expect(before.status).toBe(502);
       expect(String(before.json['error'])).toMatch(/dbt Cloud token is not set.*gcloud secrets versions add token/);
@@ -97,15 +143,27 @@ describe('serving a function of the table', () => {
     fake.tokens.add(token);
     try {
       const harvestRun = FUNCTIONS.find((f) => f.name === 'harvestRun')!;
-      const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId), DBT_CLOUD_TOKEN: token, DBT_CLOUD_HOST: fake.url, ARTIFACTS_DESTINATION: 'gs://echo-bucket', STORAGE_API_ENDPOINT: gcs.url };
+      const env = {
+        DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+        DBT_CLOUD_TOKEN: token,
+        DBT_CLOUD_HOST: fake.url,
+        ARTIFACTS_DESTINATION: 'gs://echo-bucket',
+        STORAGE_API_ENDPOINT: gcs.url,
+      };
       ff.http('harvestRunEcho', serve(harvestRun, env, []));
       const run = fake.account.runs.find((r) => r.outcome === 'success')!;
       const echo = fake.inject({ kind: 'run', times: 1, fault: { type: 'status', status: 400, body: 'echo' } });
-      const push = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: 'echo-1' } });
+      const push = JSON.stringify({
+        message: { data: Buffer.from(JSON.stringify({ runId: run.id })).toString('base64'), messageId: 'echo-1' },
+      });
       const server = getTestServer('harvestRunEcho');
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: push });
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: push,
+      });
       const text = await res.text();
       server.close();
       expect(echo.hits).toBe(1);

@@ -4,7 +4,17 @@ import { selectRuns } from '../../../lib/core/select.ts';
 import type { Run } from '../../../lib/core/run.ts';
 
 const mk = (id: number, finished: string | null, status = 10, extra: Partial<Run> = {}): Run =>
-  ({ id, account_id: 1, project_id: 10, environment_id: 20, job_definition_id: 30, status, created_at: '2022-06-01 00:00:00+00:00', finished_at: finished, ...extra }) as Run;
+  ({
+    id,
+    account_id: 1,
+    project_id: 10,
+    environment_id: 20,
+    job_definition_id: 30,
+    status,
+    created_at: '2022-06-01 00:00:00+00:00',
+    finished_at: finished,
+    ...extra,
+  }) as Run;
 
 describe('object paths', () => {
   it('partitions by the UTC date and hour of finished_at', () => {
@@ -16,7 +26,8 @@ describe('object paths', () => {
   });
 
   it('refuses file names that could leave the run folder', () => {
-    for (const name of ['../x.json', 'a/b.json', '..', '.', 'x\0.json']) expect(() => artifactPath('d', 1, name)).toThrow(/unsafe/);
+    for (const name of ['../x.json', 'a/b.json', '..', '.', 'x\0.json'])
+      expect(() => artifactPath('d', 1, name)).toThrow(/unsafe/);
   });
 });
 
@@ -38,7 +49,11 @@ describe('selectRuns', () => {
     async function* counted(): AsyncGenerator<Run[]> {
       for (const page of [
         [mk(1, null, 3), mk(2, '2022-06-01 10:00:00.000000+00:00'), mk(3, '2022-06-01 09:59:59.999999+00:00')],
-        [mk(4, '2022-06-01 09:30:00+00:00', 20), mk(5, '2022-06-01 09:20:00+00:00', 30), mk(6, '2022-06-01 09:00:00.000000+00:00')],
+        [
+          mk(4, '2022-06-01 09:30:00+00:00', 20),
+          mk(5, '2022-06-01 09:20:00+00:00', 30),
+          mk(6, '2022-06-01 09:00:00.000000+00:00'),
+        ],
         [mk(7, '2022-06-01 08:59:59.999999+00:00')],
         [mk(8, '2022-06-01 08:00:00+00:00')],
       ]) {
@@ -52,8 +67,17 @@ describe('selectRuns', () => {
   });
 
   it('includes cancelled runs only when asked, and re-checks every filter', async () => {
-    const list = [mk(1, '2022-06-01 09:10:00+00:00', 30), mk(2, '2022-06-01 09:10:00+00:00', 10, { project_id: 99 }), mk(3, '2022-06-01 09:10:00+00:00', 10, { job_definition_id: 31 }), mk(4, '2022-06-01 09:10:00+00:00')];
-    expect((await collect(selectRuns(pages(list), window, { includeCancelled: true, projectId: 10, jobIds: [30] }))).map((r) => r.id)).toEqual([1, 4]);
+    const list = [
+      mk(1, '2022-06-01 09:10:00+00:00', 30),
+      mk(2, '2022-06-01 09:10:00+00:00', 10, { project_id: 99 }),
+      mk(3, '2022-06-01 09:10:00+00:00', 10, { job_definition_id: 31 }),
+      mk(4, '2022-06-01 09:10:00+00:00'),
+    ];
+    expect(
+      (await collect(selectRuns(pages(list), window, { includeCancelled: true, projectId: 10, jobIds: [30] }))).map(
+        (r) => r.id,
+      ),
+    ).toEqual([1, 4]);
     expect((await collect(selectRuns(pages(list), window, { projectId: 10 }))).map((r) => r.id)).toEqual([3, 4]);
   });
 

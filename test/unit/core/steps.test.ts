@@ -37,7 +37,8 @@ describe('dbt sub-commands and stored run_results names', () => {
   });
 
   it('keeps the other file names', () => {
-    for (const file of ['manifest.json', 'catalog.json', 'sources.json']) expect(storedFileName(file, 'docs generate')).toBe(file);
+    for (const file of ['manifest.json', 'catalog.json', 'sources.json'])
+      expect(storedFileName(file, 'docs generate')).toBe(file);
   });
 
   it('has no sub-command for dbt alone', () => {
@@ -45,7 +46,10 @@ describe('dbt sub-commands and stored run_results names', () => {
   });
 });
 
-const run = (steps: { index: number; name: string }[], executeSteps: string[] = []): Pick<Run, 'run_steps' | 'job'> => ({
+const run = (
+  steps: { index: number; name: string }[],
+  executeSteps: string[] = [],
+): Pick<Run, 'run_steps' | 'job'> => ({
   run_steps: steps.map((s) => ({ id: s.index, index: s.index, name: s.name })),
   job: { id: 1, name: 'j', project_id: 1, environment_id: 1, execute_steps: executeSteps },
 });
@@ -53,23 +57,34 @@ const run = (steps: { index: number; name: string }[], executeSteps: string[] = 
 describe('selectDbtSteps', () => {
   it('uses the run steps by their own index, skipping deps and non-dbt steps', () => {
     const selection = selectDbtSteps(
-      run([
-        { index: 1, name: 'Clone Git Repository' },
-        { index: 2, name: 'Create Profile from Connection Snowflake ' },
-        { index: 3, name: 'Invoke dbt with `dbt deps`' },
-        { index: 4, name: 'Invoke dbt with `dbt source freshness`' },
-        { index: 5, name: 'Invoke dbt with `dbt build`' },
-        { index: 6, name: 'Invoke dbt with `dbt docs generate`' },
-      ], ['dbt build']),
+      run(
+        [
+          { index: 1, name: 'Clone Git Repository' },
+          { index: 2, name: 'Create Profile from Connection Snowflake ' },
+          { index: 3, name: 'Invoke dbt with `dbt deps`' },
+          { index: 4, name: 'Invoke dbt with `dbt source freshness`' },
+          { index: 5, name: 'Invoke dbt with `dbt build`' },
+          { index: 6, name: 'Invoke dbt with `dbt docs generate`' },
+        ],
+        ['dbt build'],
+      ),
     );
     expect(selection.fallback).toBe(false);
-    expect(selection.steps.map((s) => [s.index, s.subcommand])).toEqual([[4, 'source freshness'], [5, 'build'], [6, 'docs generate']]);
+    expect(selection.steps.map((s) => [s.index, s.subcommand])).toEqual([
+      [4, 'source freshness'],
+      [5, 'build'],
+      [6, 'docs generate'],
+    ]);
   });
 
   it('falls back to execute_steps numbered from 4 only when the run has no steps', () => {
     const selection = selectDbtSteps(run([], ['dbt seed', 'dbt run', 'dbt test']));
     expect(selection.fallback).toBe(true);
-    expect(selection.steps.map((s) => [s.index, s.subcommand])).toEqual([[4, 'seed'], [5, 'run'], [6, 'test']]);
+    expect(selection.steps.map((s) => [s.index, s.subcommand])).toEqual([
+      [4, 'seed'],
+      [5, 'run'],
+      [6, 'test'],
+    ]);
   });
 
   it('does not fall back when the run has steps but none invoked dbt (failed at clone)', () => {

@@ -15,7 +15,17 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(text).toISOString()).toBe(iso);
   });
 
-  it.each(['', 'yesterday', '2022-13-01T00:00:00', '2022-02-30', '2022-06-01T25:00:00', '1654041600', '0050-06-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:00:00-05:00'])('rejects %j', (text) => {
+  it.each([
+    '',
+    'yesterday',
+    '2022-13-01T00:00:00',
+    '2022-02-30',
+    '2022-06-01T25:00:00',
+    '1654041600',
+    '0050-06-01T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+    '9999-12-31T23:00:00-05:00',
+  ])('rejects %j', (text) => {
     expect(tryParseTimestamp(text)).toBeNull();
     expect(() => parseTimestamp(text, '--start-time')).toThrow(/--start-time/);
   });
@@ -30,7 +40,10 @@ describe('parseTimestamp', () => {
 describe('windows', () => {
   it('takes the previous full hour of the scheduled time', () => {
     const w = hourlyWindow(new Date('2022-06-01T10:10:00Z'));
-    expect([w.start.toISOString(), w.end.toISOString()]).toEqual(['2022-06-01T09:00:00.000Z', '2022-06-01T10:00:00.000Z']);
+    expect([w.start.toISOString(), w.end.toISOString()]).toEqual([
+      '2022-06-01T09:00:00.000Z',
+      '2022-06-01T10:00:00.000Z',
+    ]);
   });
 
   it('includes the start and excludes the end', () => {
@@ -39,5 +52,4 @@ describe('windows', () => {
     expect(inWindow(new Date('2022-06-01T10:00:00Z'), w)).toBe(false);
     expect(inWindow(new Date('2022-06-01T09:59:59.999Z'), w)).toBe(true);
   });
-
 });

@@ -16,8 +16,12 @@ describe('the dbt Cloud token from Secret Manager', () => {
     const read = secretTokenProvider(name('fresh'), { endpoint: sm.url });
     const err = await read().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TokenUnavailableError);
-    expect((err as Error).message).toMatch(/not set: secret fresh has no enabled version "latest" in project my-data-platform/);
-    expect((err as Error).message).toContain('gcloud secrets versions add fresh --project=my-data-platform --data-file=-');
+    expect((err as Error).message).toMatch(
+      /not set: secret fresh has no enabled version "latest" in project my-data-platform/,
+    );
+    expect((err as Error).message).toContain(
+      'gcloud secrets versions add fresh --project=my-data-platform --data-file=-',
+    );
     sm.addVersion('projects/my-data-platform/secrets/fresh', 'tok-1\n');
     expect(await read()).toBe('tok-1');
   });
@@ -45,12 +49,16 @@ describe('the dbt Cloud token from Secret Manager', () => {
     sm.dropNext = 2;
     const err = await secretTokenProvider(name('reset'), { endpoint: sm.url })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TokenUnavailableError);
-    expect((err as Error).message).toMatch(/Cannot reach Secret Manager to read the dbt Cloud token \(projects\/my-data-platform\/secrets\/reset\/versions\/latest\)/);
+    expect((err as Error).message).toMatch(
+      /Cannot reach Secret Manager to read the dbt Cloud token \(projects\/my-data-platform\/secrets\/reset\/versions\/latest\)/,
+    );
     expect(sm.dropNext).toBe(0);
   });
 
   it('names the missing role when the secret may not be read', async () => {
     sm.denied.add('projects/my-data-platform/secrets/locked');
-    await expect(secretTokenProvider(name('locked'), { endpoint: sm.url })()).rejects.toThrow(/needs roles\/secretmanager\.secretAccessor/);
+    await expect(secretTokenProvider(name('locked'), { endpoint: sm.url })()).rejects.toThrow(
+      /needs roles\/secretmanager\.secretAccessor/,
+    );
   });
 });

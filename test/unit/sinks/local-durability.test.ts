@@ -38,7 +38,11 @@ afterEach(async () => {
 describe('the local sink, durably', () => {
   it('syncs each file, its folder and every new folder entry before the write returns', async () => {
     const sink = new LocalFolderSink(root);
-    await sink.write('date=2022-06-01/hour=09/job_id=1/run_id=2/step=4/manifest.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json' });
+    await sink.write(
+      'date=2022-06-01/hour=09/job_id=1/run_id=2/step=4/manifest.json',
+      Readable.from([Buffer.from('{}')]),
+      { contentType: 'application/json' },
+    );
     const rel = synced.map((p) => relative(root, p) || '.');
     expect(rel.filter((p) => p.endsWith('.partial'))).toHaveLength(1);
     expect(rel.filter((p) => !p.endsWith('.partial'))).toEqual([
@@ -51,8 +55,12 @@ describe('the local sink, durably', () => {
     ]);
     // The marker, written next into an existing folder, syncs itself and that folder.
     synced.length = 0;
-    await sink.write('date=2022-06-01/hour=09/job_id=1/run_id=2/_run.json', Readable.from([Buffer.from('{}\n')]), { contentType: 'application/json' });
-    expect(synced.map((p) => relative(root, p)).filter((p) => !p.endsWith('.partial'))).toEqual(['date=2022-06-01/hour=09/job_id=1/run_id=2']);
+    await sink.write('date=2022-06-01/hour=09/job_id=1/run_id=2/_run.json', Readable.from([Buffer.from('{}\n')]), {
+      contentType: 'application/json',
+    });
+    expect(synced.map((p) => relative(root, p)).filter((p) => !p.endsWith('.partial'))).toEqual([
+      'date=2022-06-01/hour=09/job_id=1/run_id=2',
+    ]);
   });
 
   it('sweeps what a killed writer left in the step folders of a run already stored', async () => {
@@ -60,7 +68,9 @@ describe('the local sink, durably', () => {
     await mkdir(join(run, 'step=4'), { recursive: true });
     await writeFile(join(run, '_run.json'), '{}\n');
     await writeFile(join(run, 'step=4', 'manifest.json'), '{}');
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
+    );
     await writeFile(join(run, 'step=4', `.${dead}.${randomUUID()}.partial`), 'half a file');
     expect(await new LocalFolderSink(root).exists('run/_run.json')).toBe(true);
     expect(await listFiles(root)).toEqual(['run/_run.json', 'run/step=4/manifest.json']);

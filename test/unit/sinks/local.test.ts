@@ -25,8 +25,13 @@ function deadPid(): number {
 describe('LocalFolderSink', () => {
   it('writes once and never replaces', async () => {
     const sink = new LocalFolderSink(root);
-    expect(await sink.write('a/b.json', Readable.from([Buffer.from('{"v":1}')]), { contentType: 'application/json' })).toEqual({ status: 'stored', bytes: 7 });
-    expect((await sink.write('a/b.json', Readable.from([Buffer.from('{"v":2}')]), { contentType: 'application/json' })).status).toBe('exists');
+    expect(
+      await sink.write('a/b.json', Readable.from([Buffer.from('{"v":1}')]), { contentType: 'application/json' }),
+    ).toEqual({ status: 'stored', bytes: 7 });
+    expect(
+      (await sink.write('a/b.json', Readable.from([Buffer.from('{"v":2}')]), { contentType: 'application/json' }))
+        .status,
+    ).toBe('exists');
     expect(await readFile(join(root, 'a/b.json'), 'utf8')).toBe('{"v":1}');
   });
 
@@ -44,12 +49,19 @@ describe('LocalFolderSink', () => {
 
     const sink = new LocalFolderSink(root);
     expect(await sink.exists('run/_run.json')).toBe(true); // a complete run: only checked, never written
-    expect((await sink.write('run/step=4/manifest.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json' })).status).toBe('exists');
+    expect(
+      (
+        await sink.write('run/step=4/manifest.json', Readable.from([Buffer.from('{}')]), {
+          contentType: 'application/json',
+        })
+      ).status,
+    ).toBe('exists');
     expect(await listFiles(root)).toEqual(['run/_run.json', liveTemp, 'run/step=4/manifest.json'].sort());
   });
 
   it('refuses paths that leave the folder', async () => {
     const sink = new LocalFolderSink(root);
-    for (const path of ['../x.json', 'a/../../x.json', '/etc/passwd', 'a//b']) await expect(sink.exists(path)).rejects.toThrow(/unsafe/);
+    for (const path of ['../x.json', 'a/../../x.json', '/etc/passwd', 'a//b'])
+      await expect(sink.exists(path)).rejects.toThrow(/unsafe/);
   });
 });

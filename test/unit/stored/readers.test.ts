@@ -9,7 +9,12 @@ import { startFakeGcs, type FakeGcs } from '../../../harness/fake-gcs/server.ts'
 /** Reading stored objects back, from a folder or (through the real client) a bucket, alike. */
 let gcs: FakeGcs;
 let dir: string;
-const OBJECTS = ['date=2022-06-01/hour=09/job_id=1/run_id=10/_run.json', 'date=2022-06-01/hour=09/job_id=1/run_id=10/step=4/coverage.json', 'date=2022-06-01/hour=10/job_id=2/run_id=11/_run.json', 'date=2022-06-02/hour=00/job_id=1/run_id=12/_run.json'];
+const OBJECTS = [
+  'date=2022-06-01/hour=09/job_id=1/run_id=10/_run.json',
+  'date=2022-06-01/hour=09/job_id=1/run_id=10/step=4/coverage.json',
+  'date=2022-06-01/hour=10/job_id=2/run_id=11/_run.json',
+  'date=2022-06-02/hour=00/job_id=1/run_id=12/_run.json',
+];
 
 beforeAll(async () => {
   process.env['METADATA_SERVER_DETECTION'] = 'none';
