@@ -79,11 +79,11 @@ export async function writeCoverageDemo(
       const finishedAt = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.000000+00:00`;
       await writeFile(
         join(folder, 'step=6/coverage.json'),
-        JSON.stringify(summarize(m, c, { finishedAt, jobName: job.name })) + '\n',
+        `${JSON.stringify(summarize(m, c, { finishedAt, jobName: job.name }))}\n`,
       );
       await writeFile(
         join(folder, '_run.json'),
-        JSON.stringify({ id, job_definition_id: job.id, finished_at: finishedAt, job: { name: job.name } }) + '\n',
+        `${JSON.stringify({ id, job_definition_id: job.id, finished_at: finishedAt, job: { name: job.name } })}\n`,
       );
       runs++;
     }

@@ -114,9 +114,7 @@ export function gcloudCommandsIn(text: string): string[] {
   const lines = text.replace(/\\\n\s*/g, ' ').split('\n');
   const out: string[] = [];
   for (const line of lines) {
-    const re = /(^|[\s;|&(`])gcloud\s/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(line))) {
+    for (const m of line.matchAll(/(^|[\s;|&(`])gcloud\s/g)) {
       const start = m.index + m[1]!.length;
       const before = line.slice(0, start);
       // Inside a comment of its own line: a command shown to the reader is checked too; a mention in prose is not.

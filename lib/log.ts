@@ -54,7 +54,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'INFO';
-  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = options.fields ?? {};
   const emit = (severity: Severity, message: string, fields?: LogFields): void => {
     if (ORDER[severity] < ORDER[level]) return;

@@ -27,10 +27,10 @@ const reply = await handler({
   rawBody: Buffer.from(JSON.stringify({ start: values.start, end: values.end })),
 });
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     reply,
     seconds: (performance.now() - started) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
-  }) + '\n',
+  })}\n`,
 );
 process.exit(0);

@@ -15,10 +15,10 @@ const code = await runCli(['coverage', 'history', '--from', values.from!, '--out
   isTTY: false,
 });
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     code,
     stderr,
     seconds: (performance.now() - started) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
-  }) + '\n',
+  })}\n`,
 );

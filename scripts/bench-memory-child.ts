@@ -38,9 +38,9 @@ const outcome = await harvestRun(Number(values.run), {
 });
 client.close();
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     outcome,
     seconds: (performance.now() - started) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
-  }) + '\n',
+  })}\n`,
 );

@@ -545,7 +545,7 @@ function runFolderOf(finishedAt: Date, jobId: number, runId: number): string {
 }
 
 await mkdir('bench-results', { recursive: true });
-await writeFile('bench-results/bench.json', JSON.stringify(results, null, 2) + '\n');
+await writeFile('bench-results/bench.json', `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(
   `| part | measure | figure | goal |\n| --- | --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`,
 );

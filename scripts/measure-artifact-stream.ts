@@ -70,7 +70,7 @@ child.kill();
 
 const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     artifactBytes: received,
     contentLength: result.contentLength,
     seconds: Number(seconds.toFixed(2)),
@@ -79,5 +79,5 @@ process.stdout.write(
     peakRssMb: Number(mb(peak)),
     growthMb: Number(mb(peak - baseline)),
     sha256: hash.digest('hex'),
-  }) + '\n',
+  })}\n`,
 );

@@ -29,7 +29,7 @@ const runtime = {
   engines: pkg['engines'],
   dependencies: pkg['dependencies'],
 };
-writeFileSync(join(OUT, 'package.json'), JSON.stringify(runtime, null, 2) + '\n');
+writeFileSync(join(OUT, 'package.json'), `${JSON.stringify(runtime, null, 2)}\n`);
 cpSync('package-lock.json', join(OUT, 'package-lock.json'));
 // Drop the development packages from the lockfile, keeping every resolved version as it is.
 run('npm', ['install', '--package-lock-only', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], OUT);

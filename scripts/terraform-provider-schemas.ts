@@ -372,7 +372,7 @@ for (const provider of (values.providers ?? Object.keys(PACKAGES).join(',')).spl
     source: `${spec.pkg}@${spec.version} (jsii), by scripts/terraform-provider-schemas.ts`,
     ...schema,
   };
-  writeFileSync(join(outDir, `${provider}.json`), JSON.stringify(file, null, 1) + '\n');
+  writeFileSync(join(outDir, `${provider}.json`), `${JSON.stringify(file, null, 1)}\n`);
   process.stdout.write(
     `${provider}: ${Object.keys(schema.resources).length} resources, ${Object.keys(schema.data_sources).length} data sources\n`,
   );

@@ -31,7 +31,7 @@ interface Layout {
   entry: (i: number) => string;
 }
 
-const FILE_NO = (file: string): number =>
+const _FILE_NO = (file: string): number =>
   [...file].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
 
 function layout(spec: ArtifactSpec): Layout {

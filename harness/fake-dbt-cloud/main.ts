@@ -61,7 +61,7 @@ const fake = await startFakeDbtCloud(
 
 const base = `${fake.url}/api/v2/accounts/${fake.accountId}`;
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     message: 'fake dbt Cloud listening',
     url: fake.url,
     accountId: fake.accountId,
@@ -69,7 +69,7 @@ process.stdout.write(
     runs: fake.account.runs.length,
     window: { from: new Date(now.getTime() - hours * 3_600_000).toISOString(), to: now.toISOString() },
     try: `curl -H 'Authorization: Token ${values.token}' '${base}/runs/?order_by=-finished_at&limit=100&offset=0'`,
-  }) + '\n',
+  })}\n`,
 );
 
 const stop = (): void => {

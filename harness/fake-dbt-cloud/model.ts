@@ -469,7 +469,7 @@ export class FakeAccount {
   ): { stream: Readable; size: number; sha256: () => Promise<string> } {
     const run = this.runsById.get(runId);
     const s = run && this.stepFor(run, step);
-    if (!run || !s || !s.files.includes(file)) throw new Error(`run ${runId} step ${step} has no ${file}`);
+    if (!run || !s?.files.includes(file)) throw new Error(`run ${runId} step ${step} has no ${file}`);
     const spec = this.spec(run, s, file);
     return { stream: artifactStream(spec), size: artifactSize(spec), sha256: () => artifactSha256(spec) };
   }

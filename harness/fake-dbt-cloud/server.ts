@@ -178,7 +178,10 @@ export class FakeDbtCloud {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query: Record<string, string[]> = {};
-    for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+    for (const [k, v] of url.searchParams) {
+      query[k] ??= [];
+      query[k].push(v);
+    }
     const route = this.route(req.method ?? 'GET', url.pathname);
     const entry: LoggedRequest = {
       method: req.method ?? 'GET',
@@ -509,7 +512,7 @@ export class FakeDbtCloud {
         if (stepParam !== null && !/^\d+$/.test(stepParam)) throw new HttpProblem(400, 'step must be an integer');
         const step = acct.stepFor(run, stepParam === null ? undefined : Number(stepParam));
         const file = route.file ?? '';
-        if (!acct.artifactsSaved(run) || !step || !step.files.includes(file))
+        if (!acct.artifactsSaved(run) || !step?.files.includes(file))
           throw new HttpProblem(404, `No ${file} for run ${run.id}`);
         return this.sendArtifact(res, run, step.index, file, fault);
       }
@@ -522,7 +525,7 @@ export class FakeDbtCloud {
         )[0];
         const step = run && acct.stepFor(run, undefined);
         const file = route.file ?? '';
-        if (!run || !step || !step.files.includes(file)) throw new HttpProblem(404, `No ${file} for job ${job.id}`);
+        if (!run || !step?.files.includes(file)) throw new HttpProblem(404, `No ${file} for job ${job.id}`);
         return this.sendArtifact(res, run, step.index, file, fault);
       }
       case 'jobs': {

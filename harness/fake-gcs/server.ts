@@ -172,8 +172,11 @@ export class FakeGcs {
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     try {
-      let m: RegExpExecArray | null;
-      if ((m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname))) {
+      const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+      const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
+      const listing = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
+      if (upload) {
+        const m = upload;
         entry.op = 'upload';
         const bucket = decodeURIComponent(m[1]!);
         const uploadId = query['upload_id'];
@@ -184,7 +187,8 @@ export class FakeGcs {
         if (req.method === 'PUT' && uploadId) return await this.continueResumable(req, res, uploadId, entry);
         return error(res, 400, `unsupported upload ${req.method} ${url.search}`);
       }
-      if ((m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname)) && req.method === 'GET') {
+      if (object && req.method === 'GET') {
+        const m = object;
         entry.op = 'get';
         const bucket = decodeURIComponent(m[1]!);
         const name = decodeURIComponent(m[2]!);
@@ -206,7 +210,8 @@ export class FakeGcs {
         }
         return json(res, 200, resource(obj));
       }
-      if ((m = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname)) && req.method === 'GET') {
+      if (listing && req.method === 'GET') {
+        const m = listing;
         entry.op = 'list';
         const injected = this.fault('list', undefined);
         if (injected) return error(res, injected, 'injected failure');
@@ -230,13 +235,11 @@ export class FakeGcs {
   }
 
   private refuseExisting(res: ServerResponse): void {
-    if (this.existingObjectStatus === 403)
-      return error(
-        res,
-        403,
-        'The caller does not have storage.objects.delete access to the Google Cloud Storage object.',
-      );
-    return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
+    if (this.existingObjectStatus === 403) {
+      error(res, 403, 'The caller does not have storage.objects.delete access to the Google Cloud Storage object.');
+      return;
+    }
+    error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
   }
 
   private precondition(bucket: string, name: string, ifGenerationMatch: string | undefined): boolean {
@@ -390,7 +393,10 @@ export class FakeGcs {
   private finalize(res: ServerResponse, session: Session, id?: string): void {
     if (id) this.sessions.delete(id);
     this.beforeFinalize?.(session.bucket, session.name);
-    if (!this.precondition(session.bucket, session.name, session.ifGenerationMatch)) return this.refuseExisting(res);
+    if (!this.precondition(session.bucket, session.name, session.ifGenerationMatch)) {
+      this.refuseExisting(res);
+      return;
+    }
     const obj: StoredObject = {
       bucket: session.bucket,
       name: session.name,

@@ -73,7 +73,7 @@ function blockMessage(block: BlockSchema): Record<string, unknown> {
 const diagnostics = (list: Diagnostic[]): Record<string, unknown>[] =>
   list.map((d) => ({ severity: d.severity, summary: d.summary, detail: d.detail ?? '' }));
 const dynamic = (value: Value): Record<string, unknown> => ({ msgpack: Buffer.from(encodeValue(value)) });
-const valueOf = (dv: unknown): Value => decodeValue((dv as { msgpack?: Uint8Array } | null)?.msgpack);
+const decoded = (dv: unknown): Value => decodeValue((dv as { msgpack?: Uint8Array } | null)?.msgpack);
 
 function implementation(p: StandInProvider, workingDir: () => string): Record<string, Unary> {
   const schemaOf = (kind: 'resources' | 'data_sources', type: string): BlockSchema => {
@@ -120,12 +120,12 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
         diagnostics: [],
       };
     }),
-    ReadResource: ok((req) => ({ new_state: dynamic(valueOf(req['current_state'])), diagnostics: [] })),
+    ReadResource: ok((req) => ({ new_state: dynamic(decoded(req['current_state'])), diagnostics: [] })),
     PlanResourceChange: ok((req) => {
       const type = String(req['type_name']);
-      const proposed = valueOf(req['proposed_new_state']);
+      const proposed = decoded(req['proposed_new_state']);
       if (proposed === null) return { planned_state: dynamic(null), diagnostics: [] };
-      const prior = valueOf(req['prior_state']);
+      const prior = decoded(req['prior_state']);
       const planned = planState(
         schemaOf('resources', type),
         proposed as Record<string, Value>,
@@ -148,7 +148,7 @@ function implementation(p: StandInProvider, workingDir: () => string): Record<st
     ReadDataSource: ok((req) => {
       const type = String(req['type_name']);
       const block = schemaOf('data_sources', type);
-      const config = (valueOf(req['config']) ?? {}) as Record<string, Value>;
+      const config = (decoded(req['config']) ?? {}) as Record<string, Value>;
       if (hasUnknown(config)) return { state: dynamic(config), diagnostics: [] };
       const reader = p.readers[type];
       const read = reader ? reader(config, block, workingDir()) : { state: {} };

@@ -73,7 +73,7 @@ export function argsHelp(args: Record<string, ArgSpec>): string[] {
 export function cliLogger(io: CliIO, config?: Pick<Config, 'logLevel'>): Logger {
   return createLogger({
     level: config?.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING',
-    write: (line) => io.stderr(line + '\n'),
+    write: (line) => io.stderr(`${line}\n`),
   });
 }
 

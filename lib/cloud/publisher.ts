@@ -41,7 +41,8 @@ export class PubSubRunPublisher implements RunPublisher {
   }
 
   async publish(messages: readonly RunMessage[]): Promise<number> {
-    const topic = await (this.topic ??= this.open());
+    this.topic ??= this.open();
+    const topic = await this.topic;
     const results = await Promise.allSettled(
       messages.map((m) =>
         topic.publishMessage({ data: Buffer.from(JSON.stringify(m)), attributes: messageAttributes(m) }),

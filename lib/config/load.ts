@@ -104,9 +104,10 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     let text: string | undefined;
     let name = label(spec);
     if (composed) ({ text, label: name } = composed);
-    else if (typeof flag === 'string') (text = flag), (name = `--${spec.flag}`);
-    else if (flag === true) (text = 'true'), (name = `--${spec.flag}`);
-    else if (envText !== undefined && envText !== '') text = envText;
+    else if (typeof flag === 'string' || flag === true) {
+      text = flag === true ? 'true' : flag;
+      name = `--${spec.flag}`;
+    } else if (envText !== undefined && envText !== '') text = envText;
     if (text !== undefined) given.add(key);
     else text = spec.default;
     if (text === undefined) return undefined;

@@ -46,11 +46,7 @@ const GROUPS = new Set(['docs', 'source']);
 
 /** Splits a command line into words, honouring single and double quotes. */
 export function splitWords(command: string): string[] {
-  const words: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(command))) words.push(m[1] ?? m[2] ?? m[3] ?? '');
-  return words;
+  return [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 }
 
 /**

@@ -343,7 +343,7 @@ export function manifestCollector(options: { tables: boolean; maxTables?: number
     if (table.startsWith('model.')) testedModels.add(table);
     const candidates = [n.columnName, n.kwargColumn, n.kwargArg];
     const first = candidates.find((c) => c !== undefined && (c.kind === 'container' ? !c.empty : truthy(c.value)));
-    if (!first || first.kind !== 'value' || typeof first.value !== 'string') return;
+    if (first?.kind !== 'value' || typeof first.value !== 'string') return;
     const perColumn = facts.tests.get(table) ?? new Map<string, number>();
     facts.tests.set(table, perColumn);
     const name = first.value.toLowerCase();

@@ -83,7 +83,7 @@ export class DbtCloudResponseError extends DbtCloudError {
   constructor(url: string, problem: string, issues: readonly string[] = []) {
     super(
       'BAD_RESPONSE',
-      `dbt Cloud's answer to ${url} ${problem}` + (issues.length > 0 ? `: ${issues.slice(0, 5).join('; ')}` : ''),
+      `dbt Cloud's answer to ${url} ${problem}${issues.length > 0 ? `: ${issues.slice(0, 5).join('; ')}` : ''}`,
     );
     this.url = url;
     this.issues = issues;

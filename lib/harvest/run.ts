@@ -157,8 +157,12 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
       return () => {
         const entry = coverage.get(step.index) ?? { tables };
         coverage.set(step.index, entry);
-        if (file === 'manifest.json') return (entry.manifest = manifestCollector({ tables }));
-        return (entry.catalog = catalogCollector());
+        if (file === 'manifest.json') {
+          entry.manifest = manifestCollector({ tables });
+          return entry.manifest;
+        }
+        entry.catalog = catalogCollector();
+        return entry.catalog;
       };
     };
     let failed: { step: number; file: string; error: unknown } | undefined;
@@ -197,7 +201,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
           finishedAt: run.finished_at,
           jobName: typeof run.job?.name === 'string' ? run.job.name : null,
         });
-        line = Buffer.from(JSON.stringify(summary) + '\n', 'utf8');
+        line = Buffer.from(`${JSON.stringify(summary)}\n`, 'utf8');
       } catch (err) {
         // The artifacts are stored; `coverage history` computes this summary from them later.
         log.warn('coverage not computed for this step', { step, error: err });
@@ -222,7 +226,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     }
   }
   // `_run.json` last: its presence means every artifact of the run is stored.
-  const line = Buffer.from(JSON.stringify(run) + '\n', 'utf8');
+  const line = Buffer.from(`${JSON.stringify(run)}\n`, 'utf8');
   try {
     await ctx.sink.write(marker, Readable.from([line]), { contentType: 'application/json', size: line.length });
   } catch (err) {

@@ -266,9 +266,8 @@ export async function loadHistory(reader: ObjectReader, options: HistoryOptions 
     const jobId = Number(job);
     if (options.jobIds && options.jobIds.length > 0 && !options.jobIds.includes(jobId)) continue;
     const folder = `${lead ? `${lead}/` : ''}date=${date}/hour=${hour}/job_id=${job}/run_id=${run}`;
-    let r = runs.get(folder);
-    if (!r)
-      runs.set(folder, (r = { folder, date, hour, jobId, runId: Number(run), complete: false, steps: new Map() }));
+    const r = runs.get(folder) ?? { folder, date, hour, jobId, runId: Number(run), complete: false, steps: new Map() };
+    runs.set(folder, r);
     if (step === undefined) {
       if (file === '_run.json') r.complete = true;
       continue;

@@ -75,10 +75,8 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   const jobs = [...new Map(points.map((p) => [p.job_id, p])).values()];
   const latestByJob = new Map<number, HistoryPoint>();
   for (const p of points) latestByJob.set(p.job_id, p);
-  const period =
-    points.length > 0
-      ? `${esc(points.reduce((a, p) => (p.finished_at < a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))} to ${esc(points.reduce((a, p) => (p.finished_at > a ? p.finished_at : a), points[0]!.finished_at).slice(0, 10))}`
-      : 'no runs';
+  const times = points.map((p) => p.finished_at).sort();
+  const period = times.length > 0 ? `${esc(times[0]!.slice(0, 10))} to ${esc(times.at(-1)!.slice(0, 10))}` : 'no runs';
 
   const charts: string[] = [];
   if (withCatalog.length > 0) {

@@ -100,7 +100,7 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
       if (access) headers['Authorization'] = `Bearer ${access}`;
     }
     const access = () => fetch(`${base}/v1/${path}:access`, { headers, signal: AbortSignal.timeout(10_000) });
-    let response;
+    let response: Awaited<ReturnType<typeof access>>;
     try {
       // A connection that fails before any answer (a pooled one the far side closed while the
       // instance sat idle) is tried once more on a new one; a timeout is not.

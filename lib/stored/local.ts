@@ -3,7 +3,7 @@
  * skipped.
  * @module
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,7 +26,7 @@ export class LocalFolderReader implements ObjectReader {
   }
 
   private async *walk(dir: string, prefix: string): AsyncIterable<StoredEntry> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(join(this.root, ...(dir ? dir.split('/') : [])), { withFileTypes: true });
     } catch {

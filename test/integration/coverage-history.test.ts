@@ -36,12 +36,12 @@ async function storeRun(
   await writeFile(join(folder, 'step=5/catalog.json'), JSON.stringify(run.catalog));
   await writeFile(
     join(folder, '_run.json'),
-    JSON.stringify({
+    `${JSON.stringify({
       id: run.id,
       job_definition_id: JOB,
       finished_at: `${run.day} 10:15:00.000000+00:00`,
       job: { name: 'Nightly docs' },
-    }) + '\n',
+    })}\n`,
   );
   return folder;
 }

@@ -15,7 +15,6 @@ import {
   markersWithoutArtifacts,
   objectMismatches,
   runFolder,
-  sha256File,
   storedByAnotherWriter,
   storedProblem,
 } from '../expected.ts';
@@ -262,7 +261,10 @@ describe('the CLI harvest under faults', () => {
       });
       await until(
         () => `5 runs stored before the kill (${complete} so far)`,
-        async () => running() && (complete = (await listFiles(out)).filter((f) => f.endsWith('_run.json')).length) >= 5,
+        async () => {
+          complete = (await listFiles(out)).filter((f) => f.endsWith('_run.json')).length;
+          return running() && complete >= 5;
+        },
       );
     } finally {
       child.kill('SIGKILL');

@@ -152,9 +152,10 @@ describe('hostile or broken dbt Cloud answers', () => {
     const recording = {
       description: sink.description,
       exists: (p: string) => sink.exists(p),
-      write: (p: string, b: Readable, o: { contentType: string; size?: number | null }) => (
-        writes.push(o.contentType), sink.write(p, b, o)
-      ),
+      write: (p: string, b: Readable, o: { contentType: string; size?: number | null }) => {
+        writes.push(o.contentType);
+        return sink.write(p, b, o);
+      },
     };
     expect((await harvestRun(run.id, { ...ctx, sink: recording })).status).toBe('stored');
     expect(new Set(writes)).toEqual(new Set(['application/json']));

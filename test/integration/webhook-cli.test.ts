@@ -35,7 +35,12 @@ beforeAll(async () => {
       const deps = {
         accountId: fake.accountId,
         secret: { get: async () => receiverSecret, refresh: async () => receiverSecret },
-        publisher: { publish: async (m: readonly RunMessage[]) => (received.push(...m), m.length) },
+        publisher: {
+          publish: async (m: readonly RunMessage[]) => {
+            received.push(...m);
+            return m.length;
+          },
+        },
         filter: {},
         logger: silentLogger,
       };

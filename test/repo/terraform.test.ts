@@ -502,7 +502,7 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
  * the planned values: how long harvestRun takes to drain it, bounded by its instances and by the
  * dbt Cloud rate limit, against how long Pub/Sub keeps retrying a message before dead-lettering it.
  */
-export function capacity(p: PlanJson): { drainSeconds: number; attemptsSpanSeconds: number; runsPerSecond: number } {
+function capacity(p: PlanJson): { drainSeconds: number; attemptsSpanSeconds: number; runsPerSecond: number } {
   const res = plannedResources(p);
   const harvest = res.find((r) => r.address === 'google_cloudfunctions2_function.fn["harvestRun"]')!;
   const sc = first<Record<string, unknown>>(harvest.values['service_config']);

@@ -178,11 +178,11 @@ Exit status: 0 written; 1 no run found; 2 bad usage.`,
       format === 'html'
         ? await renderHistoryHtml(history, { source: reader.description, generatedAt: new Date() })
         : format === 'json'
-          ? JSON.stringify(
+          ? `${JSON.stringify(
               { source: reader.description, stats: history.stats, points: history.points, drops: history.drops },
               null,
               2,
-            ) + '\n'
+            )}\n`
           : historyCsv(history.points);
     if (out) {
       await writeFile(out, text);

@@ -84,12 +84,12 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
       if (io.isTTY) io.stderr('\n');
       const { failures, notReadyRuns, invalidRowDetails, listingError, ...counts } = summary;
       io.stdout(
-        JSON.stringify({
+        `${JSON.stringify({
           destination: sink.description,
           ...counts,
           requests: client.transport.stats.requests,
           retries: client.transport.stats.retries,
-        }) + '\n',
+        })}\n`,
       );
       for (const f of failures) io.stderr(`run ${f.runId}${f.jobId ? ` (job ${f.jobId})` : ''} failed: ${f.error}\n`);
       for (const n of notReadyRuns) io.stderr(`run ${n.runId} not harvested yet: ${n.reason}\n`);

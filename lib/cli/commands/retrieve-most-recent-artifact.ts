@@ -102,14 +102,14 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
           await unlink(temporary).catch(() => {});
         }
         io.stdout(
-          JSON.stringify({
+          `${JSON.stringify({
             file: target,
             runId: run.id,
             jobId,
             step: index ?? null,
             gitSha: run.git_sha ?? null,
             finishedAt: run.finished_at,
-          }) + '\n',
+          })}\n`,
         );
         return 0;
       }

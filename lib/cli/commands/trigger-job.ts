@@ -85,7 +85,7 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
         href: r['href'] ?? null,
       });
       if (!flags['wait']) {
-        io.stdout(JSON.stringify(describe(run)) + '\n');
+        io.stdout(`${JSON.stringify(describe(run))}\n`);
         return 0;
       }
       if (io.isTTY) io.stderr(`run ${run.id} queued; waiting\n`);
@@ -95,7 +95,7 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
         onPoll: io.isTTY ? (r) => io.stderr(`\rrun ${r.id}: ${statusName(r.status)}   `) : undefined,
       });
       if (io.isTTY) io.stderr('\n');
-      io.stdout(JSON.stringify(describe(done)) + '\n');
+      io.stdout(`${JSON.stringify(describe(done))}\n`);
       if (done.status !== RunStatus.Success) {
         io.stderr(`run ${done.id} ended ${statusName(done.status)}\n`);
         return 1;

@@ -138,7 +138,7 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
       });
       const secret = created.hmac_secret ?? undefined;
       if (!secret) {
-        io.stdout(JSON.stringify(describe(created)) + '\n');
+        io.stdout(`${JSON.stringify(describe(created))}\n`);
         io.stderr(
           `dbt Cloud created subscription ${created.id} but sent no secret: delete it (webhook delete ${created.id}) and register again.\n`,
         );
@@ -148,12 +148,12 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
       if (file) {
         await file.write(secret);
         kept = true;
-        io.stdout(JSON.stringify({ ...describe(created), secretFile }) + '\n');
+        io.stdout(`${JSON.stringify({ ...describe(created), secretFile })}\n`);
         io.stderr(
           `The secret is in ${secretFile} (shown nowhere else). Store it, then remove the file:\n  gcloud secrets versions add PREFIX-dbt-cloud-webhook-secret --data-file=${secretFile} && rm ${secretFile}\n`,
         );
       } else {
-        io.stdout(JSON.stringify({ ...describe(created), secret }) + '\n');
+        io.stdout(`${JSON.stringify({ ...describe(created), secret })}\n`);
         io.stderr(
           'The "secret" above is shown this once; dbt Cloud will not show it again. Store it in the deployment\'s secret (README: Webhooks).\n',
         );
@@ -181,7 +181,7 @@ Exit status: 0 listed; 1 dbt Cloud refused; 2 bad usage.`,
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
     try {
       const subs = await client.listWebhookSubscriptions();
-      for (const sub of subs) io.stdout(JSON.stringify(describe(sub)) + '\n');
+      for (const sub of subs) io.stdout(`${JSON.stringify(describe(sub))}\n`);
       if (subs.length === 0 && io.isTTY) io.stderr('no webhook subscriptions\n');
       return 0;
     } finally {
@@ -208,7 +208,7 @@ Exit status: 0 deleted; 1 dbt Cloud refused or has no such subscription; 2 bad u
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
     try {
       await client.deleteWebhookSubscription(id!);
-      io.stdout(JSON.stringify({ deleted: id }) + '\n');
+      io.stdout(`${JSON.stringify({ deleted: id })}\n`);
       return 0;
     } catch (err) {
       if (!(err instanceof DbtCloudHttpError && err.status === 404)) throw err;
@@ -325,7 +325,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
       io.stderr(`no answer from ${url}: ${errorMessage(err)}\n`);
       return 1;
     }
-    io.stdout(JSON.stringify({ url, eventType, status, answer: parseOr(answer) }) + '\n');
+    io.stdout(`${JSON.stringify({ url, eventType, status, answer: parseOr(answer) })}\n`);
     if (status === 401) io.stderr('the receiver refused the signature: is it configured with the same secret?\n');
     return status >= 200 && status < 300 ? 0 : 1;
   },

@@ -42,7 +42,13 @@ function request(method: string, body: unknown = '', headers: Record<string, str
 
 function recorder(): RunPublisher & { messages: RunMessage[] } {
   const messages: RunMessage[] = [];
-  return { messages, publish: async (m) => (messages.push(...m), m.length) };
+  return {
+    messages,
+    publish: async (m) => {
+      messages.push(...m);
+      return m.length;
+    },
+  };
 }
 
 const deps = (publisher = recorder()): BackfillDeps & { publisher: ReturnType<typeof recorder> } => ({
@@ -101,7 +107,10 @@ describe('backfill', () => {
     try {
       const calls: { size: number; listedSoFar: number }[] = [];
       const publisher: RunPublisher = {
-        publish: async (m) => (calls.push({ size: m.length, listedSoFar: busy.requestsOf('runs').length }), m.length),
+        publish: async (m) => {
+          calls.push({ size: m.length, listedSoFar: busy.requestsOf('runs').length });
+          return m.length;
+        },
       };
       const reply = await handleBackfill(
         {

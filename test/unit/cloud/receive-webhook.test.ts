@@ -73,7 +73,14 @@ function setup(
   const deps: WebhookDeps = {
     accountId: ACCOUNT,
     secret: { get: options.secret ?? (async () => SECRET), refresh: options.refresh ?? (async () => SECRET) },
-    publisher: { publish: options.publish ?? (async (m) => (messages.push(...m), m.length)) },
+    publisher: {
+      publish:
+        options.publish ??
+        (async (m) => {
+          messages.push(...m);
+          return m.length;
+        }),
+    },
     filter,
     logger: createLogger({ level: 'DEBUG', write: (l) => lines.push(l) }),
   };
@@ -150,7 +157,16 @@ describe('receiveWebhook: the signature', () => {
   it('re-reads a rotated secret once when a signature does not match, and then accepts it', async () => {
     let current = SECRET;
     let refreshes = 0;
-    const { deps, messages } = setup({}, { secret: async () => SECRET, refresh: async () => (refreshes++, current) });
+    const { deps, messages } = setup(
+      {},
+      {
+        secret: async () => SECRET,
+        refresh: async () => {
+          refreshes++;
+          return current;
+        },
+      },
+    );
     current = 'the-rotated-secret-0123456789';
     expect((await handleWebhook(deps, signed(event(), {}, current))).status).toBe(200);
     expect(refreshes).toBe(1);
