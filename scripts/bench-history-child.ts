@@ -13,6 +13,7 @@ const code = await runCli(['coverage', 'history', '--from', values.from!, '--out
   stdout: () => {},
   stderr: (t) => (stderr += t),
   isTTY: false,
+  cwd: process.cwd(),
 });
 process.stdout.write(
   `${JSON.stringify({

@@ -8,7 +8,7 @@ import { tuneForSmallInstances } from '../lib/cloud/runtime.ts';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
 import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
 import { harvestRun } from '../lib/harvest/run.ts';
-import { LocalFolderSink } from '../lib/sinks/local.ts';
+import { LocalFolder } from '../lib/storage/local.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +32,7 @@ const client = new DbtCloudClient({
 const started = performance.now();
 const outcome = await harvestRun(Number(values.run), {
   client,
-  sink: new LocalFolderSink(values.out!),
+  store: new LocalFolder(values.out!),
   artifacts: DEFAULT_ARTIFACTS,
   coverage: values.coverage !== 'false',
 });

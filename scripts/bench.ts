@@ -16,7 +16,7 @@ import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
 import { DEFAULT_ARTIFACTS, OPTIONS } from '../lib/config/options.ts';
 import { ARTIFACT_CONCURRENCY, harvestRun } from '../lib/harvest/run.ts';
 import { harvestWindow } from '../lib/harvest/window.ts';
-import { LocalFolderSink } from '../lib/sinks/local.ts';
+import { LocalFolder } from '../lib/storage/local.ts';
 import { startFakeDbtCloud, type FakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 import type { FakeRun } from '../harness/fake-dbt-cloud/model.ts';
 import { startFakeGcs } from '../harness/fake-gcs/server.ts';
@@ -151,7 +151,7 @@ async function harvestAll(
   try {
     const summary = await harvestWindow(
       { start: DAY.from, end: DAY.to },
-      { client, sink: new LocalFolderSink(out), artifacts: DEFAULT_ARTIFACTS, artifactConcurrency },
+      { client, store: new LocalFolder(out), artifacts: DEFAULT_ARTIFACTS, artifactConcurrency },
       { concurrency },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -426,7 +426,7 @@ if (only.has('roundtrips')) {
       const started = performance.now();
       const outcome = await harvestRun(run.id, {
         client,
-        sink: new LocalFolderSink(out),
+        store: new LocalFolder(out),
         artifacts: DEFAULT_ARTIFACTS,
         artifactConcurrency,
       });

@@ -23,6 +23,7 @@ try {
     stdout: () => {},
     stderr: (t) => process.stderr.write(t),
     isTTY: false,
+    cwd: process.cwd(),
   });
   if (code !== 0) throw new Error(`coverage history exited ${code}`);
   const browser = await launchChromium();

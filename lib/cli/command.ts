@@ -1,39 +1,94 @@
 /**
- * What a command of the CLI is, and what every command shares: its IO, its flags (its own, and the
- * settings it reads from the shared table of options), one parser for each kind of argument.
+ * What a command of the CLI is, and what every command shares: its IO, and its arguments, declared
+ * like the settings of the options table (a schema each, reusing the same parsers), parsed and
+ * checked before the command runs, so that a command reads typed values. Paths are resolved where
+ * the user stands and checked before any work.
  * @module
  */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { loadConfig, type Config, type ConfigFor, type ConfigSources, type Need } from '../config/load.ts';
 import { OPTIONS, type OptionKey, type OptionSpec } from '../config/options.ts';
-import type { Config } from '../config/load.ts';
-import { InputError } from '../core/errors.ts';
-import { parseTimestamp } from '../core/time.ts';
-import { parsePositiveInt } from '../core/values.ts';
+import type { TextSchema } from '../config/values.ts';
 import { createLogger, type Logger } from '../log.ts';
 
 export interface CliIO {
   env: Record<string, string | undefined>;
+  /** Where the user stands: relative paths resolve here (npm run sets INIT_CWD to it). */
+  cwd: string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Progress goes to a terminal only. */
   isTTY: boolean;
 }
 
+/** What a path argument must be, checked before the command does anything. */
+export type PathUse =
+  /** A folder that will be written into: created if absent; never a file, never under one. */
+  | 'folder-to-write'
+  /** A file that will be written: not a folder; its folder exists. */
+  | 'file-to-write'
+  /** A folder that is read: it exists. */
+  | 'folder-to-read'
+  /** A file that is read: it exists. */
+  | 'file-to-read';
+
+export interface ArgSpec<T = unknown> {
+  describe: string;
+  /** What the value looks like, for help (`DIR`, `N`). */
+  placeholder?: string;
+  /** Reads the text; absent for a switch and for a path. */
+  schema?: TextSchema<T>;
+  /** A flag without a value. */
+  switch?: true;
+  /** A path, resolved where the user stands and checked for its use. */
+  path?: PathUse;
+  /** May be given several times. */
+  multiple?: true;
+  /** Taken from the positional arguments, at this index, rather than a flag. */
+  position?: number;
+  /** Required: what to say when it is missing. */
+  required?: string;
+}
+
+export type ArgSpecs = Record<string, ArgSpec>;
+type One<S> = S extends { switch: true }
+  ? boolean
+  : S extends { path: PathUse }
+    ? string
+    : S extends { schema?: TextSchema<infer T> }
+      ? T
+      : never;
+type ValueOf<S> = S extends { multiple: true } ? One<S>[] : One<S>;
+/** The typed values of a command's arguments: required ones always there, switches always a boolean. */
+export type ArgValues<A extends ArgSpecs> = {
+  [K in keyof A]: A[K] extends { required: string } | { switch: true } ? ValueOf<A[K]> : ValueOf<A[K]> | undefined;
+};
+
+/** Argument declarations, with their value types kept. */
+type More<T> = Omit<ArgSpec<T>, 'schema' | 'describe' | 'path' | 'switch'>;
+
+export const arg = {
+  text: <T, const M extends More<T> = Record<never, never>>(schema: TextSchema<T>, describe: string, more?: M) =>
+    ({ schema, describe, ...(more as M) }) as { schema: TextSchema<T>; describe: string } & M,
+  path: <const M extends More<string> = Record<never, never>>(use: PathUse, describe: string, more?: M) =>
+    ({ path: use, describe, ...(more as M) }) as { path: PathUse; describe: string } & M,
+  switch: (describe: string) => ({ switch: true, describe }) as const,
+};
+
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
-export interface ArgSpec {
-  type: 'string' | 'boolean';
-  multiple?: boolean;
-  placeholder?: string;
-  describe: string;
-}
-
-export interface CommandContext {
+export interface CommandContext<A extends ArgSpecs> {
   io: CliIO;
+  args: ArgValues<A>;
+  /** The raw flags, for the settings of the options table the command reads (loadConfig). */
   flags: FlagValues;
-  positionals: string[];
+  /** Problems with the arguments, reported together with the configuration's. */
+  problems: string[];
 }
 
-export interface Command {
+export interface Command<A extends ArgSpecs = ArgSpecs> {
   name: string;
   /** One line for the list of commands. */
   summary: string;
@@ -45,10 +100,12 @@ export interface Command {
   dbtCloud: boolean;
   /** Settings of the shared table it also takes as flags. */
   settings: readonly OptionKey[];
-  args: Record<string, ArgSpec>;
-  positionals: boolean;
-  run(ctx: CommandContext): Promise<number>;
+  args: A;
+  run(ctx: CommandContext<A>): Promise<number>;
 }
+
+/** A command, its argument types checked against its run. */
+export const defineCommand = <A extends ArgSpecs>(command: Command<A>): Command => command as unknown as Command;
 
 /** The settings every command that talks to dbt Cloud takes as flags. */
 export const COMMON_SETTINGS: readonly OptionKey[] = ['accountId', 'token', 'host', 'projectId', 'environmentId'];
@@ -59,15 +116,14 @@ export function settingsHelp(keys: readonly OptionKey[]): string[] {
     const o: OptionSpec = OPTIONS[key];
     const flag = `--${o.flag}${o.switch ? '' : ` ${o.placeholder ?? 'VALUE'}`}`;
     const dflt = o.default !== undefined && o.default !== 'false' ? ` (default ${o.default})` : '';
-    return `  ${flag.padEnd(26)} ${o.variable}: ${o.describe}${dflt}`;
+    return `  ${flag.padEnd(28)} ${o.variable}: ${o.describe}${dflt}`;
   });
 }
 
-export function argsHelp(args: Record<string, ArgSpec>): string[] {
-  return Object.entries(args).map(
-    ([name, a]) =>
-      `  ${`--${name}${a.type === 'string' ? ` ${a.placeholder ?? 'VALUE'}` : ''}`.padEnd(26)} ${a.describe}`,
-  );
+export function argsHelp(args: ArgSpecs): string[] {
+  return Object.entries(args)
+    .filter(([, a]) => a.position === undefined)
+    .map(([name, a]) => `  ${`--${name}${a.switch ? '' : ` ${a.placeholder ?? 'VALUE'}`}`.padEnd(28)} ${a.describe}`);
 }
 
 export function cliLogger(io: CliIO, config?: Pick<Config, 'logLevel'>): Logger {
@@ -77,35 +133,54 @@ export function cliLogger(io: CliIO, config?: Pick<Config, 'logLevel'>): Logger 
   });
 }
 
-/** Collects usage problems, so that a command reports all of them, with the configuration's, at once. */
-export class Usage {
-  readonly problems: string[] = [];
-
-  /** A positive whole number flag, or undefined when absent. */
-  positive(flag: string, value: unknown, max?: number): number | undefined {
-    if (value === undefined) return undefined;
-    const n = typeof value === 'string' ? parsePositiveInt(value) : null;
-    if (n === null) this.problems.push(`--${flag} must be a positive whole number, not "${String(value)}"`);
-    else if (max !== undefined && n > max) this.problems.push(`--${flag} must be at most ${max}`);
-    else return n;
-    return undefined;
-  }
-
-  /** A required time flag (ISO-8601, UTC without an offset). */
-  time(flag: string, value: unknown): Date | undefined {
-    if (typeof value !== 'string') {
-      this.problems.push(`--${flag} is required (for example 2022-06-01T00:00:00, UTC when no offset is given)`);
-      return undefined;
+/** Why a path cannot serve its use, or null. */
+export async function pathProblem(path: string, use: PathUse): Promise<string | null> {
+  const info = await stat(path).catch(() => null);
+  switch (use) {
+    case 'folder-to-read':
+      return !info ? 'does not exist' : info.isDirectory() ? null : 'is a file, not a folder';
+    case 'file-to-read':
+      return !info ? 'does not exist' : info.isFile() ? null : 'is a folder, not a file';
+    case 'file-to-write': {
+      if (info?.isDirectory()) return 'is a folder: name a file';
+      const parent = await stat(dirname(path)).catch(() => null);
+      if (!parent) return `cannot be written: its folder ${dirname(path)} does not exist`;
+      if (!parent.isDirectory()) return `cannot be written: ${dirname(path)} is a file`;
+      return (await writable(dirname(path))) ? null : `cannot be written: ${dirname(path)} is not writable`;
     }
-    try {
-      return parseTimestamp(value, `--${flag}`);
-    } catch (err) {
-      this.problems.push(err instanceof InputError ? err.message : String(err));
-      return undefined;
+    case 'folder-to-write': {
+      if (info)
+        return !info.isDirectory() ? 'is a file, not a folder' : (await writable(path)) ? null : 'is not writable';
+      // Created with its missing parents: the nearest existing one must be a folder we may write.
+      let above = dirname(path);
+      for (;;) {
+        const a = await stat(above).catch(() => null);
+        if (a)
+          return !a.isDirectory()
+            ? `cannot be created: ${above} is a file`
+            : (await writable(above))
+              ? null
+              : `cannot be created: ${above} is not writable`;
+        if (dirname(above) === above) return 'cannot be created';
+        above = dirname(above);
+      }
     }
   }
+}
 
-  check(ok: boolean, problem: string): void {
-    if (!ok) this.problems.push(problem);
-  }
+const writable = (path: string): Promise<boolean> =>
+  access(path, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+
+/** A path as given, resolved where the user stands. */
+export const resolvePath = (io: CliIO, path: string): string => (isAbsolute(path) ? path : resolve(io.cwd, path));
+
+/** Loads the configuration with the command's flags and its argument problems, reported together. */
+export function commandConfig<N extends Need = never>(
+  ctx: { io: CliIO; flags: FlagValues; problems: string[] },
+  sources: Omit<ConfigSources<N>, 'env' | 'flags' | 'problems'> = {},
+): ConfigFor<N> {
+  return loadConfig({ ...sources, env: ctx.io.env, flags: ctx.flags, problems: ctx.problems });
 }

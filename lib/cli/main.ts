@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
  * The dbt-harvester binary: runs the CLI with this process's arguments, streams and environment.
+ * Relative paths resolve where the user stands: `npm run harvester` runs from the repository, and
+ * says where the user was in INIT_CWD.
  * @module
  */
 import { runCli } from './run.ts';
 
 process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
+  cwd: process.env['INIT_CWD'] || process.cwd(),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stderr.isTTY),

@@ -6,19 +6,15 @@
 import { z } from 'zod';
 import type { ConfigFor } from '../config/load.ts';
 import { zodIssues } from '../core/errors.ts';
-import { tryParseTimestamp } from '../core/time.ts';
+import { timeSchema } from '../core/time.ts';
 import type { Logger } from '../log.ts';
 import { dispatchDeps, dispatchWindow, type DispatchDeps } from './dispatch.ts';
 import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
-const time = z
-  .string()
-  .refine((s) => tryParseTimestamp(s) !== null, 'must be an ISO-8601 time such as 2022-06-01T00:00:00Z');
-
 export const BackfillSchema = z
   .object({
-    start: time,
-    end: time,
+    start: timeSchema,
+    end: timeSchema,
     jobIds: z.array(z.number().int().positive().refine(Number.isSafeInteger)).max(1000).optional(),
     dryRun: z.boolean().optional(),
   })
@@ -39,8 +35,7 @@ export async function handleBackfill(deps: BackfillDeps, req: CloudRequest): Pro
   if ('reply' in read) return read.reply;
   const parsed = BackfillSchema.safeParse(read.body);
   if (!parsed.success) return failure(400, 'invalid backfill request', zodIssues(parsed.error));
-  const start = tryParseTimestamp(parsed.data.start)!;
-  const end = tryParseTimestamp(parsed.data.end)!;
+  const { start, end } = parsed.data;
   const details: string[] = [];
   if (start.getTime() >= end.getTime())
     details.push(`start (${start.toISOString()}) must be before end (${end.toISOString()})`);

@@ -4,7 +4,7 @@
  */
 import { errorMessage } from '../core/errors.ts';
 import { messageFor, type RunMessage } from '../core/messages.ts';
-import { scopeOf, type RunFilter } from '../core/select.ts';
+import { narrowToJobs, type Scope } from '../core/scope.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { ConfigFor } from '../config/load.ts';
 import type { DbtCloudClient } from '../dbt-cloud/client.ts';
@@ -17,7 +17,7 @@ import { PubSubRunPublisher, type RunPublisher } from './publisher.ts';
 export interface DispatchDeps {
   client: DbtCloudClient;
   publisher: RunPublisher;
-  filter: RunFilter;
+  scope: Scope;
   logger: Logger;
   now: () => number;
 }
@@ -27,7 +27,7 @@ export function dispatchDeps(config: ConfigFor<'dbtCloud' | 'runsTopic'>, logger
   return {
     client: connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-function' }),
     publisher: new PubSubRunPublisher(config.runsTopic),
-    filter: scopeOf(config),
+    scope: config.scope,
     logger,
     now: Date.now,
   };
@@ -61,28 +61,19 @@ export async function dispatchWindow(
     batch = [];
   };
   try {
-    // A backfill's jobs narrow the configured ones; they never widen them.
-    const configured = deps.filter.jobIds;
-    const jobIds =
-      options.jobIds && configured
-        ? options.jobIds.filter((id) => configured.includes(id))
-        : (options.jobIds ?? configured);
-    if (jobIds && jobIds.length === 0)
+    // A backfill's jobs narrow the configured scope; they never widen it.
+    const scope = narrowToJobs(deps.scope, options.jobIds);
+    if (!scope)
       return {
         status: 200,
         body: { window: w, runs: 0, published: 0, note: 'none of the requested jobs is among HARVEST_JOB_IDS' },
       };
-    const listing = listWindowRuns(
-      deps.client,
-      window,
-      { ...deps.filter, jobIds },
-      {
-        onInvalidRow: (row) => {
-          invalidRows++;
-          log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });
-        },
+    const listing = listWindowRuns(deps.client, window, scope, {
+      onInvalidRow: (row) => {
+        invalidRows++;
+        log.warn('a listed run does not have the documented shape; skipped', { ...row, runId: row.id });
       },
-    );
+    });
     for await (const run of listing) {
       runs++;
       if (options.dryRun) {

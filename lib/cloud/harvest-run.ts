@@ -6,11 +6,10 @@
 import type { ConfigFor } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RunMessageSchema } from '../core/messages.ts';
-import { scopeOf } from '../core/select.ts';
 import { connectDbtCloud } from '../harvest/connect.ts';
 import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run.ts';
 import type { Logger } from '../log.ts';
-import { openSink } from '../sinks/index.ts';
+import { openStore } from '../storage/index.ts';
 import { unwrapPush } from './envelope.ts';
 import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
 
@@ -41,7 +40,7 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
     outcome = await harvestRun(
       msg.runId,
       { ...ctx, logger: runLog },
-      msg.jobId !== undefined && msg.finishedAt ? { jobId: msg.jobId, finishedAt: msg.finishedAt } : undefined,
+      msg.jobId !== undefined && msg.finishedAt ? { jobId: msg.jobId, finishedAt: msg.finishedAt.at } : undefined,
     );
   } catch (err) {
     runLog.error('harvest crashed', { error: err });
@@ -66,10 +65,10 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
 export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logger: Logger): Promise<Handler> {
   const ctx = {
     client: connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-function' }),
-    sink: await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint }),
+    store: await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint }),
     artifacts: config.artifacts,
     coverage: config.coverage,
-    filter: scopeOf(config),
+    scope: config.scope,
     logger,
   };
   return (req) => handleHarvestRun(ctx, req);

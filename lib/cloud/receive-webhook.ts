@@ -11,15 +11,14 @@
  */
 import type { ConfigFor } from '../config/load.ts';
 import { errorMessage, zodIssues } from '../core/errors.ts';
-import { RunMessageSchema, type RunMessage } from '../core/messages.ts';
+import type { RunMessage } from '../core/messages.ts';
 import { RunStatus } from '../core/run.ts';
-import { scopeOf, wantedStatuses, type RunFilter } from '../core/select.ts';
+import { outsideBecause, type Scope } from '../core/scope.ts';
 import {
   RUN_END_EVENTS,
   RunEventDataSchema,
   WebhookEnvelopeSchema,
   verifyWebhookSignature,
-  type RunEventData,
 } from '../dbt-cloud/webhooks.ts';
 import type { Logger } from '../log.ts';
 import { WEBHOOK_SECRET, secretFrom, type Secret } from '../secrets/secret-manager.ts';
@@ -31,7 +30,7 @@ export interface WebhookDeps {
   /** The signing secret: fixed, or read from Secret Manager and re-read when a signature does not match. */
   secret: Secret;
   publisher: RunPublisher;
-  filter: RunFilter;
+  scope: Scope;
   logger: Logger;
 }
 
@@ -109,15 +108,22 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
     return failure(400, 'invalid webhook event', details);
   }
   const run = data.data;
-  const outside = outOfScope(run, deps.filter);
-  if (outside) return ignored(outside, { runId: run.runId, jobId: run.jobId });
+  const cancelled =
+    run.runStatusCode === RunStatus.Cancelled || (run.runStatusCode == null && /^cancel/i.test(run.runStatus ?? ''));
+  const outside = outsideBecause(deps.scope, {
+    jobId: run.jobId,
+    projectId: run.projectId,
+    environmentId: run.environmentId,
+    cancelled,
+  });
+  if (outside) return ignored(`run ${run.runId} ${outside}`, { runId: run.runId, jobId: run.jobId });
 
-  const message: RunMessage = RunMessageSchema.parse({
+  const message: RunMessage = {
     runId: run.runId,
     jobId: run.jobId,
-    finishedAt: run.runFinishedAt || undefined,
+    ...(run.runFinishedAt ? { finishedAt: run.runFinishedAt } : {}),
     source: 'webhook',
-  });
+  };
   try {
     await deps.publisher.publish([message]);
   } catch (err) {
@@ -128,21 +134,6 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   return { status: 200, body: { published: 1, runId: run.runId, jobId: run.jobId } };
 }
 
-/** Why a run event is outside the configured scope, or null. Fields the event lacks are left to harvestRun. */
-function outOfScope(run: RunEventData, filter: RunFilter): string | null {
-  if (filter.projectId !== undefined && run.projectId != null && run.projectId !== filter.projectId)
-    return `run ${run.runId} is in project ${run.projectId}, not ${filter.projectId}`;
-  if (filter.environmentId !== undefined && run.environmentId != null && run.environmentId !== filter.environmentId)
-    return `run ${run.runId} is in environment ${run.environmentId}, not ${filter.environmentId}`;
-  if (filter.jobIds && filter.jobIds.length > 0 && !filter.jobIds.includes(run.jobId))
-    return `job ${run.jobId} is not among HARVEST_JOB_IDS`;
-  const cancelled =
-    run.runStatusCode === RunStatus.Cancelled || (run.runStatusCode == null && /^cancel/i.test(run.runStatus ?? ''));
-  if (cancelled && !wantedStatuses(filter).includes(RunStatus.Cancelled))
-    return `run ${run.runId} was cancelled (set HARVEST_INCLUDE_CANCELLED to store cancelled runs)`;
-  return null;
-}
-
 export async function create(
   config: ConfigFor<'accountId' | 'webhookSecret' | 'runsTopic'>,
   logger: Logger,
@@ -151,7 +142,7 @@ export async function create(
     accountId: config.accountId,
     secret: secretFrom(config.webhookSecret, WEBHOOK_SECRET),
     publisher: new PubSubRunPublisher(config.runsTopic),
-    filter: scopeOf(config),
+    scope: config.scope,
     logger,
   };
   return (req) => handleWebhook(deps, req);

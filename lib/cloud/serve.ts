@@ -6,7 +6,7 @@
  * @module
  */
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
-import { loadConfig, type Need } from '../config/load.ts';
+import { loadConfig, type ConfigFor, type Need } from '../config/load.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import { createLogger, scrub, type Logger } from '../log.ts';
 import type { CloudFunction } from './functions.ts';
@@ -30,24 +30,29 @@ export function serve<N extends Need>(
   tuneForSmallInstances();
   let logger: Logger = createLogger();
   let ready: Promise<Handler> | undefined;
-  const start = (): Promise<Handler> =>
-    (ready ??= (async () => {
-      const config = loadConfig({ env, needs: fn.needs, cloud: true });
-      logger = createLogger({ level: config.logLevel });
+  // The configuration is read once per instance: at start-up by the instance that serves this
+  // function, else (a process that registers several) at its first request.
+  const start = (config?: ConfigFor<N>): Promise<Handler> => {
+    ready ??= (async () => {
+      const loaded = config ?? loadConfig({ env, needs: fn.needs, cloud: true });
+      logger = createLogger({ level: loaded.logLevel });
       const module = await fn.load();
-      return module.create(config, logger);
-    })());
+      return module.create(loaded, logger);
+    })();
+    return ready;
+  };
 
   if (servedTarget(env, argv) === fn.name) {
+    let config: ConfigFor<N>;
     try {
-      loadConfig({ env, needs: fn.needs, cloud: true });
+      config = loadConfig({ env, needs: fn.needs, cloud: true });
     } catch (err) {
       if (err instanceof ConfigError)
         logger.error(`${fn.name} cannot start: ${err.message}`, { problems: err.problems });
       throw err;
     }
     // Load the handler now, before the first request; a failure surfaces on that request.
-    start().catch(() => {});
+    start(config).catch(() => {});
   }
 
   return async (req, res) => {

@@ -1,15 +1,17 @@
 /**
  * Reads the whole configuration at once, for the functions (environment) and the CLI (flags over
- * the environment): every value parsed (host to base URL, destination, topic) and checked, every
- * problem named in one ConfigError. What a caller needs is asked for up front, so that a missing
- * value stops a process at start-up, not at its first request.
+ * the environment): every value parsed (host to base URL, destination, topic, scope) and checked,
+ * every problem named in one ConfigError. What a caller needs is asked for up front, so that a
+ * missing value stops a process at start-up, not at its first request. A process loads it once.
  * @module
  */
-import { ConfigError } from '../core/errors.ts';
 import type { Destination } from '../core/destination.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { Scope } from '../core/scope.ts';
 import { redact, type Severity } from '../log.ts';
 import {
   OPTIONS,
+  defaultOf,
   type OptionKey,
   type OptionSpec,
   type OptionValue,
@@ -36,17 +38,14 @@ export interface Config {
   accountId?: number;
   /** The secret that signs webhook deliveries (receiveWebhook). */
   webhookSecret?: SecretSource;
-  projectId?: number;
-  environmentId?: number;
-  /** Harvest only these jobs. */
-  jobIds?: number[];
+  /** What is harvested: project, environment, jobs, and whether cancelled runs count. */
+  scope: Scope;
   jobId?: number;
   destination?: Destination;
   runsTopic?: TopicName;
   artifacts: string[];
   /** Write coverage.json per step while harvesting. */
   coverage: boolean;
-  includeCancelled: boolean;
   concurrency: number;
   backfillMaxDays: number;
   storageApiEndpoint?: string;
@@ -91,101 +90,121 @@ const NEED_HINTS: Record<Need, string> = {
   jobId: '',
 };
 
-export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): ConfigFor<N> {
-  const problems = [...(sources.problems ?? [])];
-  const cli = sources.flags !== undefined;
-  const label = (spec: OptionSpec): string => (cli && spec.flag ? `${spec.variable} (--${spec.flag})` : spec.variable);
-  const given = new Set<OptionKey>();
-  const read = <K extends OptionKey>(key: K): OptionValue<K> | undefined => {
-    const spec: OptionSpec = OPTIONS[key];
-    const composed = sources.values?.[key];
-    const flag = spec.flag ? sources.flags?.[spec.flag] : undefined;
-    const envText = sources.env[spec.variable];
-    let text: string | undefined;
-    let name = label(spec);
-    if (composed) ({ text, label: name } = composed);
-    else if (typeof flag === 'string' || flag === true) {
-      text = flag === true ? 'true' : flag;
-      name = `--${spec.flag}`;
-    } else if (envText !== undefined && envText !== '') text = envText;
-    if (text !== undefined) given.add(key);
-    else text = spec.default;
-    if (text === undefined) return undefined;
-    const parsed = spec.schema.safeParse(text);
-    if (parsed.success) return parsed.data as OptionValue<K>;
-    for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
-    return undefined;
-  };
+/** Reads settings from the sources, noting which were given and every problem. */
+class Reader<N extends Need> {
+  readonly problems: string[];
+  readonly given = new Set<OptionKey>();
+  private readonly sources: ConfigSources<N>;
+  constructor(sources: ConfigSources<N>) {
+    this.sources = sources;
+    this.problems = [...(sources.problems ?? [])];
+  }
 
-  const accountId = read('accountId');
-  const token = read('token');
-  const tokenSecret = read('tokenSecret');
-  const secretEndpoint = read('secretManagerApiEndpoint');
-  const baseUrl = read('host');
-  const timeoutSeconds = read('timeoutSeconds');
-  const requestsPerMinute = read('requestsPerMinute');
-  const webhookSecret = read('webhookSecret');
-  const webhookSecretName = read('webhookSecretName');
+  /** How a setting is named to the user: its flag too, on the command line. */
+  label(spec: OptionSpec): string {
+    return this.sources.flags !== undefined && spec.flag ? `${spec.variable} (--${spec.flag})` : spec.variable;
+  }
+
+  /** The text given for a setting, and the name to put on its problems. */
+  private source(key: OptionKey): { text: string; name: string } | undefined {
+    const spec: OptionSpec = OPTIONS[key];
+    const composed = this.sources.values?.[key];
+    if (composed) return { text: composed.text, name: composed.label };
+    const flag = spec.flag ? this.sources.flags?.[spec.flag] : undefined;
+    if (typeof flag === 'string' || flag === true)
+      return { text: flag === true ? 'true' : flag, name: `--${spec.flag}` };
+    const envText = this.sources.env[spec.variable];
+    if (envText !== undefined && envText !== '') return { text: envText, name: this.label(spec) };
+    return undefined;
+  }
+
+  /** A setting's value, or undefined when it was not given (or was wrong: then a problem says so). */
+  optional<K extends OptionKey>(key: K): OptionValue<K> | undefined {
+    const given = this.source(key);
+    if (!given) return undefined;
+    this.given.add(key);
+    const parsed = OPTIONS[key].schema.safeParse(given.text);
+    if (parsed.success) return parsed.data as OptionValue<K>;
+    for (const issue of parsed.error.issues) this.problems.push(`${given.name} ${issue.message}`);
+    return undefined;
+  }
+
+  /** A setting with a default: its value, else the default's. */
+  defaulted<K extends OptionKey & Parameters<typeof defaultOf>[0]>(key: K): OptionValue<K> {
+    return this.optional(key) ?? defaultOf(key);
+  }
+}
+
+export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): ConfigFor<N> {
+  const r = new Reader(sources);
+  const accountId = r.optional('accountId');
   const config: Config = {
     accountId,
-    projectId: read('projectId'),
-    jobIds: read('jobIds'),
-    environmentId: read('environmentId'),
-    jobId: read('jobId'),
-    destination: read('destination'),
-    runsTopic: read('runsTopic'),
-    artifacts: read('artifacts') ?? [],
-    coverage: read('coverage') ?? true,
-    includeCancelled: read('includeCancelled') ?? false,
-    concurrency: read('concurrency') ?? 0,
-    backfillMaxDays: read('backfillMaxDays') ?? 0,
-    storageApiEndpoint: read('storageApiEndpoint'),
-    logLevel: read('logLevel') ?? 'INFO',
+    scope: {
+      projectId: r.optional('projectId'),
+      environmentId: r.optional('environmentId'),
+      jobIds: r.optional('jobIds'),
+      includeCancelled: r.defaulted('includeCancelled'),
+    },
+    jobId: r.optional('jobId'),
+    destination: r.optional('destination'),
+    runsTopic: r.optional('runsTopic'),
+    artifacts: r.defaulted('artifacts'),
+    coverage: r.defaulted('coverage'),
+    concurrency: r.defaulted('concurrency'),
+    backfillMaxDays: r.defaulted('backfillMaxDays'),
+    storageApiEndpoint: r.optional('storageApiEndpoint'),
+    logLevel: r.defaulted('logLevel'),
   };
-  if (token !== undefined && tokenSecret !== undefined)
-    problems.push(`set ${label(OPTIONS.token)} or ${OPTIONS.tokenSecret.variable}, not both`);
-  const tokenSource =
-    token ??
-    (tokenSecret ? { secret: tokenSecret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined);
-  if (accountId !== undefined && tokenSource !== undefined && baseUrl !== undefined) {
-    config.dbtCloud = {
-      accountId,
-      token: tokenSource,
-      baseUrl,
-      timeoutMs: (timeoutSeconds ?? 30) * 1000,
-      requestsPerMinute: requestsPerMinute ?? 4500,
-    };
-    if (token !== undefined) redact(token);
-  }
-  if (webhookSecret !== undefined && webhookSecretName !== undefined)
-    problems.push(`set ${OPTIONS.webhookSecret.variable} or ${OPTIONS.webhookSecretName.variable}, not both`);
-  const webhookSource =
-    webhookSecret ??
-    (webhookSecretName
-      ? { secret: webhookSecretName, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) }
-      : undefined);
-  if (webhookSource !== undefined) config.webhookSecret = webhookSource;
-  if (webhookSecret !== undefined) redact(webhookSecret);
+  const secretEndpoint = r.optional('secretManagerApiEndpoint');
+  const fromSecret = (secret: SecretVersionName | undefined): SecretSource | undefined =>
+    secret ? { secret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined;
+  const token = oneSecret(r, 'token', 'tokenSecret', fromSecret);
+  const baseUrl = r.defaulted('host');
+  const timeoutMs = r.defaulted('timeoutSeconds') * 1000;
+  const requestsPerMinute = r.defaulted('requestsPerMinute');
+  if (accountId !== undefined && token !== undefined)
+    config.dbtCloud = { accountId, token, baseUrl, timeoutMs, requestsPerMinute };
+  const webhookSecret = oneSecret(r, 'webhookSecret', 'webhookSecretName', fromSecret);
+  if (webhookSecret !== undefined) config.webhookSecret = webhookSecret;
   if (sources.cloud && config.destination?.kind === 'local') {
-    problems.push(
+    r.problems.push(
       `${OPTIONS.destination.variable} must be gs://BUCKET[/PREFIX] for a function: "${config.destination.path}" would be a folder of the instance, lost with it`,
     );
   }
-  // A need is met when its value was given, even if it was wrong: that problem is named already.
-  const met = (need: Need): boolean => NEED_OPTIONS[need].every((group) => group.some((key) => given.has(key)));
+  checkNeeds(r, sources);
+  if (r.problems.length > 0) throw new ConfigError([...new Set(r.problems)]);
+  return config as ConfigFor<N>;
+}
+
+/** A secret given as a value or as the Secret Manager secret holding it, not both; the value is redacted from every output. */
+function oneSecret<N extends Need>(
+  r: Reader<N>,
+  valueKey: 'token' | 'webhookSecret',
+  nameKey: 'tokenSecret' | 'webhookSecretName',
+  fromSecret: (name: SecretVersionName | undefined) => SecretSource | undefined,
+): SecretSource | undefined {
+  const value = r.optional(valueKey);
+  const name = r.optional(nameKey);
+  if (value !== undefined) redact(value);
+  if (value !== undefined && name !== undefined)
+    r.problems.push(`set ${r.label(OPTIONS[valueKey])} or ${OPTIONS[nameKey].variable}, not both`);
+  return value ?? fromSecret(name);
+}
+
+/** A need is met when its value was given, even if it was wrong: that problem is named already. */
+function checkNeeds<N extends Need>(r: Reader<N>, sources: ConfigSources<N>): void {
   for (const need of (sources.needs ?? []) as readonly Need[]) {
-    if (met(need)) continue;
+    if (NEED_OPTIONS[need].every((group) => group.some((key) => r.given.has(key)))) continue;
     const say = (sources.missing as Partial<Record<Need, string>> | undefined)?.[need];
     if (say !== undefined) {
-      problems.push(say);
+      r.problems.push(say);
       continue;
     }
     for (const [first, ...alternatives] of NEED_OPTIONS[need]) {
-      if ([first!, ...alternatives].some((key) => given.has(key))) continue;
+      if ([first!, ...alternatives].some((key) => r.given.has(key))) continue;
       const or = alternatives.length > 0 ? ` (or ${alternatives.map((key) => OPTIONS[key].variable).join(', ')})` : '';
-      problems.push(`${label(OPTIONS[first!])} is required${or}${NEED_HINTS[need]}`);
+      r.problems.push(`${r.label(OPTIONS[first!])} is required${or}${NEED_HINTS[need]}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
-  return config as ConfigFor<N>;
 }

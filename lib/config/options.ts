@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import { parseDestination, type Destination } from '../core/destination.ts';
-import { parsePositiveInt } from '../core/values.ts';
 import { parseBaseUrl } from './host.ts';
+import { boolText, fromParser, jobIdList, positiveInt } from './values.ts';
 
 export const DEFAULT_ARTIFACTS = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'] as const;
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
@@ -52,40 +52,10 @@ export interface OptionSpec<T = unknown> {
   readonly secret?: boolean;
 }
 
-const positiveInt = (max?: number, maxHint?: string): z.ZodType<number, string> =>
-  z.string().transform((text, ctx) => {
-    const n = parsePositiveInt(text);
-    if (n === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be a positive whole number' });
-      return z.NEVER;
-    }
-    if (max !== undefined && n > max) {
-      ctx.addIssue({ code: 'custom', message: maxHint ?? `must be at most ${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const boolText: z.ZodType<boolean, string> = z
-  .string()
-  .transform((s) => s.trim().toLowerCase())
-  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
-  .transform((s) => ['true', '1', 'yes'].includes(s));
-
 const artifactName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]+\.json$/, 'each entry must be a file name in target/ ending in .json, such as manifest.json')
   .refine((s) => s !== '..', 'must not be ..');
-
-const fromParser = <T>(parse: (text: string) => T | { problem: string }): z.ZodType<T, string> =>
-  z.string().transform((text, ctx) => {
-    const result = parse(text);
-    if (result && typeof result === 'object' && 'problem' in result) {
-      ctx.addIssue({ code: 'custom', message: result.problem });
-      return z.NEVER;
-    }
-    return result as T;
-  });
 
 function parseTopic(text: string): TopicName | { problem: string } {
   const trimmed = text.trim();
@@ -151,22 +121,7 @@ export const OPTIONS = {
     flag: 'job-ids',
     placeholder: 'J,J',
     describe: 'harvest only these jobs (comma-separated ids)',
-    schema: z
-      .string()
-      .transform((s, ctx) => {
-        const ids: number[] = [];
-        for (const part of s
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean)) {
-          const n = parsePositiveInt(part);
-          if (n === null)
-            ctx.addIssue({ code: 'custom', message: `must be job ids separated by commas ("${part}" is not one)` });
-          else ids.push(n);
-        }
-        return [...new Set(ids)];
-      })
-      .pipe(z.array(z.number()).min(1, 'must name at least one job id')),
+    schema: jobIdList,
   },
   jobId: {
     variable: 'DBT_CLOUD_JOB_ID',
@@ -283,3 +238,11 @@ export type OptionValue<K extends OptionKey> = z.output<(typeof OPTIONS)[K]['sch
 
 /** The variables the configuration reads; the Terraform test checks every variable it sets is one. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.variable);
+
+type Defaulted = { [K in OptionKey]: (typeof OPTIONS)[K] extends { default: string } ? K : never }[OptionKey];
+
+/** A setting's default, parsed: the one place a default is written is the table above. */
+export function defaultOf<K extends Defaulted>(key: K): OptionValue<K> {
+  const spec: OptionSpec = OPTIONS[key];
+  return spec.schema.parse(spec.default) as OptionValue<K>;
+}

@@ -18,6 +18,7 @@
  *   names the tables it left out.
  * @module
  */
+import { z } from 'zod';
 
 export type CoverageType = 'doc' | 'test';
 export type TableType = 'source' | 'model' | 'seed' | 'snapshot';
@@ -294,32 +295,49 @@ export function reportJson(report: CoverageReport): string {
 
 // ---- the summary stored beside each step's artifacts ----------------------------------------------
 
-/** coverage.json: one JSON line per dbt step with a manifest, fixed schema (BigQuery reads it). */
-export interface CoverageSummary {
-  schema_version: 1;
+const count = z.number().int().nonnegative();
+const share = z.number().min(0).max(1);
+const notMore = (c: { covered: number; total: number }): boolean => c.covered <= c.total;
+const docCoverage = z
+  .object({ covered: count, total: count, coverage: share.nullable() })
+  .refine(notMore, 'covered is more than total');
+const testCoverage = z
+  .object({ covered: count, total: count, coverage: share.nullable(), hits: count })
+  .refine(notMore, 'covered is more than total');
+
+/**
+ * coverage.json: one JSON line per dbt step with a manifest, fixed schema (BigQuery reads it). The
+ * one declaration of it: the harvester writes what it infers, and the history reads stored ones
+ * through it, so a summary whose figures are out of range (a coverage of 7.5) is refused, not drawn.
+ */
+export const CoverageSummarySchema = z.looseObject({
+  schema_version: z.literal(1),
   /** The run's finished_at, and its job's name, for series over time. */
-  finished_at: string | null;
-  job_name: string | null;
-  dbt_version: string | null;
-  manifest_schema_version: string | null;
-  project_name: string | null;
-  generated_at: string | null;
-  models: ModelFacts;
+  finished_at: z.string().nullable(),
+  job_name: z.string().nullable(),
+  dbt_version: z.string().nullable(),
+  manifest_schema_version: z.string().nullable(),
+  project_name: z.string().nullable(),
+  generated_at: z.string().nullable(),
+  models: z.object({ total: count, documented: count, tested: count, tests: count }),
   /** Null when the step has no catalog. */
-  doc: { covered: number; total: number; coverage: number | null } | null;
-  test: { covered: number; total: number; coverage: number | null; hits: number } | null;
+  doc: docCoverage.nullable(),
+  test: testCoverage.nullable(),
   /** Per table, both coverages; empty without a catalog. */
-  tables: {
-    name: string;
-    unique_id: string;
-    resource_type: TableType;
-    columns: number;
-    documented: number;
-    tested: number;
-    tests: number;
-  }[];
-  unmatched_tables: string[];
-}
+  tables: z.array(
+    z.object({
+      name: z.string(),
+      unique_id: z.string(),
+      resource_type: z.enum(['source', 'model', 'seed', 'snapshot']),
+      columns: count,
+      documented: count,
+      tested: count,
+      tests: count,
+    }),
+  ),
+  unmatched_tables: z.array(z.string()),
+});
+export type CoverageSummary = z.infer<typeof CoverageSummarySchema>;
 
 export const COVERAGE_FILE = 'coverage.json';
 

@@ -7,10 +7,13 @@ import type { z } from 'zod';
 
 export class HarvesterError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** The CLI's exit status for it, where it is not 1 (2: a setting or an argument to fix). */
+  readonly exitCode?: number;
+  constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: number }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    if (options?.exitCode !== undefined) this.exitCode = options.exitCode;
   }
 }
 

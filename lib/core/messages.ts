@@ -1,7 +1,8 @@
 /**
- * The Pub/Sub message of one run, validated on both sides: the dispatchers build it, harvestRun
- * reads it. runId and jobId also travel as the attributes run_id and job_id (for filtering and for
- * reading dead letters).
+ * The Pub/Sub message of one run: the dispatchers and the webhook receiver build it from values
+ * already parsed, and harvestRun parses it where it enters, its finishedAt into a Timestamp. runId
+ * and jobId also travel as the attributes run_id and job_id (for filtering and for reading dead
+ * letters).
  * @module
  */
 import { z } from 'zod';
@@ -25,13 +26,13 @@ export function messageFor(
   window: Window,
   source: RunMessage['source'],
 ): RunMessage {
-  return RunMessageSchema.parse({
+  return {
     runId: run.id,
     jobId: run.job_definition_id,
-    finishedAt: run.finished_at ?? undefined,
+    ...(run.finished_at ? { finishedAt: run.finished_at } : {}),
     source,
     window: formatWindow(window),
-  });
+  };
 }
 
 /** Pub/Sub attributes of a run message, for subscription filters and for reading dead letters. */

@@ -5,20 +5,20 @@
  * date and hour come from the run's finished_at in UTC. The sink adds the destination's prefix.
  * @module
  */
-import type { Run } from './run.ts';
-import { parseTimestamp } from './time.ts';
-
 export const RUN_MARKER = '_run.json';
 
-export function runDirectory(run: Pick<Run, 'id' | 'job_definition_id' | 'finished_at'>): string {
-  if (!run.finished_at) throw new Error(`run ${run.id} has not finished`);
-  const iso = parseTimestamp(run.finished_at, 'finished_at').toISOString();
-  return [
-    `date=${iso.slice(0, 10)}`,
-    `hour=${iso.slice(11, 13)}`,
-    `job_id=${run.job_definition_id}`,
-    `run_id=${run.id}`,
-  ].join('/');
+/** What names a run's folder: its id, its job, and when it finished. */
+export interface RunPlace {
+  runId: number;
+  jobId: number;
+  finishedAt: Date;
+}
+
+export function runDirectory(run: RunPlace): string {
+  const iso = run.finishedAt.toISOString();
+  return [`date=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`, `job_id=${run.jobId}`, `run_id=${run.runId}`].join(
+    '/',
+  );
 }
 
 export function runMarkerPath(runDir: string): string {
@@ -29,4 +29,22 @@ export function artifactPath(runDir: string, step: number, fileName: string): st
   if (!/^[A-Za-z0-9_.-]+$/.test(fileName) || fileName === '.' || fileName === '..')
     throw new Error(`unsafe file name ${JSON.stringify(fileName)}`);
   return `${runDir}/step=${step}/${fileName}`;
+}
+
+/**
+ * The one rule for relative paths, wherever one is taken (a stored object's, an artifact's inside
+ * target/): `/`-separated segments, none empty, `.` or `..`, no backslash or NUL; why a path breaks
+ * it, or null.
+ */
+export function relativePathProblem(path: string): string | null {
+  if (path.length === 0 || path.length > 1024) return 'it must be 1 to 1024 characters';
+  if (path.includes('\0') || path.includes('\\')) return 'it must not contain a backslash or NUL';
+  if (path.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    return 'its segments must not be empty, . or ..';
+  return null;
+}
+
+export function checkRelativePath(path: string): void {
+  const problem = relativePathProblem(path);
+  if (problem) throw new Error(`unsafe path ${JSON.stringify(path.replace(/\0/g, '\\0'))}: ${problem}`);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from 'zod';
-import { tryParseTimestamp } from './time.ts';
+import { timestampSchema } from './time.ts';
 
 /** One rule for ids everywhere: a positive whole number JavaScript holds exactly. */
 export const dbtId = z
@@ -14,7 +14,8 @@ export const dbtId = z
   .positive('must be a positive id')
   .refine(Number.isSafeInteger, 'id is not a safe integer');
 
-export const dbtTimestamp = z.string().refine((s) => tryParseTimestamp(s) !== null, 'not a timestamp dbt Cloud sends');
+/** dbt Cloud's timestamps, parsed once into a Timestamp (its text kept, to store the run as it came). */
+export const dbtTimestamp = timestampSchema;
 
 export const RunStatus = {
   Queued: 1,

@@ -9,6 +9,7 @@
  * Windows are half-open UTC intervals.
  * @module
  */
+import { z } from 'zod';
 import { InputError } from './errors.ts';
 
 const TIMESTAMP =
@@ -57,6 +58,48 @@ export function parseTimestamp(text: string, what = 'timestamp'): Date {
   }
   return date;
 }
+
+/**
+ * A time as it entered the process, parsed once: `at` to compute with, and the text as it came,
+ * which is what JSON writes (toJSON), so that a run stored whole (`_run.json`) keeps dbt Cloud's
+ * own text.
+ */
+export class Timestamp {
+  readonly text: string;
+  readonly at: Date;
+  constructor(text: string, at: Date) {
+    this.text = text;
+    this.at = at;
+  }
+  toJSON(): string {
+    return this.text;
+  }
+  toString(): string {
+    return this.text;
+  }
+  static parse(text: string, what = 'timestamp'): Timestamp {
+    return new Timestamp(text, parseTimestamp(text, what));
+  }
+}
+
+/** A timestamp in any of dbt Cloud's formats, parsed into a Timestamp where it enters. */
+export const timestampSchema = z.string().transform((text, ctx) => {
+  const at = tryParseTimestamp(text);
+  if (at) return new Timestamp(text, at);
+  ctx.addIssue({ code: 'custom', message: 'not a timestamp dbt Cloud sends (ISO 8601, 1970 to 9999)' });
+  return z.NEVER;
+});
+
+/** An ISO 8601 time a person or tool typed (no offset means UTC), parsed into a Date. */
+export const timeSchema = z.string().transform((text, ctx) => {
+  const at = tryParseTimestamp(text);
+  if (at) return at;
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${text}" is not an ISO-8601 time such as 2022-06-01T00:00:00Z (no offset means UTC)`,
+  });
+  return z.NEVER;
+});
 
 export const HOUR_MS = 3_600_000;
 

@@ -3,9 +3,10 @@
  * are kept.
  * @module
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { InputError, errorMessage, zodIssues } from '../core/errors.ts';
+import { InputError, zodIssues } from '../core/errors.ts';
+import { relativePathProblem } from '../core/paths.ts';
 import {
   JobSchema,
   RunRowSchema,
@@ -19,8 +20,9 @@ import {
   type RunRow,
 } from '../core/run.ts';
 import { ArtifactListSchema, envelope } from './api.ts';
+import { checkedBody, contentTypeProblem } from './artifact-body.ts';
 import {
-  ArtifactIncompleteError,
+  ArtifactNotJsonError,
   DbtCloudResponseError,
   ListingTooLongError,
   PagingStuckError,
@@ -115,18 +117,12 @@ function identify(raw: unknown): number | string {
 
 /** Artifact paths are relative to target/ and may be nested; nothing that could escape it. */
 export function checkArtifactPath(path: string): string[] {
-  const segments = path.split('/');
-  const bad =
-    path.length === 0 ||
-    path.length > 1024 ||
-    path.includes('\0') ||
-    path.includes('\\') ||
-    segments.some((s) => s === '' || s === '.' || s === '..');
-  if (bad)
+  const problem = relativePathProblem(path);
+  if (problem)
     throw new InputError(`Invalid artifact path "${path.replace(/\0/g, '\\0')}"`, [
-      'a relative path inside target/, such as manifest.json or compiled/x.sql',
+      `a relative path inside target/, such as manifest.json or compiled/x.sql: ${problem}`,
     ]);
-  return segments;
+  return path.split('/');
 }
 
 export class DbtCloudClient {
@@ -257,8 +253,10 @@ export class DbtCloudClient {
   }
 
   /**
-   * One artifact as a stream. 404 is `{found: false}`. The stream fails with ArtifactIncompleteError
-   * if the body is shorter than its Content-Length, breaks off, or stalls longer than the idle timeout.
+   * One artifact as a stream, checked as it passes (artifact-body.ts). 404 is `{found: false}`. The
+   * stream fails with ArtifactIncompleteError if the body is shorter than its Content-Length, breaks
+   * off, or stalls longer than the idle timeout; a `.json` artifact fails with ArtifactNotJsonError
+   * when it comes as another content type or does not open a JSON value.
    */
   async getRunArtifact(runId: number, path: string, step?: number): Promise<ArtifactResult> {
     const segments = checkArtifactPath(path);
@@ -274,18 +272,25 @@ export class DbtCloudClient {
     const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     if (!response.body) throw new DbtCloudResponseError(url, 'has no body');
-    const body = guardBody(
-      asReadable(response.body),
+    const json = path.endsWith('.json');
+    const contentType = response.headers.get('content-type');
+    const wrongType = json ? contentTypeProblem(contentType) : null;
+    if (wrongType) {
+      response.body.resume();
+      throw new ArtifactNotJsonError(url, wrongType);
+    }
+    const body = checkedBody(asReadable(response.body), {
       url,
-      encoded ? null : contentLength,
-      this.transport.idleTimeoutMs,
-    );
+      expectedBytes: encoded ? null : contentLength,
+      idleMs: this.transport.idleTimeoutMs,
+      json,
+    });
     return {
       found: true,
       url,
       body,
       contentLength: encoded ? null : contentLength,
-      contentType: response.headers.get('content-type'),
+      contentType,
     };
   }
 
@@ -439,57 +444,4 @@ function validate<T extends z.ZodType>(schema: T, body: unknown, url: string): z
     throw new DbtCloudResponseError(url, 'does not have the documented shape', issues);
   }
   return result.data;
-}
-
-/**
- * Counts bytes as they pass, fails the stream when it ends short of `expected`, and when no byte
- * arrives for `idleMs`. The upstream body's own errors (reset, premature close) are mapped too.
- */
-function guardBody(source: Readable, url: string, expected: number | null, idleMs: number): Readable {
-  let received = 0;
-  let idle: NodeJS.Timeout | undefined;
-  const guard = new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      received += chunk.length;
-      arm();
-      if (expected !== null && received > expected) {
-        done(new ArtifactIncompleteError(url, received, expected, 'more bytes than Content-Length'));
-        return;
-      }
-      done(null, chunk);
-    },
-    flush(done: TransformCallback) {
-      clearTimeout(idle);
-      if (expected !== null && received !== expected) {
-        done(new ArtifactIncompleteError(url, received, expected, 'the body ended before its Content-Length'));
-        return;
-      }
-      done();
-    },
-    destroy(err, done) {
-      clearTimeout(idle);
-      source.destroy();
-      done(err);
-    },
-  });
-  const arm = (): void => {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      guard.destroy(new ArtifactIncompleteError(url, received, expected, `no data for ${idleMs} ms`));
-    }, idleMs);
-  };
-  arm();
-  // The caller may attach its consumer a few awaits later (a sink checks and creates folders
-  // first): an error in between must not be an uncaught exception. The stream keeps it as
-  // `errored`, and pipeline() or for-await report it when they attach.
-  guard.on('error', () => {});
-  source.on('error', (err: Error) => {
-    guard.destroy(
-      err instanceof ArtifactIncompleteError
-        ? err
-        : new ArtifactIncompleteError(url, received, expected, errorMessage(err), err),
-    );
-  });
-  source.pipe(guard);
-  return guard;
 }

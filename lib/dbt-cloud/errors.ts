@@ -109,6 +109,15 @@ export class ArtifactIncompleteError extends DbtCloudError {
   }
 }
 
+/** A `.json` artifact that is not JSON: a proxy's HTML page, an error text. Nothing of it is stored. */
+export class ArtifactNotJsonError extends DbtCloudError {
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super('ARTIFACT_NOT_JSON', `Artifact ${url} is not JSON (${reason}); nothing of it is stored`);
+    this.url = url;
+  }
+}
+
 export class WaitTimeoutError extends DbtCloudError {
   constructor(runId: number, seconds: number, lastStatus: string) {
     super('WAIT_TIMEOUT', `Run ${runId} did not finish within ${seconds} s (last status: ${lastStatus})`);

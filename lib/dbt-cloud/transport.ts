@@ -9,6 +9,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import fetch, { type RequestInit, type Response } from 'node-fetch';
+import { defaultOf } from '../config/options.ts';
 import { errorMessage } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { userMessageOf } from './api.ts';
@@ -108,12 +109,14 @@ export class Transport {
     this.baseUrl = options.baseUrl;
     this.host = new URL(options.baseUrl).host;
     this.token = options.token;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? defaultOf('timeoutSeconds') * 1000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.clock = options.clock ?? realClock;
     // A small burst: dbt Cloud counts per minute, but bursts invite 429s and their cooldown.
-    this.limiter = options.rateLimiter ?? new RateLimiter(options.requestsPerMinute ?? 4_500, 5, this.clock);
+    this.limiter =
+      options.rateLimiter ??
+      new RateLimiter(options.requestsPerMinute ?? defaultOf('requestsPerMinute'), 5, this.clock);
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
     this.userAgent = options.userAgent ?? 'dbt-cloud-harvester';

@@ -4,7 +4,8 @@
  * @module
  */
 import type { RunRow } from '../core/run.ts';
-import { selectRuns, type RunFilter } from '../core/select.ts';
+import { WHOLE_ACCOUNT, type Scope } from '../core/scope.ts';
+import { selectRuns } from '../core/select.ts';
 import { errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
@@ -23,21 +24,21 @@ export interface ListingOptions {
 export function listWindowRuns(
   client: DbtCloudClient,
   window: Window,
-  filter: RunFilter,
+  scope: Scope,
   options: ListingOptions = {},
 ): AsyncGenerator<RunRow, void, undefined> {
-  const jobIds = filter.jobIds ?? [];
+  const jobIds = scope.jobIds ?? [];
   const pages = client.listRunRows(
     {
-      project_id: filter.projectId,
-      environment_id: filter.environmentId,
+      project_id: scope.projectId,
+      environment_id: scope.environmentId,
       job_definition_id: jobIds.length === 1 ? jobIds[0] : undefined,
       order_by: '-finished_at',
       limit: 100,
     },
     { onInvalidRow: options.onInvalidRow },
   );
-  return selectRuns(pages, window, filter);
+  return selectRuns(pages, window, scope);
 }
 
 export interface WindowSummary {
@@ -87,7 +88,7 @@ export async function harvestWindow(
   };
   const stats = { fileRetries: 0 };
   ctx = { ...ctx, stats };
-  const runs = listWindowRuns(ctx.client, window, ctx.filter ?? {}, {
+  const runs = listWindowRuns(ctx.client, window, ctx.scope ?? WHOLE_ACCOUNT, {
     onInvalidRow: (row) => {
       summary.invalidRows++;
       if (summary.invalidRowDetails.length < 20) summary.invalidRowDetails.push(row);
@@ -101,7 +102,7 @@ export async function harvestWindow(
     const outcome = await harvestRun(
       run.id,
       ctx,
-      run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at } : undefined,
+      run.finished_at ? { jobId: run.job_definition_id, finishedAt: run.finished_at.at } : undefined,
     );
     switch (outcome.status) {
       case 'stored':

@@ -7,11 +7,11 @@
  * @module
  */
 import { z } from 'zod';
-import { COVERAGE_FILE, summarize, type CoverageSummary } from '../core/coverage.ts';
+import { COVERAGE_FILE, CoverageSummarySchema, summarize, type CoverageSummary } from '../core/coverage.ts';
 import { errorMessage } from '../core/errors.ts';
 import { catalogCollector, collect, manifestCollector } from '../coverage/extract.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ObjectReader } from '../stored/index.ts';
+import type { ObjectReader } from '../storage/index.ts';
 
 export interface HistoryPoint {
   job_id: number;
@@ -100,26 +100,6 @@ interface RunEntry {
   steps: Map<number, Set<string>>;
 }
 
-const SummarySchema = z.looseObject({
-  schema_version: z.literal(1),
-  finished_at: z.string().nullable(),
-  job_name: z.string().nullable(),
-  models: z.object({ total: z.number(), documented: z.number(), tested: z.number(), tests: z.number() }),
-  doc: z.object({ covered: z.number(), total: z.number(), coverage: z.number().nullable() }).nullable(),
-  test: z
-    .object({ covered: z.number(), total: z.number(), coverage: z.number().nullable(), hits: z.number() })
-    .nullable(),
-  tables: z.array(
-    z.looseObject({
-      name: z.string(),
-      columns: z.number(),
-      documented: z.number(),
-      tested: z.number(),
-      tests: z.number(),
-    }),
-  ),
-});
-
 const RunMetaSchema = z.looseObject({
   finished_at: z.string().nullable().optional(),
   job: z.looseObject({ name: z.string().nullable().optional() }).nullable().optional(),
@@ -155,9 +135,9 @@ async function summaryOf(
 ): Promise<{ summary: CoverageSummary; origin: 'stored' | 'computed' }> {
   const dir = `${run.folder}/step=${pick.step}`;
   if (pick.stored) {
-    const parsed = SummarySchema.safeParse(JSON.parse(await readText(reader, `${dir}/${COVERAGE_FILE}`)));
+    const parsed = CoverageSummarySchema.safeParse(JSON.parse(await readText(reader, `${dir}/${COVERAGE_FILE}`)));
     if (!parsed.success) throw new Error(`${dir}/${COVERAGE_FILE} is not a coverage summary this version reads`);
-    return { summary: parsed.data as unknown as CoverageSummary, origin: 'stored' };
+    return { summary: parsed.data, origin: 'stored' };
   }
   const meta = RunMetaSchema.safeParse(JSON.parse(await readText(reader, `${run.folder}/_run.json`)));
   const manifest = await collect(

@@ -128,7 +128,7 @@ describe('coverage compute', () => {
     [['compute'], /name the coverage type: doc or test/],
     [['compute', 'docs', '--run-artifacts-dir', 'x'], /not "docs"/],
     [['compute', 'doc'], /--run-artifacts-dir DIR is required/],
-    [['compute', 'doc', '--run-artifacts-dir', '/nonexistent'], /manifest.json not found/],
+    [['compute', 'doc', '--run-artifacts-dir', '/nonexistent'], /--run-artifacts-dir \/nonexistent does not exist/],
     [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-fail-under', '80'], /ratio from 0 to 1/],
     [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-format', 'html'], /string or markdown/],
   ])('refuses %j as bad usage (exit 2)', async (args, message) => {

@@ -277,7 +277,7 @@ describe('bad usage', () => {
       'an unknown artifact name',
       ['retrieve-most-recent-artifact', 'graph', '--job-id', '1', '--output-folder', 'OUT'],
       {},
-      /unknown artifact "graph".*manifest, catalog, run_results, sources/,
+      /ARTIFACT must be manifest, catalog, run_results or sources, not "graph"/,
     ],
     [
       'start after end',
@@ -305,7 +305,7 @@ describe('bad usage', () => {
         'OUT',
       ],
       {},
-      /Invalid --start-time "yesterday".*ISO-8601/s,
+      /--start-time "yesterday" is not an ISO-8601 time/,
     ],
     [
       'a missing token',
@@ -332,7 +332,7 @@ describe('bad usage', () => {
       'an unknown option',
       ['retrieve-artifacts-time-interval', '--start', 'x', '--output-folder', 'OUT'],
       {},
-      /Unknown option '--start'/,
+      /Unknown option --start; did you mean --start-time\?/,
     ],
     [
       'no destination',

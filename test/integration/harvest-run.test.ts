@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
-import { LocalFolderSink } from '../../lib/sinks/local.ts';
+import { LocalFolder } from '../../lib/storage/local.ts';
 import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { clientFor, fakeCloud } from '../helpers.ts';
@@ -16,7 +16,7 @@ let ctx: HarvestContext;
 beforeAll(async () => {
   fake = await fakeCloud();
   dir = await mkdtemp(join(tmpdir(), 'harvest-run-'));
-  ctx = { client: clientFor(fake), sink: new LocalFolderSink(dir), artifacts: DEFAULT_ARTIFACTS };
+  ctx = { client: clientFor(fake), store: new LocalFolder(dir), artifacts: DEFAULT_ARTIFACTS };
 });
 afterAll(async () => {
   ctx.client.close();
@@ -67,7 +67,10 @@ describe('harvestRun and artifacts_saved', () => {
     const run = [...fake.account.runs]
       .reverse()
       .find((r) => r.outcome === 'success' && r.projectId === fake.account.projects[1])!;
-    const outcome = await harvestRun(run.id, { ...ctx, filter: { projectId: fake.account.projects[0] } });
+    const outcome = await harvestRun(run.id, {
+      ...ctx,
+      scope: { projectId: fake.account.projects[0], includeCancelled: false },
+    });
     expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/outside/) });
     expect(await listFiles(join(dir, runFolder(run)))).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
-import { LocalFolderSink } from '../../lib/sinks/local.ts';
+import { LocalFolder } from '../../lib/storage/local.ts';
 import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
@@ -20,7 +20,7 @@ const patched: FakeRun[] = [];
 beforeAll(async () => {
   fake = await fakeCloud({ seed: 11 });
   root = await mkdtemp(join(tmpdir(), 'hostile-'));
-  ctx = { client: clientFor(fake), sink: new LocalFolderSink(join(root, 'dest')), artifacts: DEFAULT_ARTIFACTS };
+  ctx = { client: clientFor(fake), store: new LocalFolder(join(root, 'dest')), artifacts: DEFAULT_ARTIFACTS };
 });
 afterEach(() => {
   for (const run of patched.splice(0)) run.patch = {};
@@ -148,7 +148,7 @@ describe('hostile or broken dbt Cloud answers', () => {
       fault: { type: 'body', contentType: 'text/plain', text: '{"metadata":{}}' },
     });
     const writes: string[] = [];
-    const sink = new LocalFolderSink(join(root, 'typed'));
+    const sink = new LocalFolder(join(root, 'typed'));
     const recording = {
       description: sink.description,
       exists: (p: string) => sink.exists(p),
@@ -157,7 +157,7 @@ describe('hostile or broken dbt Cloud answers', () => {
         return sink.write(p, b, o);
       },
     };
-    expect((await harvestRun(run.id, { ...ctx, sink: recording })).status).toBe('stored');
+    expect((await harvestRun(run.id, { ...ctx, store: recording })).status).toBe('stored');
     expect(new Set(writes)).toEqual(new Set(['application/json']));
   });
 
@@ -171,7 +171,7 @@ describe('hostile or broken dbt Cloud answers', () => {
       (
         await harvestRun(run.id, ctx, {
           jobId: run.jobId,
-          finishedAt: fake.account.runJson(run, new Set())['finished_at'] as string,
+          finishedAt: new Date(String(fake.account.runJson(run, new Set())['finished_at'])),
         })
       ).status,
     ).toBe('skipped');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handleWebhook } from '../../lib/cloud/receive-webhook.ts';
 import type { RunMessage } from '../../lib/core/messages.ts';
+import { WHOLE_ACCOUNT } from '../../lib/core/scope.ts';
 import { silentLogger } from '../../lib/log.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { cli } from '../cli.ts';
@@ -41,7 +42,7 @@ beforeAll(async () => {
             return m.length;
           },
         },
-        filter: {},
+        scope: WHOLE_ACCOUNT,
         logger: silentLogger,
       };
       void handleWebhook(deps, {
@@ -146,7 +147,10 @@ describe('webhook register', () => {
     [['--url', 'not a url'], /is not a URL/],
     [['--url', 'https://user:pw@h.example.com/'], /must not carry credentials/],
     [[], /--url URL is required/],
-    [['--url', 'https://h.example.com/', '--job-id', 'x'], /--job-id must be a positive whole number/],
+    [
+      ['--url', 'https://h.example.com/', '--job-id', 'x'],
+      /--job-id must be job ids separated by commas \("x" is not one\)/,
+    ],
   ])('refuses %j as bad usage (exit 2), creating nothing', async (args, message) => {
     const res = await cli(['webhook', 'register', ...args], env);
     expect(res.code).toBe(2);
@@ -178,14 +182,18 @@ describe('webhook list and delete', () => {
   it('refuses an id that could leave its path segment', async () => {
     const res = await cli(['webhook', 'delete', '../../runs'], env);
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/Invalid webhook subscription id/);
+    expect(res.stderr).toMatch(/ID must be a subscription id as webhook list shows it/);
   });
 
   it('names the sub-commands when one is missing or unknown', async () => {
-    expect((await cli(['webhook'], env)).stderr).toMatch(
-      /needs a sub-command: webhook register, webhook list, webhook delete, webhook test/,
-    );
-    expect((await cli(['webhook', 'frobnicate'], env)).code).toBe(2);
+    const missing = await cli(['webhook'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/"webhook" needs a command/);
+    for (const name of ['webhook register', 'webhook list', 'webhook delete', 'webhook test'])
+      expect(missing.stderr).toContain(name);
+    const typo = await cli(['webhook', 'regster'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/Unknown command "webhook regster"; did you mean "webhook register"\?/);
   });
 });
 

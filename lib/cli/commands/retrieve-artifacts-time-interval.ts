@@ -3,15 +3,13 @@
  * into a folder or a bucket.
  * @module
  */
-import { resolve } from 'node:path';
-import { loadConfig } from '../../config/load.ts';
+import { anyText, timeText } from '../../config/values.ts';
 import { connectDbtCloud } from '../../harvest/connect.ts';
-import { scopeOf } from '../../core/select.ts';
 import { harvestWindow, type WindowSummary } from '../../harvest/window.ts';
-import { openSink } from '../../sinks/index.ts';
-import { Usage, cliLogger, type Command } from '../command.ts';
+import { openStore } from '../../storage/index.ts';
+import { arg, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath } from '../command.ts';
 
-export const retrieveArtifactsTimeInterval: Command = {
+export const retrieveArtifactsTimeInterval = defineCommand({
   name: 'retrieve-artifacts-time-interval',
   summary: 'store every run that finished in a window, with its artifacts',
   usage: `--start-time T --end-time T
@@ -24,39 +22,34 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
   dbtCloud: true,
   settings: ['concurrency', 'includeCancelled', 'jobIds'],
   args: {
-    'start-time': { type: 'string', placeholder: 'T', describe: 'ISO-8601; no offset means UTC (2022-06-01T00:00:00)' },
-    'end-time': { type: 'string', placeholder: 'T', describe: 'the end, excluded' },
-    'output-folder': {
-      type: 'string',
+    'start-time': arg.text(timeText, 'ISO-8601; no offset means UTC (2022-06-01T00:00:00)', {
+      placeholder: 'T',
+      required: '--start-time is required (for example 2022-06-01T00:00:00, UTC when no offset is given)',
+    }),
+    'end-time': arg.text(timeText, 'the end, excluded', {
+      placeholder: 'T',
+      required: '--end-time is required (for example 2022-06-01T01:00:00, UTC when no offset is given)',
+    }),
+    'output-folder': arg.text(anyText, 'a local folder, or the object prefix with --gcs-bucket-name', {
       placeholder: 'DIR',
-      describe: 'a local folder, or the object prefix with --gcs-bucket-name',
-    },
-    'gcs-bucket-name': {
-      type: 'string',
+    }),
+    'gcs-bucket-name': arg.text(anyText, 'store in gs://BUCKET instead (application default credentials)', {
       placeholder: 'BUCKET',
-      describe: 'store in gs://BUCKET instead (application default credentials)',
-    },
+    }),
   },
-  positionals: false,
-  async run({ io, flags }) {
-    const usage = new Usage();
-    const start = usage.time('start-time', flags['start-time']);
-    const end = usage.time('end-time', flags['end-time']);
-    if (start && end)
-      usage.check(
-        start.getTime() < end.getTime(),
-        `--start-time (${start.toISOString()}) must be before --end-time (${end.toISOString()})`,
-      );
-    const folder = typeof flags['output-folder'] === 'string' ? flags['output-folder'] : undefined;
-    const bucket = typeof flags['gcs-bucket-name'] === 'string' ? flags['gcs-bucket-name'] : undefined;
-    const destination = bucket
-      ? `gs://${bucket}${folder ? `/${folder.replace(/^\/+/, '')}` : ''}`
-      : folder
-        ? resolve(folder)
-        : undefined;
-    const config = loadConfig({
-      env: io.env,
-      flags,
+  async run(ctx) {
+    const { io, args, problems } = ctx;
+    const { 'start-time': start, 'end-time': end, 'output-folder': folder, 'gcs-bucket-name': bucket } = args;
+    if (start && end && start.getTime() >= end.getTime())
+      problems.push(`--start-time (${start.toISOString()}) must be before --end-time (${end.toISOString()})`);
+    let destination: string | undefined;
+    if (bucket !== undefined) destination = `gs://${bucket}${folder ? `/${folder.replace(/^\/+/, '')}` : ''}`;
+    else if (folder !== undefined) {
+      destination = resolvePath(io, folder);
+      const problem = folder.trim() === '' ? 'must not be empty' : await pathProblem(destination, 'folder-to-write');
+      if (problem) problems.push(`--output-folder ${folder.trim() === '' ? '' : `${destination} `}${problem}`);
+    }
+    const config = commandConfig(ctx, {
       values: destination
         ? { destination: { text: destination, label: bucket ? '--gcs-bucket-name' : '--output-folder' } }
         : {},
@@ -64,10 +57,9 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
       missing: {
         destination: 'say where to store: --output-folder DIR, or --gcs-bucket-name BUCKET [--output-folder PREFIX]',
       },
-      problems: usage.problems,
     });
     const logger = cliLogger(io, config);
-    const sink = await openSink(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
+    const store = await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
     const client = connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-cli' });
     const progress = io.isTTY
       ? (done: number, total: number, s: WindowSummary) =>
@@ -78,19 +70,13 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     try {
       const summary = await harvestWindow(
         { start: start!, end: end! },
-        { client, sink, artifacts: config.artifacts, coverage: config.coverage, logger, filter: scopeOf(config) },
+        { client, store, artifacts: config.artifacts, coverage: config.coverage, logger, scope: config.scope },
         { concurrency: config.concurrency, onProgress: progress },
       );
       if (io.isTTY) io.stderr('\n');
       const { failures, notReadyRuns, invalidRowDetails, listingError, ...counts } = summary;
-      io.stdout(
-        `${JSON.stringify({
-          destination: sink.description,
-          ...counts,
-          requests: client.transport.stats.requests,
-          retries: client.transport.stats.retries,
-        })}\n`,
-      );
+      const { requests, retries } = client.transport.stats;
+      io.stdout(`${JSON.stringify({ destination: store.description, ...counts, requests, retries })}\n`);
       for (const f of failures) io.stderr(`run ${f.runId}${f.jobId ? ` (job ${f.jobId})` : ''} failed: ${f.error}\n`);
       for (const n of notReadyRuns) io.stderr(`run ${n.runId} not harvested yet: ${n.reason}\n`);
       for (const r of invalidRowDetails)
@@ -106,4 +92,4 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
       client.close();
     }
   },
-};
+});

@@ -5,51 +5,38 @@
  */
 import { randomUUID } from 'node:crypto';
 import { open, readFile, unlink } from 'node:fs/promises';
-import { loadConfig } from '../../config/load.ts';
 import { OPTIONS } from '../../config/options.ts';
+import { anyText, fromParser, jobIdList, positiveInt } from '../../config/values.ts';
 import { InputError, errorMessage } from '../../core/errors.ts';
 import { DbtCloudHttpError } from '../../dbt-cloud/errors.ts';
 import { RUN_END_EVENTS, signWebhook, type WebhookSubscription } from '../../dbt-cloud/webhooks.ts';
 import { connectDbtCloud } from '../../harvest/connect.ts';
 import { redact } from '../../log.ts';
 import { WEBHOOK_SECRET, secretFrom } from '../../secrets/secret-manager.ts';
-import { Usage, cliLogger, type Command, type FlagValues } from '../command.ts';
+import { arg, cliLogger, commandConfig, defineCommand, type Command } from '../command.ts';
 
 const USER_AGENT = 'dbt-cloud-harvester-cli';
 
-/** https, or http on loopback (a receiver under npm run dev). */
-function receiverUrl(usage: Usage, value: unknown): string | undefined {
-  if (typeof value !== 'string' || !value.trim()) {
-    usage.problems.push('--url URL is required: the receiveWebhook URL (terraform output webhook_url)');
-    return undefined;
-  }
+/** https, or http on loopback (a receiver under npm run dev), without credentials. */
+const receiverUrl = fromParser((value: string): string | { problem: string } => {
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
-    usage.problems.push(`--url "${value}" is not a URL`);
-    return undefined;
+    return { problem: `"${value}" is not a URL` };
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    usage.problems.push(`--url must be https (dbt Cloud sends webhooks over https only), not ${url.protocol}//`);
-    return undefined;
-  }
-  if (url.username || url.password) {
-    usage.problems.push('--url must not carry credentials: the signature authenticates each delivery');
-    return undefined;
-  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    return { problem: `must be https (dbt Cloud sends webhooks over https only), not ${url.protocol}//` };
+  if (url.username || url.password)
+    return { problem: 'must not carry credentials: the signature authenticates each delivery' };
   return url.toString();
-}
+});
 
-function jobIdsOf(usage: Usage, value: FlagValues[string]): number[] | undefined {
-  if (value === undefined) return undefined;
-  const list = Array.isArray(value) ? value : [String(value)];
-  return list
-    .flatMap((v) => v.split(','))
-    .map((v) => usage.positive('job-id', v.trim()))
-    .filter((n): n is number => n !== undefined);
-}
+const URL_ARG = arg.text(receiverUrl, 'the receiveWebhook URL (https, or http on loopback)', {
+  placeholder: 'URL',
+  required: '--url URL is required: the receiveWebhook URL (README: Webhooks)',
+});
 
 function describe(sub: WebhookSubscription): Record<string, unknown> {
   return {
@@ -92,7 +79,7 @@ async function secretFileFor(
   };
 }
 
-export const webhookRegister: Command = {
+export const webhookRegister = defineCommand({
   name: 'webhook register',
   summary: 'subscribe receiveWebhook to the runs that end (prints the secret once)',
   usage: `--url URL [--job-id J ...] [--name NAME] [--secret-file FILE]`,
@@ -106,24 +93,27 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
   dbtCloud: true,
   settings: [],
   args: {
-    url: { type: 'string', placeholder: 'URL', describe: 'the receiveWebhook URL (https)' },
-    'job-id': { type: 'string', multiple: true, placeholder: 'J', describe: 'only this job (repeatable)' },
-    name: { type: 'string', placeholder: 'NAME', describe: 'the subscription name (default dbt-cloud-harvester)' },
-    'secret-file': {
-      type: 'string',
+    url: URL_ARG,
+    'job-id': arg.text(jobIdList, 'only this job (repeatable, or comma-separated)', {
+      placeholder: 'J',
+      multiple: true,
+    }),
+    name: arg.text(
+      anyText.transform((s) => s.trim()).refine((s) => s.length > 0 && s.length <= 255, 'must be 1 to 255 characters'),
+      'the subscription name (default dbt-cloud-harvester)',
+      { placeholder: 'NAME' },
+    ),
+    'secret-file': arg.path('file-to-write', 'write the secret to this new file (mode 600) instead of printing it', {
       placeholder: 'FILE',
-      describe: 'write the secret to this new file (mode 600) instead of printing it',
-    },
+    }),
   },
-  positionals: false,
-  async run({ io, flags }) {
-    const usage = new Usage();
-    const url = receiverUrl(usage, flags['url']);
-    const jobIds = jobIdsOf(usage, flags['job-id']);
-    const name = typeof flags['name'] === 'string' ? flags['name'].trim() : 'dbt-cloud-harvester';
-    usage.check(name.length > 0 && name.length <= 255, '--name must be 1 to 255 characters');
-    const secretFile = typeof flags['secret-file'] === 'string' ? flags['secret-file'] : undefined;
-    const config = loadConfig({ env: io.env, flags, needs: ['dbtCloud'], problems: usage.problems });
+  async run(ctx) {
+    const { io, args } = ctx;
+    const url = args.url;
+    const jobIds = args['job-id']?.flat();
+    const name = args.name ?? 'dbt-cloud-harvester';
+    const secretFile = args['secret-file'];
+    const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const file = secretFile !== undefined ? await secretFileFor(secretFile) : undefined;
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
     let kept = false;
@@ -131,9 +121,9 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
       const created = await client.createWebhookSubscription({
         name,
         description: 'dbt-cloud-harvester: harvest each run as it ends',
-        client_url: url!,
+        client_url: url,
         event_types: RUN_END_EVENTS,
-        job_ids: jobIds ?? config.jobIds ?? [],
+        job_ids: jobIds ?? config.scope.jobIds ?? [],
         active: true,
       });
       const secret = created.hmac_secret ?? undefined;
@@ -144,8 +134,8 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
         );
         return 1;
       }
-      redact(secret);
       if (file) {
+        redact(secret);
         await file.write(secret);
         kept = true;
         io.stdout(`${JSON.stringify({ ...describe(created), secretFile })}\n`);
@@ -153,7 +143,10 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
           `The secret is in ${secretFile} (shown nowhere else). Store it, then remove the file:\n  gcloud secrets versions add PREFIX-dbt-cloud-webhook-secret --data-file=${secretFile} && rm ${secretFile}\n`,
         );
       } else {
+        // The one output that carries a secret, as asked: printed before the secret is registered
+        // with the scrubber, which then keeps it out of everything written after.
         io.stdout(`${JSON.stringify({ ...describe(created), secret })}\n`);
+        redact(secret);
         io.stderr(
           'The "secret" above is shown this once; dbt Cloud will not show it again. Store it in the deployment\'s secret (README: Webhooks).\n',
         );
@@ -164,9 +157,9 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
       client.close();
     }
   },
-};
+});
 
-export const webhookList: Command = {
+export const webhookList = defineCommand({
   name: 'webhook list',
   summary: "list the account's webhook subscriptions",
   usage: '',
@@ -175,9 +168,9 @@ Exit status: 0 listed; 1 dbt Cloud refused; 2 bad usage.`,
   dbtCloud: true,
   settings: [],
   args: {},
-  positionals: false,
-  async run({ io, flags }) {
-    const config = loadConfig({ env: io.env, flags, needs: ['dbtCloud'] });
+  async run(ctx) {
+    const { io } = ctx;
+    const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
     try {
       const subs = await client.listWebhookSubscriptions();
@@ -188,9 +181,9 @@ Exit status: 0 listed; 1 dbt Cloud refused; 2 bad usage.`,
       client.close();
     }
   },
-};
+});
 
-export const webhookDelete: Command = {
+export const webhookDelete = defineCommand({
   name: 'webhook delete',
   summary: 'delete a webhook subscription',
   usage: 'ID',
@@ -198,16 +191,27 @@ export const webhookDelete: Command = {
 Exit status: 0 deleted; 1 dbt Cloud refused or has no such subscription; 2 bad usage.`,
   dbtCloud: true,
   settings: [],
-  args: {},
-  positionals: true,
-  async run({ io, flags, positionals }) {
-    const usage = new Usage();
-    const id = positionals[0];
-    usage.check(positionals.length === 1, 'name one subscription id: webhook delete ID (webhook list shows them)');
-    const config = loadConfig({ env: io.env, flags, needs: ['dbtCloud'], problems: usage.problems });
+  args: {
+    id: arg.text(
+      anyText.refine(
+        (s) => /^[A-Za-z0-9_-]{1,100}$/.test(s),
+        'must be a subscription id as webhook list shows it, such as wsu_12345abcde',
+      ),
+      'the subscription',
+      {
+        position: 0,
+        placeholder: 'ID',
+        required: 'name one subscription id: webhook delete ID (webhook list shows them)',
+      },
+    ),
+  },
+  async run(ctx) {
+    const { io } = ctx;
+    const id = ctx.args.id;
+    const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
     try {
-      await client.deleteWebhookSubscription(id!);
+      await client.deleteWebhookSubscription(id);
       io.stdout(`${JSON.stringify({ deleted: id })}\n`);
       return 0;
     } catch (err) {
@@ -218,7 +222,7 @@ Exit status: 0 deleted; 1 dbt Cloud refused or has no such subscription; 2 bad u
       client.close();
     }
   },
-};
+});
 
 /** The secret in --secret-file, trimmed. */
 async function readSecretFile(file: string): Promise<string> {
@@ -232,7 +236,7 @@ async function readSecretFile(file: string): Promise<string> {
   return secret;
 }
 
-export const webhookTest: Command = {
+export const webhookTest = defineCommand({
   name: 'webhook test',
   summary: 'send a signed sample event to a receiver',
   usage: '--url URL [--secret-file FILE] [--run-id R]',
@@ -245,28 +249,22 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
   dbtCloud: true,
   settings: [],
   args: {
-    url: { type: 'string', placeholder: 'URL', describe: 'the receiver (https, or http on loopback)' },
-    'secret-file': { type: 'string', placeholder: 'FILE', describe: 'a file holding the subscription secret' },
-    'run-id': { type: 'string', placeholder: 'R', describe: 'send job.run.completed for this run' },
+    url: URL_ARG,
+    'secret-file': arg.path('file-to-read', 'a file holding the subscription secret', { placeholder: 'FILE' }),
+    'run-id': arg.text(positiveInt(), 'send job.run.completed for this run', { placeholder: 'R' }),
   },
-  positionals: false,
-  async run({ io, flags }) {
-    const usage = new Usage();
-    const url = receiverUrl(usage, flags['url']);
-    const runId = usage.positive('run-id', flags['run-id']);
-    const file = typeof flags['secret-file'] === 'string' ? flags['secret-file'] : undefined;
+  async run(ctx) {
+    const { io, args } = ctx;
+    const { url, 'run-id': runId, 'secret-file': file } = args;
     const needs: ('dbtCloud' | 'accountId' | 'webhookSecret')[] = [
       runId !== undefined ? 'dbtCloud' : 'accountId',
       ...(file === undefined ? (['webhookSecret'] as const) : []),
     ];
-    const config = loadConfig({
-      env: io.env,
-      flags,
+    const config = commandConfig(ctx, {
       needs,
       missing: {
         webhookSecret: `the secret is required: --secret-file FILE, or ${OPTIONS.webhookSecret.variable} (or ${OPTIONS.webhookSecretName.variable})`,
       },
-      problems: usage.problems,
     });
     const secret =
       file !== undefined ? await readSecretFile(file) : await secretFrom(config.webhookSecret!, WEBHOOK_SECRET).get();
@@ -313,7 +311,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
     let status: number;
     let answer: string;
     try {
-      const res = await fetch(url!, {
+      const res = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: signWebhook(secret, body) },
         body,
@@ -329,7 +327,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
     if (status === 401) io.stderr('the receiver refused the signature: is it configured with the same secret?\n');
     return status >= 200 && status < 300 ? 0 : 1;
   },
-};
+});
 
 function parseOr(text: string): unknown {
   try {

@@ -9,9 +9,10 @@ import type { CloudRequest } from '../../../lib/cloud/http.ts';
 import type { RunPublisher } from '../../../lib/cloud/publisher.ts';
 import { DEFAULT_ARTIFACTS } from '../../../lib/config/options.ts';
 import type { RunMessage } from '../../../lib/core/messages.ts';
+import { WHOLE_ACCOUNT } from '../../../lib/core/scope.ts';
 import type { DbtCloudClient } from '../../../lib/dbt-cloud/client.ts';
 import { silentLogger } from '../../../lib/log.ts';
-import { LocalFolderSink } from '../../../lib/sinks/local.ts';
+import { LocalFolder } from '../../../lib/storage/local.ts';
 import type { FakeDbtCloud } from '../../../harness/fake-dbt-cloud/server.ts';
 import { expectedTree, listFiles, runFolder } from '../../expected.ts';
 import { clientFor, fakeCloud } from '../../helpers.ts';
@@ -54,7 +55,7 @@ function recorder(): RunPublisher & { messages: RunMessage[] } {
 const deps = (publisher = recorder()): BackfillDeps & { publisher: ReturnType<typeof recorder> } => ({
   client,
   publisher,
-  filter: {},
+  scope: WHOLE_ACCOUNT,
   logger: silentLogger,
   now: () => Date.parse('2022-06-01T12:34:00Z'),
   maxDays: 31,
@@ -116,7 +117,7 @@ describe('backfill', () => {
         {
           client: c,
           publisher,
-          filter: {},
+          scope: WHOLE_ACCOUNT,
           logger: silentLogger,
           now: () => Date.parse('2022-06-02T00:00:00Z'),
           maxDays: 31,
@@ -138,13 +139,13 @@ describe('backfill', () => {
     const [a, b, c] = fake.account.jobs.map((j) => j.id);
     const window = { start: '2022-06-01T11:00:00Z', end: '2022-06-01T15:00:00Z' };
     const jobsOf = (d: ReturnType<typeof deps>) => [...new Set(d.publisher.messages.map((m) => m.jobId))].sort();
-    const configured = { ...deps(), filter: { jobIds: [a!, b!] } };
+    const configured = { ...deps(), scope: { jobIds: [a!, b!], includeCancelled: false } };
     await handleBackfill(configured, request('POST', window));
     expect(jobsOf(configured)).toEqual([a, b].sort());
-    const narrowed = { ...deps(), filter: { jobIds: [a!, b!] } };
+    const narrowed = { ...deps(), scope: { jobIds: [a!, b!], includeCancelled: false } };
     await handleBackfill(narrowed, request('POST', { ...window, jobIds: [b, c] }));
     expect(jobsOf(narrowed)).toEqual([b]);
-    const outside = { ...deps(), filter: { jobIds: [a!] } };
+    const outside = { ...deps(), scope: { jobIds: [a!], includeCancelled: false } };
     const reply = await handleBackfill(outside, request('POST', { ...window, jobIds: [c] }));
     expect(reply.body).toMatchObject({ runs: 0, published: 0 });
     expect(outside.publisher.messages).toEqual([]);
@@ -219,7 +220,7 @@ describe('backfill', () => {
 });
 
 describe('harvestRun', () => {
-  const ctx = () => ({ client, sink: new LocalFolderSink(dir), artifacts: DEFAULT_ARTIFACTS, logger: silentLogger });
+  const ctx = () => ({ client, store: new LocalFolder(dir), artifacts: DEFAULT_ARTIFACTS, logger: silentLogger });
   const push = (data: unknown, messageId = 'm-1') => ({
     message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId },
     subscription: 'projects/p/subscriptions/s',

@@ -3,7 +3,7 @@ import type { CloudRequest } from '../../../lib/cloud/http.ts';
 import type { RunPublisher } from '../../../lib/cloud/publisher.ts';
 import { handleWebhook, type WebhookDeps } from '../../../lib/cloud/receive-webhook.ts';
 import type { RunMessage } from '../../../lib/core/messages.ts';
-import type { RunFilter } from '../../../lib/core/select.ts';
+import type { Scope } from '../../../lib/core/scope.ts';
 import { signWebhook } from '../../../lib/dbt-cloud/webhooks.ts';
 import { createLogger, silentLogger } from '../../../lib/log.ts';
 
@@ -65,7 +65,7 @@ const signed = (body: unknown, headers: Record<string, string | undefined> = {},
 };
 
 function setup(
-  filter: RunFilter = {},
+  scope: Partial<Scope> = {},
   options: { secret?: () => Promise<string>; refresh?: () => Promise<string>; publish?: RunPublisher['publish'] } = {},
 ) {
   const messages: RunMessage[] = [];
@@ -81,7 +81,7 @@ function setup(
           return m.length;
         }),
     },
-    filter,
+    scope: { includeCancelled: false, ...scope },
     logger: createLogger({ level: 'DEBUG', write: (l) => lines.push(l) }),
   };
   return { deps, messages, lines };
@@ -92,7 +92,8 @@ describe('receiveWebhook: the signature', () => {
     const { deps, messages } = setup();
     const reply = await handleWebhook(deps, signed(event()));
     expect(reply).toEqual({ status: 200, body: { published: 1, runId: 155144666, jobId: 278164 } });
-    expect(messages).toEqual([
+    // As published: the message's JSON, with dbt Cloud's time as it sent it.
+    expect(JSON.parse(JSON.stringify(messages))).toEqual([
       { runId: 155144666, jobId: 278164, finishedAt: '2023-05-29T07:52:15Z', source: 'webhook' },
     ]);
   });
@@ -255,13 +256,13 @@ describe('receiveWebhook: the request', () => {
 });
 
 describe('receiveWebhook: what is not for it', () => {
-  const cases: [string, Record<string, unknown>, Record<string, unknown>, RunFilter, RegExp][] = [
+  const cases: [string, Record<string, unknown>, Record<string, unknown>, Partial<Scope>, RegExp][] = [
     ['a run that started', { eventType: 'job.run.started' }, {}, {}, /job\.run\.started events are not harvested/],
     ['an unknown event type', { eventType: 'job.run.exploded' }, {}, {}, /not harvested/],
     ['another account', { accountId: 1 }, {}, {}, /account 1/],
     ['another project', {}, {}, { projectId: 1 }, /project 241251, not 1/],
     ['another environment', {}, {}, { environmentId: 2 }, /environment 187998, not 2/],
-    ['a job not configured', {}, {}, { jobIds: [1, 2] }, /job 278164 is not among HARVEST_JOB_IDS/],
+    ['a job not configured', {}, {}, { jobIds: [1, 2] }, /job 278164, which is not among HARVEST_JOB_IDS/],
     ['a cancelled run', {}, { runStatus: 'Cancelled', runStatusCode: 30 }, {}, /cancelled/],
   ];
   it.each(cases)('answers 200 and publishes nothing for %s', async (_what, overrides, data, filter, reason) => {

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       artifacts: ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'],
       concurrency: 16,
-      includeCancelled: false,
+      scope: { includeCancelled: false },
     });
     expect(config.dbtCloud).toEqual({
       accountId: 43210,
@@ -91,9 +91,9 @@ describe('loadConfig', () => {
         },
       }),
     );
-    expect(problems).toEqual([
-      'DBT_CLOUD_HOST "ftp://x" must use https',
+    expect([...problems].sort()).toEqual([
       'ARTIFACTS_DESTINATION "gs://Bad_Bucket" is not gs://BUCKET[/PREFIX] with a valid bucket name',
+      'DBT_CLOUD_HOST "ftp://x" must use https',
       'RUNS_TOPIC "projects/p/subscriptions/s" is not projects/PROJECT/topics/TOPIC or a topic id',
     ]);
     expect(problemsOf(() => loadConfig({ env: { ARTIFACTS_DESTINATION: 'gs://bucket/../x' } }))[0]).toMatch(
@@ -111,9 +111,9 @@ describe('loadConfig', () => {
       needs: ['dbtCloud'],
     });
     expect(config.dbtCloud?.accountId).toBe(7);
-    expect(config).toMatchObject({ includeCancelled: true, concurrency: 4 });
+    expect(config).toMatchObject({ scope: { includeCancelled: true }, concurrency: 4 });
     expect(problemsOf(() => loadConfig({ env: {}, flags: { 'account-id': 'x' }, needs: ['dbtCloud'] }))).toEqual([
-      '--account-id must be a positive whole number',
+      '--account-id must be a positive whole number, not "x"',
       'DBT_CLOUD_TOKEN (--token) is required (or DBT_CLOUD_TOKEN_SECRET)',
     ]);
   });
@@ -199,7 +199,7 @@ describe('loadConfig', () => {
   });
 
   it('reads HARVEST_JOB_IDS as a list of job ids, and names a wrong entry', () => {
-    expect(loadConfig({ env: { HARVEST_JOB_IDS: ' 640120, 640121,640120 ' } }).jobIds).toEqual([640120, 640121]);
+    expect(loadConfig({ env: { HARVEST_JOB_IDS: ' 640120, 640121,640120 ' } }).scope.jobIds).toEqual([640120, 640121]);
     expect(problemsOf(() => loadConfig({ env: { HARVEST_JOB_IDS: '640120,abc' } })).join()).toMatch(
       /HARVEST_JOB_IDS must be job ids separated by commas \("abc" is not one\)/,
     );

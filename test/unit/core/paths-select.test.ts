@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { artifactPath, runDirectory, runMarkerPath } from '../../../lib/core/paths.ts';
 import { selectRuns } from '../../../lib/core/select.ts';
-import type { Run } from '../../../lib/core/run.ts';
+import { RunSchema, type Run } from '../../../lib/core/run.ts';
+import { WHOLE_ACCOUNT } from '../../../lib/core/scope.ts';
 
-const mk = (id: number, finished: string | null, status = 10, extra: Partial<Run> = {}): Run =>
-  ({
+/** A run as the client would hand it over: through the run schema, so its times are Timestamps. */
+const mk = (id: number, finished: string | null, status = 10, extra: Record<string, unknown> = {}): Run =>
+  RunSchema.parse({
     id,
     account_id: 1,
     project_id: 10,
@@ -14,15 +16,17 @@ const mk = (id: number, finished: string | null, status = 10, extra: Partial<Run
     created_at: '2022-06-01 00:00:00+00:00',
     finished_at: finished,
     ...extra,
-  }) as Run;
+  });
+
+const place = (run: Run) => ({ runId: run.id, jobId: run.job_definition_id, finishedAt: run.finished_at!.at });
 
 describe('object paths', () => {
   it('partitions by the UTC date and hour of finished_at', () => {
-    const dir = runDirectory(mk(2147555633, '2022-06-01 23:59:59.999999-01:00'));
+    const dir = runDirectory(place(mk(2147555633, '2022-06-01 23:59:59.999999-01:00')));
     expect(dir).toBe('date=2022-06-02/hour=00/job_id=30/run_id=2147555633');
     expect(runMarkerPath(dir)).toBe(`${dir}/_run.json`);
     expect(artifactPath(dir, 4, 'run_run_results.json')).toBe(`${dir}/step=4/run_run_results.json`);
-    expect(runDirectory(mk(1, '2022-06-01T09:00:00Z'))).toBe('date=2022-06-01/hour=09/job_id=30/run_id=1');
+    expect(runDirectory(place(mk(1, '2022-06-01T09:00:00Z')))).toBe('date=2022-06-01/hour=09/job_id=30/run_id=1');
   });
 
   it('refuses file names that could leave the run folder', () => {
@@ -61,7 +65,7 @@ describe('selectRuns', () => {
         yield page;
       }
     }
-    const runs = await collect(selectRuns(counted(), window, {}));
+    const runs = await collect(selectRuns(counted(), window, WHOLE_ACCOUNT));
     expect(runs.map((r) => r.id)).toEqual([3, 4, 6]);
     expect(pulled).toBe(3);
   });
@@ -78,7 +82,9 @@ describe('selectRuns', () => {
         (r) => r.id,
       ),
     ).toEqual([1, 4]);
-    expect((await collect(selectRuns(pages(list), window, { projectId: 10 }))).map((r) => r.id)).toEqual([3, 4]);
+    expect(
+      (await collect(selectRuns(pages(list), window, { projectId: 10, includeCancelled: false }))).map((r) => r.id),
+    ).toEqual([3, 4]);
   });
 
   it('yields each run as its page arrives, before the next page is asked for', async () => {
@@ -89,7 +95,7 @@ describe('selectRuns', () => {
       pulled++;
       yield [mk(2, '2022-06-01 09:40:00+00:00')];
     }
-    const it = selectRuns(slow(), window, {});
+    const it = selectRuns(slow(), window, WHOLE_ACCOUNT);
     expect((await it.next()).value?.id).toBe(1);
     expect(pulled).toBe(1);
   });

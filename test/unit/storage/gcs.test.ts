@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGcsSink } from '../../../lib/sinks/gcs.ts';
+import { openBucket } from '../../../lib/storage/gcs.ts';
 import { startFakeGcs, type FakeGcs } from '../../../harness/fake-gcs/server.ts';
 
 /** Write-once objects through the real storage client: whatever way the service refuses an overwrite. */
@@ -18,7 +18,7 @@ describe('the Cloud Storage sink', () => {
     'treats a refused overwrite (%s) of an existing object as already stored, and keeps the object',
     async (status) => {
       gcs.existingObjectStatus = status;
-      const sink = createGcsSink('write-once', `case-${status}`, gcs.url);
+      const sink = openBucket('write-once', `case-${status}`, gcs.url);
       expect(
         await sink.write('run/_run.json', body('{"v":1}\n'), { contentType: 'application/json', size: 8 }),
       ).toEqual({ status: 'stored', bytes: 8 });
@@ -34,7 +34,7 @@ describe('the Cloud Storage sink', () => {
   it('fails a 403 for an object that does not exist: a real refusal, not "stored"', async () => {
     gcs.existingObjectStatus = 403;
     gcs.fail({ op: 'upload', status: 403, times: 1 });
-    const sink = createGcsSink('write-once', 'denied', gcs.url);
+    const sink = openBucket('write-once', 'denied', gcs.url);
     await expect(
       sink.write('run/_run.json', body('{}\n'), { contentType: 'application/json', size: 3 }),
     ).rejects.toThrow();

@@ -1,20 +1,28 @@
 /**
- * A Cloud Storage bucket through `@google-cloud/storage`. Every write has `ifGenerationMatch: 0`,
- * so an existing object is never overwritten and the harvester needs no delete permission; a 412
- * means it is already stored. A source that fails destroys the upload, and an unfinished upload
- * leaves no object.
+ * A Cloud Storage bucket (and prefix), written and read through `@google-cloud/storage`. Every write
+ * has `ifGenerationMatch: 0`, so an existing object is never overwritten and the harvester needs no
+ * delete permission; a 412 means it is already stored. A source that fails destroys the upload, and
+ * an unfinished upload leaves no object. Listed a page at a time.
  * @module
  */
 import { Storage, type Bucket } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bucketPlace, type BucketPlace } from '../core/destination.ts';
-import { byteCounter, checkObjectPath, type ArtifactSink, type WriteOptions, type WriteResult } from './sink.ts';
+import { checkRelativePath } from '../core/paths.ts';
+import {
+  ObjectNotFoundError,
+  byteCounter,
+  type Store,
+  type StoredEntry,
+  type WriteOptions,
+  type WriteResult,
+} from './store.ts';
 
 /** Objects up to this size go in one multipart request; larger ones stream through a resumable upload. */
 const SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024;
 
-export class GcsSink implements ArtifactSink {
+export class GcsBucket implements Store {
   readonly description: string;
   private readonly bucket: Bucket;
   private readonly place: BucketPlace;
@@ -26,7 +34,7 @@ export class GcsSink implements ArtifactSink {
   }
 
   private name(path: string): string {
-    checkObjectPath(path);
+    checkRelativePath(path);
     return this.place.objectName(path);
   }
 
@@ -67,6 +75,31 @@ export class GcsSink implements ArtifactSink {
       throw err;
     }
   }
+
+  async *list(prefix = ''): AsyncIterable<StoredEntry> {
+    const root = this.place.objectName('');
+    let pageToken: string | undefined;
+    do {
+      const [files, next] = await this.bucket.getFiles({
+        prefix: `${root}${prefix}`,
+        autoPaginate: false,
+        maxResults: 1000,
+        pageToken,
+      });
+      for (const file of files) {
+        if (file.name.endsWith('/')) continue;
+        yield { path: file.name.slice(root.length), size: Number(file.metadata.size ?? 0) };
+      }
+      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
+    } while (pageToken);
+  }
+
+  async read(path: string): Promise<Readable> {
+    const file = this.bucket.file(this.name(path));
+    const [exists] = await file.exists();
+    if (!exists) throw new ObjectNotFoundError(`${this.description}/${path}`);
+    return file.createReadStream({ validation: 'crc32c' });
+  }
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -75,7 +108,8 @@ function statusOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : undefined;
 }
 
-export function createGcsSink(bucket: string, prefix: string, apiEndpoint?: string): GcsSink {
+/** The one Cloud Storage client factory: application default credentials, or a test endpoint. */
+export function openBucket(bucket: string, prefix: string, apiEndpoint?: string): GcsBucket {
   const storage = new Storage(apiEndpoint ? { apiEndpoint, projectId: 'local' } : {});
-  return new GcsSink(storage.bucket(bucket), prefix);
+  return new GcsBucket(storage.bucket(bucket), prefix);
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReader, ObjectNotFoundError, type ObjectReader } from '../../../lib/stored/index.ts';
+import { openStore, ObjectNotFoundError, type ObjectReader } from '../../../lib/storage/index.ts';
 import { startFakeGcs, type FakeGcs } from '../../../harness/fake-gcs/server.ts';
 
 /** Reading stored objects back, from a folder or (through the real client) a bucket, alike. */
@@ -46,8 +46,8 @@ const all = async (it: AsyncIterable<{ path: string }>): Promise<string[]> => {
 };
 
 describe.each([
-  ['a folder', () => openReader({ kind: 'local', path: dir })],
-  ['a bucket', () => openReader({ kind: 'gcs', bucket: 'history', prefix: 'team' }, { storageApiEndpoint: gcs.url })],
+  ['a folder', () => openStore({ kind: 'local', path: dir })],
+  ['a bucket', () => openStore({ kind: 'gcs', bucket: 'history', prefix: 'team' }, { storageApiEndpoint: gcs.url })],
 ] as [string, () => Promise<ObjectReader>][])('reading %s', (_name, open) => {
   it('lists every object in path order, relative to the destination, and only under a prefix when given one', async () => {
     const reader = await open();
@@ -61,14 +61,14 @@ describe.each([
     const reader = await open();
     expect(await text(await reader.read(OBJECTS[1]!))).toBe(`{"path":"${OBJECTS[1]}"}\n`);
     await expect(reader.read('date=2022-06-01/nothing.json')).rejects.toBeInstanceOf(ObjectNotFoundError);
-    await expect(reader.read('../etc/passwd')).rejects.toThrow(/unsafe object path/);
+    await expect(reader.read('../etc/passwd')).rejects.toThrow(/unsafe path/);
   });
 });
 
 describe('reading a bucket', () => {
   it('pages through more objects than one listing returns', async () => {
     for (let i = 0; i < 1203; i++) gcs.put('big', `p/obj-${String(i).padStart(4, '0')}.json`, Buffer.from('{}'));
-    const reader = await openReader({ kind: 'gcs', bucket: 'big', prefix: 'p' }, { storageApiEndpoint: gcs.url });
+    const reader = await openStore({ kind: 'gcs', bucket: 'big', prefix: 'p' }, { storageApiEndpoint: gcs.url });
     const listed = await all(reader.list());
     expect(listed).toHaveLength(1203);
     expect(new Set(listed).size).toBe(1203);

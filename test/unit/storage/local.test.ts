@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalFolderSink } from '../../../lib/sinks/local.ts';
+import { LocalFolder } from '../../../lib/storage/local.ts';
 import { listFiles } from '../../expected.ts';
 
 let root: string;
@@ -22,9 +22,9 @@ function deadPid(): number {
   return Number(child.stdout.toString());
 }
 
-describe('LocalFolderSink', () => {
+describe('LocalFolder', () => {
   it('writes once and never replaces', async () => {
-    const sink = new LocalFolderSink(root);
+    const sink = new LocalFolder(root);
     expect(
       await sink.write('a/b.json', Readable.from([Buffer.from('{"v":1}')]), { contentType: 'application/json' }),
     ).toEqual({ status: 'stored', bytes: 7 });
@@ -47,7 +47,7 @@ describe('LocalFolderSink', () => {
     const liveTemp = `run/step=4/.${live}.${randomUUID()}.partial`;
     await writeFile(join(root, liveTemp), 'x');
 
-    const sink = new LocalFolderSink(root);
+    const sink = new LocalFolder(root);
     expect(await sink.exists('run/_run.json')).toBe(true); // a complete run: only checked, never written
     expect(
       (
@@ -60,7 +60,7 @@ describe('LocalFolderSink', () => {
   });
 
   it('refuses paths that leave the folder', async () => {
-    const sink = new LocalFolderSink(root);
+    const sink = new LocalFolder(root);
     for (const path of ['../x.json', 'a/../../x.json', '/etc/passwd', 'a//b'])
       await expect(sink.exists(path)).rejects.toThrow(/unsafe/);
   });

@@ -24,7 +24,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     },
   };
 });
-const { LocalFolderSink } = await import('../../../lib/sinks/local.ts');
+const { LocalFolder } = await import('../../../lib/storage/local.ts');
 
 let root: string;
 beforeEach(async () => {
@@ -37,7 +37,7 @@ afterEach(async () => {
 
 describe('the local sink, durably', () => {
   it('syncs each file, its folder and every new folder entry before the write returns', async () => {
-    const sink = new LocalFolderSink(root);
+    const sink = new LocalFolder(root);
     await sink.write(
       'date=2022-06-01/hour=09/job_id=1/run_id=2/step=4/manifest.json',
       Readable.from([Buffer.from('{}')]),
@@ -72,7 +72,7 @@ describe('the local sink, durably', () => {
       spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString(),
     );
     await writeFile(join(run, 'step=4', `.${dead}.${randomUUID()}.partial`), 'half a file');
-    expect(await new LocalFolderSink(root).exists('run/_run.json')).toBe(true);
+    expect(await new LocalFolder(root).exists('run/_run.json')).toBe(true);
     expect(await listFiles(root)).toEqual(['run/_run.json', 'run/step=4/manifest.json']);
   });
 });

@@ -1,0 +1,194 @@
+/**
+ * A local folder, written and read. Each file is written under a temporary name in its final folder
+ * and linked into place only when complete: link() fails if the name exists, so an existing file is
+ * never replaced, and a reader never sees half a file. A write returns only once the file and its
+ * folder entries are on disk (fsync), so that a run marked stored (`_run.json`, written last)
+ * survives a crash with every artifact before it. Temporaries (the `.partial` rule, all of it here)
+ * are named after their writer's process, swept once that process is gone, and never listed.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { access, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkRelativePath } from '../core/paths.ts';
+import {
+  ObjectNotFoundError,
+  byteCounter,
+  type Store,
+  type StoredEntry,
+  type WriteOptions,
+  type WriteResult,
+} from './store.ts';
+
+/** A writer's temporary: `.<pid>.<uuid>.partial`, in the folder of the file it becomes. */
+const PARTIAL = /^\.(\d+)\.[0-9a-f-]{36}\.partial$/;
+const temporaryName = (): string => `.${process.pid}.${randomUUID()}.partial`;
+const isTemporary = (name: string): boolean => name.startsWith('.') || name.endsWith('.partial');
+
+export class LocalFolder implements Store {
+  readonly root: string;
+  readonly description: string;
+  /**
+   * Every folder this process looks into is swept of dead writers' temporaries once: a process
+   * killed between linking a file into place and removing its temporary leaves one behind in a
+   * folder that may never be written again (the file, or the whole run, already stored).
+   */
+  private readonly swept = new Set<string>();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = this.root;
+  }
+
+  /** The file of a relative path, which cannot leave the folder. */
+  resolve(path: string): string {
+    checkRelativePath(path);
+    const full = join(this.root, ...path.split('/'));
+    const rel = relative(this.root, full);
+    if (rel.startsWith('..') || rel.includes(`${sep}..${sep}`)) throw new Error(`path ${path} leaves ${this.root}`);
+    return full;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    const target = this.resolve(path);
+    await this.sweepOnce(dirname(target));
+    try {
+      await access(target);
+    } catch {
+      return false;
+    }
+    // A stored object's folder may never be written again: sweep what a killed writer left below it.
+    await this.sweepTree(dirname(target));
+    return true;
+  }
+
+  async write(path: string, body: Readable, options: WriteOptions): Promise<WriteResult> {
+    const target = this.resolve(path);
+    if (!options.replace && (await this.exists(path))) {
+      body.destroy();
+      return { status: 'exists', bytes: (await stat(target)).size };
+    }
+    const created = await mkdir(dirname(target), { recursive: true });
+    const temporary = join(dirname(target), temporaryName());
+    const count = byteCounter();
+    try {
+      await pipeline(body, count.stream, createWriteStream(temporary, { flags: 'wx' }));
+      await syncPath(temporary);
+      const placed = await this.place(temporary, target, path, options.replace === true);
+      if (placed === 'exists') return { status: 'exists', bytes: (await stat(target)).size };
+      // The new name, and the entries of any folder mkdir created on the way, are durable too.
+      await syncPath(dirname(target));
+      if (created)
+        for (let dir = dirname(target); dir !== dirname(created); dir = dirname(dir)) await syncPath(dirname(dir));
+      return { status: 'stored', bytes: count.bytes() };
+    } finally {
+      await unlink(temporary).catch(() => {});
+    }
+  }
+
+  /** Puts a complete temporary file at its name: never over another (link), unless replacing (rename). */
+  private async place(temporary: string, target: string, path: string, replace: boolean): Promise<'placed' | 'exists'> {
+    if (replace) {
+      await rename(temporary, target);
+      return 'placed';
+    }
+    try {
+      await link(temporary, target);
+      return 'placed';
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return 'exists';
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
+      // Filesystems without hard links: rename, after a last check.
+      if (await this.exists(path)) return 'exists';
+      await rename(temporary, target);
+      return 'placed';
+    }
+  }
+
+  async *list(prefix = ''): AsyncIterable<StoredEntry> {
+    // Walk only the folder the prefix names (whole segments), then keep what matches the rest.
+    const whole = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    if (whole) checkRelativePath(whole);
+    yield* this.walk(whole, prefix);
+  }
+
+  async read(path: string): Promise<Readable> {
+    const full = this.resolve(path);
+    const info = await stat(full).catch(() => null);
+    if (!info?.isFile()) throw new ObjectNotFoundError(full);
+    return createReadStream(full);
+  }
+
+  private async *walk(dir: string, prefix: string): AsyncIterable<StoredEntry> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(this.root, ...(dir ? dir.split('/') : [])), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const path = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (path.startsWith(prefix) || prefix.startsWith(`${path}/`)) yield* this.walk(path, prefix);
+      } else if (e.isFile() && path.startsWith(prefix) && !isTemporary(e.name)) {
+        const info = await stat(join(this.root, ...path.split('/'))).catch(() => null);
+        if (info) yield { path, size: info.size };
+      }
+    }
+  }
+
+  private async sweepOnce(dir: string): Promise<void> {
+    if (this.swept.has(dir)) return;
+    this.swept.add(dir);
+    await sweepOrphans(dir);
+  }
+
+  /** A folder found holding a stored object, and its subfolders (a stored run's step folders). */
+  private async sweepTree(dir: string): Promise<void> {
+    await this.sweepOnce(dir);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) await this.sweepOnce(join(dir, e.name));
+  }
+}
+
+/** fsync of a file or a folder (a folder's fsync makes its entries durable). */
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Removes the temporary files of writers that no longer run (a process killed mid-file). A live
+ * writer's file is left alone: its PID still answers.
+ */
+async function sweepOrphans(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(PARTIAL.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    await unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
