@@ -126,6 +126,18 @@ export function argsHelp(args: ArgSpecs): string[] {
     .map(([name, a]) => `  ${`--${name}${a.switch ? '' : ` ${a.placeholder ?? 'VALUE'}`}`.padEnd(28)} ${a.describe}`);
 }
 
+/** How a command connects to dbt Cloud: its logger, its user agent, and on a terminal, each retry and why. */
+export function clientOptions(io: CliIO, config: Pick<Config, 'logLevel'>) {
+  return {
+    logger: cliLogger(io, config),
+    userAgent: 'dbt-cloud-harvester-cli',
+    onRetry: io.isTTY
+      ? (r: { what: string; attempt: number; delayMs: number }) =>
+          io.stderr(`retrying in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt + 1}): ${r.what}\n`)
+      : undefined,
+  };
+}
+
 export function cliLogger(io: CliIO, config?: Pick<Config, 'logLevel'>): Logger {
   return createLogger({
     level: config?.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING',

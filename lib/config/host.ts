@@ -16,7 +16,8 @@ function shown(host: string): string {
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
- * The base URL without a trailing slash, or why the text is not one. https only, but for loopback
+ * The base URL (scheme, host, port: no path, no trailing slash), or why the text is not one. A path
+ * of the API itself (`/api/v2/`) is dropped; any other path is refused. https only, but for loopback
  * (local test servers): over plain http the token would travel in clear.
  */
 export function parseBaseUrl(host: string): string | { problem: string } {
@@ -37,5 +38,12 @@ export function parseBaseUrl(host: string): string | { problem: string } {
     };
   if (url.search || url.hash || !url.hostname)
     return { problem: `"${host}" must be a host or base URL without query or fragment` };
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  // The API's own path, as people copy it from the docs (https://cloud.getdbt.com/api/v2/), is not
+  // the base URL's: the harvester adds it to every request itself.
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/api(\/v[23])?$/i, '');
+  if (path !== '')
+    return {
+      problem: `"${host}" must be the account's host, without a path (${url.pathname}): for example ab123.us1.dbt.com`,
+    };
+  return url.origin;
 }

@@ -23,7 +23,11 @@ import { ArtifactListSchema, envelope } from './api.ts';
 import { checkedBody, contentTypeProblem } from './artifact-body.ts';
 import {
   ArtifactNotJsonError,
+  DbtCloudHttpError,
+  DbtCloudNetworkError,
+  DbtCloudRefusedError,
   DbtCloudResponseError,
+  DeadlineError,
   ListingTooLongError,
   PagingStuckError,
   WaitTimeoutError,
@@ -151,9 +155,25 @@ export class DbtCloudClient {
     rest: string,
     schema: T,
     query?: Record<string, string | number | undefined>,
+    options: { about?: Resource; deadline?: number } = {},
   ): Promise<{ parsed: z.infer<T>; url: string }> {
-    const { body, url } = await this.transport.json(this.path(rest), { query });
+    const { body, url } = await this.named(options.about ?? { kind: 'account' }, () =>
+      this.transport.json(this.path(rest), { query, deadline: options.deadline }),
+    );
     return { parsed: validate(schema, body, url), url };
+  }
+
+  /**
+   * A request whose 403 and 404 name the setting to fix: dbt Cloud answers 404 for an account, job
+   * or run that does not exist and for one the token may not read (dbt-cloud-api.md: Envelope).
+   */
+  private async named<T>(about: Resource, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof DbtCloudHttpError) || (err.status !== 403 && err.status !== 404)) throw err;
+      throw new DbtCloudRefusedError(err, refusal(err.status, about, this.accountId, this.host));
+    }
   }
 
   /**
@@ -238,9 +258,16 @@ export class DbtCloudClient {
     };
   }
 
-  async getRun(runId: number, includeRelated: readonly IncludeRelated[] = RUN_RELATED): Promise<Run> {
+  async getRun(
+    runId: number,
+    includeRelated: readonly IncludeRelated[] = RUN_RELATED,
+    deadline?: number,
+  ): Promise<Run> {
     const query = includeRelated.length ? { include_related: JSON.stringify(includeRelated) } : undefined;
-    const { parsed, url } = await this.get(`runs/${checkId(runId, 'run id')}/`, envelope(RunSchema), query);
+    const { parsed, url } = await this.get(`runs/${checkId(runId, 'run id')}/`, envelope(RunSchema), query, {
+      about: { kind: 'run', id: runId },
+      deadline,
+    });
     if (parsed.data.id !== runId)
       throw new DbtCloudResponseError(url, `describes run ${parsed.data.id}, not run ${runId}`);
     return parsed.data;
@@ -313,7 +340,9 @@ export class DbtCloudClient {
   }
 
   async getJob(jobId: number): Promise<Job> {
-    const { parsed } = await this.get(`jobs/${checkId(jobId, 'job id')}/`, envelope(JobSchema));
+    const { parsed } = await this.get(`jobs/${checkId(jobId, 'job id')}/`, envelope(JobSchema), undefined, {
+      about: { kind: 'job', id: jobId },
+    });
     return parsed.data;
   }
 
@@ -324,16 +353,16 @@ export class DbtCloudClient {
       throw new InputError('The cause of a job run is at most 255 characters', [`it has ${cause.length}`]);
     const body: Record<string, unknown> = { ...options, cause };
     for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
-    return this.post(`jobs/${checkId(jobId, 'job id')}/run/`, body);
+    return this.post(`jobs/${checkId(jobId, 'job id')}/run/`, body, { kind: 'job', id: jobId });
   }
 
   async cancelRun(runId: number): Promise<Run> {
-    return this.post(`runs/${checkId(runId, 'run id')}/cancel/`, {});
+    return this.post(`runs/${checkId(runId, 'run id')}/cancel/`, {}, { kind: 'run', id: runId });
   }
 
   /** Retries the job's last failed run from the point of failure. */
   async rerunJob(jobId: number): Promise<Run> {
-    return this.post(`jobs/${checkId(jobId, 'job id')}/rerun/`, {});
+    return this.post(`jobs/${checkId(jobId, 'job id')}/rerun/`, {}, { kind: 'job', id: jobId });
   }
 
   /** Polls a run until it reaches a terminal status (or one of `expected`). */
@@ -341,13 +370,22 @@ export class DbtCloudClient {
     const interval = options.intervalMs ?? 10_000;
     const timeout = options.timeoutMs ?? 3_600_000;
     const ends = new Set<number>([...TERMINAL_STATUSES, ...(options.expected ?? [])]);
+    // The timeout bounds everything the wait does: each poll, and its retries, end by the deadline.
     const deadline = this.clock.now() + timeout;
+    let last = 'not read yet';
     for (;;) {
-      const run = await this.getRun(runId, []);
+      let run: Run;
+      try {
+        run = await this.getRun(runId, [], deadline);
+      } catch (err) {
+        if (err instanceof DeadlineError || (this.clock.now() >= deadline && err instanceof DbtCloudNetworkError))
+          throw new WaitTimeoutError(runId, Math.round(timeout / 1000), last);
+        throw err;
+      }
+      last = statusName(run.status);
       options.onPoll?.(run);
       if (ends.has(run.status)) return run;
-      if (this.clock.now() + interval > deadline)
-        throw new WaitTimeoutError(runId, Math.round(timeout / 1000), statusName(run.status));
+      if (this.clock.now() + interval > deadline) throw new WaitTimeoutError(runId, Math.round(timeout / 1000), last);
       await this.clock.sleep(interval);
     }
   }
@@ -416,8 +454,8 @@ export class DbtCloudClient {
     this.transport.close();
   }
 
-  private async post(rest: string, json: unknown): Promise<Run> {
-    const { body, url } = await this.transport.json(this.path(rest), { method: 'POST', json });
+  private async post(rest: string, json: unknown, about: Resource): Promise<Run> {
+    const { body, url } = await this.named(about, () => this.transport.json(this.path(rest), { method: 'POST', json }));
     return validate(envelope(RunSchema), body, url).data;
   }
 }
@@ -429,6 +467,23 @@ function checkSubscriptionId(id: string): string {
       'an id as webhook list shows it, such as wsu_12345abcde',
     ]);
   return id;
+}
+
+/** What a request is about, to name the setting when dbt Cloud refuses it. */
+type Resource = { kind: 'account' } | { kind: 'job' | 'run'; id: number };
+
+function refusal(status: number, about: Resource, accountId: number, host: string): string {
+  const verb = status === 403 ? 'refuses this token' : 'knows no';
+  switch (about.kind) {
+    case 'account':
+      return status === 403
+        ? `dbt Cloud refuses this token access to account ${accountId} (403): give the token a permission set that reads runs (Job Viewer, or Job Admin for trigger-job), and check DBT_CLOUD_ACCOUNT_ID (--account-id)`
+        : `dbt Cloud has no account ${accountId} that this token may read, at ${host} (404): check DBT_CLOUD_ACCOUNT_ID (--account-id), and that DBT_CLOUD_HOST (--host) is the account's access URL`;
+    case 'job':
+      return `dbt Cloud ${verb === 'knows no' ? `knows no job ${about.id}` : `refuses this token job ${about.id}`} in account ${accountId} (${status}): check DBT_CLOUD_JOB_ID (--job-id)${status === 403 ? ", and the token's permission set (Job Admin to trigger runs)" : ' and DBT_CLOUD_ACCOUNT_ID (--account-id)'}`;
+    case 'run':
+      return `dbt Cloud ${verb === 'knows no' ? `knows no run ${about.id}` : `refuses this token run ${about.id}`} in account ${accountId} (${status}): check the run id and DBT_CLOUD_ACCOUNT_ID (--account-id)`;
+  }
 }
 
 function checkId(id: number, what: string): number {

@@ -24,13 +24,14 @@ export class DbtCloudHttpError extends DbtCloudError {
   readonly userMessage: string | null;
   readonly retriable: boolean;
   readonly attempts: number;
-  constructor(init: HttpErrorInit, message?: string) {
+  constructor(init: HttpErrorInit, message?: string, exitCode?: number) {
     super(
       `HTTP_${init.status}`,
       message ??
         `dbt Cloud answered ${init.status} to ${init.method} ${init.url}` +
           (init.userMessage ? `: ${init.userMessage}` : '') +
           (init.attempts > 1 ? ` (after ${init.attempts} attempts)` : ''),
+      exitCode !== undefined ? { exitCode } : undefined,
     );
     this.method = init.method;
     this.url = init.url;
@@ -48,12 +49,31 @@ export class DbtCloudAuthError extends DbtCloudHttpError {
     super(
       init,
       `dbt Cloud answered 401 (${init.userMessage ?? 'unauthorized'}) to ${init.method} ${init.url}. ` +
-        `Check that the token is valid and has access to the account, and that ${host} is this account's ` +
-        `host: dbt Cloud answers "Invalid token." when an account is called on the wrong host. Set ` +
-        `DBT_CLOUD_HOST (or --host) to the account's access URL shown under Account settings, for example ` +
+        `Check DBT_CLOUD_TOKEN (--token): is it valid and does it have access to the account? And check that ${host} ` +
+        `is this account's host: dbt Cloud answers "Invalid token." when an account is called on the wrong host. ` +
+        `Set DBT_CLOUD_HOST (or --host) to the account's access URL shown under Account settings, for example ` +
         `ab123.us1.dbt.com, emea.dbt.com or cloud.getdbt.com.`,
+      2,
     );
     this.host = host;
+  }
+}
+
+/** 403 or 404 for the account, a job or a run: a setting to fix, named in the message (exit 2). */
+export class DbtCloudRefusedError extends DbtCloudHttpError {
+  constructor(cause: DbtCloudHttpError, message: string) {
+    super(
+      {
+        method: cause.method,
+        url: cause.url,
+        status: cause.status,
+        userMessage: cause.userMessage,
+        retriable: false,
+        attempts: cause.attempts,
+      },
+      message,
+      2,
+    );
   }
 }
 
@@ -73,6 +93,24 @@ export class DbtCloudNetworkError extends DbtCloudError {
     this.method = method;
     this.url = url;
     this.attempts = attempts;
+  }
+}
+
+/** dbt Cloud cannot be reached as configured, and retrying will not change that: a setting to fix (exit 2). */
+export class DbtCloudUnreachableError extends DbtCloudError {
+  readonly method: string;
+  readonly url: string;
+  constructor(method: string, url: string, reason: string, cause?: unknown) {
+    super('UNREACHABLE', `Cannot reach dbt Cloud for ${method} ${url}: ${reason}`, { cause, exitCode: 2 });
+    this.method = method;
+    this.url = url;
+  }
+}
+
+/** The caller's deadline came before the request could succeed. */
+export class DeadlineError extends DbtCloudError {
+  constructor(message: string) {
+    super('DEADLINE', message);
   }
 }
 

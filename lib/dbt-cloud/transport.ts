@@ -13,7 +13,14 @@ import { defaultOf } from '../config/options.ts';
 import { errorMessage } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { userMessageOf } from './api.ts';
-import { DbtCloudAuthError, DbtCloudHttpError, DbtCloudNetworkError, DbtCloudResponseError } from './errors.ts';
+import {
+  DbtCloudAuthError,
+  DbtCloudHttpError,
+  DbtCloudNetworkError,
+  DbtCloudResponseError,
+  DbtCloudUnreachableError,
+  DeadlineError,
+} from './errors.ts';
 import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
 
 export interface RetryPolicy {
@@ -65,6 +72,8 @@ export interface TransportOptions {
   random?: () => number;
   logger?: Logger;
   userAgent?: string;
+  /** Told of every retry before its wait, with why (a terminal shows it). */
+  onRetry?: (retry: { what: string; attempt: number; delayMs: number }) => void;
 }
 
 export interface RequestOptions {
@@ -79,6 +88,17 @@ export interface RequestOptions {
    * redirects are followed.
    */
   foreignRedirects?: boolean;
+  /** A time (the clock's ms) after which no attempt starts and no retry waits: the caller's own timeout. */
+  deadline?: number;
+}
+
+/** Where one request stands: redirects move it, 429s spend its throttling budget. */
+interface SendState {
+  method: NonNullable<RequestOptions['method']>;
+  url: string;
+  redirects: number;
+  throttled: number;
+  throttledWaitMs: number;
 }
 
 export interface TransportStats {
@@ -102,6 +122,7 @@ export class Transport {
   private readonly random: () => number;
   private readonly logger: Logger;
   private readonly userAgent: string;
+  private readonly onRetry: TransportOptions['onRetry'];
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 
@@ -120,6 +141,7 @@ export class Transport {
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
     this.userAgent = options.userAgent ?? 'dbt-cloud-harvester';
+    this.onRetry = options.onRetry;
   }
 
   url(path: string, query?: RequestOptions['query']): string {
@@ -132,97 +154,139 @@ export class Transport {
 
   /**
    * Sends a request and returns the response once its status is final: 2xx, or one of
-   * `passStatuses`. The caller owns the body. The header timeout is cleared before returning; the
-   * caller reads the body under its own timeout.
+   * `passStatuses`. Retries what can succeed later (429, 5xx, dropped connections), within the
+   * retry budget and the deadline; follows redirects within dbt Cloud's origin (an artifact's to
+   * another https origin, without the token). The caller owns the body, read under its own timeout.
    */
   async send(path: string, options: RequestOptions = {}): Promise<Response> {
-    let method = options.method ?? 'GET';
     const first = this.url(path, options.query);
     const origin = new URL(first).origin;
-    let url = first;
-    let redirects = 0;
-    const maxAttempts = this.retry.maxRetries + 1;
-    let throttledWaitMs = 0;
-    let throttled = 0;
     const token = typeof this.token === 'string' ? this.token : await this.token();
+    const state: SendState = {
+      method: options.method ?? 'GET',
+      url: first,
+      redirects: 0,
+      throttled: 0,
+      throttledWaitMs: 0,
+    };
     for (let attempt = 1; ; attempt++) {
-      await this.limiter.acquire();
-      this.stats.requests++;
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-      let response: Response;
       // The token goes to dbt Cloud's origin only: never along a redirect to another one.
-      const sameOrigin = new URL(url).origin === origin;
-      try {
-        response = await fetch(
-          url,
-          this.init(
-            method,
-            sameOrigin ? token : undefined,
-            url === first ? options.json : undefined,
-            controller.signal,
-          ),
-        );
-      } catch (err) {
-        clearTimeout(timer);
-        const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : errorMessage(err);
-        if (attempt < maxAttempts && method !== 'POST') {
-          await this.backoff(this.delayFor(attempt, null), `${method} ${url}: ${reason}`, attempt);
+      const sameOrigin = new URL(state.url).origin === origin;
+      const sent = await this.fetchOnce(
+        state,
+        sameOrigin ? token : undefined,
+        state.url === first ? options.json : undefined,
+        options.deadline,
+      );
+      if ('reason' in sent) {
+        const permanent = permanentNetworkProblem(sent.error, this.host);
+        if (permanent) throw new DbtCloudUnreachableError(state.method, state.url, permanent, sent.error);
+        if (attempt <= this.retry.maxRetries && state.method !== 'POST') {
+          await this.backoff(
+            this.delayFor(attempt, null),
+            `${state.method} ${state.url}: ${sent.reason}`,
+            attempt,
+            false,
+            options.deadline,
+          );
           continue;
         }
-        throw new DbtCloudNetworkError(method, url, attempt, reason, err);
+        throw new DbtCloudNetworkError(state.method, state.url, attempt, sent.reason, sent.error);
       }
-      clearTimeout(timer);
+      const { response } = sent;
       const status = response.status;
       if ((status >= 200 && status < 300) || options.passStatuses?.includes(status)) return response;
-
       if (REDIRECTS.has(status)) {
-        await readSmallBody(response, this.timeoutMs);
-        const location = response.headers.get('location');
-        const target = location ? new URL(location, url) : null;
-        if (!target || redirects >= MAX_REDIRECTS)
-          throw new DbtCloudResponseError(
-            url,
-            `redirects ${target ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`,
-          );
-        const foreign = target.origin !== origin;
-        if (foreign && !(options.foreignRedirects && target.protocol === 'https:')) {
-          throw new DbtCloudResponseError(
-            url,
-            `redirects to another origin (${target.origin}); not followed, so that the token stays with ${origin}`,
-          );
-        }
-        redirects++;
-        url = target.toString();
-        if (status === 303) method = 'GET';
+        await this.followRedirect(state, response, origin, options);
         attempt--;
         continue;
       }
-
       const body = await readSmallBody(response, this.timeoutMs);
-      const userMessage = userMessageOf(body);
-      const retriable = RETRIABLE_STATUS(status) && (method !== 'POST' || status === 429);
-      if (status === 429) this.stats.throttled++;
-      if (retriable) {
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
-        const delay = this.delayFor(attempt, retryAfter);
-        const budgetLeft =
-          status === 429
-            ? throttled < this.retry.maxThrottledRetries && throttledWaitMs + delay <= this.retry.maxThrottleWaitMs
-            : attempt < maxAttempts;
-        if (budgetLeft) {
-          if (status === 429) {
-            throttled++;
-            throttledWaitMs += delay;
-          }
-          await this.backoff(delay, `${method} ${url}: ${status}`, attempt, status === 429);
-          continue;
-        }
+      const delay = this.retryDelay(state, attempt, response);
+      if (delay !== null) {
+        await this.backoff(delay, `${state.method} ${state.url}: ${status}`, attempt, status === 429, options.deadline);
+        continue;
       }
-      const init = { method, url, status, userMessage, retriable: RETRIABLE_STATUS(status), attempts: attempt };
+      const init = {
+        method: state.method,
+        url: state.url,
+        status,
+        userMessage: userMessageOf(body),
+        retriable: RETRIABLE_STATUS(status),
+        attempts: attempt,
+      };
       if (status === 401) throw new DbtCloudAuthError(init, this.host);
       throw new DbtCloudHttpError(init);
     }
+  }
+
+  /** One attempt under the request timeout (or what is left of the deadline): the response, or why there is none. */
+  private async fetchOnce(
+    state: SendState,
+    token: string | undefined,
+    json: unknown,
+    deadline: number | undefined,
+  ): Promise<{ response: Response } | { reason: string; error: unknown }> {
+    await this.limiter.acquire();
+    this.stats.requests++;
+    const controller = new AbortController();
+    const timeoutMs =
+      deadline === undefined ? this.timeoutMs : Math.max(1, Math.min(this.timeoutMs, deadline - this.clock.now()));
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      return { response: await fetch(state.url, this.init(state.method, token, json, controller.signal)) };
+    } catch (error) {
+      return { reason: controller.signal.aborted ? `no answer within ${timeoutMs} ms` : errorMessage(error), error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Moves `state` to where a redirect points, or refuses one that would leave dbt Cloud or loop. */
+  private async followRedirect(
+    state: SendState,
+    response: Response,
+    origin: string,
+    options: RequestOptions,
+  ): Promise<void> {
+    await readSmallBody(response, this.timeoutMs);
+    const location = response.headers.get('location');
+    const target = location ? new URL(location, state.url) : null;
+    if (!target || state.redirects >= MAX_REDIRECTS)
+      throw new DbtCloudResponseError(
+        state.url,
+        `redirects ${target ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`,
+      );
+    if (target.origin !== origin && !(options.foreignRedirects && target.protocol === 'https:')) {
+      throw new DbtCloudResponseError(
+        state.url,
+        `redirects to another origin (${target.origin}); not followed, so that the token stays with ${origin}`,
+      );
+    }
+    state.redirects++;
+    state.url = target.toString();
+    if (response.status === 303) state.method = 'GET';
+  }
+
+  /**
+   * How long to wait before trying an error status again, or null when it is not to be retried:
+   * 429 within the throttling budget (time and count), 5xx within the retry count; POSTs only on
+   * 429 (the request was refused, so nothing happened: a 5xx may hide a job run that did start).
+   */
+  private retryDelay(state: SendState, attempt: number, response: Response): number | null {
+    const status = response.status;
+    if (status === 429) this.stats.throttled++;
+    if (!RETRIABLE_STATUS(status) || (state.method === 'POST' && status !== 429)) return null;
+    const delay = this.delayFor(attempt, parseRetryAfter(response.headers.get('retry-after'), this.clock.now()));
+    if (status !== 429) return attempt <= this.retry.maxRetries ? delay : null;
+    if (
+      state.throttled >= this.retry.maxThrottledRetries ||
+      state.throttledWaitMs + delay > this.retry.maxThrottleWaitMs
+    )
+      return null;
+    state.throttled++;
+    state.throttledWaitMs += delay;
+    return delay;
   }
 
   /**
@@ -241,7 +305,13 @@ export class Transport {
         if (err instanceof BodyTooLargeError)
           throw new DbtCloudResponseError(url, `is larger than ${MAX_JSON_BYTES / 1048576} MiB; not read further`);
         if (method !== 'POST' && attempt <= this.retry.maxRetries) {
-          await this.backoff(this.delayFor(attempt, null), `${method} ${url}: body broke off`, attempt);
+          await this.backoff(
+            this.delayFor(attempt, null),
+            `${method} ${url}: body broke off`,
+            attempt,
+            false,
+            options.deadline,
+          );
           continue;
         }
         throw new DbtCloudNetworkError(method, url, attempt, `the answer broke off: ${errorMessage(err)}`, err);
@@ -294,12 +364,49 @@ export class Transport {
       : Math.max(exponential, Math.min(retryAfterMs, this.retry.maxRetryAfterMs));
   }
 
-  private async backoff(delay: number, what: string, attempt: number, throttled = false): Promise<void> {
+  private async backoff(
+    delay: number,
+    what: string,
+    attempt: number,
+    throttled = false,
+    deadline?: number,
+  ): Promise<void> {
+    if (deadline !== undefined && this.clock.now() + delay > deadline)
+      throw new DeadlineError(`${what}; the next attempt would come after the deadline`);
     this.stats.retries++;
     if (throttled) this.limiter.pauseFor(delay);
     this.logger.debug('retrying dbt Cloud request', { what, attempt, delayMs: Math.round(delay) });
+    this.onRetry?.({ what, attempt, delayMs: delay });
     await this.clock.sleep(delay);
   }
+}
+
+/** The code of a network error, or of its cause (node-fetch wraps the socket's). */
+function codeOf(err: unknown): string {
+  const own = (err as { code?: unknown } | null)?.code;
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return String(own ?? cause ?? '');
+}
+
+/**
+ * Why a request can never succeed as configured (a host that does not exist, https spoken to a
+ * plain-http server, a certificate that is not the host's), or null for errors that may pass (a
+ * reset, a refused or timed-out connection): those are retried, these are not.
+ */
+export function permanentNetworkProblem(err: unknown, host: string): string | null {
+  const code = codeOf(err);
+  const text = errorMessage(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_NONAME')
+    return `the host ${host} does not exist (DNS). Check DBT_CLOUD_HOST (--host): your account's access URL, such as ab123.us1.dbt.com, is under Account settings in dbt Cloud`;
+  if (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'EPROTO' ||
+    /wrong version number|packet length too long/i.test(text)
+  )
+    return `${host} does not answer https there (is it a plain http server, or the wrong port?). DBT_CLOUD_HOST (--host) takes https://HOST; http://HOST is accepted for loopback test servers only`;
+  if (/CERT|self[- ]signed|unable to (get|verify)|altname/i.test(code) || /certificate/i.test(text))
+    return `the TLS certificate of ${host} is not valid for it (${text}). Check DBT_CLOUD_HOST (--host)`;
+  return null;
 }
 
 /** Retry-After as seconds or as an HTTP date; null when absent or unreadable. */

@@ -5,12 +5,13 @@
  */
 import type { DbtCloudSettings } from '../config/load.ts';
 import { DbtCloudClient } from '../dbt-cloud/client.ts';
+import type { TransportOptions } from '../dbt-cloud/transport.ts';
 import type { Logger } from '../log.ts';
 import { secretTokenProvider } from '../secrets/secret-manager.ts';
 
 export function connectDbtCloud(
   settings: DbtCloudSettings,
-  options: { logger: Logger; userAgent: string },
+  options: { logger: Logger; userAgent: string; onRetry?: TransportOptions['onRetry'] },
 ): DbtCloudClient {
   const token =
     typeof settings.token === 'string'

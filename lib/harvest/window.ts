@@ -6,7 +6,7 @@
 import type { RunRow } from '../core/run.ts';
 import { WHOLE_ACCOUNT, type Scope } from '../core/scope.ts';
 import { selectRuns } from '../core/select.ts';
-import { errorMessage } from '../core/errors.ts';
+import { HarvesterError, errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
@@ -125,6 +125,8 @@ export async function harvestWindow(
     done++;
     options.onProgress?.(done, summary.runs, summary);
   }).catch((err: unknown) => {
+    // Nothing listed and a setting to fix (a wrong token, account or host): the caller says so and stops.
+    if (summary.runs === 0 && err instanceof HarvesterError && err.exitCode === 2) throw err;
     summary.listingError = errorMessage(err);
   });
   summary.failures.sort((a, b) => a.runId - b.runId);

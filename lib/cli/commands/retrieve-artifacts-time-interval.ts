@@ -7,7 +7,7 @@ import { anyText, timeText } from '../../config/values.ts';
 import { connectDbtCloud } from '../../harvest/connect.ts';
 import { harvestWindow, type WindowSummary } from '../../harvest/window.ts';
 import { openStore } from '../../storage/index.ts';
-import { arg, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath } from '../command.ts';
+import { arg, clientOptions, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath } from '../command.ts';
 
 export const retrieveArtifactsTimeInterval = defineCommand({
   name: 'retrieve-artifacts-time-interval',
@@ -60,7 +60,7 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     });
     const logger = cliLogger(io, config);
     const store = await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
-    const client = connectDbtCloud(config.dbtCloud, { logger, userAgent: 'dbt-cloud-harvester-cli' });
+    const client = connectDbtCloud(config.dbtCloud, { ...clientOptions(io, config), logger });
     const progress = io.isTTY
       ? (done: number, total: number, s: WindowSummary) =>
           io.stderr(

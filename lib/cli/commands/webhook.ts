@@ -13,9 +13,9 @@ import { RUN_END_EVENTS, signWebhook, type WebhookSubscription } from '../../dbt
 import { connectDbtCloud } from '../../harvest/connect.ts';
 import { redact } from '../../log.ts';
 import { WEBHOOK_SECRET, secretFrom } from '../../secrets/secret-manager.ts';
-import { arg, cliLogger, commandConfig, defineCommand, type Command } from '../command.ts';
+import { arg, clientOptions, commandConfig, defineCommand, type Command } from '../command.ts';
 
-const USER_AGENT = 'dbt-cloud-harvester-cli';
+const _USER_AGENT = 'dbt-cloud-harvester-cli';
 
 /** https, or http on loopback (a receiver under npm run dev), without credentials. */
 const receiverUrl = fromParser((value: string): string | { problem: string } => {
@@ -115,7 +115,7 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
     const secretFile = args['secret-file'];
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const file = secretFile !== undefined ? await secretFileFor(secretFile) : undefined;
-    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
+    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
     let kept = false;
     try {
       const created = await client.createWebhookSubscription({
@@ -171,7 +171,7 @@ Exit status: 0 listed; 1 dbt Cloud refused; 2 bad usage.`,
   async run(ctx) {
     const { io } = ctx;
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
-    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
+    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       const subs = await client.listWebhookSubscriptions();
       for (const sub of subs) io.stdout(`${JSON.stringify(describe(sub))}\n`);
@@ -209,7 +209,7 @@ Exit status: 0 deleted; 1 dbt Cloud refused or has no such subscription; 2 bad u
     const { io } = ctx;
     const id = ctx.args.id;
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
-    const client = connectDbtCloud(config.dbtCloud, { logger: cliLogger(io, config), userAgent: USER_AGENT });
+    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       await client.deleteWebhookSubscription(id);
       io.stdout(`${JSON.stringify({ deleted: id })}\n`);
@@ -277,7 +277,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
     };
     let eventType = 'job.run.started';
     if (runId !== undefined) {
-      const client = connectDbtCloud(config.dbtCloud!, { logger: cliLogger(io, config), userAgent: USER_AGENT });
+      const client = connectDbtCloud(config.dbtCloud!, clientOptions(io, config));
       try {
         const run = await client.getRun(runId, []);
         if (!run.finished_at)
