@@ -19,8 +19,11 @@ import { ArtifactNotJsonError, DbtCloudAuthError, DbtCloudHttpError } from '../d
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../storage/index.ts';
 
+/** What harvesting one run asks of dbt Cloud. */
+export type RunSource = Pick<DbtCloudClient, 'accountId' | 'getRun' | 'getRunArtifact' | 'listRunArtifacts'>;
+
 export interface HarvestContext {
-  client: DbtCloudClient;
+  client: RunSource;
   store: ArtifactSink;
   artifacts: readonly string[];
   scope?: Scope;

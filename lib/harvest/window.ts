@@ -10,7 +10,7 @@ import { HarvesterError, errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
-import { harvestRun, type HarvestContext } from './run.ts';
+import { harvestRun, type HarvestContext, type RunSource } from './run.ts';
 
 export interface ListingOptions {
   /** A listed row that does not have the documented shape: skipped, and reported here. */
@@ -22,7 +22,7 @@ export interface ListingOptions {
  * so that memory does not grow with the window.
  */
 export function listWindowRuns(
-  client: DbtCloudClient,
+  client: Pick<DbtCloudClient, 'listRunRows'>,
   window: Window,
   scope: Scope,
   options: ListingOptions = {},
@@ -68,7 +68,7 @@ export interface WindowOptions {
 
 export async function harvestWindow(
   window: Window,
-  ctx: HarvestContext,
+  ctx: HarvestContext & { client: RunSource & Pick<DbtCloudClient, 'listRunRows'> },
   options: WindowOptions,
 ): Promise<WindowSummary> {
   const summary: WindowSummary = {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
+import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
 import { LocalFolder } from '../../lib/storage/local.ts';
 import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
@@ -11,7 +12,7 @@ import { expectedTree, listFiles, runFolder } from '../expected.ts';
 
 let fake: FakeDbtCloud;
 let dir: string;
-let ctx: HarvestContext;
+let ctx: HarvestContext & { client: DbtCloudClient };
 
 beforeAll(async () => {
   fake = await fakeCloud();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
+import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
 import { LocalFolder } from '../../lib/storage/local.ts';
 import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
@@ -14,7 +15,7 @@ import { listFiles, runFolder } from '../expected.ts';
 /** Hostile or broken dbt Cloud answers: a clear failure or a safe result, nothing outside the destination. */
 let fake: FakeDbtCloud;
 let root: string;
-let ctx: HarvestContext;
+let ctx: HarvestContext & { client: DbtCloudClient };
 const patched: FakeRun[] = [];
 
 beforeAll(async () => {

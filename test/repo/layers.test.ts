@@ -64,6 +64,14 @@ const layerOf = (file: string): Layer | undefined =>
 const GRAPH = new Map(SOURCES.map((f) => [f, importsOf(f)]));
 
 describe('module boundaries', () => {
+  it('has its unit tests mirror lib/: a folder of test/unit for each of lib/, and none for anything else', () => {
+    const folders = (dir: string): string[] =>
+      readdirSync(dir)
+        .filter((n) => statSync(join(dir, n)).isDirectory())
+        .sort();
+    expect(folders('test/unit')).toEqual(folders('lib'));
+  });
+
   it('puts every module of lib/ and functions/ in a layer', () => {
     expect(SOURCES.filter((f) => !layerOf(f))).toEqual([]);
   });

@@ -3,13 +3,13 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../../lib/cloud/functions.ts';
-import { serve, servedTarget } from '../../../lib/cloud/serve.ts';
-import { ConfigError } from '../../../lib/core/errors.ts';
-import type { FakeDbtCloud } from '../../../harness/fake-dbt-cloud/server.ts';
-import { TOKEN, fakeCloud } from '../../helpers.ts';
-import { startFakeSecretManager } from '../../../harness/fake-secret-manager.ts';
-import { startFakeGcs } from '../../../harness/fake-gcs/server.ts';
+import { FUNCTIONS } from '../../lib/cloud/functions.ts';
+import { serve, servedTarget } from '../../lib/cloud/serve.ts';
+import { ConfigError } from '../../lib/core/errors.ts';
+import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import { TOKEN, fakeCloud } from '../helpers.ts';
+import { startFakeSecretManager } from '../../harness/fake-secret-manager.ts';
+import { startFakeGcs } from '../../harness/fake-gcs/server.ts';
 
 /** The functions as the framework serves them, in this process (its testing server, no child process). */
 const backfill = FUNCTIONS.find((f) => f.name === 'backfill')!;

@@ -1,0 +1,176 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { RunSchema, type Run } from '../../../lib/core/run.ts';
+import type { ArtifactResult } from '../../../lib/dbt-cloud/client.ts';
+import { harvestRun, type RunSource } from '../../../lib/harvest/run.ts';
+import type { ArtifactSink, WriteOptions, WriteResult } from '../../../lib/storage/index.ts';
+
+/** harvestRun against a run source and a store in memory: what it writes, in which order. */
+const FINISHED = '2022-06-01 09:30:00.123456+00:00';
+const STEPS = [
+  'Clone Git Repository',
+  'Invoke dbt with `dbt deps`',
+  'Invoke dbt with `dbt run`',
+  'Invoke dbt with `dbt docs generate`',
+];
+
+function run(extra: Record<string, unknown> = {}): Run {
+  return RunSchema.parse({
+    id: 7,
+    account_id: 1,
+    project_id: 2,
+    environment_id: 3,
+    job_definition_id: 4,
+    status: 10,
+    created_at: '2022-06-01 09:00:00+00:00',
+    finished_at: FINISHED,
+    artifacts_saved: true,
+    run_steps: STEPS.map((name, i) => ({ id: 100 + i, index: i + 1, name })),
+    ...extra,
+  });
+}
+
+function source(r: Run, files: Record<string, string>, failing?: string): RunSource & { gets: string[] } {
+  const gets: string[] = [];
+  return {
+    accountId: 1,
+    gets,
+    getRun: async () => r,
+    listRunArtifacts: async () => [],
+    getRunArtifact: async (_id: number, path: string, step?: number): Promise<ArtifactResult> => {
+      gets.push(`${step}/${path}`);
+      const text = files[`${step}/${path}`];
+      if (`${step}/${path}` === failing) throw new Error('connection reset');
+      if (text === undefined) return { found: false, url: path };
+      return {
+        found: true,
+        url: path,
+        body: Readable.from([Buffer.from(text)]),
+        contentLength: text.length,
+        contentType: 'application/json',
+      };
+    },
+  };
+}
+
+function memoryStore(): ArtifactSink & { objects: Map<string, string>; order: string[] } {
+  const objects = new Map<string, string>();
+  const order: string[] = [];
+  return {
+    description: 'memory',
+    objects,
+    order,
+    exists: async (path) => objects.has(path),
+    async write(path: string, body: Readable, _o: WriteOptions): Promise<WriteResult> {
+      if (objects.has(path)) return { status: 'exists', bytes: 0 };
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      objects.set(path, Buffer.concat(chunks).toString());
+      order.push(path);
+      return { status: 'stored', bytes: Buffer.concat(chunks).length };
+    },
+  };
+}
+
+const DIR = 'date=2022-06-01/hour=09/job_id=4/run_id=7';
+const FILES = {
+  '3/manifest.json': '{"nodes":{}}',
+  '3/run_results.json': '{"results":[]}',
+  '4/manifest.json': '{"nodes":{}}',
+  '4/catalog.json': '{"nodes":{},"sources":{}}',
+  '4/run_results.json': '{"results":[]}',
+};
+
+describe('harvestRun', () => {
+  it("stores each dbt step's files under the step's own index, and _run.json last, as dbt Cloud wrote the run", async () => {
+    const store = memoryStore();
+    const outcome = await harvestRun(7, {
+      client: source(run(), FILES),
+      store,
+      artifacts: ['manifest.json', 'catalog.json', 'run_results.json'],
+      coverage: false,
+    });
+    expect(outcome).toMatchObject({ status: 'stored', files: 5, path: DIR });
+    expect(store.order.at(-1)).toBe(`${DIR}/_run.json`);
+    expect([...store.objects.keys()].sort()).toEqual(
+      [
+        `${DIR}/_run.json`,
+        `${DIR}/step=3/manifest.json`,
+        `${DIR}/step=3/run_run_results.json`,
+        `${DIR}/step=4/catalog.json`,
+        `${DIR}/step=4/docs_generate_run_results.json`,
+        `${DIR}/step=4/manifest.json`,
+      ].sort(),
+    );
+    expect(JSON.parse(store.objects.get(`${DIR}/_run.json`)!).finished_at).toBe(FINISHED);
+  });
+
+  it('recognises a stored run from the hint alone, without asking dbt Cloud', async () => {
+    const store = memoryStore();
+    store.objects.set(`${DIR}/_run.json`, '{}');
+    const src = source(run(), FILES);
+    let asked = 0;
+    const outcome = await harvestRun(
+      7,
+      {
+        client: {
+          ...src,
+          getRun: async () => {
+            asked++;
+            return run();
+          },
+        },
+        store,
+        artifacts: ['manifest.json'],
+      },
+      { jobId: 4, finishedAt: new Date('2022-06-01T09:30:00.123Z') },
+    );
+    expect(outcome).toMatchObject({ status: 'skipped', reason: 'already stored' });
+    expect(asked).toBe(0);
+  });
+
+  it('leaves a fresh run whose artifacts are not saved for later, and stores an old one as metadata alone', async () => {
+    const fresh = run({ artifacts_saved: false });
+    const now = () => Date.parse('2022-06-01T09:40:00Z');
+    const store = memoryStore();
+    expect(
+      await harvestRun(7, { client: source(fresh, FILES), store, artifacts: ['manifest.json'], now }),
+    ).toMatchObject({ status: 'not-ready' });
+    expect(store.objects.size).toBe(0);
+    const later = () => Date.parse('2022-06-01T12:00:00Z');
+    expect(
+      await harvestRun(7, { client: source(fresh, FILES), store, artifacts: ['manifest.json'], now: later }),
+    ).toMatchObject({ status: 'stored', files: 0 });
+    expect([...store.objects.keys()]).toEqual([`${DIR}/_run.json`]);
+  });
+
+  it('marks nothing stored when a file cannot be had: no _run.json, the failure named', async () => {
+    const store = memoryStore();
+    const outcome = await harvestRun(7, {
+      client: source(run(), FILES, '4/catalog.json'),
+      store,
+      artifacts: ['manifest.json', 'catalog.json'],
+      fileAttempts: 2,
+      sleep: async () => {},
+      coverage: false,
+    });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/step 4 catalog\.json: connection reset/),
+      retriable: true,
+    });
+    expect(store.objects.has(`${DIR}/_run.json`)).toBe(false);
+  });
+
+  it('skips a run outside the scope without reading a file', async () => {
+    const src = source(run(), FILES);
+    const outcome = await harvestRun(7, {
+      client: src,
+      store: memoryStore(),
+      artifacts: ['manifest.json'],
+      scope: { projectId: 99, includeCancelled: false },
+    });
+    expect(outcome).toMatchObject({ status: 'skipped' });
+    expect(src.gets).toEqual([]);
+  });
+});
