@@ -52,15 +52,20 @@ export const JobSchema = z.looseObject({
 });
 export type Job = z.infer<typeof JobSchema>;
 
-export const RunSchema = z.looseObject({
+/** What selecting a window's runs needs of a run: its ids, its status, when it finished. */
+const RUN_ROW = {
   id: dbtId,
-  account_id: dbtId,
   project_id: dbtId,
   environment_id: dbtId,
   job_definition_id: dbtId,
   status: z.number().int(),
-  created_at: dbtTimestamp,
   finished_at: dbtTimestamp.nullable().optional(),
+};
+
+export const RunSchema = z.looseObject({
+  ...RUN_ROW,
+  account_id: dbtId,
+  created_at: dbtTimestamp,
   artifacts_saved: z.boolean().optional(),
   git_sha: z.string().nullable().optional(),
   git_branch: z.string().nullable().optional(),
@@ -72,15 +77,8 @@ export const RunSchema = z.looseObject({
 export type Run = z.infer<typeof RunSchema>;
 
 /**
- * What selecting a window's runs needs of a listed run, and nothing more: a long listing keeps no
+ * A listed run, cut to what selecting a window needs, and nothing more: a long listing keeps no
  * more of each row than this.
  */
-export const RunRowSchema = z.object({
-  id: dbtId,
-  project_id: dbtId,
-  environment_id: dbtId,
-  job_definition_id: dbtId,
-  status: z.number().int(),
-  finished_at: dbtTimestamp.nullable().optional(),
-});
+export const RunRowSchema = z.object(RUN_ROW);
 export type RunRow = z.infer<typeof RunRowSchema>;
