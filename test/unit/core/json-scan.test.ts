@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import {
+  JsonScanError,
+  JsonScanner,
+  keyTable,
+  type ArrayVisit,
+  type ObjectVisit,
+  type Visit,
+} from '../../../lib/core/json-scan.ts';
+
+/**
+ * The scanner against JSON.parse: on random documents, cut into random chunks, a visitor that asks
+ * for everything rebuilds exactly what JSON.parse builds; on random corruptions of them, it rebuilds
+ * the same where JSON.parse accepts the bytes, and throws JsonScanError where JSON.parse throws.
+ */
+function rebuild(): { visit: Visit; value: () => unknown } {
+  let root: unknown;
+  const into = (set: (v: unknown) => void): Visit => ({
+    text: true,
+    scalar: (kind, text) =>
+      set(
+        kind === 'string'
+          ? text
+          : kind === 'number'
+            ? Number(text)
+            : kind === 'true'
+              ? true
+              : kind === 'false'
+                ? false
+                : null,
+      ),
+    object: (): ObjectVisit => {
+      const o: Record<string, unknown> = {};
+      set(o);
+      return {
+        member: (key) =>
+          into((v) =>
+            Object.defineProperty(o, String(key), { value: v, enumerable: true, writable: true, configurable: true }),
+          ),
+      };
+    },
+    array: (): ArrayVisit => {
+      const a: unknown[] = [];
+      set(a);
+      return { item: () => into((v) => a.push(v)) };
+    },
+  });
+  return {
+    visit: into((v) => {
+      root = v;
+    }),
+    value: () => root,
+  };
+}
+
+/** A deterministic random source (mulberry32), so a failure can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = [
+  'a',
+  'Z',
+  ' ',
+  'é',
+  '日本',
+  '😀',
+  '"',
+  '\\',
+  '\n',
+  '\t',
+  '\u0001',
+  '\u2028',
+  '/',
+  'name',
+  'x'.repeat(40),
+];
+
+function randomJson(r: () => number, depth = 0): string {
+  const pick = r();
+  if (depth > 6 || pick < 0.35) {
+    const s = r();
+    if (s < 0.3)
+      return JSON.stringify(
+        Array.from({ length: Math.floor(r() * 6) }, () => PIECES[Math.floor(r() * PIECES.length)]).join(''),
+      );
+    if (s < 0.6) {
+      const forms = [
+        '0',
+        '-0',
+        '1',
+        '-12',
+        '3.25',
+        '1e5',
+        '1E-7',
+        '-2.5e+3',
+        '123456789012345678901234567890',
+        '0.1e1',
+      ];
+      return forms[Math.floor(r() * forms.length)]!;
+    }
+    return ['true', 'false', 'null'][Math.floor(r() * 3)]!;
+  }
+  const ws = (): string => [' ', '', '\n', '\t ', '\r\n'][Math.floor(r() * 5)]!;
+  const n = Math.floor(r() * 5);
+  if (pick < 0.7) {
+    const keys = ['a', 'name', 'columns', 'a', 'é', '__proto__', 'k\\"q', 'x'.repeat(20)];
+    return `{${ws()}${Array.from({ length: n }, () => `${JSON.stringify(keys[Math.floor(r() * keys.length)])}${ws()}:${ws()}${randomJson(r, depth + 1)}`).join(`${ws()},${ws()}`)}${ws()}}`;
+  }
+  return `[${ws()}${Array.from({ length: n }, () => randomJson(r, depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+}
+
+function scanInChunks(bytes: Buffer, r: () => number): unknown {
+  const { visit, value } = rebuild();
+  const scanner = new JsonScanner(visit);
+  for (let i = 0; i < bytes.length; ) {
+    const n = 1 + Math.floor(r() * 17);
+    scanner.write(bytes.subarray(i, i + n));
+    i += n;
+  }
+  scanner.end();
+  expect(scanner.bound).toBeNull();
+  return value();
+}
+
+/** Bytes that mean something to JSON's grammar, and some that mean nothing. */
+const JUNK = [
+  0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x30, 0x31, 0x2d, 0x2b, 0x65, 0x45, 0x2e, 0x01, 0x1f, 0x20, 0x0a,
+  0x74, 0x6e, 0x66, 0x75, 0x61, 0xff, 0xc3,
+];
+
+function corrupt(bytes: Buffer, r: () => number): Buffer {
+  const b = Buffer.from(bytes);
+  const at = Math.floor(r() * Math.max(1, b.length));
+  const what = r();
+  const junk = JUNK[Math.floor(r() * JUNK.length)]!;
+  if (what < 0.3) return b.subarray(0, at);
+  if (what < 0.6) {
+    if (b.length > 0) b[at] = junk;
+    return b;
+  }
+  if (what < 0.8) return Buffer.concat([b.subarray(0, at), Buffer.from([junk]), b.subarray(at)]);
+  return Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+}
+
+describe('the JSON scanner against JSON.parse', () => {
+  it('rebuilds what JSON.parse builds, on 3,000 random documents cut into random chunks', () => {
+    for (let seed = 1; seed <= 3000; seed++) {
+      const r = random(seed);
+      const text = randomJson(r);
+      expect(scanInChunks(Buffer.from(text), r), `seed ${seed}: ${text}`).toEqual(JSON.parse(text));
+    }
+  });
+
+  it('agrees with JSON.parse on 20,000 random corruptions: the same value, or a JsonScanError', () => {
+    let refused = 0;
+    for (let seed = 1; seed <= 20_000; seed++) {
+      const r = random(seed);
+      const bytes = corrupt(Buffer.from(randomJson(r)), r);
+      let expected: unknown;
+      let valid = true;
+      try {
+        expected = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        valid = false;
+      }
+      if (valid) expect(scanInChunks(bytes, r), `seed ${seed}`).toEqual(expected);
+      else {
+        refused++;
+        expect(() => scanInChunks(bytes, r), `seed ${seed}: ${bytes.toString()}`).toThrow(JsonScanError);
+      }
+    }
+    expect(refused).toBeGreaterThan(10_000);
+  });
+
+  it('says where and what is wrong, and that a document was cut short', () => {
+    const scan = (text: string) => () => {
+      const s = new JsonScanner(null);
+      s.write(Buffer.from(text));
+      s.end();
+    };
+    expect(scan('{"a": [1, 2,]}')).toThrow(/expected a JSON value, found "\]" \(at byte 12\)/);
+    expect(scan('{"a": 1')).toThrow(/ended before its JSON value did/);
+    expect(scan('')).toThrow(/the document is empty/);
+    expect(scan('{} {}')).toThrow(/nothing after the end/);
+    expect(scan('<html>')).toThrow(/not JSON/);
+  });
+
+  it('matches keys by their bytes and skips everything else, and tells a container emptiness', () => {
+    const seen: string[] = [];
+    const keys = keyTable(['name', 'columns']);
+    const node: Visit = {
+      object: () => ({
+        keys,
+        member: (k) =>
+          k === 0
+            ? { text: true, scalar: (_kind, text) => seen.push(`name=${text}`) }
+            : { container: (kind, empty) => seen.push(`columns ${kind} ${empty ? 'empty' : 'full'}`) },
+      }),
+    };
+    const s = new JsonScanner({ object: () => ({ member: () => node }) });
+    s.write(
+      Buffer.from(
+        '{"n1": {"raw_code": "select \\"x\\"", "name": "orders", "columns": {}}, "n2": {"columns": [1], "na\\u006de": "é"}}',
+      ),
+    );
+    s.end();
+    expect(seen).toEqual(['name=orders', 'columns object empty', 'columns array full', 'name=é']);
+  });
+
+  it('takes a byte order mark where asked, and only there', () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]);
+    const withBom = new JsonScanner(null, { byteOrderMark: true });
+    withBom.write(bom);
+    withBom.end();
+    expect(() => new JsonScanner(null).write(bom)).toThrow(JsonScanError);
+  });
+
+  it('stays bounded: deep nesting is refused at its limit, and an overlong value stops the facts, not the check', () => {
+    const deep = new JsonScanner(null, { maxDepth: 1000 });
+    expect(() => deep.write(Buffer.from('['.repeat(1001)))).toThrow(/at most 1000 levels of nesting/);
+    const long = new JsonScanner(
+      { object: () => ({ member: () => ({ text: true, scalar: () => {} }) }) },
+      { maxText: 10 },
+    );
+    long.write(Buffer.from(`{"a": "${'x'.repeat(100)}", "b": ${'9'.repeat(100)}}`));
+    long.end();
+    expect(long.bound?.message).toMatch(/longer than 10 bytes/);
+  });
+});
