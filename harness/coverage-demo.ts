@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { summarize, type CatalogFacts, type ManifestFacts } from '../lib/core/coverage.ts';
-import { catalogCollector, collect, manifestCollector } from '../lib/coverage/extract.ts';
+import { CatalogReader } from '../lib/facts/catalog.ts';
+import { ManifestReader } from '../lib/facts/manifest.ts';
+import { readFacts } from '../lib/facts/reader.ts';
 
 const fixture = (file: string): Readable =>
   Readable.from([gunzipSync(readFileSync(`test/fixtures/coverage/jaffle-shop/${file}.gz`))]);
@@ -22,8 +24,8 @@ export async function writeCoverageDemo(
 ): Promise<{ runs: number }> {
   const days = options.days ?? 30;
   const start = options.start ?? new Date(Date.UTC(2026, 9, 1));
-  const manifest = await collect(fixture('manifest.json'), manifestCollector({ tables: true }));
-  const catalog = await collect(fixture('catalog.json'), catalogCollector());
+  const manifest = await readFacts(fixture('manifest.json'), new ManifestReader());
+  const catalog = await readFacts(fixture('catalog.json'), new CatalogReader());
   const columns = catalog.tables.flatMap((t) => t.columns.map((c) => ({ table: t.uniqueId, column: c })));
   const jobs = [
     { id: 640120, name: 'Nightly build (Production)', docsPerDay: 3, testsPerDay: 2, refactorDay: 20 },
@@ -42,31 +44,28 @@ export async function writeCoverageDemo(
   let runs = 0;
   for (const job of jobs) {
     for (let day = 0; day < days; day++) {
-      const m: ManifestFacts = {
-        ...manifest,
-        tables: new Map([...manifest.tables].map(([id, t]) => [id, { ...t, columns: new Map(t.columns) }])),
-        tests: new Map(),
-      };
+      const tables = new Map([...manifest.tables].map(([id, t]) => [id, { ...t, documented: new Set(t.documented) }]));
+      const tests = new Map<string, Map<string, number>>();
+      const m: ManifestFacts = { ...manifest, tables, tests };
       const c: CatalogFacts = { tables: [...catalog.tables] };
       columns.forEach(({ table, column }, i) => {
-        const documented = i < 10 + ((job.docsPerDay * day) % columns.length);
-        m.tables.get(table)?.columns.set(column, documented || (m.tables.get(table)?.columns.get(column) ?? false));
+        if (i < 10 + ((job.docsPerDay * day) % columns.length)) tables.get(table)?.documented.add(column);
         if (i < 5 + ((job.testsPerDay * day) % columns.length)) {
-          const perColumn = m.tests.get(table) ?? new Map<string, number>();
-          m.tests.set(table, perColumn);
+          const perColumn = tests.get(table) ?? new Map<string, number>();
+          tests.set(table, perColumn);
           perColumn.set(column, 1 + (i % 2));
         }
       });
       if (job.refactorDay >= 0 && day >= job.refactorDay) {
         // The refactor: a wide new mart, undocumented and untested.
         const base = manifest.tables.get('model.jaffle_shop.orders')!;
-        m.tables.set('model.jaffle_shop.orders_enriched', {
+        tables.set('model.jaffle_shop.orders_enriched', {
           ...base,
           uniqueId: 'model.jaffle_shop.orders_enriched',
           name: base.name.replace('orders', 'orders_enriched'),
-          columns: new Map(),
+          documented: new Set(),
         });
-        c.tables.push({
+        (c.tables as CatalogFacts['tables'][number][]).push({
           uniqueId: 'model.jaffle_shop.orders_enriched',
           columns: Array.from({ length: 24 }, (_, k) => `attribute_${k + 1}`),
         });

@@ -8,8 +8,12 @@
  * DIR is a git checkout of https://github.com/slidoapp/dbt-coverage; the module is taken at `ref`
  * and run by python3 with a stand-in for typer (its CLI library, which the computation does not
  * use), through its documented entry point do_compute. Nothing of it is copied into the project:
- * only its outputs are committed, as expected-<doc|test>.{txt,md,json} beside each fixture
- * (filtered variants as expected-<type>-filtered.*).
+ * only its outputs are committed, as expected-<doc|test|unit-test>.{txt,md,json} beside each
+ * fixture (filtered variants as expected-<type>-filtered.*, with --model-path-filter and with
+ * --model-path-exclusion-filter), and what its compare prints (expected-compare-<type>.{txt,md})
+ * for the report against a baseline derived from it (baseline-<type>.json, written here: a table
+ * removed, one fully covered, one missing a column, one that no longer exists). Python's set
+ * order decides the order of compare's new misses; PYTHONHASHSEED=0 keeps the recording stable.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,34 @@ if (!values['dbt-coverage']) {
 }
 
 const FIXTURES = 'test/fixtures/coverage';
+
+interface ReportJson {
+  cov_type: string;
+  tables: { name: string; hits: number; covered: number; total: number; columns: Record<string, unknown>[] }[];
+}
+
+/**
+ * A baseline that differs from a report in every way compare counts: its first table absent (new
+ * in the report), its second fully covered (misses that are new), its third without its last
+ * column (a column that is new), and a table the report no longer has.
+ */
+function deriveBaseline(report: ReportJson): ReportJson {
+  const tables = report.tables.map((t) => ({ ...t, columns: t.columns.map((c) => ({ ...c })) }));
+  const [, second, third] = tables;
+  if (second) {
+    if (report.cov_type === 'unit-test') second.hits = 2;
+    for (const c of second.columns) Object.assign(c, { hits: 1, covered: 1, coverage: 1.0 });
+  }
+  if (third) third.columns = third.columns.slice(0, -1);
+  tables.push({
+    name: 'old.removed_table',
+    hits: 1,
+    covered: 1,
+    total: 1,
+    columns: report.cov_type === 'unit-test' ? [] : [{ name: 'id', hits: 1, covered: 1, total: 1, coverage: 1.0 }],
+  });
+  return { ...report, tables: tables.slice(1) };
+}
 const work = mkdtempSync(join(tmpdir(), 'dbt-coverage-'));
 try {
   const module = execFileSync('git', ['-C', values['dbt-coverage'], 'show', `${values.ref}:dbt_coverage/__init__.py`], {
@@ -47,12 +79,20 @@ import contextlib, io, json, sys
 from pathlib import Path
 sys.path.insert(0, ${JSON.stringify(work)})
 import dbt_coverage as dc
+if sys.argv[1] == 'compare':
+    report, baseline, out, fmt = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        dc.do_compare(Path(report), Path(baseline), dc.OutputFormat(fmt))
+    Path(out).write_text(buf.getvalue())
+    sys.exit(0)
 artifacts, out, cov_type, fmt, report = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-filters = json.loads(sys.argv[6]) or None
+filters = json.loads(sys.argv[6])
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
     dc.do_compute(run_artifacts_dir=Path(artifacts), cov_report=Path(report), cov_type=dc.CoverageType(cov_type),
-                  model_path_filter=filters, output_format=dc.OutputFormat(fmt))
+                  model_path_filter=filters.get('keep'), model_path_exclusion_filter=filters.get('drop'),
+                  output_format=dc.OutputFormat(fmt))
 Path(out).write_text(buf.getvalue())
 `;
   writeFileSync(join(work, 'driver.py'), driver);
@@ -67,31 +107,26 @@ Path(out).write_text(buf.getvalue())
     for (const name of ['manifest.json', 'catalog.json'])
       writeFileSync(join(artifacts, name), gunzipSync(readFileSync(join(dir, `${name}.gz`))));
     const filter = JSON.parse(readFileSync(join(dir, 'filter.json'), 'utf8')) as string[];
-    for (const covType of ['doc', 'test']) {
+    const python = (args: string[]) =>
+      execFileSync('python3', [join(work, 'driver.py'), ...args], { env: { ...process.env, PYTHONHASHSEED: '0' } });
+    for (const covType of ['doc', 'test', 'unit-test']) {
       for (const [suffix, filters] of [
-        ['', null],
-        ['-filtered', filter],
+        ['', {}],
+        ['-filtered', { keep: filter }],
+        ['-excluded', { drop: filter }],
       ] as const) {
         const base = resolve(dir, `expected-${covType}${suffix}`);
-        execFileSync('python3', [
-          join(work, 'driver.py'),
-          artifacts,
-          `${base}.txt`,
-          covType,
-          'string',
-          `${base}.json`,
-          JSON.stringify(filters),
-        ]);
-        execFileSync('python3', [
-          join(work, 'driver.py'),
-          artifacts,
-          `${base}.md`,
-          covType,
-          'markdown',
-          join(work, 'ignored.json'),
-          JSON.stringify(filters),
-        ]);
+        python([artifacts, `${base}.txt`, covType, 'string', `${base}.json`, JSON.stringify(filters)]);
+        python([artifacts, `${base}.md`, covType, 'markdown', join(work, 'ignored.json'), JSON.stringify(filters)]);
       }
+      const report = resolve(dir, `expected-${covType}.json`);
+      const baseline = resolve(dir, `baseline-${covType}.json`);
+      writeFileSync(baseline, `${JSON.stringify(deriveBaseline(JSON.parse(readFileSync(report, 'utf8'))), null, 2)}\n`);
+      for (const [ext, fmt] of [
+        ['txt', 'string'],
+        ['md', 'markdown'],
+      ] as const)
+        python(['compare', report, baseline, resolve(dir, `expected-compare-${covType}.${ext}`), fmt]);
     }
     process.stdout.write(`${project}: expected outputs written\n`);
   }

@@ -104,7 +104,7 @@ resource "google_bigquery_table" "run_results" {
 resource "google_bigquery_table" "coverage" {
   dataset_id          = google_bigquery_dataset.artifacts.dataset_id
   table_id            = "coverage"
-  description         = "One row per dbt step with a manifest: the coverage.json summaries (documentation and test coverage, per table where the step has a catalog)."
+  description         = "One row per dbt step with a manifest: the coverage.json summaries (documentation, test and unit-test coverage, per table where the step has a catalog)."
   deletion_protection = false
   labels              = var.labels
 
@@ -134,9 +134,12 @@ resource "google_bigquery_table" "coverage" {
         { name = "documented", type = "INTEGER" },
         { name = "tested", type = "INTEGER" },
         { name = "tests", type = "INTEGER" },
+        { name = "unit_tests", type = "INTEGER" },
+        { name = "unit_tested", type = "INTEGER" },
       ] },
       { name = "doc", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }] },
       { name = "test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
+      { name = "unit_test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
       { name = "tables", type = "RECORD", mode = "REPEATED", fields = [
         { name = "name", type = "STRING" },
         { name = "unique_id", type = "STRING" },
@@ -145,6 +148,7 @@ resource "google_bigquery_table" "coverage" {
         { name = "documented", type = "INTEGER" },
         { name = "tested", type = "INTEGER" },
         { name = "tests", type = "INTEGER" },
+        { name = "unit_tests", type = "INTEGER" },
       ] },
       { name = "unmatched_tables", type = "STRING", mode = "REPEATED" },
     ])

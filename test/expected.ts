@@ -4,7 +4,9 @@ import { join, relative } from 'node:path';
 import type { FakeAccount, FakeRun } from '../harness/fake-dbt-cloud/model.ts';
 import type { FakeGcs } from '../harness/fake-gcs/server.ts';
 import { summarize, type CoverageSummary } from '../lib/core/coverage.ts';
-import { catalogCollector, collect, manifestCollector } from '../lib/coverage/extract.ts';
+import { CatalogReader } from '../lib/facts/catalog.ts';
+import { ManifestReader } from '../lib/facts/manifest.ts';
+import { readFacts } from '../lib/facts/reader.ts';
 import { sha256Of } from './helpers.ts';
 
 /**
@@ -129,13 +131,13 @@ export async function coverageMismatch(
   const stored = JSON.parse(text) as CoverageSummary;
   const run = account.run(want.runId)!;
   const step = run.steps.find((s) => s.index === want.step)!;
-  const manifest = await collect(
+  const manifest = await readFacts(
     account.artifact(want.runId, want.step, 'manifest.json').stream,
-    manifestCollector({ tables: step.command === 'docs generate' }),
+    new ManifestReader(),
   );
   const catalog =
     step.files.includes('catalog.json') && step.command === 'docs generate'
-      ? await collect(account.artifact(want.runId, want.step, 'catalog.json').stream, catalogCollector())
+      ? await readFacts(account.artifact(want.runId, want.step, 'catalog.json').stream, new CatalogReader())
       : null;
   const expected = summarize(manifest, catalog, { finishedAt: stored.finished_at, jobName: stored.job_name });
   return JSON.stringify(stored) === JSON.stringify(expected) ? null : "a summary other than its artifacts'";

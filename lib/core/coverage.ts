@@ -1,30 +1,33 @@
 /**
- * Documentation and test coverage of a dbt project, by dbt-coverage's definitions (version 0.4.2,
- * https://github.com/slidoapp/dbt-coverage), from the facts a streaming read of manifest.json and
- * catalog.json extracts. The figures, the printed tables and the JSON report are dbt-coverage's,
- * so that numbers agree with the tool users trust and `dbt-coverage compare` reads our reports:
+ * Documentation, test and unit-test coverage of a dbt project, by dbt-coverage's definitions
+ * (version 0.4.2, https://github.com/slidoapp/dbt-coverage), from the compact facts a streaming
+ * read of manifest.json and catalog.json keeps. The figures are dbt-coverage's, so that numbers
+ * agree with the tool users trust and `dbt-coverage compare` reads our reports:
  *
  * - Tables are the catalog's sources and nodes, but not `test.` nodes, grouped as dbt-coverage
  *   groups them (sources, models, seeds, snapshots); a table's name is the manifest's
  *   `schema.name`, lower-cased. Two tables of the same name count once (the later one).
  * - A table's columns are the catalog's, lower-cased.
- * - A column is documented when the manifest's column of the same table has a description other
+ * - doc: a column is covered when the manifest's column of the same table has a description other
  *   than null or "".
- * - A column is tested when a test node with `test_metadata` attaches to it (dbt-docs' rule: the
- *   table is the last of `depends_on.nodes` for `relationships`, the first otherwise; the column is
- *   `column_name`, else `kwargs.column_name`, else `kwargs.arg`, lower-cased). Its hits are the
+ * - test: a column is covered when a test node with `test_metadata` attaches to it (dbt-docs' rule:
+ *   the table is the last of `depends_on.nodes` for `relationships`, the first otherwise; the column
+ *   is `column_name`, else `kwargs.column_name`, else `kwargs.arg`, lower-cased). Its hits are the
  *   number of such tests.
+ * - unit-test: the catalog's models only, each covered when a dbt unit test (dbt 1.8 and later)
+ *   tests it; its hits are the number of unit tests.
  * - Where dbt-coverage stops (a catalog table the manifest lacks), this computes over the rest and
  *   names the tables it left out.
  * @module
  */
 import { z } from 'zod';
 
-export type CoverageType = 'doc' | 'test';
+export const COVERAGE_TYPES = ['doc', 'test', 'unit-test'] as const;
+export type CoverageType = (typeof COVERAGE_TYPES)[number];
 export type TableType = 'source' | 'model' | 'seed' | 'snapshot';
 export const TABLE_TYPES: readonly TableType[] = ['source', 'model', 'seed', 'snapshot'];
 
-/** A source, model, seed or snapshot as the manifest describes it. */
+/** A source, model, seed or snapshot as the manifest describes it: only what coverage reads. */
 export interface ManifestTable {
   uniqueId: string;
   resourceType: TableType;
@@ -32,21 +35,21 @@ export interface ManifestTable {
   name: string;
   /** `original_file_path`, normalised as dbt-coverage does (posix, no `.` segments). */
   path: string;
-  /** Lower-cased column name -> documented. */
-  columns: Map<string, boolean>;
+  /** The lower-cased names of its documented columns (the others need not be kept). */
+  documented: ReadonlySet<string>;
 }
 
-/** What coverage needs of a manifest; `tables` only when a catalog is to be matched against it. */
+/** What coverage needs of a manifest. */
 export interface ManifestFacts {
   dbtVersion: string | null;
   schemaVersion: string | null;
   projectName: string | null;
   generatedAt: string | null;
-  tables: Map<string, ManifestTable>;
-  /** False when the manifest had more tables than a reader keeps (then `tables` is empty). */
-  tablesKept: boolean;
+  tables: ReadonlyMap<string, ManifestTable>;
   /** Table id -> lower-cased column name -> tests attached. */
-  tests: Map<string, Map<string, number>>;
+  tests: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Model id -> unit tests of it. */
+  unitTests: ReadonlyMap<string, number>;
   /** The model-level facts the manifest alone gives. */
   models: ModelFacts;
 }
@@ -60,20 +63,24 @@ export interface ModelFacts {
   tested: number;
   /** Test nodes (generic and singular; unit tests are not data tests). */
   tests: number;
+  /** Unit tests (dbt 1.8 and later), and the models they test. */
+  unitTests: number;
+  unitTested: number;
 }
 
 /** A table as the catalog describes it. */
 export interface CatalogTable {
   uniqueId: string;
   /** Lower-cased column names, in the catalog's order, each once. */
-  columns: string[];
+  columns: readonly string[];
 }
 
 export interface CatalogFacts {
   /** In dbt-coverage's order: the catalog's sources, then its nodes (but `test.` ones), each id once. */
-  tables: CatalogTable[];
+  tables: readonly CatalogTable[];
 }
 
+/** A column's figures. */
 export interface ColumnReport {
   name: string;
   hits: number;
@@ -82,11 +89,16 @@ export interface ColumnReport {
   coverage: number | null;
 }
 
-export interface TableReport extends Omit<ColumnReport, 'name'> {
+export interface TableReport {
   name: string;
   uniqueId: string;
   resourceType: TableType;
-  columns: ColumnReport[];
+  hits: number;
+  covered: number;
+  total: number;
+  coverage: number | null;
+  /** Its columns' figures, made as they are read (none for unit-test coverage, which is per table). */
+  columns(): Iterable<ColumnReport>;
 }
 
 export interface CoverageReport {
@@ -107,6 +119,13 @@ export function normalizePath(path: string): string {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   const joined = (absolute ? '/' : '') + parts.join('/');
   return joined === '' ? '.' : joined;
+}
+
+export interface PathFilters {
+  /** Keep tables whose path starts with one of these. */
+  keep?: readonly string[];
+  /** Then drop tables whose path starts with one of these. */
+  drop?: readonly string[];
 }
 
 /** The tables of the catalog that the coverage counts, with their manifest side, in dbt-coverage's order. */
@@ -131,187 +150,95 @@ export function matchTables(
   return { tables: TABLE_TYPES.flatMap((t) => [...buckets.get(t)!.values()]), unmatched };
 }
 
-/** Coverage of one type over the matched tables, optionally only those under the given paths. */
+const share = (covered: number, total: number): number | null => (total > 0 ? covered / total : null);
+
+/** Coverage of one type over the matched tables, optionally narrowed by their paths. */
 export function computeCoverage(
   manifest: ManifestFacts,
   catalog: CatalogFacts,
   covType: CoverageType,
-  pathFilters?: readonly string[],
+  filters: PathFilters = {},
 ): CoverageReport {
   const { tables, unmatched } = matchTables(manifest, catalog);
-  const kept =
-    pathFilters && pathFilters.length > 0
-      ? tables.filter((t) => pathFilters.some((p) => t.manifest.path.startsWith(p)))
-      : tables;
+  const keep = filters.keep && filters.keep.length > 0 ? filters.keep : undefined;
+  const drop = filters.drop && filters.drop.length > 0 ? filters.drop : undefined;
+  const kept = tables.filter(
+    (t) =>
+      (!keep || keep.some((p) => t.manifest.path.startsWith(p))) && !drop?.some((p) => t.manifest.path.startsWith(p)),
+  );
   const byName = new Map<string, TableReport>();
   for (const { catalog: c, manifest: m } of kept) {
+    if (covType === 'unit-test') {
+      if (m.resourceType !== 'model') continue;
+      const hits = manifest.unitTests.get(c.uniqueId) ?? 0;
+      const covered = hits > 0 ? 1 : 0;
+      byName.set(m.name, {
+        name: m.name,
+        uniqueId: c.uniqueId,
+        resourceType: m.resourceType,
+        hits,
+        covered,
+        total: 1,
+        coverage: covered,
+        columns: () => [],
+      });
+      continue;
+    }
     const tests = manifest.tests.get(c.uniqueId);
-    const columns = c.columns.map((name): ColumnReport => {
-      const hits = covType === 'doc' ? (m.columns.get(name) ? 1 : 0) : (tests?.get(name) ?? 0);
-      return { name, hits, covered: hits > 0 ? 1 : 0, total: 1, coverage: hits > 0 ? 1 : 0 };
-    });
-    const covered = columns.reduce((n, col) => n + col.covered, 0);
+    const hitsOf = (column: string): number =>
+      covType === 'doc' ? (m.documented.has(column) ? 1 : 0) : (tests?.get(column) ?? 0);
+    let hits = 0;
+    let covered = 0;
+    for (const column of c.columns) {
+      const h = hitsOf(column);
+      hits += h;
+      if (h > 0) covered++;
+    }
+    const total = c.columns.length;
     byName.set(m.name, {
       name: m.name,
       uniqueId: c.uniqueId,
       resourceType: m.resourceType,
-      hits: columns.reduce((n, col) => n + col.hits, 0),
+      hits,
       covered,
-      total: columns.length,
-      coverage: columns.length > 0 ? covered / columns.length : null,
-      columns,
+      total,
+      coverage: share(covered, total),
+      columns: function* () {
+        for (const name of c.columns) {
+          const h = hitsOf(name);
+          yield { name, hits: h, covered: h > 0 ? 1 : 0, total: 1, coverage: h > 0 ? 1 : 0 };
+        }
+      },
     });
   }
   const reports = [...byName.values()];
   const covered = reports.reduce((n, t) => n + t.covered, 0);
   const total = reports.reduce((n, t) => n + t.total, 0);
-  return {
-    covType,
-    hits: reports.reduce((n, t) => n + t.hits, 0),
-    covered,
-    total,
-    coverage: total > 0 ? covered / total : null,
-    tables: reports,
-    unmatched,
-  };
-}
-
-// ---- dbt-coverage's printed tables ----------------------------------------------------------------
-
-/** Python's `format(x, '5.1f')` of a percentage: half-even on exact ties, as Python rounds, unlike toFixed. */
-export function percent(coverage: number | null): string {
-  if (coverage === null) return '    -';
-  const x = coverage * 100;
-  let text = x.toFixed(1);
-  const twenty = x * 20;
-  // An exact tie at the second decimal (x = k/20 exactly): Python keeps the even digit.
-  if (Number.isInteger(twenty) && twenty / 20 === x && Math.abs(twenty) % 2 === 1) {
-    const tenths = Math.floor(x * 10);
-    text = ((tenths % 2 === 0 ? tenths : tenths + 1) / 10).toFixed(1);
-  }
-  return text.padStart(5);
-}
-
-const ratio = (covered: number, total: number): string => `${String(covered).padStart(5)}/${String(total).padEnd(5)}`;
-
-/** dbt-coverage's string table, as `compute` prints it (with print's newline). */
-export function formatString(report: CoverageReport): string {
-  const tested = report.covType === 'test';
-  const hits = (n: number): string => `(${n} tests)`.padStart(12);
-  const line = (name: string, r: { hits: number; covered: number; total: number; coverage: number | null }): string =>
-    `${name.padEnd(50)} ${tested ? `${hits(r.hits)} ` : ''}${ratio(r.covered, r.total)} ${percent(r.coverage)}%`;
-  const rule = '='.repeat(tested ? 82 : 69);
-  const rows = [...report.tables]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((t) => line(t.name, t));
-  return `Coverage report (${report.covType})\n${rule}\n${rows.map((r) => `${r}\n`).join('')}${rule}\n${line('Total', report)}\n\n`;
-}
-
-/** dbt-coverage's markdown table, as `compute --cov-format markdown` prints it. */
-export function formatMarkdown(report: CoverageReport): string {
-  const tested = report.covType === 'test';
-  const line = (name: string, r: { hits: number; covered: number; total: number; coverage: number | null }): string =>
-    `| ${name.padEnd(70)} | ${tested ? `(${r.hits} tests) ` : ''}${ratio(r.covered, r.total)} | ${percent(r.coverage)}% |`;
-  const rows = [...report.tables]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((t) => line(t.name, t));
-  return `# Coverage report (${report.covType})\n| Model | Columns Covered | % |\n|:------|----------------:|:-:|\n${rows.map((r) => `${r}\n`).join('')}${line('Total', report)}\n\n`;
-}
-
-// ---- dbt-coverage's JSON report -------------------------------------------------------------------
-
-/** A float as Python's repr writes it (1.0, 0.5, 5e-05). */
-export function pythonFloat(x: number): string {
-  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : x < 0 ? '-Infinity' : 'NaN';
-  const [mantissa, exp] = x.toExponential().split('e') as [string, string];
-  const e = Number(exp);
-  if (e >= -4 && e < 16) {
-    // Both write the shortest digits that read back; JS writes these magnitudes without an exponent.
-    const text = String(x);
-    return text.includes('.') ? text : `${text}.0`;
-  }
-  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-}
-
-/** A JSON string as Python's json.dumps writes it (ensure_ascii). */
-function pythonString(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** The report as dbt-coverage writes it (`json.dumps(report, indent=2)`), byte for byte. */
-export function reportJson(report: CoverageReport): string {
-  const num = (v: number | null, float: boolean): string => (v === null ? 'null' : float ? pythonFloat(v) : String(v));
-  const entry = (fields: [string, string][], indent: string, extra?: string): string =>
-    `{\n${fields.map(([k, v]) => `${indent}  ${pythonString(k)}: ${v}`).join(',\n')}${extra ?? ''}\n${indent}}`;
-  const column = (c: ColumnReport, indent: string): string =>
-    entry(
-      [
-        ['name', pythonString(c.name)],
-        ['hits', num(c.hits, false)],
-        ['covered', num(c.covered, false)],
-        ['total', num(c.total, false)],
-        ['coverage', num(c.coverage, true)],
-      ],
-      indent,
-    );
-  const list = (items: string[], indent: string): string =>
-    items.length === 0 ? '[]' : `[\n${items.map((i) => `${indent}  ${i}`).join(',\n')}\n${indent}]`;
-  const table = (t: TableReport, indent: string): string =>
-    entry(
-      [
-        ['name', pythonString(t.name)],
-        ['hits', num(t.hits, false)],
-        ['covered', num(t.covered, false)],
-        ['total', num(t.total, false)],
-        ['coverage', num(t.coverage, true)],
-        [
-          'columns',
-          list(
-            t.columns.map((c) => column(c, `${indent}    `)),
-            `${indent}  `,
-          ),
-        ],
-      ],
-      indent,
-    );
-  return entry(
-    [
-      ['cov_type', pythonString(report.covType)],
-      ['hits', num(report.hits, false)],
-      ['covered', num(report.covered, false)],
-      ['total', num(report.total, false)],
-      ['coverage', num(report.coverage, true)],
-      [
-        'tables',
-        list(
-          report.tables.map((t) => table(t, '    ')),
-          '  ',
-        ),
-      ],
-    ],
-    '',
-  );
+  const hits = reports.reduce((n, t) => n + t.hits, 0);
+  return { covType, hits, covered, total, coverage: share(covered, total), tables: reports, unmatched };
 }
 
 // ---- the summary stored beside each step's artifacts ----------------------------------------------
 
 const count = z.number().int().nonnegative();
-const share = z.number().min(0).max(1);
+const ratio = z.number().min(0).max(1);
 const notMore = (c: { covered: number; total: number }): boolean => c.covered <= c.total;
-const docCoverage = z
-  .object({ covered: count, total: count, coverage: share.nullable() })
+const covering = z
+  .object({ covered: count, total: count, coverage: ratio.nullable() })
   .refine(notMore, 'covered is more than total');
-const testCoverage = z
-  .object({ covered: count, total: count, coverage: share.nullable(), hits: count })
+const hitting = z
+  .object({ covered: count, total: count, coverage: ratio.nullable(), hits: count })
   .refine(notMore, 'covered is more than total');
 
 /**
  * coverage.json: one JSON line per dbt step with a manifest, fixed schema (BigQuery reads it). The
  * one declaration of it: the harvester writes what it infers, and the history reads stored ones
  * through it, so a summary whose figures are out of range (a coverage of 7.5) is refused, not drawn.
+ * Version 1 summaries (before unit tests were counted) read as well: their unit-test figures are
+ * null.
  */
 export const CoverageSummarySchema = z.looseObject({
-  schema_version: z.literal(1),
+  schema_version: z.union([z.literal(1), z.literal(2)]),
   /** The run's finished_at, and its job's name, for series over time. */
   finished_at: z.string().nullable(),
   job_name: z.string().nullable(),
@@ -319,10 +246,18 @@ export const CoverageSummarySchema = z.looseObject({
   manifest_schema_version: z.string().nullable(),
   project_name: z.string().nullable(),
   generated_at: z.string().nullable(),
-  models: z.object({ total: count, documented: count, tested: count, tests: count }),
+  models: z.object({
+    total: count,
+    documented: count,
+    tested: count,
+    tests: count,
+    unit_tests: count.optional(),
+    unit_tested: count.optional(),
+  }),
   /** Null when the step has no catalog. */
-  doc: docCoverage.nullable(),
-  test: testCoverage.nullable(),
+  doc: covering.nullable(),
+  test: hitting.nullable(),
+  unit_test: hitting.nullable().optional(),
   /** Per table, both coverages; empty without a catalog. */
   tables: z.array(
     z.object({
@@ -333,6 +268,7 @@ export const CoverageSummarySchema = z.looseObject({
       documented: count,
       tested: count,
       tests: count,
+      unit_tests: count.optional(),
     }),
   ),
   unmatched_tables: z.array(z.string()),
@@ -346,24 +282,35 @@ export function summarize(
   catalog: CatalogFacts | null,
   run: { finishedAt: string | null; jobName: string | null },
 ): CoverageSummary {
+  const models = manifest.models;
   const base = {
-    schema_version: 1 as const,
+    schema_version: 2 as const,
     finished_at: run.finishedAt,
     job_name: run.jobName,
     dbt_version: manifest.dbtVersion,
     manifest_schema_version: manifest.schemaVersion,
     project_name: manifest.projectName,
     generated_at: manifest.generatedAt,
-    models: manifest.models,
+    models: {
+      total: models.total,
+      documented: models.documented,
+      tested: models.tested,
+      tests: models.tests,
+      unit_tests: models.unitTests,
+      unit_tested: models.unitTested,
+    },
   };
-  if (!catalog || !manifest.tablesKept) return { ...base, doc: null, test: null, tables: [], unmatched_tables: [] };
+  if (!catalog) return { ...base, doc: null, test: null, unit_test: null, tables: [], unmatched_tables: [] };
   const doc = computeCoverage(manifest, catalog, 'doc');
   const test = computeCoverage(manifest, catalog, 'test');
+  const unit = computeCoverage(manifest, catalog, 'unit-test');
   const tested = new Map(test.tables.map((t) => [t.name, t]));
+  const unitTested = new Map(unit.tables.map((t) => [t.name, t]));
   return {
     ...base,
     doc: { covered: doc.covered, total: doc.total, coverage: doc.coverage },
     test: { covered: test.covered, total: test.total, coverage: test.coverage, hits: test.hits },
+    unit_test: { covered: unit.covered, total: unit.total, coverage: unit.coverage, hits: unit.hits },
     tables: doc.tables.map((t) => ({
       name: t.name,
       unique_id: t.uniqueId,
@@ -372,6 +319,7 @@ export function summarize(
       documented: t.covered,
       tested: tested.get(t.name)?.covered ?? 0,
       tests: tested.get(t.name)?.hits ?? 0,
+      ...(t.resourceType === 'model' ? { unit_tests: unitTested.get(t.name)?.hits ?? 0 } : {}),
     })),
     unmatched_tables: doc.unmatched,
   };

@@ -7,7 +7,8 @@
  * by its bytes. So reading a manifest costs about what checking its bytes costs, not what building
  * it would (JSON.parse of a 420 MB manifest builds about a gigabyte of objects).
  *
- * Bounded whatever the content: nesting is held as one byte a level (at most MAX_DEPTH), and what
+ * Bounded whatever the content: nesting is held as one bit a level (ten million levels, which
+ * JSON.parse accepts, hold 1.25 MB; at most MAX_DEPTH), and what
  * a visitor asks to see (a string, a number's text) at most `maxText` bytes. A value past that
  * bound is a JsonBoundError for the facts (the visitor is dropped, the scan goes on validating), not
  * a broken document.
@@ -70,17 +71,27 @@ export interface ArrayVisit {
 export interface KeyTable {
   readonly names: readonly string[];
   readonly byText: ReadonlyMap<string, number>;
-  /** Length -> [index, bytes] of the ASCII keys of that length. */
-  readonly byLength: ReadonlyMap<number, readonly [number, Uint8Array][]>;
+  /** By byte length: the keys of that length, their index and bytes. */
+  readonly byLength: readonly (readonly KeyBytes[] | undefined)[];
+  /** Every key is wanted, none decoded: member() gets -1 (ANY_KEY). */
+  readonly any?: true;
+}
+
+/** For an object whose every member is wanted but whose keys are not read (the columns of a table). */
+export const ANY_KEY: KeyTable = { names: [], byText: new Map(), byLength: [], any: true };
+
+interface KeyBytes {
+  readonly index: number;
+  readonly bytes: Uint8Array;
 }
 
 export function keyTable(names: readonly string[]): KeyTable {
-  const byLength = new Map<number, [number, Uint8Array][]>();
-  names.forEach((name, i) => {
+  const byLength: KeyBytes[][] = [];
+  names.forEach((name, index) => {
     const bytes = Buffer.from(name, 'utf8');
-    const list = byLength.get(bytes.length) ?? [];
-    list.push([i, bytes]);
-    byLength.set(bytes.length, list);
+    const list = byLength[bytes.length] ?? [];
+    list.push({ index, bytes });
+    byLength[bytes.length] = list;
   });
   return { names, byText: new Map(names.map((n, i) => [n, i])), byLength };
 }
@@ -96,7 +107,8 @@ export interface ScanOptions {
 
 const BOM = [0xef, 0xbb, 0xbf];
 
-export const MAX_DEPTH = 100_000;
+/** Deeper than any document of a few GB can nest: 32 MB of bits. */
+export const MAX_DEPTH = 2 ** 28;
 
 // Expected next token, per container and at the root.
 const ROOT = 0; // a value
@@ -134,6 +146,11 @@ const LITERALS = new Map<number, [ScalarKind, Uint8Array]>(
 
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+/** The bytes a string's content stops at: its closing quote, a backslash, a control character. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[0x22] = 1;
+STRING_STOP[0x5c] = 1;
 /** The characters a backslash may escape. */
 const ESCAPES = new Uint8Array(256);
 for (const c of '"\\/bfnrtu') ESCAPES[c.charCodeAt(0)] = 1;
@@ -150,11 +167,12 @@ interface Frame {
 export class JsonScanner {
   private readonly maxText: number;
   private readonly maxDepth: number;
-  /** One byte a level: OBJECT or ARRAY. */
+  /** One bit a level: set for an array, clear for an object (kindAt). */
   private kinds = new Uint8Array(64);
   private depth = 0;
   /** Visited containers, from the root down; deeper levels are skipped. */
   private readonly frames: Frame[] = [];
+  private readonly framePool: Frame[] = [];
   private state = ROOT;
   private offset = 0;
   /** The visit of the value about to start (for the root: the root's). */
@@ -198,6 +216,7 @@ export class JsonScanner {
   write(chunk: Uint8Array): void {
     const len = chunk.length;
     let i = 0;
+    this.view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A UTF-8 byte order mark may open the document (RFC 8259 lets a reader ignore it).
     while (this.bomAt >= 0 && i < len) {
       if (this.offset + i === this.bomAt && chunk[i] === BOM[this.bomAt]) {
@@ -212,6 +231,14 @@ export class JsonScanner {
       if (this.token !== T_NONE) {
         i = this.continueToken(chunk, i);
         continue;
+      }
+      // Inside a container no visitor asked for: the fast loop, which only checks.
+      if (this.depth > this.frames.length) {
+        const j = this.skipRegion(chunk, i);
+        if (j !== i || this.depth <= this.frames.length) {
+          i = j;
+          continue;
+        }
       }
       const b = chunk[i]!;
       // Whitespace between tokens.
@@ -236,7 +263,7 @@ export class JsonScanner {
             continue;
           }
           if (b !== 0x22) this.fail(chunk, i, 'a key (a string in double quotes)');
-          i = this.startString(chunk, i, true);
+          i = this.key(chunk, i);
           continue;
         case COLON:
           if (b !== 0x3a) this.fail(chunk, i, '":" after a key');
@@ -244,7 +271,7 @@ export class JsonScanner {
           i++;
           continue;
         case COMMA_OR_END: {
-          const kind = this.kinds[this.depth - 1];
+          const kind = kindAt(this.kinds, this.depth - 1);
           if (b === 0x2c) {
             this.state = kind === OBJECT ? KEY : VALUE;
             i++;
@@ -262,6 +289,209 @@ export class JsonScanner {
       }
     }
     this.offset += len;
+  }
+
+  /**
+   * Checks the inside of a skipped container with local state, as fast as it can: the usual next
+   * byte of each state is tested first (whitespace last: artifacts are mostly compact), a key's
+   * colon is taken with it, strings are passed by plainEnd (one comparison a byte) or
+   * skipStringEnd, numbers and literals checked in place. It returns where it stops: the byte after
+   * the container closes back to a visited level, the end of the chunk, or a token it leaves to the
+   * general path (one that crosses the chunk's end, or a byte that is not JSON, which the general
+   * path names).
+   */
+  private skipRegion(chunk: Uint8Array, i: number): number {
+    const len = chunk.length;
+    const floor = this.frames.length;
+    const kinds = this.kinds;
+    let state = this.state;
+    let depth = this.depth;
+    /** The kind of the innermost container (depth > 0 here). */
+    let kind = kindAt(kinds, depth - 1);
+    while (i < len) {
+      const b = chunk[i]!;
+      if (state === COMMA_OR_END) {
+        if (b === 0x2c) {
+          state = kind === OBJECT ? KEY : VALUE;
+          i++;
+          continue;
+        }
+        if ((b === 0x7d && kind === OBJECT) || (b === 0x5d && kind === ARRAY)) {
+          i++;
+          depth--;
+          if (depth <= floor) {
+            state = depth === 0 ? DONE : COMMA_OR_END;
+            break;
+          }
+          kind = kindAt(kinds, depth - 1);
+          continue;
+        }
+      } else if (state === KEY || state === KEY_OR_END) {
+        if (b === 0x22) {
+          let end = plainEnd(chunk, i + 1);
+          if (end < 0) {
+            end = this.skipStringEnd(chunk, i + 1);
+            if (end < 0) break;
+          }
+          i = end;
+          // The colon, nearly always right after the key.
+          if (i < len && chunk[i] === 0x3a) {
+            i++;
+            state = VALUE;
+          } else state = COLON;
+          continue;
+        }
+        if (b === 0x7d && state === KEY_OR_END) {
+          i++;
+          depth--;
+          if (depth <= floor) {
+            state = depth === 0 ? DONE : COMMA_OR_END;
+            break;
+          }
+          kind = kindAt(kinds, depth - 1);
+          state = COMMA_OR_END;
+          continue;
+        }
+      } else if (state === COLON) {
+        if (b === 0x3a) {
+          state = VALUE;
+          i++;
+          continue;
+        }
+      } else {
+        // A value (VALUE, VALUE_OR_END).
+        if (b === 0x22) {
+          let end = plainEnd(chunk, i + 1);
+          if (end < 0) {
+            end = this.skipStringEnd(chunk, i + 1);
+            if (end < 0) break;
+          }
+          i = end;
+          state = COMMA_OR_END;
+          continue;
+        }
+        if (b === 0x7b || b === 0x5b) {
+          if (depth >= this.maxDepth || depth >>> 3 >= kinds.length) break;
+          kind = b === 0x7b ? OBJECT : ARRAY;
+          setKind(kinds, depth++, kind);
+          state = kind === OBJECT ? KEY_OR_END : VALUE_OR_END;
+          i++;
+          continue;
+        }
+        if (b === 0x5d && state === VALUE_OR_END) {
+          i++;
+          depth--;
+          if (depth <= floor) {
+            state = depth === 0 ? DONE : COMMA_OR_END;
+            break;
+          }
+          kind = kindAt(kinds, depth - 1);
+          state = COMMA_OR_END;
+          continue;
+        }
+        if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+          const end = numberEnd(chunk, i);
+          if (end < 0) break;
+          i = end;
+          state = COMMA_OR_END;
+          continue;
+        }
+        if (b === 0x74 || b === 0x66 || b === 0x6e) {
+          const end = literalEnd(chunk, i, b);
+          if (end < 0) break;
+          i = end;
+          state = COMMA_OR_END;
+          continue;
+        }
+      }
+      if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
+        i++;
+        continue;
+      }
+      // Not JSON here: the general path says what was expected.
+      break;
+    }
+    this.state = state;
+    this.depth = depth;
+    return i;
+  }
+
+  /**
+   * Where a string whose content starts at `from` ends within the chunk (after its closing quote),
+   * or -1 when it goes on past the chunk (the general path reads those). Its escapes and the absence
+   * of control characters are checked on the way. Short strings are read byte by byte (a native
+   * search costs more than it saves on a key); past 32 bytes, the closing quote is found by indexOf
+   * and the bytes before it are passed in words.
+   */
+  private skipStringEnd(chunk: Uint8Array, from: number): number {
+    this.escaped = false;
+    const plain = plainEnd(chunk, from);
+    if (plain >= 0) return plain;
+    const len = chunk.length;
+    let k = from;
+    for (;;) {
+      k = this.stringStop(chunk, k, len);
+      if (k >= len) return -1;
+      const c = chunk[k]!;
+      if (c === 0x22) return k + 1;
+      if (c !== 0x5c) this.fail(chunk, k, 'no control character inside a string (it must be escaped)');
+      // An escape: \X, or \uXXXX.
+      this.escaped = true;
+      const e = chunk[k + 1];
+      if (e === undefined) return -1;
+      if (!ESCAPES[e]) this.fail(chunk, k + 1, 'a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX)');
+      if (e === 0x75) {
+        if (k + 6 > len) return -1;
+        for (let h = k + 2; h < k + 6; h++) if (!HEX[chunk[h]!]) this.fail(chunk, h, 'four hex digits after \\u');
+        k += 6;
+      } else k += 2;
+    }
+  }
+
+  /**
+   * The first quote, backslash or control character in [from, to), or `to`: byte by byte up to a
+   * word boundary, then four bytes at a time (a word with none of them is passed in a few
+   * operations: the has-zero-byte test on the word xor'ed with '"' and with '\\', and the has-less
+   * test for 0x20), then byte by byte to the exact place.
+   */
+  private stringStop(chunk: Uint8Array, from: number, to: number): number {
+    let k = from;
+    // Most strings are short (keys, names): a byte loop whose usual byte costs one comparison.
+    const short = Math.min(to, from + 24);
+    for (; k < short; k++) {
+      const c = chunk[k]!;
+      if (c < 0x23 || c === 0x5c) {
+        if (c === 0x22 || c === 0x5c || c < 0x20) return k;
+      }
+    }
+    if (k === to) return to;
+    const base = chunk.byteOffset;
+    while (k < to && ((base + k) & 3) !== 0) {
+      const c = chunk[k]!;
+      if (c === 0x22 || c === 0x5c || c < 0x20) return k;
+      k++;
+    }
+    if (to - k >= 8) {
+      if (this.wordsOf !== chunk.buffer) {
+        this.wordsOf = chunk.buffer;
+        this.words = new Uint32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
+      }
+      const words = this.words!;
+      let w = (base + k) >>> 2;
+      const end = (base + to) >>> 2;
+      for (; w < end; w++) {
+        const x = words[w]!;
+        const q = x ^ 0x22222222;
+        const b = x ^ 0x5c5c5c5c;
+        if ((((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
+      }
+      k = w * 4 - base;
+    }
+    for (; k < to; k++) {
+      const c = chunk[k]!;
+      if (c === 0x22 || c === 0x5c || c < 0x20) return k;
+    }
+    return to;
   }
 
   /** The document ended: throws JsonScanError when it ended before its value did. */
@@ -285,28 +515,58 @@ export class JsonScanner {
     // An object's member was resolved by its key; an array's item is asked for as it starts.
     let visit = this.pending;
     this.pending = null;
-    if (this.depth > 0 && this.kinds[this.depth - 1] === ARRAY && this.frames.length === this.depth) {
+    if (this.depth > 0 && kindAt(this.kinds, this.depth - 1) === ARRAY && this.frames.length === this.depth) {
       const array = this.frames[this.depth - 1]!.array;
-      visit = array ? this.safely(() => array.item() ?? null) : null;
+      visit = array ? this.item(array) : null;
     }
     if (b === 0x7b || b === 0x5b) {
       const kind = b === 0x7b ? OBJECT : ARRAY;
       this.push(kind, chunk, i);
       // Visited containers get a frame; inside a skipped one, nothing does.
       if (this.frames.length === this.depth - 1 && visit) {
-        const object = kind === OBJECT && visit.object ? this.safely(() => visit.object!() ?? null) : null;
-        const array = kind === ARRAY && visit.array ? this.safely(() => visit.array!() ?? null) : null;
-        if (object || array || visit.container) this.frames.push({ object, array, visit, empty: true });
+        const object = kind === OBJECT && visit.object ? (this.open(visit, OBJECT) as ObjectVisit | null) : null;
+        const array = kind === ARRAY && visit.array ? (this.open(visit, ARRAY) as ArrayVisit | null) : null;
+        if (object || array || visit.container) {
+          // Frames are reused by level: a visited document opens and closes hundreds of thousands.
+          const n = this.frames.length;
+          const frame = this.framePool[n] ?? { object: null, array: null, visit: null, empty: true };
+          this.framePool[n] = frame;
+          frame.object = object;
+          frame.array = array;
+          frame.visit = visit;
+          frame.empty = true;
+          this.frames.push(frame);
+        }
       }
       this.state = kind === OBJECT ? KEY_OR_END : VALUE_OR_END;
       return i + 1;
     }
     this.markNotEmpty();
+    const scalar = visit?.scalar ? visit : null;
     if (b === 0x22) {
+      // A string whole within the chunk: checked in place, decoded only when asked for.
+      const end = this.skipStringEnd(chunk, i + 1);
+      if (end >= 0) {
+        if (scalar) {
+          const text = scalar.text ? this.textOf(i + 1, end - 1) : undefined;
+          this.scalar(scalar, 'string', text, end === i + 2);
+        }
+        this.afterValue();
+        return end;
+      }
       this.tokenVisit = visit;
       return this.startString(chunk, i, false);
     }
     if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+      const end = numberEnd(chunk, i);
+      if (end >= 0) {
+        if (scalar) {
+          const text = scalar.text ? this.textOf(i, end, false) : undefined;
+          this.scalar(scalar, 'number', text, false);
+        }
+        this.afterValue();
+        return end;
+      }
       this.tokenVisit = visit;
       this.token = T_NUMBER;
       this.numberState = b === 0x2d ? N_MINUS : b === 0x30 ? N_ZERO : N_INT;
@@ -317,6 +577,12 @@ export class JsonScanner {
     }
     const lit = LITERALS.get(b);
     if (lit) {
+      const end = literalEnd(chunk, i, b);
+      if (end >= 0) {
+        if (scalar) this.scalar(scalar, lit[0], undefined, false);
+        this.afterValue();
+        return end;
+      }
       this.tokenVisit = visit;
       this.token = T_LITERAL;
       [this.literalKind, this.literal] = lit;
@@ -334,21 +600,31 @@ export class JsonScanner {
   private push(kind: number, chunk: Uint8Array, i: number): void {
     if (this.depth > 0) this.markNotEmpty();
     if (this.depth >= this.maxDepth) this.fail(chunk, i, `at most ${this.maxDepth} levels of nesting`);
-    if (this.depth === this.kinds.length) {
+    if (this.depth >>> 3 >= this.kinds.length) {
       const more = new Uint8Array(this.kinds.length * 2);
       more.set(this.kinds);
       this.kinds = more;
     }
-    this.kinds[this.depth++] = kind;
+    setKind(this.kinds, this.depth++, kind);
   }
 
   private close(kind: number, _chunk: Uint8Array, i: number): number {
     this.depth--;
     if (this.frames.length === this.depth + 1) {
       const frame = this.frames.pop()!;
-      frame.object?.end?.();
-      frame.array?.end?.();
-      this.safely(() => frame.visit?.container?.(kind === OBJECT ? 'object' : 'array', frame.empty));
+      const { object, array, visit, empty } = frame;
+      frame.object = null;
+      frame.array = null;
+      frame.visit = null;
+      if (!this.bound) {
+        try {
+          object?.end?.();
+          array?.end?.();
+          visit?.container?.(kind === OBJECT ? 'object' : 'array', empty);
+        } catch (err) {
+          this.visitorFailed(err);
+        }
+      }
     }
     this.afterValue();
     return i + 1;
@@ -359,6 +635,123 @@ export class JsonScanner {
   }
 
   // ---- strings ------------------------------------------------------------------------------
+
+  /**
+   * A key. Whole within the chunk (nearly always), it is checked in place and matched against the
+   * object's key table by its bytes, with no copy; otherwise the general path collects it.
+   */
+  private key(chunk: Uint8Array, i: number): number {
+    const end = this.skipStringEnd(chunk, i + 1);
+    if (end < 0) return this.startString(chunk, i, true);
+    this.markNotEmpty();
+    this.state = COLON;
+    this.pending = null;
+    const frame = this.frames.length === this.depth ? this.frames[this.depth - 1] : undefined;
+    const object = frame?.object;
+    if (!object || this.bound) return end;
+    const from = i + 1;
+    const to = end - 1;
+    let key: number | string | undefined;
+    if (object.keys && (!this.escaped || object.keys.any)) key = matchBytes(object.keys, chunk, from, to);
+    else {
+      const text = this.textOf(from, to);
+      if (text === undefined) return end;
+      key = object.keys ? object.keys.byText.get(text) : text;
+    }
+    if (key !== undefined) this.pending = this.member(object, key);
+    return object.keys ? this.members(chunk, end, object, object.keys) : end;
+  }
+
+  /**
+   * The members of an object with a key table, from just after a key (state COLON, the key's visit
+   * pending), in place, without a turn of the general loop per token: scalar values are checked
+   * and, when asked for, handed to their visit here; keys the object does not care about are
+   * matched and passed. Returns where the general path takes over (with the state set): a
+   * container value (its visit pending), the object's end, a token that crosses the chunk's end,
+   * or a byte that is not JSON (which the general path names).
+   */
+  private members(chunk: Uint8Array, i: number, object: ObjectVisit, keys: KeyTable): number {
+    const len = chunk.length;
+    for (;;) {
+      if (i < len && chunk[i] !== 0x3a) i = skipSpace(chunk, i);
+      if (i >= len || chunk[i] !== 0x3a) return i;
+      i++;
+      this.state = VALUE;
+      if (i < len && isSpace(chunk[i]!)) i = skipSpace(chunk, i);
+      if (i >= len) return i;
+      const b = chunk[i]!;
+      const visit = this.pending;
+      let end: number;
+      if (b === 0x22) {
+        end = plainEnd(chunk, i + 1);
+        if (end < 0) end = this.skipStringEnd(chunk, i + 1);
+        else this.escaped = false;
+        if (end < 0) return i;
+        if (visit !== null && visit.scalar !== undefined) {
+          const text = visit.text ? this.textOf(i + 1, end - 1) : undefined;
+          this.scalar(visit, 'string', text, end === i + 2);
+        }
+      } else if (b === 0x7b || b === 0x5b) {
+        // A container: the general path opens one that is asked for; one that is not is passed here.
+        if (visit !== null) return i;
+        this.push(b === 0x7b ? OBJECT : ARRAY, chunk, i);
+        this.state = b === 0x7b ? KEY_OR_END : VALUE_OR_END;
+        end = this.skipRegion(chunk, i + 1);
+        if (this.depth > this.frames.length) return end;
+      } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+        end = numberEnd(chunk, i);
+        if (end < 0) return i;
+        if (visit !== null && visit.scalar !== undefined)
+          this.scalar(visit, 'number', visit.text ? this.textOf(i, end, false) : undefined, false);
+      } else {
+        end = literalEnd(chunk, i, b);
+        if (end < 0) return i;
+        if (visit !== null && visit.scalar !== undefined) this.scalar(visit, LITERALS.get(b)![0], undefined, false);
+      }
+      this.pending = null;
+      i = end;
+      this.state = COMMA_OR_END;
+      if (i < len && chunk[i] !== 0x2c) i = skipSpace(chunk, i);
+      if (i >= len || chunk[i] !== 0x2c) return i;
+      i++;
+      this.state = KEY;
+      if (i < len && chunk[i] !== 0x22) i = skipSpace(chunk, i);
+      if (i >= len || chunk[i] !== 0x22) return i;
+      end = plainEnd(chunk, i + 1);
+      if (end < 0) end = this.skipStringEnd(chunk, i + 1);
+      else this.escaped = false;
+      if (end < 0) return i;
+      this.state = COLON;
+      let key: number | undefined;
+      if (!this.escaped || keys.any) key = matchBytes(keys, chunk, i + 1, end - 1);
+      else {
+        const text = this.textOf(i + 1, end - 1);
+        if (text === undefined) return end;
+        key = keys.byText.get(text);
+      }
+      i = end;
+      if (key !== undefined) this.pending = this.member(object, key);
+    }
+  }
+
+  /**
+   * The text of bytes [from, to) of the chunk: a string's content (decoded by JSON's rules when it
+   * had escapes, as skipStringEnd found) or a number as written; undefined past the bound.
+   */
+  private textOf(from: number, to: number, string = true): string | undefined {
+    if (to - from > this.maxText) {
+      this.overBound(`a value longer than ${this.maxText} bytes`);
+      return undefined;
+    }
+    const view = this.view!;
+    const raw = view.toString(string ? 'utf8' : 'latin1', from, to);
+    return string && this.escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+  }
+
+  /** The chunk being read, as a Buffer (a view, not a copy). */
+  private view: Buffer | null = null;
+  /** Whether the last string skipStringEnd passed had an escape. */
+  private escaped = false;
 
   private startString(chunk: Uint8Array, i: number, isKey: boolean): number {
     this.token = T_STRING;
@@ -394,14 +787,11 @@ export class JsonScanner {
         }
         j++;
       }
-      const quote = j >= len ? -1 : chunk.indexOf(0x22, j);
+      const quote = j >= len ? -1 : indexOfByte(chunk, 0x22, j);
       const stop = quote === -1 ? len : quote;
-      let k = j;
-      for (; k < stop; k++) {
-        const c = chunk[k]!;
-        if (c === 0x5c) break;
-        if (c < 0x20) this.fail(chunk, k, 'no control character inside a string (it must be escaped)');
-      }
+      const k = this.special(chunk, j, stop);
+      if (k < stop && chunk[k] !== 0x5c)
+        this.fail(chunk, k, 'no control character inside a string (it must be escaped)');
       if (k < stop) {
         this.escapes = true;
         this.escape = 0;
@@ -417,6 +807,44 @@ export class JsonScanner {
     }
   }
 
+  /**
+   * The first backslash or control character in [from, to), or `to`: four bytes at a time where the
+   * chunk's memory allows (a word with none of them is passed in a few operations), else one by one.
+   */
+  private special(chunk: Uint8Array, from: number, to: number): number {
+    let k = from;
+    const base = chunk.byteOffset;
+    while (k < to && ((base + k) & 3) !== 0) {
+      const c = chunk[k]!;
+      if (c === 0x5c || c < 0x20) return k;
+      k++;
+    }
+    if (to - k >= 16) {
+      if (this.wordsOf !== chunk.buffer) {
+        this.wordsOf = chunk.buffer;
+        this.words = new Uint32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
+      }
+      const words = this.words!;
+      let w = (base + k) >>> 2;
+      const end = (base + to) >>> 2;
+      for (; w < end; w++) {
+        const x = words[w]!;
+        const y = x ^ 0x5c5c5c5c;
+        // A byte below 0x20, or a byte equal to 0x5c, sets its high bit here (haszero/hasless).
+        if (((x - 0x20202020) & ~x & 0x80808080) | ((y - 0x01010101) & ~y & 0x80808080)) break;
+      }
+      k = w * 4 - base;
+    }
+    for (; k < to; k++) {
+      const c = chunk[k]!;
+      if (c === 0x5c || c < 0x20) return k;
+    }
+    return to;
+  }
+
+  private wordsOf: ArrayBufferLike | null = null;
+  private words: Uint32Array | null = null;
+
   private finishString(chunk: Uint8Array, quoteAt: number): void {
     const collected = this.collected;
     this.collected = null;
@@ -431,10 +859,10 @@ export class JsonScanner {
       let key: number | string | undefined;
       if (object.keys) {
         key = this.matchKey(object.keys, collected, chunk, quoteAt);
-        this.pending = key === undefined ? null : this.safely(() => object.member(key!) ?? null);
+        this.pending = key === undefined ? null : this.member(object, key);
       } else {
         key = this.text(collected);
-        this.pending = this.safely(() => object.member(key!) ?? null);
+        this.pending = this.member(object, key);
       }
       return;
     }
@@ -442,19 +870,17 @@ export class JsonScanner {
     this.tokenVisit = null;
     if (visit?.scalar) {
       const text = collected === null ? undefined : this.text(collected);
-      this.safely(() => visit.scalar!('string', text, this.stringBytes === 0));
+      this.scalar(visit, 'string', text, this.stringBytes === 0);
     }
     this.afterValue();
   }
 
   /** A key's index in the table, or undefined for a key the object does not care about. */
   private matchKey(table: KeyTable, collected: Buffer[], _chunk: Uint8Array, _quoteAt: number): number | undefined {
+    if (table.any) return -1;
     if (!this.escapes && collected.length === 1) {
       const bytes = collected[0]!;
-      const candidates = table.byLength.get(bytes.length);
-      if (!candidates) return undefined;
-      for (const [index, want] of candidates) if (bytes.equals(want)) return index;
-      return undefined;
+      return matchBytes(table, bytes, 0, bytes.length);
     }
     return table.byText.get(this.text(collected));
   }
@@ -478,8 +904,11 @@ export class JsonScanner {
   }
 
   /** A bound was passed: the facts stop here (every visitor is dropped), the validation goes on. */
-  private overBound(what: string): void {
-    this.bound ??= new JsonBoundError(`the document holds ${what}, past what is read for its facts`);
+  private overBound(what: string | JsonBoundError): void {
+    this.bound ??=
+      typeof what === 'string'
+        ? new JsonBoundError(`the document holds ${what}, past what is read for its facts`)
+        : what;
     this.collected = null;
     this.tokenVisit = null;
     this.pending = null;
@@ -490,15 +919,54 @@ export class JsonScanner {
     }
   }
 
-  /** A visitor's own failure drops the facts, never the validation. */
-  private safely<T>(fn: () => T): T | null {
+  // The visitor calls, each guarded: a visitor's own failure drops the facts, never the validation
+  // (a JsonBoundError it throws, a limit of its own such as a count of tables, is the bound;
+  // anything else is named). Written out, without a closure, as they are on the hot paths.
+  private member(object: ObjectVisit, key: number | string): Visit | null {
     if (this.bound) return null;
     try {
-      return fn();
+      return object.member(key) ?? null;
     } catch (err) {
-      this.overBound(`a part its reader could not take (${err instanceof Error ? err.message : String(err)})`);
+      this.visitorFailed(err);
       return null;
     }
+  }
+
+  private item(array: ArrayVisit): Visit | null {
+    if (this.bound) return null;
+    try {
+      return array.item() ?? null;
+    } catch (err) {
+      this.visitorFailed(err);
+      return null;
+    }
+  }
+
+  private open(visit: Visit, kind: number): ObjectVisit | ArrayVisit | null {
+    if (this.bound) return null;
+    try {
+      return (kind === OBJECT ? visit.object!() : visit.array!()) ?? null;
+    } catch (err) {
+      this.visitorFailed(err);
+      return null;
+    }
+  }
+
+  private scalar(visit: Visit, kind: ScalarKind, text: string | undefined, empty: boolean): void {
+    if (this.bound) return;
+    try {
+      visit.scalar!(kind, text, empty);
+    } catch (err) {
+      this.visitorFailed(err);
+    }
+  }
+
+  private visitorFailed(err: unknown): void {
+    this.overBound(
+      err instanceof JsonBoundError
+        ? err
+        : `a part its reader could not take (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 
   // ---- numbers and literals -----------------------------------------------------------------
@@ -516,7 +984,7 @@ export class JsonScanner {
         this.token = T_NONE;
         const visit = this.tokenVisit;
         this.tokenVisit = null;
-        if (visit?.scalar) this.safely(() => visit.scalar!(this.literalKind, undefined, false));
+        if (visit?.scalar) this.scalar(visit, this.literalKind, undefined, false);
         this.afterValue();
       }
       return i;
@@ -603,7 +1071,7 @@ export class JsonScanner {
     this.collected = null;
     if (visit?.scalar) {
       const text = collected === null ? undefined : Buffer.concat(collected).toString('latin1');
-      this.safely(() => visit.scalar!('number', text, false));
+      this.scalar(visit, 'number', text, false);
     }
   }
 
@@ -611,6 +1079,103 @@ export class JsonScanner {
     const found = i < chunk.length ? JSON.stringify(String.fromCharCode(chunk[i]!)) : 'the end';
     throw new JsonScanError(`not JSON: expected ${expected}, found ${found}`, this.offset + i);
   }
+}
+
+/** A key's index in the table by its bytes [from, to) in the chunk, or undefined. */
+function matchBytes(table: KeyTable, chunk: Uint8Array, from: number, to: number): number | undefined {
+  if (table.any) return -1;
+  const n = to - from;
+  const candidates = table.byLength[n];
+  if (candidates === undefined) return undefined;
+  for (let c = 0; c < candidates.length; c++) {
+    const { index, bytes } = candidates[c]!;
+    let k = 0;
+    while (k < n && chunk[from + k] === bytes[k]) k++;
+    if (k === n) return index;
+  }
+  return undefined;
+}
+
+/** The kind of container at a level of the bit stack. */
+function kindAt(kinds: Uint8Array, level: number): number {
+  return (kinds[level >>> 3]! >>> (level & 7)) & 1 ? ARRAY : OBJECT;
+}
+
+function setKind(kinds: Uint8Array, level: number, kind: number): void {
+  const bit = 1 << (level & 7);
+  if (kind === ARRAY) kinds[level >>> 3]! |= bit;
+  else kinds[level >>> 3]! &= ~bit;
+}
+
+/**
+ * Where a string whose content starts at `from` ends (after its quote) when its bytes up to the
+ * quote are all plain (no space, '!', backslash or control character: most keys, ids and names),
+ * else -1 for skipStringEnd to read: one comparison a byte on the common path.
+ */
+function plainEnd(chunk: Uint8Array, from: number): number {
+  const len = chunk.length;
+  let k = from;
+  while (k < len) {
+    const c = chunk[k]!;
+    if (c >= 0x23 && c !== 0x5c) {
+      k++;
+      continue;
+    }
+    return c === 0x22 ? k + 1 : -1;
+  }
+  return -1;
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** The first byte at or after `i` that is not whitespace, or the chunk's length. */
+function skipSpace(chunk: Uint8Array, i: number): number {
+  while (i < chunk.length && isSpace(chunk[i]!)) i++;
+  return i;
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * Where a number that starts at `i` ends, when it is valid JSON and ends within the chunk (the next
+ * byte is there, and not part of it), else -1 (the general path reads it, and says what is wrong).
+ */
+function numberEnd(chunk: Uint8Array, i: number): number {
+  const len = chunk.length;
+  let k = i;
+  if (chunk[k] === 0x2d) k++;
+  if (k >= len || !isDigit(chunk[k]!)) return -1;
+  if (chunk[k] === 0x30) k++;
+  else while (k < len && isDigit(chunk[k]!)) k++;
+  if (k < len && chunk[k] === 0x2e) {
+    k++;
+    if (k >= len || !isDigit(chunk[k]!)) return -1;
+    while (k < len && isDigit(chunk[k]!)) k++;
+  }
+  if (k < len && (chunk[k] === 0x65 || chunk[k] === 0x45)) {
+    k++;
+    if (k < len && (chunk[k] === 0x2b || chunk[k] === 0x2d)) k++;
+    if (k >= len || !isDigit(chunk[k]!)) return -1;
+    while (k < len && isDigit(chunk[k]!)) k++;
+  }
+  // The byte after must be there (the number may go on in the next chunk) and not a digit (0 then 1).
+  if (k >= len || isDigit(chunk[k]!)) return -1;
+  return k;
+}
+
+/** Where a literal that starts at `i` ends, when it is whole within the chunk, else -1. */
+function literalEnd(chunk: Uint8Array, i: number, first: number): number {
+  const lit = LITERALS.get(first);
+  if (!lit) return -1;
+  const word = lit[1];
+  if (i + word.length > chunk.length) return -1;
+  for (let k = 1; k < word.length; k++) if (chunk[i + k] !== word[k]) return -1;
+  return i + word.length;
+}
+
+/** indexOf of one byte: Buffer's native search, for a Buffer or any Uint8Array. */
+function indexOfByte(chunk: Uint8Array, byte: number, from: number): number {
+  return Buffer.isBuffer(chunk) ? chunk.indexOf(byte, from) : chunk.indexOf(byte, from);
 }
 
 /** Scans a whole text or buffer (tests, small answers): throws JsonScanError when it is not JSON. */

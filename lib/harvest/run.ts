@@ -13,7 +13,9 @@ import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
 import { runInScope, type Scope } from '../core/scope.ts';
 import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS } from '../core/time.ts';
-import { catalogCollector, manifestCollector, type Collector } from '../coverage/extract.ts';
+import { CatalogReader } from '../facts/catalog.ts';
+import { ManifestReader } from '../facts/manifest.ts';
+import { ArtifactJsonError, JsonCheck, type FactsReader } from '../facts/reader.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import { ArtifactNotJsonError, DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -154,10 +156,13 @@ async function fetchRun(
   return { run, finishedAt: run.finished_at.at };
 }
 
+/** What a reader made of a whole file: its facts, or why it has none (a bound passed). */
+type Read<T> = { facts: T } | { error: Error };
+
 /** The facts coverage reads from one step's manifest and catalog as they stream by. */
 interface StepCoverage {
-  manifest?: Collector<ManifestFacts>;
-  catalog?: Collector<CatalogFacts>;
+  manifest?: Read<ManifestFacts>;
+  catalog?: Read<CatalogFacts>;
   /** Only a `docs generate` step has a catalog, so only there is every table of the manifest kept. */
   tables: boolean;
 }
@@ -214,26 +219,28 @@ async function storeArtifacts(
   return writeSummaries(ctx, run, runDir, coverage, tally, log);
 }
 
-/** A collector for a file coverage reads (a fresh one each attempt), or undefined. */
-function observer(
-  ctx: HarvestContext,
-  coverage: Map<number, StepCoverage>,
-  step: DbtStep,
-  file: string,
-): (() => Collector<unknown>) | undefined {
-  if (ctx.coverage === false || (file !== 'manifest.json' && file !== 'catalog.json')) return undefined;
+/**
+ * The reader every file streams through (a fresh one each attempt): the facts reader of a file
+ * coverage reads, else a check that the file is one whole JSON document (so that a body cut short
+ * or replaced by a proxy's page is never stored). Its facts, once the file is read, go to the step.
+ */
+function observer(ctx: HarvestContext, coverage: Map<number, StepCoverage>, step: DbtStep, file: string): Observe {
   const tables = step.subcommand === 'docs generate';
-  if (file === 'catalog.json' && !tables) return undefined;
-  return () => {
-    const entry = coverage.get(step.index) ?? { tables };
-    coverage.set(step.index, entry);
-    if (file === 'manifest.json') {
-      entry.manifest = manifestCollector({ tables });
-      return entry.manifest;
-    }
-    entry.catalog = catalogCollector();
-    return entry.catalog;
+  const entry = (): StepCoverage => {
+    const e = coverage.get(step.index) ?? { tables };
+    coverage.set(step.index, e);
+    return e;
   };
+  if (ctx.coverage !== false && file === 'manifest.json')
+    return { reader: () => new ManifestReader(file), done: (read) => (entry().manifest = read as Read<ManifestFacts>) };
+  if (ctx.coverage !== false && file === 'catalog.json' && tables)
+    return { reader: () => new CatalogReader(file), done: (read) => (entry().catalog = read as Read<CatalogFacts>) };
+  return { reader: () => new JsonCheck(file), done: () => {} };
+}
+
+interface Observe {
+  reader: () => FactsReader<unknown>;
+  done: (read: Read<unknown>) => void;
 }
 
 /** Each step's coverage.json, before `_run.json`: a stored run has its summaries. */
@@ -247,17 +254,17 @@ async function writeSummaries(
 ): Promise<{ status: 'failed'; error: string; retriable: boolean } | null> {
   for (const [step, c] of [...coverage].sort(([a], [b]) => a - b)) {
     if (!c.manifest) continue;
-    let line: string;
-    try {
-      const manifest = c.manifest.finish();
-      const catalog = c.catalog && c.tables ? c.catalog.finish() : null;
-      const jobName = typeof run.job?.name === 'string' ? run.job.name : null;
-      line = `${JSON.stringify(summarize(manifest, catalog, { finishedAt: run.finished_at?.text ?? null, jobName }))}\n`;
-    } catch (err) {
-      // The artifacts are stored; `coverage history` computes this summary from them later.
-      log.warn('coverage not computed for this step', { step, error: err });
+    const unread = [c.manifest, c.catalog].find((r) => r !== undefined && 'error' in r);
+    if (unread && 'error' in unread) {
+      // The artifacts are stored; only this step's summary is skipped, with one warning.
+      log.warn('coverage not computed for this step', { step, error: unread.error });
       continue;
     }
+    const manifest = (c.manifest as { facts: ManifestFacts }).facts;
+    const catalog = c.catalog && c.tables ? (c.catalog as { facts: CatalogFacts }).facts : null;
+    const jobName = typeof run.job?.name === 'string' ? run.job.name : null;
+    const summary = summarize(manifest, catalog, { finishedAt: run.finished_at?.text ?? null, jobName });
+    const line = `${JSON.stringify(summary)}\n`;
     const written = await writeSmall(ctx.store, artifactPath(runDir, step, COVERAGE_FILE), line);
     if (written instanceof Error)
       return { status: 'failed', error: `step ${step} ${COVERAGE_FILE}: ${errorMessage(written)}`, retriable: true };
@@ -280,8 +287,9 @@ async function writeSmall(store: ArtifactSink, path: string, text: string): Prom
 
 /**
  * One artifact into the store, retried when the body breaks off or the store fails. Bytes, or null
- * for 404. The body arrives checked (length, silence, JSON: dbt-cloud/artifact-body.ts); `observe`
- * makes a collector the body also streams through.
+ * for 404. The body arrives checked (length, silence, first byte: dbt-cloud/artifact-body.ts) and
+ * streams through `observe`'s reader, which refuses it, before the store completes the write, when it
+ * is not one whole JSON document.
  */
 async function fetchToStore(
   ctx: HarvestContext,
@@ -289,7 +297,7 @@ async function fetchToStore(
   file: string,
   step: number,
   path: string,
-  observe?: () => Collector<unknown>,
+  observe: Observe,
 ): Promise<number | null> {
   const attempts = ctx.fileAttempts ?? 3;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -311,14 +319,10 @@ async function fetchToStore(
     }
     if (!artifact.found) return null;
     try {
-      let body: Readable = artifact.body;
-      if (observe) {
-        const seen = tee(observe());
-        // A body that breaks off fails the tee too, and so the write; the store's own failure stays the store's.
-        pipeline(artifact.body, seen, () => {});
-        body = seen;
-      }
-      return (await ctx.store.write(path, body, { contentType: 'application/json', size: artifact.contentLength }))
+      const seen = tee(observe);
+      // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.
+      pipeline(artifact.body, seen, () => {});
+      return (await ctx.store.write(path, seen, { contentType: 'application/json', size: artifact.contentLength }))
         .bytes;
     } catch (err) {
       artifact.body.destroy();
@@ -327,12 +331,34 @@ async function fetchToStore(
   }
 }
 
-/** Passes the bytes on, and shows each chunk to a collector (whose own failure never fails the transfer). */
-function tee(collector: Collector<unknown>): Transform {
+/**
+ * Passes the bytes on through a reader. A body that is not one whole JSON document fails the stream
+ * (at the byte where it stops being JSON, or at its end when it was cut short), before the store
+ * completes the write; a reader that passed a bound only loses its facts.
+ */
+function tee(observe: Observe): Transform {
+  const reader = observe.reader();
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
-      collector.write(chunk);
+      try {
+        reader.write(chunk);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       done(null, chunk);
+    },
+    flush(done) {
+      try {
+        observe.done({ facts: reader.finish() });
+      } catch (err) {
+        if (err instanceof ArtifactJsonError) {
+          done(err);
+          return;
+        }
+        observe.done({ error: err instanceof Error ? err : new Error(String(err)) });
+      }
+      done();
     },
   });
 }

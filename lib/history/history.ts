@@ -9,7 +9,9 @@
 import { z } from 'zod';
 import { COVERAGE_FILE, CoverageSummarySchema, summarize, type CoverageSummary } from '../core/coverage.ts';
 import { errorMessage } from '../core/errors.ts';
-import { catalogCollector, collect, manifestCollector } from '../coverage/extract.ts';
+import { CatalogReader } from '../facts/catalog.ts';
+import { ManifestReader } from '../facts/manifest.ts';
+import { readFacts } from '../facts/reader.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ObjectReader } from '../storage/index.ts';
 
@@ -140,11 +142,13 @@ async function summaryOf(
     return { summary: parsed.data, origin: 'stored' };
   }
   const meta = RunMetaSchema.safeParse(JSON.parse(await readText(reader, `${run.folder}/_run.json`)));
-  const manifest = await collect(
+  const manifest = await readFacts(
     await reader.read(`${dir}/manifest.json`),
-    manifestCollector({ tables: pick.catalog }),
+    new ManifestReader(`${dir}/manifest.json`),
   );
-  const catalog = pick.catalog ? await collect(await reader.read(`${dir}/catalog.json`), catalogCollector()) : null;
+  const catalog = pick.catalog
+    ? await readFacts(await reader.read(`${dir}/catalog.json`), new CatalogReader(`${dir}/catalog.json`))
+    : null;
   const summary = summarize(manifest, catalog, {
     finishedAt: meta.success ? (meta.data.finished_at ?? null) : null,
     jobName: meta.success ? (meta.data.job?.name ?? null) : null,

@@ -125,9 +125,12 @@ describe('coverage compute', () => {
   });
 
   it.each([
-    [['compute'], /name the coverage type: doc or test/],
+    [['compute'], /name the coverage type: doc, test, unit-test/],
     [['compute', 'docs', '--run-artifacts-dir', 'x'], /not "docs"/],
-    [['compute', 'doc'], /--run-artifacts-dir DIR is required/],
+    [['compute', 'doc', '--project-dir', '/tmp'], /\/tmp\/target\/manifest.json not found: a dbt command writes/],
+    [['compute', 'doc', '--project-dir', '/tmp', '--run-artifacts-dir', '/tmp'], /give one of them/],
+    [['compute', 'doc', '--output-format', 'string', '--cov-format', 'markdown'], /disagree/],
+    [['compare', 'a.json'], /name the baseline report/],
     [['compute', 'doc', '--run-artifacts-dir', '/nonexistent'], /--run-artifacts-dir \/nonexistent does not exist/],
     [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-fail-under', '80'], /ratio from 0 to 1/],
     [['compute', 'doc', '--run-artifacts-dir', '.', '--cov-format', 'html'], /string or markdown/],
@@ -147,6 +150,107 @@ describe('coverage compute', () => {
       {},
     );
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/catalog.json cannot be read for coverage/);
+    expect(res.stderr).toMatch(/catalog.json is not a whole JSON document: not JSON: expected a JSON value, found "<"/);
+  });
+
+  it('names at most 20 catalog tables the manifest lacks, then how many more', async () => {
+    const ghosts = join(dir, 'ghosts');
+    await mkdir(ghosts);
+    await writeFile(join(ghosts, 'manifest.json'), await readFile(join(artifacts, 'manifest.json')));
+    const catalog = JSON.parse(await readFile(join(artifacts, 'catalog.json'), 'utf8')) as {
+      nodes: Record<string, unknown>;
+    };
+    for (let i = 0; i < 30; i++) catalog.nodes[`model.ghost.g${i}`] = { unique_id: `model.ghost.g${i}`, columns: {} };
+    await writeFile(join(ghosts, 'catalog.json'), JSON.stringify(catalog));
+    const res = await cli(
+      ['coverage', 'compute', 'doc', '--run-artifacts-dir', ghosts, '--cov-report', join(dir, 'g.json')],
+      {},
+    );
+    expect(res.code).toBe(0);
+    expect(res.stderr.split('\n').filter((l) => l.includes('is in the catalog but not in the manifest'))).toHaveLength(
+      20,
+    );
+    expect(res.stderr).toContain('... and 10 more catalog tables left out');
+  });
+});
+
+describe('unit-test coverage and compare, as dbt-coverage users run them', () => {
+  const JAFFLE = 'test/fixtures/coverage/jaffle-shop';
+  const jaffle = (name: string): string => readFileSync(join(JAFFLE, name), 'utf8');
+  let project: string;
+  beforeAll(async () => {
+    // A dbt project folder: compute reads its target/ when no folder is named, as dbt-coverage does.
+    project = join(dir, 'jaffle');
+    await mkdir(join(project, 'target'), { recursive: true });
+    for (const file of ['manifest.json', 'catalog.json'])
+      await writeFile(join(project, 'target', file), gunzipSync(readFileSync(join(JAFFLE, `${file}.gz`))));
+  });
+
+  it('computes unit-test coverage from the project folder, with --output-format and exclusion filters', async () => {
+    const report = join(dir, 'unit.json');
+    const res = await cli(['coverage', 'compute', 'unit-test', '--project-dir', project, '--cov-report', report], {});
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(jaffle('expected-unit-test.txt'));
+    expect(await readFile(report, 'utf8')).toBe(jaffle('expected-unit-test.json'));
+    const drops = (JSON.parse(jaffle('filter.json')) as string[]).flatMap((f) => ['--model-path-exclusion-filter', f]);
+    const md = await cli(
+      [
+        'coverage',
+        'compute',
+        'unit-test',
+        '--project-dir',
+        project,
+        '--output-format',
+        'markdown',
+        ...drops,
+        '--cov-report',
+        join(dir, 'u2.json'),
+      ],
+      {},
+    );
+    expect(md.stdout).toBe(jaffle('expected-unit-test-excluded.md'));
+  });
+
+  it('compares two reports; exits 1 on a decrease only when asked; refuses reports of different types', async () => {
+    const report = join(JAFFLE, 'expected-test.json');
+    const baseline = join(JAFFLE, 'baseline-test.json');
+    const plain = await cli(['coverage', 'compare', report, baseline], {});
+    expect(plain.code, plain.stderr).toBe(0);
+    // The summary is dbt-coverage's, byte for byte (the new misses are listed in our order).
+    expect(plain.stdout.split('\n\n')[0]).toBe(jaffle('expected-compare-test.txt').split('\n\n')[0]);
+    const md = await cli(['coverage', 'compare', report, baseline, '--output-format', 'markdown'], {});
+    expect(md.stdout.split('\n\n')[0]).toBe(jaffle('expected-compare-test.md').split('\n\n')[0]);
+    const failing = await cli(['coverage', 'compare', report, baseline, '--cov-fail-compare'], {});
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/^Coverage decreased from 18\.10% to 11\.61%\n$/);
+    const rising = await cli(['coverage', 'compare', baseline, report, '--cov-fail-compare'], {});
+    expect(rising.code).toBe(0);
+    const mixed = await cli(['coverage', 'compare', report, join(JAFFLE, 'expected-doc.json')], {});
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/cannot compare a test coverage report with a doc one/);
+    const notReport = await cli(['coverage', 'compare', report, join(JAFFLE, 'filter.json')], {});
+    expect(notReport.code).toBe(2);
+    expect(notReport.stderr).toMatch(/filter.json is not a coverage report/);
+  });
+
+  it('compute --cov-fail-compare prints the comparison and exits 1 when coverage fell', async () => {
+    const res = await cli(
+      [
+        'coverage',
+        'compute',
+        'test',
+        '--project-dir',
+        project,
+        '--cov-report',
+        join(dir, 'c.json'),
+        '--cov-fail-compare',
+        join(JAFFLE, 'baseline-test.json'),
+      ],
+      {},
+    );
+    expect(res.code).toBe(1);
+    expect(res.stdout.startsWith(jaffle('expected-test.txt'))).toBe(true);
+    expect(res.stdout).toContain(jaffle('expected-compare-test.txt').split('\n\n')[0]);
+    expect(res.stderr).toMatch(/Coverage decreased from 18\.10% to 11\.61%/);
   });
 });

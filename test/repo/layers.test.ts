@@ -21,7 +21,7 @@ const LAYERS: Layer[] = [
   { name: 'dbt-cloud', paths: ['lib/dbt-cloud/'], rank: 3 },
   { name: 'storage', paths: ['lib/storage/'], rank: 3 },
   { name: 'secrets', paths: ['lib/secrets/'], rank: 3 },
-  { name: 'coverage', paths: ['lib/coverage/'], rank: 3 },
+  { name: 'facts', paths: ['lib/facts/'], rank: 3 },
   { name: 'harvest', paths: ['lib/harvest/'], rank: 4 },
   { name: 'history', paths: ['lib/history/'], rank: 4 },
   { name: 'cloud', paths: ['lib/cloud/'], rank: 5 },

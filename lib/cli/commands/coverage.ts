@@ -1,52 +1,138 @@
 /**
- * coverage compute: dbt-coverage's `compute`, from a folder of artifacts (the same figures, tables
- * and report). coverage history: the coverage of every stored run, as a report or a series.
+ * coverage compute and coverage compare: dbt-coverage's two commands (0.4.2), from a folder of
+ * artifacts and from reports (the same figures, tables and reports, so that either tool reads the
+ * other's). coverage history: the coverage of every stored run, as a report or a series.
  * @module
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { anyText, fromParser, oneOf, ratioText, timeText } from '../../config/values.ts';
-import { computeCoverage, formatMarkdown, formatString, reportJson } from '../../core/coverage.ts';
+import { anyText, fromParser, oneOf, positiveInt, ratioText, timeText } from '../../config/values.ts';
+import {
+  compareReports,
+  decreaseMessage,
+  formatCompare,
+  type OutputFormat,
+  type StoredReport,
+  type StoredTable,
+} from '../../core/coverage-compare.ts';
+import { formatMarkdown, formatString, writeReportJson } from '../../core/coverage-report.ts';
+import { COVERAGE_TYPES, computeCoverage, type CoverageReport } from '../../core/coverage.ts';
 import { parseDestination } from '../../core/destination.ts';
-import { InputError } from '../../core/errors.ts';
-import { positiveInt } from '../../config/values.ts';
-import { catalogCollector, collect, manifestCollector } from '../../coverage/extract.ts';
+import { pythonFixed } from '../../core/python-format.ts';
+import { CatalogReader } from '../../facts/catalog.ts';
+import { ReportReader } from '../../facts/coverage-report.ts';
+import { ManifestReader } from '../../facts/manifest.ts';
+import { readFacts } from '../../facts/reader.ts';
 import { historyCsv, loadHistory } from '../../history/history.ts';
 import { renderHistoryHtml } from '../../history/report-html.ts';
 import { openStore } from '../../storage/index.ts';
-import { arg, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath, type Command } from '../command.ts';
+import {
+  arg,
+  cliLogger,
+  commandConfig,
+  defineCommand,
+  pathProblem,
+  resolvePath,
+  type CliIO,
+  type Command,
+} from '../command.ts';
 
-const COV_TYPES = ['doc', 'test'] as const;
+const OUTPUT_FORMATS = ['string', 'markdown'] as const;
+const formatArgs = {
+  'output-format': arg.text(oneOf(OUTPUT_FORMATS), 'string (default) or markdown', { placeholder: 'FORMAT' }),
+  'cov-format': arg.text(oneOf(OUTPUT_FORMATS), 'the same as --output-format', { placeholder: 'FORMAT' }),
+};
+
+/** The output format from either of its flags (dbt-coverage's --output-format, or --cov-format). */
+function outputFormat(
+  args: { 'output-format'?: OutputFormat; 'cov-format'?: OutputFormat },
+  problems: string[],
+): OutputFormat {
+  const a = args['output-format'];
+  const b = args['cov-format'];
+  if (a !== undefined && b !== undefined && a !== b)
+    problems.push(`--output-format ${a} and --cov-format ${b} disagree: give one of them`);
+  return a ?? b ?? 'string';
+}
+
+/** At most this many catalog tables left out are named, then how many more. */
+const UNMATCHED_SHOWN = 20;
+
+function reportUnmatched(io: CliIO, unmatched: readonly string[]): void {
+  for (const id of unmatched.slice(0, UNMATCHED_SHOWN))
+    io.stderr(
+      `${id} is in the catalog but not in the manifest (or is not a source, model, seed or snapshot); left out\n`,
+    );
+  if (unmatched.length > UNMATCHED_SHOWN)
+    io.stderr(`... and ${unmatched.length - UNMATCHED_SHOWN} more catalog tables left out\n`);
+}
+
+/** A computed report as compare reads a stored one. */
+function asStored(report: CoverageReport): StoredReport {
+  const tables = new Map<string, StoredTable>();
+  for (const t of report.tables) {
+    const columns = new Map<string, { hits: number; covered: boolean }>();
+    for (const c of t.columns()) columns.set(c.name, { hits: c.hits, covered: c.covered > 0 });
+    tables.set(t.name, { hits: t.hits, covered: t.covered > 0, columns });
+  }
+  return { covType: report.covType, tables };
+}
+
+/** The report file, written a piece at a time (a report of a million columns is never one string). */
+function writeReport(path: string, report: CoverageReport): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeReportJson(report, (text) => writeSync(fd, text));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const readReport = (path: string): Promise<StoredReport> => readFacts(createReadStream(path), new ReportReader(path));
 
 export const coverageCompute = defineCommand({
   name: 'coverage compute',
-  summary: "a run's documentation or test coverage, as dbt-coverage computes it",
-  usage: `doc|test --run-artifacts-dir DIR [--cov-report FILE] [--cov-format string|markdown]
-         [--cov-fail-under RATIO] [--model-path-filter PATH ...]`,
-  description: `Reads DIR/manifest.json and DIR/catalog.json (a step folder the harvester stored, or dbt's target/),
-prints the coverage table and writes the report (default ./coverage.json) as dbt-coverage 0.4 does,
-with the same figures, so that its compare keeps working. A catalog table the manifest lacks is
-left out and named on stderr (dbt-coverage stops there).
-Exit status: 0 computed; 1 under --cov-fail-under, or no table left after --model-path-filter; 2 bad usage or unreadable artifacts.`,
+  summary: "a run's documentation, test or unit-test coverage, as dbt-coverage computes it",
+  usage: `doc|test|unit-test [--run-artifacts-dir DIR | --project-dir DIR] [--cov-report FILE]
+         [--output-format string|markdown] [--cov-fail-under RATIO] [--cov-fail-compare REPORT]
+         [--model-path-filter PATH ...] [--model-path-exclusion-filter PATH ...]`,
+  description: `Reads manifest.json and catalog.json from DIR (a step folder the harvester stored), or from
+the dbt project's target/ folder (--project-dir, default the current folder), prints the coverage table
+and writes the report (default ./coverage.json) as dbt-coverage 0.4 does, with the same figures, so that
+either tool compares the other's reports. doc: documented columns; test: columns with a test (hits: the
+tests); unit-test: models with a dbt unit test (hits: the unit tests). A catalog table the manifest lacks
+is left out and named on stderr (dbt-coverage stops there). --cov-fail-compare prints the comparison
+with an earlier report, as coverage compare does.
+Exit status: 0 computed; 1 under --cov-fail-under, lower than the --cov-fail-compare report, or no table
+left after the path filters; 2 bad usage or unreadable artifacts.`,
   dbtCloud: false,
   settings: [],
   args: {
-    type: arg.text(oneOf(COV_TYPES), 'the coverage type', {
+    type: arg.text(oneOf(COVERAGE_TYPES), 'the coverage type', {
       position: 0,
       placeholder: 'TYPE',
-      required: 'name the coverage type: doc or test',
+      required: `name the coverage type: ${COVERAGE_TYPES.join(', ')}`,
     }),
     'run-artifacts-dir': arg.path('folder-to-read', 'the folder with manifest.json and catalog.json', {
       placeholder: 'DIR',
-      required: '--run-artifacts-dir DIR is required (the folder with manifest.json and catalog.json)',
+    }),
+    'project-dir': arg.path('folder-to-read', 'the dbt project, whose target/ is read (default: here)', {
+      placeholder: 'DIR',
     }),
     'cov-report': arg.path('file-to-write', 'where to write the JSON report (default coverage.json)', {
       placeholder: 'FILE',
     }),
-    'cov-format': arg.text(oneOf(['string', 'markdown']), 'string (default) or markdown', { placeholder: 'FORMAT' }),
+    ...formatArgs,
     'cov-fail-under': arg.text(ratioText, 'exit 1 when the coverage is lower (0 to 1)', { placeholder: 'RATIO' }),
+    'cov-fail-compare': arg.path('file-to-read', 'exit 1 when the coverage is lower than this report', {
+      placeholder: 'REPORT',
+    }),
     'model-path-filter': arg.text(anyText, 'count only tables whose original_file_path starts with PATH (repeatable)', {
+      placeholder: 'PATH',
+      multiple: true,
+    }),
+    'model-path-exclusion-filter': arg.text(anyText, 'leave out tables whose original_file_path starts with PATH', {
       placeholder: 'PATH',
       multiple: true,
     }),
@@ -58,42 +144,82 @@ Exit status: 0 computed; 1 under --cov-fail-under, or no table left after --mode
       const problem = await pathProblem(reportFile, 'file-to-write');
       if (problem) problems.push(`--cov-report ${reportFile} ${problem}`);
     }
-    const dir = args['run-artifacts-dir'];
-    const files = dir ? { manifest: join(dir, 'manifest.json'), catalog: join(dir, 'catalog.json') } : undefined;
-    if (files) {
-      if (await pathProblem(files.manifest, 'file-to-read'))
-        problems.push(`${files.manifest} not found: a dbt command writes manifest.json in target/`);
-      if (await pathProblem(files.catalog, 'file-to-read'))
-        problems.push(`${files.catalog} not found: dbt writes catalog.json with dbt docs generate`);
-    }
+    const format = outputFormat(args, problems);
+    if (args['run-artifacts-dir'] !== undefined && args['project-dir'] !== undefined)
+      problems.push('--run-artifacts-dir and --project-dir both name where to read: give one of them');
+    const dir = args['run-artifacts-dir'] ?? join(args['project-dir'] ?? io.cwd, 'target');
+    const files = { manifest: join(dir, 'manifest.json'), catalog: join(dir, 'catalog.json') };
+    if (await pathProblem(files.manifest, 'file-to-read'))
+      problems.push(`${files.manifest} not found: a dbt command writes manifest.json in target/`);
+    if (await pathProblem(files.catalog, 'file-to-read'))
+      problems.push(`${files.catalog} not found: dbt writes catalog.json with dbt docs generate`);
     commandConfig(ctx);
-    const filters = args['model-path-filter'];
-    const read = <T>(path: string, collector: Parameters<typeof collect<T>>[1]): Promise<T> =>
-      collect(createReadStream(path), collector).catch((err: unknown) => {
-        throw new InputError(err instanceof Error ? err.message : String(err));
-      });
-    const manifest = await read(files!.manifest, manifestCollector({ tables: true }));
-    const catalog = await read(files!.catalog, catalogCollector());
-    if (!manifest.tablesKept)
-      throw new InputError(`${files!.manifest} has more tables than coverage reads`, [
-        'more than 100,000 sources, models, seeds and snapshots',
-      ]);
-    const report = computeCoverage(manifest, catalog, args.type, filters);
-    for (const id of report.unmatched)
-      io.stderr(
-        `${id} is in the catalog but not in the manifest (or is not a source, model, seed or snapshot); left out\n`,
-      );
-    if (filters && report.tables.length === 0) {
+    const manifest = await readFacts(createReadStream(files.manifest), new ManifestReader(files.manifest));
+    const catalog = await readFacts(createReadStream(files.catalog), new CatalogReader(files.catalog));
+    const keep = args['model-path-filter'];
+    const drop = args['model-path-exclusion-filter'];
+    const report = computeCoverage(manifest, catalog, args.type, { keep, drop });
+    reportUnmatched(io, report.unmatched);
+    if ((keep || drop) && report.tables.length === 0) {
       io.stderr('After filtering, the catalog contains no tables. Ensure your --model-path-filter is correct.\n');
       return 1;
     }
-    io.stdout(args['cov-format'] === 'markdown' ? formatMarkdown(report) : formatString(report));
-    await writeFile(reportFile, reportJson(report));
+    io.stdout(format === 'markdown' ? formatMarkdown(report) : formatString(report));
+    writeReport(reportFile, report);
     const failUnder = args['cov-fail-under'];
     if (failUnder !== undefined && (report.coverage ?? 0) < failUnder) {
       io.stderr(
-        `Measured coverage ${(report.coverage ?? 0).toFixed(3)} lower than min required coverage ${failUnder}\n`,
+        `Measured coverage ${pythonFixed(report.coverage ?? 0, 3)} lower than min required coverage ${failUnder}\n`,
       );
+      return 1;
+    }
+    const baseline = args['cov-fail-compare'];
+    if (baseline !== undefined) {
+      const diff = compareReports(asStored(report), await readReport(baseline));
+      io.stdout(formatCompare(diff, format));
+      if (diff.decreased) {
+        io.stderr(`${decreaseMessage(diff)}\n`);
+        return 1;
+      }
+    }
+    return 0;
+  },
+});
+
+export const coverageCompare = defineCommand({
+  name: 'coverage compare',
+  summary: 'the difference between two coverage reports, as dbt-coverage compares them',
+  usage: `REPORT BASELINE [--output-format string|markdown] [--cov-fail-compare]`,
+  description: `Reads two reports written by coverage compute (or by dbt-coverage): REPORT, the state after a change,
+and BASELINE, the state before it, and prints what dbt-coverage compare prints: coverage, tables,
+columns, hits and misses before and after, then each table with new misses and its newly missed
+columns (listed by name; dbt-coverage's order changes from run to run).
+Exit status: 0 compared (with --cov-fail-compare: and the coverage did not decrease); 1 the coverage
+decreased, with --cov-fail-compare; 2 bad usage, unreadable reports, or reports of different types.`,
+  dbtCloud: false,
+  settings: [],
+  args: {
+    report: arg.path('file-to-read', 'the report after the change', {
+      position: 0,
+      placeholder: 'REPORT',
+      required: 'name the report to compare: coverage compare REPORT BASELINE',
+    }),
+    baseline: arg.path('file-to-read', 'the report before it', {
+      position: 1,
+      placeholder: 'BASELINE',
+      required: 'name the baseline report to compare with: coverage compare REPORT BASELINE',
+    }),
+    ...formatArgs,
+    'cov-fail-compare': arg.switch('exit 1 when the coverage decreased'),
+  },
+  async run(ctx) {
+    const { io, args, problems } = ctx;
+    const format = outputFormat(args, problems);
+    commandConfig(ctx);
+    const diff = compareReports(await readReport(args.report), await readReport(args.baseline));
+    io.stdout(formatCompare(diff, format));
+    if (args['cov-fail-compare'] && diff.decreased) {
+      io.stderr(`${decreaseMessage(diff)}\n`);
       return 1;
     }
     return 0;
@@ -162,4 +288,4 @@ Exit status: 0 written; 1 no run found; 2 bad usage.`,
   },
 });
 
-export const COVERAGE_COMMANDS: readonly Command[] = [coverageCompute, coverageHistory];
+export const COVERAGE_COMMANDS: readonly Command[] = [coverageCompute, coverageCompare, coverageHistory];

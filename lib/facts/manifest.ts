@@ -1,0 +1,306 @@
+/**
+ * The facts coverage needs of a manifest.json, read as it streams by. The scanner skips at byte
+ * level everything but the few fields below (most of a manifest is SQL, macros and docs blocks);
+ * what is kept is a small record per node, never a node, let alone the document.
+ *
+ * Read as dbt-coverage 0.4.2 reads it (`load_manifest`): the nodes are those of `sources`, `nodes`
+ * and `unit_tests` (whose keys are unique ids, prefixed by their type, so the sections never share
+ * one and their keys need not be read); tables are the source, model, seed and snapshot nodes, by
+ * their `unique_id` (a later node of the same id replacing the earlier); a table's column is
+ * documented when its description is neither null nor "" (columns by their lower-cased `name`, the
+ * later winning); generic tests attach to a table and column by dbt-docs' rule; unit tests to the
+ * one model they depend on. Where dbt-coverage would stop on a node it cannot read (a table without
+ * a `unique_id`, a column name that is not a string), that node is left out of the figures instead.
+ * @module
+ */
+import {
+  TABLE_TYPES,
+  normalizePath,
+  type ManifestFacts,
+  type ManifestTable,
+  type TableType,
+} from '../core/coverage.ts';
+import { ANY_KEY, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import {
+  FactsReader,
+  Interner,
+  candidateVisit,
+  checkCount,
+  describedVisit,
+  strVisit,
+  textVisit,
+  type Candidate,
+  type Limits,
+} from './reader.ts';
+
+const ROOT = keyTable(['metadata', 'sources', 'nodes', 'unit_tests']);
+const METADATA = keyTable(['dbt_version', 'dbt_schema_version', 'project_name', 'generated_at']);
+const NODE = keyTable([
+  'resource_type',
+  'unique_id',
+  'description',
+  'schema',
+  'name',
+  'original_file_path',
+  'column_name',
+  'test_metadata',
+  'depends_on',
+  'columns',
+]);
+const TEST_METADATA = keyTable(['name', 'kwargs']);
+const KWARGS = keyTable(['column_name', 'arg']);
+const DEPENDS_ON = keyTable(['nodes']);
+const COLUMN = keyTable(['name', 'description']);
+
+/** A node while it is read: each field as a primitive, as its visit reads it (reader.ts). */
+interface NodeState {
+  type: string | null;
+  uniqueId: string | null;
+  described: boolean;
+  schema: string;
+  name: string;
+  path: string | null;
+  columnName: Candidate;
+  /** test_metadata: an object (a generic test) or not. */
+  metadata: boolean;
+  metadataName: string | null;
+  kwargColumn: Candidate;
+  kwargArg: Candidate;
+  /** depends_on.nodes, when it is an array; its string items. */
+  dependsOn: string[] | null;
+  /** Lower-cased column name -> documented, the later column of a name winning (made at the first). */
+  columns: Map<string, boolean> | null;
+}
+
+function newNode(): NodeState {
+  return {
+    type: null,
+    uniqueId: null,
+    described: false,
+    schema: 'None',
+    name: 'None',
+    path: null,
+    columnName: undefined,
+    metadata: false,
+    metadataName: null,
+    kwargColumn: undefined,
+    kwargArg: undefined,
+    dependsOn: null,
+    columns: null,
+  };
+}
+
+const isTableType = (t: string | null): t is TableType => t !== null && (TABLE_TYPES as readonly string[]).includes(t);
+
+export class ManifestReader extends FactsReader<ManifestFacts> {
+  private readonly meta: Record<'dbtVersion' | 'schemaVersion' | 'projectName' | 'generatedAt', string | null> = {
+    dbtVersion: null,
+    schemaVersion: null,
+    projectName: null,
+    generatedAt: null,
+  };
+  private readonly names = new Interner();
+  private readonly tables = new Map<string, ManifestTable>();
+  /** Table id -> lower-cased column name -> tests attached. */
+  private readonly tests = new Map<string, Map<string, number>>();
+  private readonly unitTests = new Map<string, number>();
+  /** Models at least one test attaches to. */
+  private readonly tested = new Set<string>();
+  private readonly models = { total: 0, documented: 0, tested: 0, tests: 0, unitTests: 0, unitTested: 0 };
+  private nodes = 0;
+  private columnsKept = 0;
+
+  constructor(what = 'manifest.json', limits: Partial<Limits> = {}) {
+    const self = { reader: undefined as ManifestReader | undefined };
+    super(
+      what,
+      {
+        object: (): ObjectVisit => ({
+          keys: ROOT,
+          member: (k) => (k === 0 ? self.reader!.metadataVisit() : self.reader!.sectionVisit()),
+        }),
+      },
+      limits,
+    );
+    self.reader = this;
+  }
+
+  private metadataVisit(): Visit {
+    const fields = ['dbtVersion', 'schemaVersion', 'projectName', 'generatedAt'] as const;
+    return {
+      object: () => ({
+        keys: METADATA,
+        member: (k) => textVisit((t) => (this.meta[fields[k as number]!] = t)),
+      }),
+    };
+  }
+
+  private sectionVisit(): Visit {
+    return { object: () => this.sectionObject };
+  }
+
+  private readonly nodeOpen: Visit = {
+    object: () => {
+      this.cur = newNode();
+      return this.nodeVisit;
+    },
+  };
+  private readonly sectionObject: ObjectVisit = { keys: ANY_KEY, member: () => this.nodeOpen };
+
+  /** The node being read (nodes do not nest): the visits below are made once and write into it. */
+  private cur: NodeState = newNode();
+
+  private readonly fieldVisits: readonly Visit[] = [
+    textVisit((t) => (this.cur.type = t)),
+    textVisit((t) => (this.cur.uniqueId = t)),
+    describedVisit((yes) => (this.cur.described = yes)),
+    strVisit((t) => (this.cur.schema = t)),
+    strVisit((t) => (this.cur.name = t)),
+    textVisit((t) => (this.cur.path = t)),
+    candidateVisit((c) => (this.cur.columnName = c)),
+    // test_metadata: an object (a generic test); null or anything else, as if there were none.
+    {
+      object: () => {
+        this.cur.metadata = true;
+        return this.testMetadataVisit;
+      },
+      scalar: () => {
+        this.cur.metadata = false;
+      },
+    },
+    { object: () => this.dependsOnVisit },
+    { object: () => this.columnsVisit },
+  ];
+
+  private readonly nodeVisit: ObjectVisit = {
+    keys: NODE,
+    member: (k) => this.fieldVisits[k as number],
+    end: () => this.endNode(this.cur),
+  };
+
+  private readonly kwargsOpen: Visit = { object: () => this.kwargsVisit };
+  private readonly kwargsVisit: ObjectVisit = {
+    keys: KWARGS,
+    member: (k) => (k === 0 ? this.kwargColumnVisit : this.kwargArgVisit),
+  };
+
+  private readonly kwargColumnVisit = candidateVisit((c) => (this.cur.kwargColumn = c));
+  private readonly kwargArgVisit = candidateVisit((c) => (this.cur.kwargArg = c));
+  private readonly metadataNameVisit = textVisit((t) => (this.cur.metadataName = t));
+
+  private readonly testMetadataVisit: ObjectVisit = {
+    keys: TEST_METADATA,
+    member: (k) => (k === 0 ? this.metadataNameVisit : this.kwargsOpen),
+  };
+
+  private readonly dependsOnItem: Visit = {
+    text: true,
+    scalar: (kind, t) => {
+      if (kind === 'string' && t !== undefined) this.cur.dependsOn?.push(t);
+    },
+  };
+
+  private readonly dependsOnVisit: ObjectVisit = {
+    keys: DEPENDS_ON,
+    member: () => {
+      this.cur.dependsOn = null;
+      return {
+        array: () => {
+          this.cur.dependsOn = [];
+          return { item: () => this.dependsOnItem };
+        },
+      };
+    },
+  };
+
+  /** The column being read: its name and whether it is documented. */
+  private columnName: string | null = null;
+  private columnDescribed = false;
+
+  private readonly columnVisit: ObjectVisit = {
+    keys: COLUMN,
+    member: (k) => (k === 0 ? this.columnNameVisit : this.columnDescriptionVisit),
+    end: () => {
+      const name = this.columnName;
+      if (name === null) return;
+      const columns = this.cur.columns ?? new Map<string, boolean>();
+      this.cur.columns = columns;
+      columns.set(this.names.of(name.toLowerCase()), this.columnDescribed);
+    },
+  };
+
+  private readonly columnNameVisit = textVisit((t) => (this.columnName = t));
+  private readonly columnDescriptionVisit = describedVisit((yes) => (this.columnDescribed = yes));
+  private readonly columnOpen: Visit = {
+    object: () => {
+      this.columnName = null;
+      this.columnDescribed = false;
+      return this.columnVisit;
+    },
+  };
+
+  private readonly columnsVisit: ObjectVisit = { member: () => this.columnOpen };
+
+  private endNode(n: NodeState): void {
+    checkCount(++this.nodes, this.limits.nodes, 'nodes');
+    const type = n.type;
+    if (isTableType(type)) {
+      if (type === 'model') {
+        this.models.total++;
+        if (n.described) this.models.documented++;
+      }
+      if (n.uniqueId === null) return;
+      const documented = new Set<string>();
+      for (const [name, yes] of n.columns ?? []) if (yes) documented.add(name);
+      this.columnsKept += documented.size;
+      checkCount(this.columnsKept, this.limits.columns, 'documented columns');
+      this.tables.set(n.uniqueId, {
+        uniqueId: n.uniqueId,
+        resourceType: type,
+        name: `${n.schema}.${n.name}`.toLowerCase(),
+        path: normalizePath(n.path ?? ''),
+        documented,
+      });
+      checkCount(this.tables.size, this.limits.tables, 'tables');
+    } else if (type === 'test') {
+      this.models.tests++;
+      this.attachTest(n);
+    } else if (type === 'unit_test') {
+      this.models.unitTests++;
+      const deps = n.dependsOn;
+      if (!deps || deps.length === 0) return;
+      // dbt-coverage reads `[table_id] = depends_on` (a unit test tests one model); where there are
+      // more, the first model is the one it tests.
+      const model = deps.length === 1 ? deps[0]! : (deps.find((d) => d.startsWith('model.')) ?? deps[0]!);
+      this.unitTests.set(model, (this.unitTests.get(model) ?? 0) + 1);
+    }
+  }
+
+  /** dbt-docs' rule: the table of a generic test, and its column; a singular test tests every model it reads. */
+  private attachTest(n: NodeState): void {
+    const deps = n.dependsOn;
+    if (!deps || deps.length === 0) return;
+    if (!n.metadata) {
+      for (const d of deps) if (d.startsWith('model.')) this.tested.add(d);
+      return;
+    }
+    const table = n.metadataName === 'relationships' ? deps[deps.length - 1]! : deps[0]!;
+    if (table.startsWith('model.')) this.tested.add(table);
+    // `node.get("column_name") or kwargs.get("column_name") or kwargs.get("arg")`: the first truthy one.
+    const name = n.columnName !== undefined ? n.columnName : n.kwargColumn !== undefined ? n.kwargColumn : n.kwargArg;
+    if (typeof name !== 'string') return;
+    const column = this.names.of(name.toLowerCase());
+    let perColumn = this.tests.get(table);
+    if (perColumn === undefined) {
+      perColumn = new Map();
+      this.tests.set(table, perColumn);
+    }
+    perColumn.set(column, (perColumn.get(column) ?? 0) + 1);
+  }
+
+  protected facts(): ManifestFacts {
+    const models = { ...this.models, tested: this.tested.size };
+    models.unitTested = [...this.unitTests.keys()].filter((id) => id.startsWith('model.')).length;
+    return { ...this.meta, tables: this.tables, tests: this.tests, unitTests: this.unitTests, models };
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * What every facts reader shares: a document fed in chunks (as it is harvested, or from a file or
+ * a bucket) to a validating JSON scanner (core/json-scan.ts) whose visitors keep only the facts
+ * asked for; the two ways it can fail; and the bounds that keep its memory small whatever the
+ * document holds.
+ * @module
+ */
+import { HarvesterError } from '../core/errors.ts';
+import { JsonBoundError, JsonScanError, JsonScanner, type Visit } from '../core/json-scan.ts';
+
+/** An artifact that is not JSON, or ended before its document did: it is not to be stored. */
+export class ArtifactJsonError extends HarvesterError {
+  constructor(what: string, cause: JsonScanError) {
+    super('ARTIFACT_JSON', `${what} is not a whole JSON document: ${cause.message}`, { cause, exitCode: 2 });
+  }
+}
+
+/**
+ * A valid artifact whose facts could not all be kept within the bounds below: the artifact is
+ * stored, the facts (coverage, run health) of that step are skipped with one warning.
+ */
+export class FactsBoundError extends HarvesterError {
+  constructor(what: string, cause: JsonBoundError) {
+    super('FACTS_BOUND', `${what}: facts not read, ${cause.message}`, { cause, exitCode: 2 });
+  }
+}
+
+/**
+ * The bounds, whatever an artifact holds. A name, id or path longer than MAX_TEXT bytes (dbt's are a
+ * few hundred at most) stops the facts. Tables and columns are counted: the largest project
+ * measured (scripts/bench.ts, a public project copied 300 times: 23,700 tables, 859,500 columns)
+ * keeps its facts in about 60 MB; ten times that is the limit, so a real project never meets it
+ * and a hostile catalog of millions of tables costs at most a few hundred MB before it is dropped.
+ */
+export const MAX_TEXT = 64 * 1024;
+export const MAX_TABLES = 250_000;
+export const MAX_COLUMNS = 8_000_000;
+/** Nodes of a manifest (tables, tests, unit tests, and the rest), each a small record. */
+export const MAX_NODES = 1_000_000;
+
+/** The counts a reader keeps at most (tests lower them; the defaults are the constants above). */
+export interface Limits {
+  tables: number;
+  columns: number;
+  nodes: number;
+}
+
+export const LIMITS: Limits = { tables: MAX_TABLES, columns: MAX_COLUMNS, nodes: MAX_NODES };
+
+/** Throws the bound a count passed. */
+export function checkCount(count: number, limit: number, what: string): void {
+  if (count > limit) throw new JsonBoundError(`more than ${limit.toLocaleString('en-US')} ${what}`);
+}
+
+/** One string object for equal texts (a column name repeated over thousands of tables is kept once). */
+export class Interner {
+  private readonly seen = new Map<string, string>();
+  of(text: string): string {
+    const known = this.seen.get(text);
+    if (known !== undefined) return known;
+    this.seen.set(text, text);
+    return text;
+  }
+}
+
+/** A reader of one artifact's facts, fed its bytes as they come. */
+export abstract class FactsReader<T> {
+  protected readonly what: string;
+  protected readonly limits: Limits;
+  private readonly scanner: JsonScanner;
+
+  constructor(what: string, root: Visit | null, limits: Partial<Limits> = {}) {
+    this.what = what;
+    this.limits = { ...LIMITS, ...limits };
+    // A UTF-8 byte order mark may open an artifact (dbt-cloud/artifact-body.ts lets it through).
+    this.scanner = new JsonScanner(root, { maxText: MAX_TEXT, byteOrderMark: true });
+  }
+
+  /** Throws ArtifactJsonError as soon as the bytes stop being JSON. */
+  write(chunk: Uint8Array): void {
+    try {
+      this.scanner.write(chunk);
+    } catch (err) {
+      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
+    }
+  }
+
+  /** The facts, once the whole document was read: ArtifactJsonError or FactsBoundError otherwise. */
+  finish(): T {
+    try {
+      this.scanner.end();
+    } catch (err) {
+      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
+    }
+    if (this.scanner.bound) throw new FactsBoundError(this.what, this.scanner.bound);
+    return this.facts();
+  }
+
+  /** Bytes read so far. */
+  get bytes(): number {
+    return this.scanner.bytes;
+  }
+
+  protected abstract facts(): T;
+}
+
+/** A document checked whole, keeping nothing: every JSON artifact the harvester stores passes one. */
+export class JsonCheck extends FactsReader<void> {
+  constructor(what: string) {
+    super(what, null);
+  }
+  protected facts(): void {}
+}
+
+/** Reads a whole stream into a reader. */
+export async function readFacts<T>(source: AsyncIterable<unknown>, reader: FactsReader<T>): Promise<T> {
+  for await (const chunk of source)
+    reader.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+  return reader.finish();
+}
+
+// Visits that keep one field of a node as a primitive, with Python's reading of it (dbt-coverage's).
+
+/** A string's text; anything else, null. */
+export function textVisit(set: (text: string | null) => void): Visit {
+  return {
+    text: true,
+    scalar: (kind, text) => set(kind === 'string' ? (text ?? null) : null),
+    container: () => set(null),
+  };
+}
+
+/** Python's `str(value)` of a scalar (None, True, False, a number as written); of a container, its brackets. */
+export function strVisit(set: (text: string) => void): Visit {
+  return {
+    text: true,
+    scalar: (kind, text) =>
+      set(kind === 'null' ? 'None' : kind === 'true' ? 'True' : kind === 'false' ? 'False' : (text ?? '')),
+    container: (kind) => set(kind === 'object' ? '{}' : '[]'),
+  };
+}
+
+/** dbt-coverage's test of a description: anything but null (or absent) and "". */
+export function describedVisit(set: (yes: boolean) => void): Visit {
+  return {
+    scalar: (kind, _text, empty) => set(kind !== 'null' && !(kind === 'string' && empty)),
+    container: () => set(true),
+  };
+}
+
+/**
+ * A candidate of `a or b or c` (dbt-coverage's choice of a test's column): undefined when falsy in
+ * Python (absent, null, false, 0, "", empty), its text when a truthy string, null when truthy but
+ * not a string (which dbt-coverage cannot lower-case: the test is left out).
+ */
+export type Candidate = string | null | undefined;
+
+export function candidateVisit(set: (candidate: Candidate) => void): Visit {
+  return {
+    text: true,
+    scalar: (kind, text, empty) => {
+      if (kind === 'string') set(empty ? undefined : (text ?? null));
+      else if (kind === 'number') set(Number(text) !== 0 ? null : undefined);
+      else set(kind === 'true' ? null : undefined);
+    },
+    container: (_kind, empty) => set(empty ? undefined : null),
+  };
+}
