@@ -11,8 +11,8 @@ const { values } = parseArgs({ options: { start: { type: 'string' }, end: { type
 const compiled = (path: string): string => new URL(`../dist/${path}`, import.meta.url).href;
 // As a served function is: tuned when served, before its handler and clients load (lib/cloud/serve.ts).
 const { tuneForSmallInstances } = (await import(
-  compiled('lib/cloud/runtime.js')
-)) as typeof import('../lib/cloud/runtime.ts');
+  compiled('lib/config/runtime.js')
+)) as typeof import('../lib/config/runtime.ts');
 tuneForSmallInstances();
 const { loadConfig } = (await import(compiled('lib/config/load.js'))) as typeof import('../lib/config/load.ts');
 const { create } = (await import(compiled('lib/cloud/backfill.js'))) as typeof import('../lib/cloud/backfill.ts');

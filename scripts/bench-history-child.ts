@@ -1,6 +1,6 @@
 /**
- * `coverage history` in its own process, so that its peak RSS is its own. Used by scripts/bench.ts;
- * prints one JSON line.
+ * `history` in its own process, so that its peak RSS is its own. Used by scripts/bench.ts; prints
+ * one JSON line.
  */
 import { parseArgs } from 'node:util';
 import { runCli } from '../lib/cli/run.ts';
@@ -8,8 +8,8 @@ import { runCli } from '../lib/cli/run.ts';
 const { values } = parseArgs({ options: { from: { type: 'string' }, out: { type: 'string' } } });
 let stderr = '';
 const started = performance.now();
-const code = await runCli(['coverage', 'history', '--from', values.from!, '--out', values.out!], {
-  env: {},
+const code = await runCli(['history', '--from', values.from!, '--out', values.out!], {
+  env: process.env,
   stdout: () => {},
   stderr: (t) => (stderr += t),
   isTTY: false,

@@ -4,9 +4,8 @@
  * scripts/bench.ts; prints one JSON line.
  */
 import { parseArgs } from 'node:util';
-import { tuneForSmallInstances } from '../lib/cloud/runtime.ts';
+import { tuneForSmallInstances } from '../lib/config/runtime.ts';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
-import { DEFAULT_ARTIFACTS } from '../lib/config/options.ts';
 import { harvestRun } from '../lib/harvest/run.ts';
 import { LocalFolder } from '../lib/storage/local.ts';
 
@@ -33,7 +32,7 @@ const started = performance.now();
 const outcome = await harvestRun(Number(values.run), {
   client,
   store: new LocalFolder(values.out!),
-  artifacts: DEFAULT_ARTIFACTS,
+  artifacts: 'all',
   coverage: values.coverage !== 'false',
 });
 client.close();

@@ -3,7 +3,7 @@
  * harvest, against the fake dbt Cloud on loopback. Prints a markdown table and writes
  * bench-results/bench.json.
  *
- *   npm run bench -- [--only memory,throughput,ratelimit,backfill,roundtrips,freshness,history] [--runs 500] [--fresh-runs 60]
+ *   npm run bench -- [--only memory,throughput,requests,ratelimit,backfill,roundtrips,freshness,history,coverage] [--runs 500] [--fresh-runs 60]
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { execFile, spawn } from 'node:child_process';
@@ -25,9 +25,16 @@ import { buildOnce, startPubSubEmulator } from '../harness/services.ts';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'memory,throughput,ratelimit,backfill,roundtrips,freshness,history' },
+    only: {
+      type: 'string',
+      default: 'memory,throughput,requests,ratelimit,backfill,roundtrips,freshness,history,coverage',
+    },
     runs: { type: 'string', default: '500' },
     'fresh-runs': { type: 'string', default: '60' },
+    /** A git checkout of dbt-coverage, to run it side by side (skipped without one). */
+    'dbt-coverage': { type: 'string' },
+    /** Copies of the public project in the large one (300: a 390 MB manifest). */
+    copies: { type: 'string', default: '300' },
   },
 });
 const only = new Set(values.only.split(','));
@@ -137,7 +144,16 @@ async function harvestAll(
   concurrency: number,
   requestsPerMinute: number,
   artifactConcurrency?: number,
-): Promise<{ seconds: number; runs: number; stored: number; requests: number; throttled: number }> {
+  discovery: 'list' | 'probe-every-step' = 'list',
+): Promise<{
+  seconds: number;
+  runs: number;
+  stored: number;
+  requests: number;
+  throttled: number;
+  notFound: number;
+  files: number;
+}> {
   const out = await mkdtemp(join(tmpdir(), 'bench-harvest-'));
   const client = new DbtCloudClient({
     baseUrl: fake.url,
@@ -151,17 +167,25 @@ async function harvestAll(
   try {
     const summary = await harvestWindow(
       { start: DAY.from, end: DAY.to },
-      { client, store: new LocalFolder(out), artifacts: DEFAULT_ARTIFACTS, artifactConcurrency },
+      { client, store: new LocalFolder(out), artifacts: 'all', artifactConcurrency, discovery },
       { concurrency },
     );
     const seconds = (performance.now() - started) / 1000;
     const requests = fake.requests.slice(before);
+    const { readdir } = await import('node:fs/promises');
+    const stored = (await readdir(out, { recursive: true, withFileTypes: true })).filter(
+      (e) =>
+        e.isFile() &&
+        /(?:^|_)(?:manifest|run_results|catalog|sources|semantic_manifest|graph_summary)\.json$/.test(e.name),
+    );
     return {
       seconds: Number(seconds.toFixed(2)),
       runs: summary.runs,
       stored: summary.stored,
       requests: requests.length,
       throttled: requests.filter((r) => r.status === 429).length,
+      notFound: requests.filter((r) => r.status === 404).length,
+      files: stored.length,
     };
   } finally {
     client.close();
@@ -177,6 +201,8 @@ const uniformAccount = (extra: Partial<Parameters<typeof startFakeDbtCloud>[0]>)
     jobsPerEnvironment: 5,
     everyMinutes: (24 * 60 * 20) / runsWanted,
     uniform: { executeSteps: ['dbt seed', 'dbt run', 'dbt test'] },
+    // The plain three-step run; the requests section adds semantic models to a third of the runs.
+    extraArtifacts: () => false,
     ...extra,
   });
 
@@ -225,7 +251,39 @@ if (only.has('throughput')) {
     `${speedup.toFixed(1)}x`,
     `>= 10x: ${speedup >= 10 ? 'yes' : 'NO'}`,
   ]);
-  rows.push(['throughput', 'requests per run', perRun.toFixed(2), '1 run + 3 steps x 4 files + list pages = 13.01']);
+  rows.push([
+    'throughput',
+    'requests per run',
+    `${perRun.toFixed(2)} (${many.notFound} answered 404)`,
+    `<= 9: ${perRun <= 9 ? 'yes' : 'NO'}`,
+  ]);
+}
+
+// ---- requests: the run's list and dbt's table, against asking every step for every file -------------
+if (only.has('requests')) {
+  // A third of the runs write semantic_manifest.json and graph_summary.json at every parse.
+  const fake = await uniformAccount({ latencyMs: 25, extraArtifacts: (runId) => runId % 3 === 0 });
+  log(`requests: ${fake.account.runs.length} three-step runs, a third of them with semantic models; before and after`);
+  const before = await harvestAll(fake, 8, 600_000, undefined, 'probe-every-step');
+  const after = await harvestAll(fake, 8, 600_000, undefined, 'list');
+  await fake.stop();
+  results['requests'] = { before, after };
+  for (const [name, r] of [
+    ['every file of every step (before)', before],
+    ["the run's list and dbt's table (now)", after],
+  ] as const)
+    rows.push([
+      'requests',
+      `${r.runs} runs, ${name}`,
+      `${(r.requests / r.runs).toFixed(2)} requests/run, ${r.notFound} 404s, ${r.files} files stored, ${r.seconds} s`,
+      '',
+    ]);
+  rows.push([
+    'requests',
+    'files stored, now against before',
+    `+${(((after.files - before.files) / before.files) * 100).toFixed(0)}% files in ${(((after.requests - before.requests) / before.requests) * 100).toFixed(0)}% requests`,
+    `more files in fewer requests: ${after.files > before.files && after.requests < before.requests ? 'yes' : 'NO'}`,
+  ]);
 }
 
 // ---- rate limit ----------------------------------------------------------------------------------
@@ -358,40 +416,304 @@ if (only.has('backfill')) {
   }
 }
 
-// ---- coverage history ------------------------------------------------------------------------------
+// ---- history --------------------------------------------------------------------------------------
+/**
+ * `history` over 10,000 and 365,000 stored runs (the demo's project: three jobs, plus jobs of 50
+ * runs a day; rows only), each in its own process: the first read (which compacts each past day)
+ * and the second (a request per day); then, over a bucket (the fake Cloud Storage, 10,000 runs),
+ * the requests of each read.
+ */
+async function historyRead(from: string, out: string, env: Record<string, string> = {}) {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['scripts/bench-history-child.ts', '--from', from, '--out', out],
+    { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
+  );
+  const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
+  if (r.code !== 0) throw new Error(`history exited ${r.code}: ${r.stderr}`);
+  const { stat } = await import('node:fs/promises');
+  return {
+    seconds: Number(r.seconds.toFixed(1)),
+    maxRssMb: Number(r.maxRssMb.toFixed(1)),
+    reportBytes: (await stat(out)).size,
+    note: r.stderr.trim(),
+  };
+}
+
 if (only.has('history')) {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-history-'));
+  const { writeHistoryDemo } = await import('../harness/history-demo.ts');
+  const sizes = [
+    { runs: '10k', days: 20, extraJobs: 10 },
+    { runs: '365k', days: 365, extraJobs: 20 },
+  ];
+  const figures: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-history-'));
+    try {
+      const written = await writeHistoryDemo(join(dir, 'bucket'), {
+        days: size.days,
+        extraJobs: size.extraJobs,
+        extraRunsPerDay: 50,
+        rowsOnly: true,
+      });
+      log(
+        `history: ${written.runs} stored runs (${written.jobs} jobs, ${size.days} days), first read then second, each in its own process`,
+      );
+      const first = await historyRead(join(dir, 'bucket'), join(dir, 'first.html'));
+      const second = await historyRead(join(dir, 'bucket'), join(dir, 'second.html'));
+      figures[size.runs] = { runs: written.runs, first, second };
+      rows.push([
+        'history',
+        `history over ${written.runs} runs, first read (compacts each past day)`,
+        `${first.seconds} s, peak RSS ${first.maxRssMb} MB`,
+        '',
+      ]);
+      rows.push([
+        'history',
+        `history over ${written.runs} runs, second read (report ${(second.reportBytes / MB).toFixed(2)} MB)`,
+        `${second.seconds} s, peak RSS ${second.maxRssMb} MB`,
+        size.runs === '365k' ? `< 300 MB: ${second.maxRssMb < 300 && first.maxRssMb < 300 ? 'yes' : 'NO'}` : '',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const small = figures['10k'] as { second: { maxRssMb: number } };
+  const large = figures['365k'] as { second: { maxRssMb: number } };
+  rows.push([
+    'history',
+    'peak RSS, 365k runs against 10k',
+    `+${(large.second.maxRssMb - small.second.maxRssMb).toFixed(1)} MB`,
+    `< 50 MB: ${large.second.maxRssMb - small.second.maxRssMb < 50 ? 'yes' : 'NO'}`,
+  ]);
+  // Requests on a bucket: the fake Cloud Storage, under the real client.
+  const gcs = await startFakeGcs();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-history-gcs-'));
   try {
-    const { writeCoverageDemo } = await import('../harness/coverage-demo.ts');
-    const { runs } = await writeCoverageDemo(join(dir, 'bucket'), {
-      jobs: 20,
-      days: 500,
-      start: new Date(Date.UTC(2025, 0, 1)),
+    const written = await writeHistoryDemo(join(dir, 'bucket'), {
+      days: 20,
+      extraJobs: 10,
+      extraRunsPerDay: 50,
+      rowsOnly: true,
     });
-    log(
-      `coverage history: ${runs} stored runs (20 jobs x 500 days, a real project's summaries), one HTML report, in its own process`,
+    const { readdir, readFile } = await import('node:fs/promises');
+    const files = (await readdir(join(dir, 'bucket'), { recursive: true, withFileTypes: true })).filter((e) =>
+      e.isFile(),
     );
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['scripts/bench-history-child.ts', '--from', join(dir, 'bucket'), '--out', join(dir, 'report.html')],
-      { maxBuffer: 1 << 20 },
-    );
-    const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
-    if (r.code !== 0) throw new Error(`coverage history exited ${r.code}: ${r.stderr}`);
-    const { stat } = await import('node:fs/promises');
-    const size = (await stat(join(dir, 'report.html'))).size;
-    results['history'] = {
-      runs,
-      seconds: Number(r.seconds.toFixed(1)),
-      maxRssMb: Number(r.maxRssMb.toFixed(1)),
-      reportBytes: size,
+    for (const f of files) {
+      const full = join(f.parentPath, f.name);
+      gcs.put('bench', full.slice(join(dir, 'bucket').length + 1), await readFile(full), 'application/json');
+    }
+    const count = async () => {
+      const before = gcs.requests.length;
+      await historyRead('gs://bench', join(dir, 'r.html'), {
+        STORAGE_API_ENDPOINT: gcs.url,
+        METADATA_SERVER_DETECTION: 'none',
+      });
+      const reqs = gcs.requests.slice(before);
+      return {
+        requests: reqs.length,
+        gets: reqs.filter((r) => r.op === 'get').length,
+        lists: reqs.filter((r) => r.op === 'list').length,
+        uploads: reqs.filter((r) => r.op === 'upload').length,
+      };
     };
+    const first = await count();
+    const second = await count();
+    figures['bucket'] = { runs: written.runs, first, second };
     rows.push([
       'history',
-      `coverage history over ${runs} stored runs (report ${(size / MB).toFixed(1)} MB)`,
-      `${r.seconds.toFixed(1)} s, peak RSS ${r.maxRssMb.toFixed(1)} MB`,
+      `bucket of ${written.runs} runs, first read`,
+      `${first.requests} requests (${first.lists} lists, ${first.gets} reads, ${first.uploads} days written)`,
       '',
     ]);
+    rows.push([
+      'history',
+      `bucket of ${written.runs} runs, second read`,
+      `${second.requests} requests (${second.lists} lists, ${second.gets} reads)`,
+      `< runs/10: ${second.requests < written.runs / 10 ? 'yes' : 'NO'}`,
+    ]);
+  } finally {
+    await gcs.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  results['history'] = figures;
+}
+
+// ---- coverage ---------------------------------------------------------------------------------------
+/**
+ * A large project of real shape (harness/big-project.ts: a public project's manifest and catalog
+ * copied 300 times): the facts readers against JSON.parse and dbt-coverage (where a checkout of it
+ * is given), `coverage compute`, and harvesting the project's `docs generate` step with coverage on
+ * and off, each in its own process.
+ */
+async function child(script: string, args: string[], env: Record<string, string> = {}) {
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], {
+    maxBuffer: 1 << 20,
+    env: { ...process.env, ...env },
+  });
+  return JSON.parse(stdout) as { bytes: number; seconds: number; maxRssMb: number; detail: unknown };
+}
+
+if (only.has('coverage')) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-coverage-'));
+  try {
+    const { writeBigProject } = await import('../harness/big-project.ts');
+    const copies = Number(values.copies);
+    await writeBigProject(join(dir, 'project'), copies);
+    const project = join(dir, 'project');
+    const { stat } = await import('node:fs/promises');
+    const sizes = {
+      manifest: (await stat(join(project, 'manifest.json'))).size,
+      catalog: (await stat(join(project, 'catalog.json'))).size,
+    };
+    log(
+      `coverage: a public project copied ${copies} times (manifest ${(sizes.manifest / 1e6).toFixed(0)} MB, catalog ${(sizes.catalog / 1e6).toFixed(0)} MB); each measure in its own process`,
+    );
+    const read = await child('scripts/bench-coverage-child.ts', ['--mode', 'read', '--dir', project]);
+    const parse = await child('scripts/bench-coverage-child.ts', ['--mode', 'parse', '--dir', project]);
+    const compute = await child('scripts/bench-coverage-child.ts', [
+      '--mode',
+      'compute',
+      '--dir',
+      project,
+      '--out',
+      join(dir, 'report.json'),
+    ]);
+    const mbps = (r: { bytes: number; seconds: number }) => (r.bytes / 1e6 / r.seconds).toFixed(0);
+    const figures: Record<string, unknown> = { sizes, read, parse, compute };
+    rows.push([
+      'coverage',
+      `facts reader over manifest and catalog (${((sizes.manifest + sizes.catalog) / 1e6).toFixed(0)} MB)`,
+      `${read.seconds.toFixed(2)} s (${mbps(read)} MB/s), peak RSS ${read.maxRssMb.toFixed(0)} MB`,
+      `>= 300 MB/s: ${Number(mbps(read)) >= 300 ? 'yes' : 'NO'}`,
+    ]);
+    rows.push([
+      'coverage',
+      'JSON.parse of both, read whole',
+      `${parse.seconds.toFixed(2)} s (${mbps(parse)} MB/s), peak RSS ${parse.maxRssMb.toFixed(0)} MB`,
+      '',
+    ]);
+    rows.push([
+      'coverage',
+      '`coverage compute doc` (reads, computes, prints, writes the report)',
+      `${compute.seconds.toFixed(2)} s, peak RSS ${compute.maxRssMb.toFixed(0)} MB`,
+      `<= 300 MB: ${compute.maxRssMb <= 300 ? 'yes' : 'NO'}`,
+    ]);
+    // dbt-coverage 0.4.2 itself, where a checkout is given and python3 runs it.
+    const checkout = values['dbt-coverage'];
+    if (!checkout)
+      rows.push(['coverage', 'dbt-coverage 0.4.2', 'skipped: give --dbt-coverage DIR (a git checkout)', '']);
+    else {
+      try {
+        const work = join(dir, 'dbt-coverage');
+        const { mkdir } = await import('node:fs/promises');
+        await mkdir(join(work, 'dbt_coverage'), { recursive: true });
+        await mkdir(join(work, 'typer'), { recursive: true });
+        const { stdout: module } = await promisify(execFile)(
+          'git',
+          ['-C', checkout, 'show', 'v0.4.2:dbt_coverage/__init__.py'],
+          {
+            maxBuffer: 1 << 24,
+          },
+        );
+        await writeFile(join(work, 'dbt_coverage', '__init__.py'), module);
+        await writeFile(
+          join(work, 'typer', '__init__.py'),
+          'class Typer:\n    def __init__(self, *a, **k): pass\n    def command(self, *a, **k): return lambda f: f\n    def callback(self, *a, **k): return lambda f: f\ndef Option(*a, **k): return None\ndef Argument(*a, **k): return None\n',
+        );
+        const driver = `import contextlib, io, json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, ${JSON.stringify(work)})
+import dbt_coverage as dc
+t = time.time()
+with contextlib.redirect_stdout(io.StringIO()):
+    dc.do_compute(run_artifacts_dir=Path(${JSON.stringify(project)}), cov_report=Path(${JSON.stringify(join(dir, 'dbt-coverage.json'))}), cov_type=dc.CoverageType('doc'))
+print(json.dumps({"seconds": time.time() - t, "maxRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+`;
+        await writeFile(join(work, 'driver.py'), driver);
+        const { stdout } = await promisify(execFile)('python3', [join(work, 'driver.py')], { maxBuffer: 1 << 20 });
+        const theirs = JSON.parse(stdout.trim().split('\n').at(-1)!) as { seconds: number; maxRssMb: number };
+        figures['dbtCoverage'] = theirs;
+        rows.push([
+          'coverage',
+          'dbt-coverage 0.4.2 `compute doc`, same project',
+          `${theirs.seconds.toFixed(1)} s, peak RSS ${theirs.maxRssMb.toFixed(0)} MB`,
+          `ours >= 10x faster: ${theirs.seconds / compute.seconds >= 10 ? 'yes' : 'NO'} (${(theirs.seconds / compute.seconds).toFixed(1)}x); RSS <= a tenth: ${compute.maxRssMb <= theirs.maxRssMb / 10 ? 'yes' : 'NO'}`,
+        ]);
+      } catch (err) {
+        rows.push(['coverage', 'dbt-coverage 0.4.2', `skipped: ${String(err).split('\n')[0]}`, '']);
+      }
+    }
+    // Harvesting the project's `docs generate` step, as harvestRun runs, coverage on and off.
+    const { createReadStream } = await import('node:fs');
+    const fake = await startFakeDbtCloud({
+      from: new Date('2022-06-01T00:00:00Z'),
+      to: new Date('2022-06-01T01:00:00Z'),
+      token: TOKEN,
+      everyMinutes: 60,
+      jobsPerEnvironment: 1,
+      uniform: { executeSteps: ['dbt docs generate'] },
+      extraArtifacts: () => false,
+      bodyOf: (_run, _step, file) =>
+        file === 'manifest.json' || file === 'catalog.json'
+          ? {
+              size: file === 'manifest.json' ? sizes.manifest : sizes.catalog,
+              open: () => createReadStream(join(project, file)),
+            }
+          : undefined,
+    });
+    try {
+      const harvest = async (coverage: boolean) => {
+        const out = await mkdtemp(join(tmpdir(), 'bench-coverage-harvest-'));
+        try {
+          const { stdout } = await promisify(execFile)(
+            process.execPath,
+            [
+              'scripts/bench-memory-child.ts',
+              '--url',
+              fake.url,
+              '--account',
+              String(fake.accountId),
+              '--token',
+              TOKEN,
+              '--run',
+              String(fake.account.runs[0]!.id),
+              '--out',
+              out,
+              '--coverage',
+              String(coverage),
+            ],
+            { maxBuffer: 1 << 20 },
+          );
+          return JSON.parse(stdout) as {
+            outcome: { status: string; bytes: number };
+            seconds: number;
+            maxRssMb: number;
+          };
+        } finally {
+          await rm(out, { recursive: true, force: true });
+        }
+      };
+      const on = await harvest(true);
+      const off = await harvest(false);
+      figures['harvest'] = { on, off };
+      rows.push([
+        'coverage',
+        `harvesting its docs generate step, coverage on (${(on.outcome.bytes / 1e6).toFixed(0)} MB)`,
+        `${on.seconds.toFixed(1)} s, peak RSS ${on.maxRssMb.toFixed(0)} MB`,
+        `<= 256 MB: ${on.maxRssMb <= 256 ? 'yes' : 'NO'}`,
+      ]);
+      rows.push([
+        'coverage',
+        'the same step, coverage off (every file still checked whole)',
+        `${off.seconds.toFixed(1)} s, peak RSS ${off.maxRssMb.toFixed(0)} MB`,
+        `on <= 1.5x off: ${on.seconds <= off.seconds * 1.5 ? 'yes' : 'NO'}`,
+      ]);
+    } finally {
+      await fake.stop();
+    }
+    results['coverage'] = figures;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,15 @@
 /**
  * npm run demo: starts the fake dbt Cloud with a day of runs, harvests three hours of it into
- * ./demo-output with the real CLI (a child process, exactly as a user runs it), fetches the newest
- * production manifest for CI, writes the coverage history report of what it stored, and prints
- * what was stored.
+ * ./demo-output/history with the real CLI (a child process, exactly as a user runs it), fetches
+ * the newest production manifest for CI, and prints what was stored; then writes a month of a
+ * realistic project's runs (harness/history-demo.ts, stored as the harvester stores them) and the
+ * history report over it, which shows what a month of runs looks like.
  */
 import { spawn } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { startFakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
+import { writeHistoryDemo } from '../harness/history-demo.ts';
 
 const OUT = 'demo-output';
 const token = 'demo-token';
@@ -63,7 +65,9 @@ const manifest = await run([
   join(OUT, 'state'),
 ]);
 await fake.stop();
-const report = await run(['coverage', 'history', '--from', join(OUT, 'history'), '--out', join(OUT, 'coverage.html')]);
+const month = await writeHistoryDemo(join(OUT, 'month'));
+process.stdout.write(`\nA month of a realistic project: ${month.runs} runs of ${month.jobs} jobs in ./${OUT}/month\n`);
+const report = await run(['history', '--from', join(OUT, 'month'), '--out', join(OUT, 'history.html')]);
 
 const files: { path: string; size: number }[] = [];
 const walk = async (dir: string): Promise<void> => {
@@ -73,7 +77,8 @@ const walk = async (dir: string): Promise<void> => {
     else files.push({ path: relative(OUT, full), size: (await stat(full)).size });
   }
 };
-await walk(OUT);
+await walk(join(OUT, 'history'));
+await walk(join(OUT, 'state'));
 const runs = files.filter((f) => f.path.endsWith('_run.json'));
 const hours = new Map<string, number>();
 for (const r of runs) {
@@ -82,12 +87,14 @@ for (const r of runs) {
 }
 const example = runs.find((r) => files.filter((f) => f.path.startsWith(r.path.replace('_run.json', ''))).length > 4)!;
 process.stdout.write(
-  `\nStored in ./${OUT}: ${runs.length} runs, ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1048576).toFixed(1)} MiB\n`,
+  `\nHarvested into ./${OUT}/history: ${runs.length} runs, ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1048576).toFixed(1)} MiB\n`,
 );
 for (const [hour, count] of [...hours].sort()) process.stdout.write(`  ${hour}: ${count} runs\n`);
 process.stdout.write(`One run:\n`);
 for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run.json', ''))))
   process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
 process.stdout.write(`For CI: ${files.find((f) => f.path.startsWith('state/'))?.path ?? '(none)'}\n`);
-process.stdout.write(`Coverage over the stored runs: open ./${OUT}/coverage.html in a browser\n`);
+process.stdout.write(
+  `The month's run health, model timings, tests, freshness and coverage: open ./${OUT}/history.html in a browser\n`,
+);
 process.exitCode = harvested === 0 && again === 0 && manifest === 0 && report === 0 ? 0 : 1;

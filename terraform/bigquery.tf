@@ -154,3 +154,133 @@ resource "google_bigquery_table" "coverage" {
     ])
   }
 }
+
+# The history's rows (one per run, written as the run is stored; lib/core/history-row.ts): run
+# health in one SELECT. Partitioned by the row's path (_history/rows/date=/job_id=/); a row's own
+# fields are camelCase (jobId), so none overlaps a partition key.
+resource "google_bigquery_table" "run_history" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "run_history"
+  description         = "One row per harvested run: status, duration, queue time, test, model and freshness counts, coverage (the history rollup's rows)."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format         = "NEWLINE_DELIMITED_JSON"
+    autodetect            = false
+    ignore_unknown_values = true
+    max_bad_records       = 0
+    source_uris           = ["${local.destination}/_history/rows/*.json"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = "${local.destination}/_history/rows/{date:DATE}/{job_id:INTEGER}"
+      require_partition_filter = true
+    }
+
+    schema = jsonencode([
+      { name = "runId", type = "INTEGER" },
+      { name = "jobId", type = "INTEGER" },
+      { name = "jobName", type = "STRING" },
+      { name = "projectId", type = "INTEGER" },
+      { name = "environmentId", type = "INTEGER" },
+      { name = "finishedAt", type = "TIMESTAMP" },
+      { name = "status", type = "STRING" },
+      { name = "durationSeconds", type = "FLOAT" },
+      { name = "queuedSeconds", type = "FLOAT" },
+      { name = "href", type = "STRING" },
+      { name = "trigger", type = "STRING" },
+      { name = "gitBranch", type = "STRING" },
+      { name = "failedStep", type = "RECORD", fields = [{ name = "index", type = "INTEGER" }, { name = "name", type = "STRING" }] },
+      { name = "tests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+      { name = "unitTests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+      { name = "models", type = "RECORD", fields = [{ name = "success", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+      { name = "freshness", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }] },
+      { name = "cost", type = "RECORD", fields = [{ name = "bytesProcessed", type = "FLOAT" }, { name = "slotMs", type = "FLOAT" }] },
+      { name = "modelCount", type = "INTEGER" },
+    ])
+  }
+}
+
+# Each dbt step's summary.json (lib/core/run-facts.ts): every model's result and timing, the tests
+# that did not pass, every source's freshness. The views below flatten them.
+resource "google_bigquery_table" "step_summaries" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "step_summaries"
+  description         = "One row per dbt step with run results or freshness: the summary.json objects."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format         = "NEWLINE_DELIMITED_JSON"
+    autodetect            = false
+    ignore_unknown_values = true
+    max_bad_records       = 0
+    source_uris           = ["${local.destination}/*/summary.json"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+      require_partition_filter = true
+    }
+
+    schema = jsonencode([
+      { name = "schema_version", type = "INTEGER" },
+      { name = "command", type = "STRING" },
+      { name = "generated_at", type = "TIMESTAMP" },
+      { name = "elapsed_seconds", type = "FLOAT" },
+      { name = "models", type = "RECORD", mode = "REPEATED", fields = [
+        { name = "id", type = "STRING" },
+        { name = "status", type = "STRING" },
+        { name = "seconds", type = "FLOAT" },
+        { name = "bytes_processed", type = "FLOAT" },
+        { name = "slot_ms", type = "FLOAT" },
+      ] },
+      { name = "tests", type = "RECORD", mode = "REPEATED", fields = [{ name = "id", type = "STRING" }, { name = "status", type = "STRING" }, { name = "message", type = "STRING" }] },
+      { name = "sources", type = "RECORD", mode = "REPEATED", fields = [
+        { name = "id", type = "STRING" },
+        { name = "status", type = "STRING" },
+        { name = "lag_seconds", type = "FLOAT" },
+        { name = "max_loaded_at", type = "TIMESTAMP" },
+      ] },
+    ])
+  }
+}
+
+# Views: one SELECT per question. Each reads a partitioned table, so a query on a view filters on
+# `date` (the filter reaches the table through the view).
+resource "google_bigquery_table" "model_timings" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "model_timings"
+  description         = "One row per model per dbt step that ran it: status, execution time, bytes processed and slot milliseconds."
+  deletion_protection = false
+  labels              = var.labels
+  view {
+    use_legacy_sql = false
+    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, m.id AS model, m.status, m.seconds, m.bytes_processed, m.slot_ms FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.models) AS m"
+  }
+}
+
+resource "google_bigquery_table" "test_failures" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "test_failures"
+  description         = "One row per test or unit test that did not pass in a dbt step, with dbt's message."
+  deletion_protection = false
+  labels              = var.labels
+  view {
+    use_legacy_sql = false
+    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, t.id AS test, t.status, t.message FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.tests) AS t"
+  }
+}
+
+resource "google_bigquery_table" "source_freshness" {
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "source_freshness"
+  description         = "One row per source per freshness check: status (pass, warn, error, runtime error) and lag in seconds."
+  deletion_protection = false
+  labels              = var.labels
+  view {
+    use_legacy_sql = false
+    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, f.id AS source, f.status, f.lag_seconds, f.max_loaded_at FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.sources) AS f"
+  }
+}

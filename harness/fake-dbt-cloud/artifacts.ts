@@ -8,7 +8,13 @@ import { hex, mix } from './prng.ts';
  * every time they are asked for. Content depends on the seed, run, step and file, so a harvester that
  * mixes up steps or runs is caught by a byte comparison.
  */
-export type ArtifactFile = 'manifest.json' | 'run_results.json' | 'catalog.json' | 'sources.json';
+export type ArtifactFile =
+  | 'manifest.json'
+  | 'run_results.json'
+  | 'catalog.json'
+  | 'sources.json'
+  | 'semantic_manifest.json'
+  | 'graph_summary.json';
 
 export interface ArtifactSpec {
   seed: number;
@@ -55,15 +61,14 @@ function layout(spec: ArtifactSpec): Layout {
       return {
         prefix: `{"metadata":${meta('run-results/v6')},"elapsed_time":${(mix(seed, runId, step) % 900) / 10 + 1},"args":{"which":"${command.replace(/ /g, '-')}","invocation_command":"dbt ${command}"},"results":[`,
         entry: (i) => {
+          // dbt test runs tests; dbt build runs models and their tests (here, every other node).
+          const test = /\btest\b/.test(command) || (isTest && i % 2 === 1);
+          const id = test ? `test.analytics.not_null_model_${String(i).padStart(6, '0')}_id` : node(i);
           const fail = spec.failing && i === 0;
-          const status = fail ? (isTest ? 'fail' : 'error') : isTest && i % 2 === 1 ? 'pass' : 'success';
-          const failures = fail && isTest ? 3 : isTest ? 0 : 'null';
-          const message = fail
-            ? `Database Error in ${node(i)}: relation does not exist`
-            : status === 'pass'
-              ? 'PASS'
-              : 'OK';
-          return `{"status":"${status}","timing":[],"thread_id":"Thread-${(i % 4) + 1}","execution_time":${(mix(seed, runId, step, i) % 30000) / 1000},"adapter_response":{},"message":"${message}","failures":${failures},"unique_id":"${node(i)}"}`;
+          const status = fail ? (test ? 'fail' : 'error') : test ? 'pass' : 'success';
+          const failures = fail && test ? 3 : test ? 0 : 'null';
+          const message = fail ? `Database Error in ${id}: relation does not exist` : test ? 'PASS' : 'OK';
+          return `{"status":"${status}","timing":[],"thread_id":"Thread-${(i % 4) + 1}","execution_time":${(mix(seed, runId, step, i) % 30000) / 1000},"adapter_response":{},"message":"${message}","failures":${failures},"unique_id":"${id}"}`;
         },
         suffixOpen: `],"_padding":"`,
         suffixClose: `"}`,
@@ -82,6 +87,15 @@ function layout(spec: ArtifactSpec): Layout {
         prefix: `{"metadata":${meta('sources/v3')},"elapsed_time":2.5,"results":[`,
         entry: (i) =>
           `{"unique_id":"source.analytics.raw.table_${i}","max_loaded_at":"${spec.generatedAt}","snapshotted_at":"${spec.generatedAt}","max_loaded_at_time_ago_in_s":${mix(seed, runId, i) % 100000},"status":"${spec.failing && i === 0 ? 'error' : 'pass'}","criteria":{"warn_after":{"count":12,"period":"hour"},"error_after":{"count":24,"period":"hour"},"filter":null},"adapter_response":{},"timing":[],"thread_id":"Thread-1","execution_time":0.4}`,
+        suffixOpen: `],"_padding":"`,
+        suffixClose: `"}`,
+      };
+    case 'semantic_manifest.json':
+    case 'graph_summary.json':
+      return {
+        prefix: `{"metadata":${meta(file === 'graph_summary.json' ? 'graph-summary/v1' : 'semantic-manifest/v1')},"semantic_models":[`,
+        entry: (i) =>
+          `{"name":"model_${String(i).padStart(6, '0')}","node_relation":{"alias":"model_${i}","schema_name":"analytics"},"measures":[{"name":"m_${word(i)}","agg":"sum"}]}`,
         suffixOpen: `],"_padding":"`,
         suffixClose: `"}`,
       };

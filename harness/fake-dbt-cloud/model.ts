@@ -76,7 +76,17 @@ export interface FakeAccountOptions {
   sizeOf?: (runId: number, step: number, file: string) => number | undefined;
   /** Every job runs these commands (no freshness, no docs) and every run succeeds (benchmarks). */
   uniform?: { executeSteps: string[] };
+  /**
+   * The runs whose project has semantic models: every step that parses also writes
+   * semantic_manifest.json and graph_summary.json, as dbt does. Default: every third run.
+   */
+  extraArtifacts?: (runId: number) => boolean;
+  /** Bodies served instead of generated ones (benchmarks: a real project's files, from disk). */
+  bodyOf?: (runId: number, step: number, file: string) => { size: number; open: () => Readable } | undefined;
 }
+
+/** What a parse writes in a project with semantic models (dbt's "About dbt artifacts"). */
+export const EXTRA_ARTIFACTS = ['semantic_manifest.json', 'graph_summary.json'];
 
 const JOB_TEMPLATES = [
   {
@@ -106,6 +116,8 @@ const DEFAULT_SIZES: Record<string, number> = {
   'run_results.json': 6_000,
   'catalog.json': 24_000,
   'sources.json': 3_000,
+  'semantic_manifest.json': 12_000,
+  'graph_summary.json': 4_000,
 };
 
 export const FIRST_RUN_ID = 2 ** 31 + 70_000;
@@ -143,6 +155,8 @@ export class FakeAccount {
   private readonly sizes: Record<string, number>;
   private readonly sizeOf: FakeAccountOptions['sizeOf'];
   private readonly uniform: boolean;
+  private readonly extraArtifacts: (runId: number) => boolean;
+  readonly bodyOf: FakeAccountOptions['bodyOf'];
   private nextRunId = FIRST_RUN_ID;
 
   constructor(options: FakeAccountOptions) {
@@ -153,6 +167,8 @@ export class FakeAccount {
     this.sizes = { ...DEFAULT_SIZES, ...(options.sizes as Record<string, number> | undefined) };
     this.sizeOf = options.sizeOf;
     this.uniform = options.uniform !== undefined;
+    this.extraArtifacts = options.extraArtifacts ?? ((runId) => mix(this.seed, runId, 77) % 3 === 0);
+    this.bodyOf = options.bodyOf;
     this.projects = [270_542, 270_543];
     let envId = 218_760;
     let jobId = 640_120;
@@ -291,7 +307,12 @@ export class FakeAccount {
         startedAt: new Date(run.startedAt.getTime() + Math.floor((span * i) / last)),
         finishedAt: new Date(run.startedAt.getTime() + Math.floor((span * (i + 1)) / last)),
         files:
-          entry.command === null || cancelled || run.outcome === 'clone-failure' ? [] : filesOfCommand(entry.command),
+          entry.command === null || cancelled || run.outcome === 'clone-failure'
+            ? []
+            : [
+                ...filesOfCommand(entry.command),
+                ...(entry.command !== 'deps' && this.extraArtifacts(run.id) ? EXTRA_ARTIFACTS : []),
+              ],
         failing,
       });
     }
@@ -444,15 +465,16 @@ export class FakeAccount {
   }
 
   /** Every JSON artifact of a run, step by step, with its exact size. */
+  /** The files a harvest stores for a run: every top-level JSON artifact of each step, or these. */
   expectedFiles(
     runId: number,
-    files: readonly string[] = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'],
+    files?: readonly string[],
   ): { step: number; command: string; file: string; size: number }[] {
     const run = this.runsById.get(runId);
     if (!run) throw new Error(`no run ${runId}`);
     return run.steps.flatMap((step) =>
       step.files
-        .filter((file) => files.includes(file))
+        .filter((file) => (files ? files.includes(file) : /^[^/]+\.json$/.test(file)))
         .map((file) => ({
           step: step.index,
           command: step.command ?? '',

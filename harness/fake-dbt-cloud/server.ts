@@ -696,9 +696,15 @@ export class FakeDbtCloud {
 
   private sendArtifact(res: ServerResponse, run: FakeRun, step: number, file: string, fault: Fault | undefined): void {
     const s = this.account.stepFor(run, step)!;
+    const type = file.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+    const given = this.account.bodyOf?.(run.id, s.index, file);
+    if (given) {
+      res.writeHead(200, { 'Content-Type': type, 'Content-Length': given.size });
+      pipeline(given.open(), res, () => {});
+      return;
+    }
     const spec = this.account.spec(run, s, file);
     const size = artifactSize(spec);
-    const type = file.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
     res.writeHead(200, { 'Content-Type': type, 'Content-Length': size });
     const limitBytes =
       fault?.type === 'reset' || fault?.type === 'stall'

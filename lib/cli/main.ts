@@ -7,6 +7,13 @@
  */
 import { runCli } from './run.ts';
 
+// Output piped into a reader that stops early (`| head`): the reader is done, and so are we.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+
 process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.env['INIT_CWD'] || process.cwd(),

@@ -22,6 +22,8 @@ import {
   type FlagValues,
 } from './command.ts';
 import { COVERAGE_COMMANDS } from './commands/coverage.ts';
+import { coverageHistory, history } from './commands/history.ts';
+import { retrieveRunArtifacts } from './commands/retrieve-run-artifacts.ts';
 import { retrieveArtifactsTimeInterval } from './commands/retrieve-artifacts-time-interval.ts';
 import { retrieveMostRecentArtifact } from './commands/retrieve-most-recent-artifact.ts';
 import { triggerJob } from './commands/trigger-job.ts';
@@ -32,9 +34,12 @@ import { packageVersion } from './version.ts';
 export const COMMANDS: readonly Command[] = [
   retrieveArtifactsTimeInterval,
   retrieveMostRecentArtifact,
+  retrieveRunArtifacts,
   triggerJob,
   ...WEBHOOK_COMMANDS,
   ...COVERAGE_COMMANDS,
+  coverageHistory,
+  history,
 ];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;

@@ -12,7 +12,7 @@ import { createLogger, scrub, type Logger } from '../log.ts';
 import type { CloudFunction } from './functions.ts';
 import { failure, type CloudRequest, type Handler, type Reply } from './http.ts';
 import { readBodiesFirst } from './raw-body.ts';
-import { tuneForSmallInstances } from './runtime.ts';
+import { tuneForSmallInstances } from '../config/runtime.ts';
 
 /** The target this process serves: FUNCTION_TARGET, else `--target=X` or `--target X`. */
 export function servedTarget(env: Record<string, string | undefined>, argv: readonly string[]): string | undefined {

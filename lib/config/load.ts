@@ -5,6 +5,7 @@
  * missing value stops a process at start-up, not at its first request. A process loads it once.
  * @module
  */
+import type { ArtifactChoice } from '../core/artifacts.ts';
 import type { Destination } from '../core/destination.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
@@ -43,7 +44,8 @@ export interface Config {
   jobId?: number;
   destination?: Destination;
   runsTopic?: TopicName;
-  artifacts: string[];
+  /** Every top-level JSON artifact, or an allow-list (lib/core/artifacts.ts). */
+  artifacts: ArtifactChoice;
   /** Write coverage.json per step while harvesting. */
   coverage: boolean;
   concurrency: number;

@@ -9,6 +9,7 @@ import { parseDestination, type Destination } from '../core/destination.ts';
 import { parseBaseUrl } from './host.ts';
 import { boolText, fromParser, jobIdList, positiveInt } from './values.ts';
 
+/** The four artifacts dbt documents for every project (an allow-list tests and benchmarks name). */
 export const DEFAULT_ARTIFACTS = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'] as const;
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
 
@@ -161,19 +162,28 @@ export const OPTIONS = {
   },
   artifacts: {
     variable: 'HARVEST_ARTIFACTS',
-    default: DEFAULT_ARTIFACTS.join(','),
-    describe: 'which files of each dbt step',
+    default: 'all',
+    describe:
+      'which artifacts of each dbt step: all (every top-level JSON artifact: manifest, run_results, catalog, sources, semantic_manifest, ...) or a comma-separated allow-list',
     schema: z
       .string()
-      .transform((s) => [
-        ...new Set(
-          s
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
-        ),
-      ])
-      .pipe(z.array(artifactName).min(1, 'must name at least one file')),
+      .transform((s) => s.trim())
+      .pipe(
+        z.union([
+          z.literal('all'),
+          z
+            .string()
+            .transform((s) => [
+              ...new Set(
+                s
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean),
+              ),
+            ])
+            .pipe(z.array(artifactName).min(1, 'must be all, or name at least one file')),
+        ]),
+      ),
   },
   coverage: {
     variable: 'HARVEST_COVERAGE',

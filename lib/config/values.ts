@@ -52,6 +52,22 @@ export const jobIdList: TextSchema<number[]> = z
 /** A time typed by a person (ISO 8601; no offset means UTC). */
 export const timeText: TextSchema<Date> = timeSchema;
 
+/** A day (2026-10-01, UTC): a time of day is refused rather than silently dropped. */
+export const dayText: TextSchema<Date> = z.string().transform((text, ctx) => {
+  const m = /^(\d{4}-\d{2}-\d{2})$/.exec(text.trim());
+  const at = m ? new Date(`${m[1]}T00:00:00Z`) : null;
+  if (!at || Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== m![1]) {
+    ctx.addIssue({
+      code: 'custom',
+      message: /^\d{4}-\d{2}-\d{2}[T ]/.test(text.trim())
+        ? `must be a day such as ${text.trim().slice(0, 10)}: the history counts whole days (UTC), so a time of day would be ignored`
+        : `must be a day such as 2026-10-01 (UTC), not "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return at;
+});
+
 /** A ratio from 0 to 1 (0.8 for 80 %). */
 export const ratioText: TextSchema<number> = z.string().transform((text, ctx) => {
   const n = Number(text);

@@ -55,8 +55,12 @@ function figures(r: Figures & { name?: string }): [string, string][] {
   ];
 }
 
+/** A column's object, written out (a report has a million of them). */
 function columnJson(c: ColumnReport, indent: string): string {
-  return `{\n${fields(figures(c), indent)}\n${indent}}`;
+  const i = `${indent}  `;
+  const coverage =
+    c.coverage === null ? 'null' : c.coverage === 1 ? '1.0' : c.coverage === 0 ? '0.0' : pythonFloat(c.coverage);
+  return `{\n${i}"name": ${pythonString(c.name)},\n${i}"hits": ${c.hits},\n${i}"covered": ${c.covered},\n${i}"total": ${c.total},\n${i}"coverage": ${coverage}\n${indent}}`;
 }
 
 /**

@@ -3,6 +3,12 @@
  *   [prefix/]date=YYYY-MM-DD/hour=HH/job_id=<job>/run_id=<id>/_run.json
  *   [prefix/]date=YYYY-MM-DD/hour=HH/job_id=<job>/run_id=<id>/step=<index>/<file>
  * date and hour come from the run's finished_at in UTC. The sink adds the destination's prefix.
+ *
+ * The history rollup lives beside them, under `_history/` (a name no partition starts with):
+ *   _history/rows/date=YYYY-MM-DD/job_id=<job>/run_id=<id>.json      one row per run, as it is stored
+ *   _history/days/date=YYYY-MM-DD/rows=<n>.jsonl                      a day's rows, compacted
+ * Every object is written once; a day compacted again (a backfill added runs to it) gets a new
+ * `rows=<n>` object, and readers take the one with the most rows.
  * @module
  */
 export const RUN_MARKER = '_run.json';
@@ -47,4 +53,33 @@ export function relativePathProblem(path: string): string | null {
 export function checkRelativePath(path: string): void {
   const problem = relativePathProblem(path);
   if (problem) throw new Error(`unsafe path ${JSON.stringify(path.replace(/\0/g, '\\0'))}: ${problem}`);
+}
+
+export const HISTORY_ROOT = '_history';
+
+const day = (at: Date): string => at.toISOString().slice(0, 10);
+
+/** A run's row in the history rollup. */
+export function historyRowPath(run: RunPlace): string {
+  return `${HISTORY_ROOT}/rows/date=${day(run.finishedAt)}/job_id=${run.jobId}/run_id=${run.runId}.json`;
+}
+
+/** A day's rows (every job's), compacted into one object of `rows` rows. */
+export function historyDayPath(date: string, rows: number): string {
+  return `${HISTORY_ROOT}/days/date=${date}/rows=${rows}.jsonl`;
+}
+
+export type HistoryObject =
+  | { kind: 'row'; date: string; jobId: number; runId: number }
+  | { kind: 'day'; date: string; rows: number };
+
+const HISTORY_PATH =
+  /^_history\/(?:rows\/date=(\d{4}-\d{2}-\d{2})\/job_id=(\d+)\/run_id=(\d+)\.json|days\/date=(\d{4}-\d{2}-\d{2})\/rows=(\d+)\.jsonl)$/;
+
+/** What a path under `_history/` is, or null for anything else. */
+export function parseHistoryPath(path: string): HistoryObject | null {
+  const m = HISTORY_PATH.exec(path);
+  if (!m) return null;
+  if (m[1] !== undefined) return { kind: 'row', date: m[1], jobId: Number(m[2]), runId: Number(m[3]) };
+  return { kind: 'day', date: m[4]!, rows: Number(m[5]) };
 }

@@ -51,8 +51,13 @@ export function pythonFloat(x: number): string {
 
 /** A JSON string as Python's json.dumps writes it (ensure_ascii). */
 export function pythonString(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(s);
+  return NON_ASCII.test(json)
+    ? json.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : json;
 }
+const NON_ASCII = /[\u007f-\uffff]/;
+const NON_ASCII_ALL = /[\u007f-\uffff]/g;
 
 /** Python's sort of strings: by code point (JavaScript's default compares UTF-16 units). */
 export function byCodePoint(a: string, b: string): number {

@@ -5,6 +5,7 @@
  * document holds.
  * @module
  */
+import { Transform } from 'node:stream';
 import { HarvesterError } from '../core/errors.ts';
 import { JsonBoundError, JsonScanError, JsonScanner, type Visit } from '../core/json-scan.ts';
 
@@ -110,6 +111,35 @@ export class JsonCheck extends FactsReader<void> {
     super(what, null);
   }
   protected facts(): void {}
+}
+
+/**
+ * A pass-through that fails, before its end, when what passes is not one whole JSON document:
+ * a writer that gets its error leaves nothing behind (the stores' rule), so a body cut short or
+ * replaced by a proxy's page is never written. Every artifact a command writes passes one.
+ */
+export function jsonChecked(what: string): Transform {
+  const check = new JsonCheck(what);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      try {
+        check.write(chunk);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      try {
+        check.finish();
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      done();
+    },
+  });
 }
 
 /** Reads a whole stream into a reader. */

@@ -7,8 +7,11 @@
 import { Readable, Transform, pipeline } from 'node:stream';
 import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
-import { artifactPath, runDirectory, runMarkerPath } from '../core/paths.ts';
+import { CORE_ARTIFACTS, planArtifacts, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
+import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../core/history-row.ts';
+import { artifactPath, historyRowPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { drain } from '../core/pool.ts';
+import { STEP_SUMMARY_FILE, summarizeStep, type RunResultsFacts, type SourcesFacts } from '../core/run-facts.ts';
 import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
 import { runInScope, type Scope } from '../core/scope.ts';
 import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
@@ -16,6 +19,7 @@ import { HOUR_MS } from '../core/time.ts';
 import { CatalogReader } from '../facts/catalog.ts';
 import { ManifestReader } from '../facts/manifest.ts';
 import { ArtifactJsonError, JsonCheck, type FactsReader } from '../facts/reader.ts';
+import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import { ArtifactNotJsonError, DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -27,7 +31,14 @@ export type RunSource = Pick<DbtCloudClient, 'accountId' | 'getRun' | 'getRunArt
 export interface HarvestContext {
   client: RunSource;
   store: ArtifactSink;
-  artifacts: readonly string[];
+  /** Every top-level JSON artifact ('all'), or an allow-list. */
+  artifacts: ArtifactChoice;
+  /**
+   * How files are found: from the run's list and dbt's table of which command writes what (the
+   * default), or by asking for every allowed file of every step (the behaviour before, kept for the
+   * benchmark's comparison).
+   */
+  discovery?: 'list' | 'probe-every-step';
   scope?: Scope;
   logger?: Logger;
   now?: () => number;
@@ -88,6 +99,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
 
   const tally: Tally = { files: 0, bytes: 0 };
   const { steps, fallback } = selectDbtSteps(run);
+  let facts: StepFacts[] = [];
   if (run.artifacts_saved === false) {
     // A run that never reached a dbt step will never have artifacts: nothing to wait for.
     const fresh = (ctx.now ?? Date.now)() - finishedAt.getTime() < (ctx.artifactsGraceMs ?? HOUR_MS);
@@ -98,12 +110,34 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
     log.info('run has no saved artifacts; storing its metadata alone');
   } else {
     if (fallback) log.warn("run has no run steps; numbering the job's execute_steps from 4", { steps: steps.length });
-    const failed = await storeArtifacts(ctx, run, runDir, steps, tally, log);
-    if (failed) return { ...failed, runId, jobId };
+    const stored = await storeArtifacts(ctx, run, runDir, steps, tally, log);
+    if ('status' in stored) return { ...stored, runId, jobId };
+    facts = stored.facts;
   }
-  // `_run.json` last: its presence means every artifact of the run is stored.
+  // The run's row in the history rollup, then `_run.json` last: its presence means everything of
+  // the run is stored. A row that cannot be made (a `_run.json` the history cannot read) is left
+  // to the history's rebuild; one that cannot be written fails the run, to be tried again.
+  const runJson = `${JSON.stringify(run)}\n`;
+  let row: string | null = null;
+  try {
+    row = `${JSON.stringify(HistoryRowSchema.parse(historyRow(runForRow(JSON.parse(runJson)), facts)))}\n`;
+  } catch (err) {
+    log.warn('history row not made for this run', { error: err });
+  }
+  if (row !== null) {
+    const rowPath = historyRowPath({ runId, jobId, finishedAt });
+    const rowWritten = await writeSmall(ctx.store, rowPath, row);
+    if (rowWritten instanceof Error)
+      return {
+        status: 'failed',
+        runId,
+        jobId,
+        error: `storing ${rowPath}: ${errorMessage(rowWritten)}`,
+        retriable: true,
+      };
+  }
   const marker = runMarkerPath(runDir);
-  const written = await writeSmall(ctx.store, marker, `${JSON.stringify(run)}\n`);
+  const written = await writeSmall(ctx.store, marker, runJson);
   if (written instanceof Error) {
     return { status: 'failed', runId, jobId, error: `storing ${marker}: ${errorMessage(written)}`, retriable: true };
   }
@@ -156,14 +190,36 @@ async function fetchRun(
   return { run, finishedAt: run.finished_at.at };
 }
 
+/**
+ * The files to ask for (core/artifacts.ts): from the run's list of its last step's files and
+ * dbt's table of which command writes what. A list that cannot be read leaves the table alone.
+ */
+async function plan(ctx: HarvestContext, runId: number, steps: DbtStep[], log: Logger): Promise<PlannedFile[]> {
+  if (ctx.discovery === 'probe-every-step') {
+    const files = ctx.artifacts === 'all' ? CORE_ARTIFACTS : ctx.artifacts;
+    return steps.flatMap((step) => files.map((file) => ({ step, file, promised: false })));
+  }
+  let listed: string[] | null = null;
+  if (steps.length > 0)
+    try {
+      listed = await ctx.client.listRunArtifacts(runId);
+    } catch (err) {
+      // The files themselves are asked for next: a lasting failure (a token refused) fails there.
+      log.warn("the run's artifact list was not read; asking for what each step's command writes", { error: err });
+    }
+  return planArtifacts(steps, listed && listed.length > 0 ? listed : null, ctx.artifacts);
+}
+
 /** What a reader made of a whole file: its facts, or why it has none (a bound passed). */
 type Read<T> = { facts: T } | { error: Error };
 
-/** The facts coverage reads from one step's manifest and catalog as they stream by. */
-interface StepCoverage {
+/** The facts read from one step's files as they stream by. */
+interface StepRead {
   manifest?: Read<ManifestFacts>;
   catalog?: Read<CatalogFacts>;
-  /** Only a `docs generate` step has a catalog, so only there is every table of the manifest kept. */
+  results?: Read<RunResultsFacts>;
+  sources?: Read<SourcesFacts>;
+  /** Only a `docs generate` step's catalog is read for coverage. */
   tables: boolean;
 }
 
@@ -180,28 +236,18 @@ async function storeArtifacts(
   steps: DbtStep[],
   tally: Tally,
   log: Logger,
-): Promise<{ status: 'failed'; error: string; retriable: boolean } | null> {
-  const transfers = steps.flatMap((step) =>
-    ctx.artifacts.map((file) => ({
-      step,
-      file,
-      path: artifactPath(runDir, step.index, storedFileName(file, step.subcommand)),
-    })),
-  );
-  const coverage = new Map<number, StepCoverage>();
+): Promise<{ status: 'failed'; error: string; retriable: boolean } | { facts: StepFacts[] }> {
+  const transfers = (await plan(ctx, run.id, steps, log)).map((p) => ({
+    ...p,
+    path: artifactPath(runDir, p.step.index, storedFileName(p.file, p.step.subcommand)),
+  }));
+  const coverage = new Map<number, StepRead>();
   let failed: { step: number; file: string; error: unknown } | undefined;
   await drain(transfers.values(), ctx.artifactConcurrency ?? ARTIFACT_CONCURRENCY, async (t) => {
     // After a failure, nothing new starts; what is in flight finishes (and is stored, write-once).
     if (failed) return;
     try {
-      const bytes = await fetchToStore(
-        ctx,
-        run.id,
-        t.file,
-        t.step.index,
-        t.path,
-        observer(ctx, coverage, t.step, t.file),
-      );
+      const bytes = await fetchToStore(ctx, run.id, t, observer(ctx, coverage, t.step, t.file));
       if (bytes !== null) {
         tally.files++;
         tally.bytes += bytes;
@@ -216,7 +262,7 @@ async function storeArtifacts(
     const retriable = !(err instanceof DbtCloudHttpError) || err.retriable || err instanceof DbtCloudAuthError;
     return { status: 'failed', error: `step ${failed.step} ${failed.file}: ${errorMessage(err)}`, retriable };
   }
-  return writeSummaries(ctx, run, runDir, coverage, tally, log);
+  return writeSummaries(ctx, run, runDir, steps, coverage, tally, log);
 }
 
 /**
@@ -224,9 +270,9 @@ async function storeArtifacts(
  * coverage reads, else a check that the file is one whole JSON document (so that a body cut short
  * or replaced by a proxy's page is never stored). Its facts, once the file is read, go to the step.
  */
-function observer(ctx: HarvestContext, coverage: Map<number, StepCoverage>, step: DbtStep, file: string): Observe {
+function observer(ctx: HarvestContext, coverage: Map<number, StepRead>, step: DbtStep, file: string): Observe {
   const tables = step.subcommand === 'docs generate';
-  const entry = (): StepCoverage => {
+  const entry = (): StepRead => {
     const e = coverage.get(step.index) ?? { tables };
     coverage.set(step.index, e);
     return e;
@@ -235,6 +281,13 @@ function observer(ctx: HarvestContext, coverage: Map<number, StepCoverage>, step
     return { reader: () => new ManifestReader(file), done: (read) => (entry().manifest = read as Read<ManifestFacts>) };
   if (ctx.coverage !== false && file === 'catalog.json' && tables)
     return { reader: () => new CatalogReader(file), done: (read) => (entry().catalog = read as Read<CatalogFacts>) };
+  if (file === 'run_results.json')
+    return {
+      reader: () => new RunResultsReader(file),
+      done: (read) => (entry().results = read as Read<RunResultsFacts>),
+    };
+  if (file === 'sources.json')
+    return { reader: () => new SourcesReader(file), done: (read) => (entry().sources = read as Read<SourcesFacts>) };
   return { reader: () => new JsonCheck(file), done: () => {} };
 }
 
@@ -243,35 +296,57 @@ interface Observe {
   done: (read: Read<unknown>) => void;
 }
 
-/** Each step's coverage.json, before `_run.json`: a stored run has its summaries. */
+/**
+ * Each step's coverage.json and summary.json, before `_run.json`: a stored run has its summaries.
+ * What was read of each step, for the run's history row.
+ */
 async function writeSummaries(
   ctx: HarvestContext,
   run: Run,
   runDir: string,
-  coverage: Map<number, StepCoverage>,
+  steps: readonly DbtStep[],
+  reads: Map<number, StepRead>,
   tally: Tally,
   log: Logger,
-): Promise<{ status: 'failed'; error: string; retriable: boolean } | null> {
-  for (const [step, c] of [...coverage].sort(([a], [b]) => a - b)) {
-    if (!c.manifest) continue;
-    const unread = [c.manifest, c.catalog].find((r) => r !== undefined && 'error' in r);
-    if (unread && 'error' in unread) {
-      // The artifacts are stored; only this step's summary is skipped, with one warning.
-      log.warn('coverage not computed for this step', { step, error: unread.error });
-      continue;
-    }
-    const manifest = (c.manifest as { facts: ManifestFacts }).facts;
-    const catalog = c.catalog && c.tables ? (c.catalog as { facts: CatalogFacts }).facts : null;
-    const jobName = typeof run.job?.name === 'string' ? run.job.name : null;
-    const summary = summarize(manifest, catalog, { finishedAt: run.finished_at?.text ?? null, jobName });
-    const line = `${JSON.stringify(summary)}\n`;
-    const written = await writeSmall(ctx.store, artifactPath(runDir, step, COVERAGE_FILE), line);
+): Promise<{ status: 'failed'; error: string; retriable: boolean } | { facts: StepFacts[] }> {
+  const facts: StepFacts[] = [];
+  const factsOf = <T>(step: number, what: string, read: Read<T> | undefined): T | null => {
+    if (read === undefined) return null;
+    if ('facts' in read) return read.facts;
+    // The artifact is stored; only what this step says is left out, with one warning.
+    log.warn(`${what} not read for this step`, { step, error: read.error });
+    return null;
+  };
+  const write = async (step: number, file: string, text: string) => {
+    const written = await writeSmall(ctx.store, artifactPath(runDir, step, file), text);
     if (written instanceof Error)
-      return { status: 'failed', error: `step ${step} ${COVERAGE_FILE}: ${errorMessage(written)}`, retriable: true };
+      return { status: 'failed' as const, error: `step ${step} ${file}: ${errorMessage(written)}`, retriable: true };
     tally.files++;
     tally.bytes += written;
+    return null;
+  };
+  for (const step of [...steps].sort((a, b) => a.index - b.index)) {
+    const r = reads.get(step.index);
+    if (!r) continue;
+    let coverage = null;
+    const manifest = factsOf(step.index, 'coverage', r.manifest);
+    const catalog = r.catalog && r.tables ? factsOf(step.index, 'coverage', r.catalog) : null;
+    if (manifest && (!r.catalog || !r.tables || catalog)) {
+      const jobName = typeof run.job?.name === 'string' ? run.job.name : null;
+      coverage = summarize(manifest, catalog, { finishedAt: run.finished_at?.text ?? null, jobName });
+      const failed = await write(step.index, COVERAGE_FILE, `${JSON.stringify(coverage)}\n`);
+      if (failed) return failed;
+    }
+    const results = factsOf(step.index, 'run results', r.results);
+    const sources = factsOf(step.index, 'source freshness', r.sources);
+    if (results || sources) {
+      const summary = summarizeStep({ index: step.index, command: step.subcommand }, results, sources);
+      const failed = await write(step.index, STEP_SUMMARY_FILE, `${JSON.stringify(summary)}\n`);
+      if (failed) return failed;
+    }
+    facts.push({ index: step.index, results, sources, coverage, catalog: catalog !== null });
   }
-  return null;
+  return { facts };
 }
 
 /** A small object (a summary, `_run.json`): its bytes, or the error. */
@@ -294,11 +369,11 @@ async function writeSmall(store: ArtifactSink, path: string, text: string): Prom
 async function fetchToStore(
   ctx: HarvestContext,
   runId: number,
-  file: string,
-  step: number,
-  path: string,
+  planned: PlannedFile & { path: string },
   observe: Observe,
 ): Promise<number | null> {
+  const { file, path, promised } = planned;
+  const step = planned.step.index;
   const attempts = ctx.fileAttempts ?? 3;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const again = async (attempt: number, err: unknown): Promise<void> => {
@@ -317,7 +392,12 @@ async function fetchToStore(
       await again(attempt, err);
       continue;
     }
-    if (!artifact.found) return null;
+    if (!artifact.found) {
+      // A file the step's command may not have written: none. One the run's list names: a failure.
+      if (!promised) return null;
+      await again(attempt, new Error(`dbt Cloud lists ${file} for this run, but answered 404 for step ${step}`));
+      continue;
+    }
     try {
       const seen = tee(observe);
       // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.

@@ -1,16 +1,24 @@
 /**
- * The coverage history as one self-contained HTML file: charts drawn by Vega-Lite and rendered to
- * SVG here (no script, no network: the file opens offline and prints), and tables of the largest
- * drops and the latest per-table figures.
+ * The history as one self-contained HTML file: how a project's runs go (run health, model timings,
+ * test results, source freshness) and how it is documented and tested (coverage). Charts are drawn
+ * by Vega-Lite and rendered to SVG here: no script, no network, the file opens offline and prints.
+ *
+ * For reading: every series has its own colour (Tableau's 20; a chart draws at most the 20 busiest
+ * jobs or the 8 slowest models, and says so), legends list whole names under the chart, numbers
+ * are right-aligned under right-aligned headers in tabular figures, and a table shows its first
+ * rows with the rest folded in a <details> element. A chart draws a job's runs one by one while it
+ * has at most RECENT_RUNS in the window, and its days (medians) beyond that.
  * @module
  */
-import type { History, HistoryPoint } from './history.ts';
+import { RECENT_RUNS } from './aggregate.ts';
+import type { History } from './history.ts';
+import type { HistoryRow } from '../core/history-row.ts';
 
 export interface ReportOptions {
   /** What was read (a folder or gs:// URL). */
   source: string;
   generatedAt: Date;
-  /** Most tables listed per job in the latest figures (lowest coverage first). */
+  /** Most tables listed per job in the latest coverage (lowest coverage first). */
   maxTables?: number;
 }
 
@@ -21,46 +29,59 @@ const esc = (text: unknown): string =>
   );
 const pct = (v: number | null | undefined): string =>
   v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`;
-const label = (p: { job_id: number; job_name: string | null }): string =>
-  p.job_name ? `${p.job_name} (${p.job_id})` : `job ${p.job_id}`;
+const time = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+const secs = (s: number | null | undefined): string => {
+  if (s === null || s === undefined) return '–';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
+};
+const bytes = (n: number): string =>
+  n >= 1e12 ? `${(n / 1e12).toFixed(2)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+const shortId = (id: string): string => id.split('.').slice(2).join('.') || id;
+const link = (row: { href: string | null; runId: number }): string =>
+  row.href ? `<a href="${esc(row.href)}">${row.runId}</a>` : String(row.runId);
 
-interface ChartSpec {
-  title: string;
-  field: keyof HistoryPoint;
-  format?: string;
-  yTitle: string;
-  points: HistoryPoint[];
+/** The palettes: ten clearly distinct colours, or twenty (in pairs of shades) for more series. */
+const MAX_SERIES = 20;
+
+/** A column of a table: its header, whether it holds numbers (right-aligned), its cell. */
+interface Column<T> {
+  header: string;
+  numeric?: boolean;
+  cell: (row: T) => string;
 }
 
-/** A Vega-Lite line chart of one measure per job, rendered to SVG. */
-async function chart(spec: ChartSpec): Promise<string> {
+/** A table of its first `shown` rows, the rest folded under a <details>. */
+function table<T>(columns: Column<T>[], rows: readonly T[], options: { shown?: number; empty: string }): string {
+  if (rows.length === 0) return `<p class="note">${options.empty}</p>`;
+  const shown = options.shown ?? 10;
+  const head = `<thead><tr>${columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${esc(c.header)}</th>`).join('')}</tr></thead>`;
+  const body = (part: readonly T[]) =>
+    `<tbody>${part.map((r) => `<tr>${columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`).join('')}</tbody>`;
+  const first = `<table>${head}${body(rows.slice(0, shown))}</table>`;
+  if (rows.length <= shown) return first;
+  return `${first}<details><summary>${rows.length - shown} more</summary><table>${head}${body(rows.slice(shown))}</table></details>`;
+}
+
+/** A Vega-Lite spec rendered to SVG. */
+async function chart(spec: Record<string, unknown>, series = 10): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const values = spec.points
-    .filter((p) => p[spec.field] !== null)
-    .map((p) => ({ finished_at: p.finished_at, value: p[spec.field], job: label(p), run: p.run_id }));
   const compiled = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 760,
+    width: 860,
     height: 220,
     background: 'white',
+    // Room for the last date under the axis.
+    padding: { left: 5, top: 5, right: 30, bottom: 5 },
     config: {
       font: 'Helvetica, Arial, sans-serif',
       axis: { labelFontSize: 11, titleFontSize: 11 },
-      legend: { labelLimit: 320, orient: 'bottom', columns: 2 },
+      legend: { orient: 'bottom', direction: 'horizontal', columns: 2, labelLimit: 0, symbolLimit: 0, titleLimit: 0 },
+      range: { category: { scheme: series <= 10 ? 'tableau10' : 'tableau20' } },
     },
-    data: { values },
-    mark: { type: 'line', point: values.length <= 400, interpolate: 'step-after', strokeWidth: 1.5 },
-    encoding: {
-      x: { field: 'finished_at', type: 'temporal', title: 'run finished (UTC)' },
-      y: {
-        field: 'value',
-        type: 'quantitative',
-        title: spec.yTitle,
-        ...(spec.format ? { axis: { format: spec.format }, scale: { domain: [0, 1] } } : {}),
-      },
-      color: { field: 'job', type: 'nominal', title: 'job' },
-    },
-  }).spec;
+    ...spec,
+  } as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -69,159 +90,466 @@ async function chart(spec: ChartSpec): Promise<string> {
   }
 }
 
+const figure = (svg: string, note?: string): string =>
+  `<figure>${svg}${note ? `<figcaption class="note">${esc(note)}</figcaption>` : ''}</figure>`;
+
+const jobLabel = (names: Map<number, string | null>, jobId: number): string => {
+  const name = names.get(jobId);
+  return name ? `${name} (${jobId})` : `job ${jobId}`;
+};
+
 export async function renderHistoryHtml(history: History, options: ReportOptions): Promise<string> {
-  const points = history.points;
-  const withCatalog = points.filter((p) => p.doc_coverage !== null || p.columns !== null);
-  const jobs = [...new Map(points.map((p) => [p.job_id, p])).values()];
-  const latestByJob = new Map<number, HistoryPoint>();
-  for (const p of points) latestByJob.set(p.job_id, p);
-  const times = points.map((p) => p.finished_at).sort();
-  const period = times.length > 0 ? `${esc(times[0]!.slice(0, 10))} to ${esc(times.at(-1)!.slice(0, 10))}` : 'no runs';
+  const f = history.figures;
+  const names = new Map(f.jobs.map((j) => [j.jobId, j.jobName]));
+  const label = (jobId: number) => jobLabel(names, jobId);
+  const charted = new Set(f.jobs.slice(0, MAX_SERIES).map((j) => j.jobId));
+  const chartNote = f.jobs.length > MAX_SERIES ? `The ${MAX_SERIES} busiest of ${f.jobs.length} jobs.` : undefined;
+  // A job's runs one by one while it has at most RECENT_RUNS here, its days beyond that.
+  const byDay = new Set(f.jobs.filter((j) => j.runs > RECENT_RUNS).map((j) => j.jobId));
+  const days = f.days.filter((d) => charted.has(d.jobId) && byDay.has(d.jobId));
+  const recent = f.recent.filter((r) => charted.has(r.jobId) && !byDay.has(r.jobId));
+  const series = Math.min(MAX_SERIES, f.jobs.length);
+  const sections: string[] = [];
 
-  const charts: string[] = [];
-  if (withCatalog.length > 0) {
-    charts.push(
-      section(
-        'Documentation coverage',
-        'Columns with a description, over all columns of the catalog (dbt-coverage doc).',
+  // ---- run health ----
+  const noon = (date: string) => `${date}T12:00:00Z`;
+  const durationValues = [
+    ...recent
+      .filter((r) => r.durationSeconds !== null)
+      .map((r) => ({ at: r.finishedAt, value: r.durationSeconds! / 60, job: label(r.jobId), status: r.status })),
+    ...days
+      .filter((d) => d.durationMedian !== null)
+      .map((d) => ({ at: noon(d.date), value: d.durationMedian! / 60, job: label(d.jobId), status: 'day' })),
+  ];
+  const queueValues = [
+    ...recent
+      .filter((r) => r.queuedSeconds !== null)
+      .map((r) => ({ at: r.finishedAt, value: r.queuedSeconds!, job: label(r.jobId) })),
+    ...days
+      .filter((d) => d.queuedMedian !== null)
+      .map((d) => ({ at: noon(d.date), value: d.queuedMedian!, job: label(d.jobId) })),
+  ];
+  const perDay = new Map<string, number>();
+  for (const d of f.days)
+    for (const k of ['success', 'error', 'cancelled'] as const)
+      if (d[k] > 0) perDay.set(`${d.date}|${k}`, (perDay.get(`${d.date}|${k}`) ?? 0) + d[k]);
+  const outcomes = [...perDay].map(([key, runs]) => {
+    const [date, outcome] = key.split('|') as [string, string];
+    return { date, outcome, runs };
+  });
+  const perRunNote =
+    byDay.size === 0
+      ? 'Each run.'
+      : `Each run; for jobs with more than ${RECENT_RUNS} runs here (${[...byDay].map(label).join(', ')}), each day's median.`;
+  const jobsTable = table(
+    [
+      { header: 'job', cell: (j) => esc(label(j.jobId)) },
+      { header: 'runs', numeric: true, cell: (j) => String(j.runs) },
+      { header: 'success', numeric: true, cell: (j) => pct(j.success / j.runs) },
+      { header: 'errors', numeric: true, cell: (j) => String(j.error) },
+      { header: 'cancelled', numeric: true, cell: (j) => String(j.cancelled) },
+      { header: 'last run', cell: (j) => `${link(j.last)} ${time(j.last.finishedAt)}` },
+      { header: 'last status', cell: (j) => `<span class="${j.last.status}">${j.last.status}</span>` },
+      { header: 'last duration', numeric: true, cell: (j) => secs(j.last.durationSeconds) },
+    ],
+    f.jobs,
+    { empty: 'No run.' },
+  );
+  sections.push(`<h2 id="runs">Run health</h2>${jobsTable}`);
+  if (outcomes.length > 0)
+    sections.push(
+      `<h3>Runs per day, by outcome</h3>${figure(
         await chart({
-          title: 'doc',
-          field: 'doc_coverage',
-          format: '%',
-          yTitle: 'documented columns',
-          points: withCatalog,
+          data: { values: outcomes },
+          mark: { type: 'bar' },
+          encoding: {
+            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
+            y: { field: 'runs', type: 'quantitative', stack: 'zero', title: 'runs' },
+            color: {
+              field: 'outcome',
+              type: 'nominal',
+              title: 'outcome',
+              scale: { domain: ['success', 'error', 'cancelled'], range: ['#2da44e', '#cf222e', '#8c959f'] },
+            },
+          },
         }),
-      ),
+      )}`,
     );
-    charts.push(
-      section(
-        'Test coverage',
-        'Columns with at least one test, over all columns (dbt-coverage test).',
+  if (durationValues.length > 0)
+    sections.push(
+      `<h3>Duration</h3>${figure(
+        await chart(
+          {
+            data: { values: durationValues },
+            layer: [
+              { mark: { type: 'line', strokeWidth: 1.5 } },
+              {
+                mark: { type: 'point', filled: true, size: 28 },
+                transform: [{ filter: "datum.status === 'error' || datum.status === 'cancelled'" }],
+                encoding: {
+                  shape: { field: 'status', type: 'nominal', title: 'run', scale: { domain: ['error', 'cancelled'] } },
+                },
+              },
+            ],
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              y: { field: 'value', type: 'quantitative', title: 'minutes' },
+              color: { field: 'job', type: 'nominal', title: 'job' },
+            },
+          },
+          series,
+        ),
+        `${perRunNote} Marked: runs that failed or were cancelled. ${chartNote ?? ''}`.trim(),
+      )}`,
+    );
+  if (queueValues.some((v) => v.value > 0))
+    sections.push(
+      `<h3>Queue time</h3>${figure(
+        await chart(
+          {
+            data: { values: queueValues },
+            mark: { type: 'line', strokeWidth: 1.5 },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              y: { field: 'value', type: 'quantitative', title: 'seconds waiting to start' },
+              color: { field: 'job', type: 'nominal', title: 'job' },
+            },
+          },
+          series,
+        ),
+        perRunNote,
+      )}`,
+    );
+  sections.push(
+    `<h3>Runs that failed</h3>${table(
+      [
+        { header: 'run', cell: (r: HistoryRow) => link(r) },
+        { header: 'job', cell: (r) => esc(label(r.jobId)) },
+        { header: 'finished', cell: (r) => time(r.finishedAt) },
+        { header: 'status', cell: (r) => `<span class="${r.status}">${r.status}</span>` },
+        { header: 'at step', cell: (r) => (r.failedStep ? esc(`${r.failedStep.index}: ${r.failedStep.name}`) : '–') },
+        { header: 'tests failed', numeric: true, cell: (r) => String(r.tests.fail + r.tests.error) },
+        { header: 'models failed', numeric: true, cell: (r) => String(r.models.error) },
+      ],
+      f.failures,
+      { empty: 'No run failed.' },
+    )}`,
+  );
+
+  // ---- models ----
+  const modelLines = f.modelSeries.map((s) => ({
+    at: `${s.date}T12:00:00Z`,
+    seconds: s.seconds,
+    model: `${shortId(s.model)} (${label(s.jobId)})`,
+  }));
+  sections.push(`<h2 id="models">Models</h2>`);
+  if (modelLines.length > 0)
+    sections.push(
+      `<h3>Execution time of the slowest models</h3>${figure(
+        await chart(
+          {
+            data: { values: modelLines },
+            mark: { type: 'line', point: true, strokeWidth: 1.5 },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
+              y: { field: 'seconds', type: 'quantitative', title: 'seconds (daily median)' },
+              color: { field: 'model', type: 'nominal', title: 'model' },
+            },
+          },
+          new Set(modelLines.map((m) => m.model)).size,
+        ),
+        'The slowest models of each job’s last run, and the largest regressions: each day’s median execution time.',
+      )}`,
+    );
+  sections.push(
+    `<h3>Slowest models now</h3>${table(
+      [
+        { header: 'model', cell: (m) => `<code>${esc(m.model)}</code>` },
+        { header: 'job', cell: (m) => esc(label(m.jobId)) },
+        { header: 'execution time', numeric: true, cell: (m) => secs(m.seconds) },
+        { header: 'status', cell: (m) => esc(m.status) },
+      ],
+      f.slowestNow,
+      { empty: 'No run results with timings.' },
+    )}`,
+  );
+  sections.push(
+    `<h3>Regressions</h3><p class="note">Median of the last 7 days against the 28 days before (each day's median), 20 % slower or more.</p>${table(
+      [
+        { header: 'model', cell: (r) => `<code>${esc(r.model)}</code>` },
+        { header: 'job', cell: (r) => esc(label(r.jobId)) },
+        { header: 'before', numeric: true, cell: (r) => secs(r.before) },
+        { header: 'last 7 days', numeric: true, cell: (r) => secs(r.after) },
+        { header: 'change', numeric: true, cell: (r) => `<span class="bad">+${(r.change * 100).toFixed(0)}%</span>` },
+      ],
+      f.regressions,
+      { empty: 'No model got slower.' },
+    )}`,
+  );
+  const costByJob = new Map<number, number>();
+  for (const d of f.days) costByJob.set(d.jobId, (costByJob.get(d.jobId) ?? 0) + d.bytesProcessed);
+  if ([...costByJob.values()].some((b) => b > 0))
+    sections.push(
+      `<h3>Bytes processed</h3>${table(
+        [
+          { header: 'job', cell: ([jobId]: [number, number]) => esc(label(jobId)) },
+          { header: 'bytes processed', numeric: true, cell: ([, b]) => bytes(b) },
+        ],
+        [...costByJob].filter(([, b]) => b > 0).sort((a, b) => b[1] - a[1]),
+        { empty: '' },
+      )}`,
+    );
+  sections.push(
+    `<h3>Models added and removed</h3>${table(
+      [
+        { header: 'job', cell: (c) => esc(label(c.jobId)) },
+        { header: 'runs', cell: (c) => `${c.fromRun} → ${c.toRun}` },
+        { header: 'finished', cell: (c) => time(c.finishedAt) },
+        { header: 'added', cell: (c) => c.added.map((m) => `<code>${esc(m)}</code>`).join('<br>') || '–' },
+        { header: 'removed', cell: (c) => c.removed.map((m) => `<code>${esc(m)}</code>`).join('<br>') || '–' },
+      ],
+      history.modelChanges,
+      { empty: 'The same models ran in each job’s last runs.' },
+    )}`,
+  );
+
+  // ---- tests ----
+  const perResult = new Map<string, number>();
+  for (const d of f.days)
+    for (const k of ['pass', 'warn', 'fail', 'error', 'skipped'] as const)
+      if (d.tests[k] + d.unitTests[k] > 0)
+        perResult.set(`${d.date}|${k}`, (perResult.get(`${d.date}|${k}`) ?? 0) + d.tests[k] + d.unitTests[k]);
+  const testBars = [...perResult].map(([key, tests]) => {
+    const [date, result] = key.split('|') as [string, string];
+    return { date, result, tests };
+  });
+  sections.push(`<h2 id="tests">Tests</h2>`);
+  if (testBars.length > 0)
+    sections.push(
+      `<h3>Test results per day</h3>${figure(
         await chart({
-          title: 'test',
-          field: 'test_coverage',
-          format: '%',
-          yTitle: 'tested columns',
-          points: withCatalog,
+          data: { values: testBars },
+          mark: { type: 'bar' },
+          encoding: {
+            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
+            y: { field: 'tests', type: 'quantitative', stack: 'zero', title: 'test results (data and unit tests)' },
+            color: {
+              field: 'result',
+              type: 'nominal',
+              title: 'result',
+              scale: {
+                domain: ['pass', 'warn', 'fail', 'error', 'skipped'],
+                range: ['#2da44e', '#d4a72c', '#cf222e', '#8250df', '#8c959f'],
+              },
+            },
+          },
         }),
-      ),
+      )}`,
     );
-    charts.push(
-      section(
-        'Columns',
-        'Columns in the catalog: coverage falls when columns are added undocumented.',
-        await chart({ title: 'columns', field: 'columns', yTitle: 'columns', points: withCatalog }),
-      ),
+  sections.push(
+    `<h3>Failing now</h3>${table(
+      [
+        { header: 'test', cell: (t) => `<code>${esc(t.test)}</code>` },
+        { header: 'job', cell: (t) => esc(label(t.jobId)) },
+        { header: 'result', cell: (t) => `<span class="bad">${esc(t.status)}</span>` },
+        { header: 'since', cell: (t) => `${time(t.since)} (run ${t.sinceRun})` },
+        { header: 'runs failing', numeric: true, cell: (t) => String(t.runs) },
+      ],
+      f.failingNow,
+      { empty: 'No test is failing in the last run of its job.' },
+    )}`,
+  );
+  sections.push(
+    `<h3>Flaky tests</h3><p class="note">Tests whose result changed at least four times between consecutive runs of a job (running the same number of tests) in the last 28 days.</p>${table(
+      [
+        { header: 'test', cell: (t) => `<code>${esc(t.test)}</code>` },
+        { header: 'job', cell: (t) => esc(label(t.jobId)) },
+        { header: 'changes', numeric: true, cell: (t) => String(t.flips) },
+        { header: 'failed', numeric: true, cell: (t) => `${t.failures} of ${t.runs} runs` },
+      ],
+      f.flaky,
+      { empty: 'No flaky test.' },
+    )}`,
+  );
+
+  // ---- freshness ----
+  const lagLines = f.sourceSeries.map((s) => ({
+    at: `${s.date}T12:00:00Z`,
+    hours: s.lagSeconds / 3600,
+    source: shortId(s.source),
+  }));
+  const latestCheck = new Map<string, (typeof f.freshnessNow)[number]>();
+  for (const c of f.freshnessNow) {
+    const known = latestCheck.get(c.source);
+    if (!known || known.finishedAt < c.finishedAt) latestCheck.set(c.source, c);
+  }
+  const stale = [...latestCheck.values()].filter((c) => c.status !== 'pass');
+  sections.push(`<h2 id="freshness">Source freshness</h2>`);
+  if (lagLines.length > 0)
+    sections.push(
+      `<h3>Largest lag per day</h3>${figure(
+        await chart(
+          {
+            data: { values: lagLines },
+            mark: { type: 'line', point: true, strokeWidth: 1.5 },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
+              y: { field: 'hours', type: 'quantitative', title: 'hours since the last load' },
+              color: { field: 'source', type: 'nominal', title: 'source' },
+            },
+          },
+          new Set(lagLines.map((l) => l.source)).size,
+        ),
+        'The 8 sources with the largest lag: max_loaded_at’s age at each check, the day’s largest.',
+      )}`,
+    );
+  sections.push(
+    `<h3>Past their threshold now</h3>${table(
+      [
+        { header: 'source', cell: (s) => `<code>${esc(s.source)}</code>` },
+        { header: 'status', cell: (s) => `<span class="bad">${esc(s.status)}</span>` },
+        { header: 'lag', numeric: true, cell: (s) => secs(s.lagSeconds) },
+        { header: 'checked', cell: (s) => `${time(s.finishedAt)} (run ${s.runId})` },
+      ],
+      stale,
+      {
+        empty:
+          f.freshnessNow.length > 0
+            ? 'Every source passed its last check.'
+            : 'No freshness check (dbt source freshness) stored.',
+      },
+    )}`,
+  );
+
+  // ---- coverage ----
+  const coverageValues = [
+    ...recent.flatMap((r) => [
+      { at: r.finishedAt, kind: 'doc', value: r.doc, job: label(r.jobId) },
+      { at: r.finishedAt, kind: 'test', value: r.test, job: label(r.jobId) },
+      { at: r.finishedAt, kind: 'unit-test', value: r.unitTest, job: label(r.jobId) },
+    ]),
+    ...days.flatMap((d) => [
+      { at: noon(d.date), kind: 'doc', value: d.doc, job: label(d.jobId) },
+      { at: noon(d.date), kind: 'test', value: d.test, job: label(d.jobId) },
+      { at: noon(d.date), kind: 'unit-test', value: d.unitTest, job: label(d.jobId) },
+    ]),
+  ].filter((v) => v.value !== null);
+  sections.push(`<h2 id="coverage">Coverage</h2>`);
+  for (const [kind, title, note] of [
+    [
+      'doc',
+      'Documentation coverage',
+      'Columns with a description, over all columns of the catalog (dbt-coverage doc).',
+    ],
+    ['test', 'Test coverage', 'Columns with at least one test, over all columns (dbt-coverage test).'],
+    ['unit-test', 'Unit-test coverage', 'Models with a dbt unit test, over all models (dbt-coverage unit-test).'],
+  ] as const) {
+    const values = coverageValues.filter((v) => v.kind === kind);
+    if (values.length === 0) continue;
+    sections.push(
+      `<h3>${title}</h3>${figure(
+        await chart(
+          {
+            data: { values },
+            mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5, point: values.length <= 400 },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              y: {
+                field: 'value',
+                type: 'quantitative',
+                title: 'coverage',
+                axis: { format: '%' },
+                scale: { domain: [0, 1] },
+              },
+              color: { field: 'job', type: 'nominal', title: 'job' },
+            },
+          },
+          series,
+        ),
+        note,
+      )}`,
     );
   }
-  const modelShare = points
-    .filter((p) => p.models > 0)
-    .map((p) => ({ ...p, doc_coverage: p.models_documented / p.models, test_coverage: p.models_tested / p.models }));
-  if (modelShare.length > 0) {
-    charts.push(
-      section(
-        'Models with a description',
-        'From the manifest alone: every run with a manifest counts, with or without a catalog.',
-        await chart({
-          title: 'models documented',
-          field: 'doc_coverage',
-          format: '%',
-          yTitle: 'documented models',
-          points: modelShare,
-        }),
-      ),
-    );
-    charts.push(
-      section(
-        'Models with a test',
-        'From the manifest alone.',
-        await chart({
-          title: 'models tested',
-          field: 'test_coverage',
-          format: '%',
-          yTitle: 'tested models',
-          points: modelShare,
-        }),
-      ),
-    );
-  }
-
-  const summaryRows = jobs
-    .map((j) => latestByJob.get(j.job_id)!)
-    .map(
-      (p) =>
-        `<tr><td>${esc(label(p))}</td><td>${esc(p.finished_at)}</td><td class="n">${pct(p.doc_coverage)}</td><td class="n">${pct(p.test_coverage)}</td><td class="n">${p.columns ?? '–'}</td><td class="n">${p.models_documented}/${p.models}</td><td class="n">${p.models_tested}/${p.models}</td><td class="n">${p.tests}</td></tr>`,
-    )
-    .join('');
-  const drops = history.drops
-    .map(
-      (d) =>
-        `<tr><td>${esc(label(d))}</td><td>${d.kind === 'doc' ? 'documentation' : 'tests'}</td><td>${esc(d.finished_at)}</td><td>${d.from_run} → ${d.to_run}</td><td class="n">${pct(d.before)} → ${pct(d.after)}</td><td class="n bad">${(d.change * 100).toFixed(1)} pt</td><td>${
-          d.tables.length > 0
-            ? d.tables
-                .map(
-                  (t) =>
-                    `<code>${esc(t.name)}</code> +${t.lost} ${d.kind === 'doc' ? 'undocumented' : 'untested'}${t.columns_before === null ? ' (new table)' : ''}`,
-                )
-                .join('<br>')
-            : '–'
-        }</td></tr>`,
-    )
-    .join('');
+  sections.push(
+    `<h3>Largest drops between consecutive runs</h3>${table(
+      [
+        { header: 'job', cell: (d) => esc(label(d.job_id)) },
+        { header: 'coverage', cell: (d) => (d.kind === 'doc' ? 'documentation' : 'tests') },
+        { header: 'finished', cell: (d) => time(d.finished_at) },
+        { header: 'runs', cell: (d) => `${d.from_run} → ${d.to_run}` },
+        { header: 'before', numeric: true, cell: (d) => pct(d.before) },
+        { header: 'after', numeric: true, cell: (d) => pct(d.after) },
+        { header: 'change', numeric: true, cell: (d) => `<span class="bad">${(d.change * 100).toFixed(1)} pt</span>` },
+        {
+          header: 'models that lost it',
+          cell: (d) =>
+            d.tables
+              .map(
+                (t) =>
+                  `<code>${esc(t.name)}</code> +${t.lost} ${d.kind === 'doc' ? 'undocumented' : 'untested'}${t.columns_before === null ? ' (new)' : ''}`,
+              )
+              .join('<br>') || '–',
+        },
+      ],
+      history.drops,
+      { empty: 'No run lowered a coverage.' },
+    )}`,
+  );
   const maxTables = options.maxTables ?? 200;
-  const latest = history.latest
-    .map((l) => {
-      const rows = [...l.tables]
-        .sort(
-          (a, b) =>
-            a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1),
-        )
-        .slice(0, maxTables)
-        .map(
-          (t) =>
-            `<tr><td><code>${esc(t.name)}</code></td><td class="n">${t.columns}</td><td class="n">${pct(t.columns ? t.documented / t.columns : null)}</td><td class="n">${pct(t.columns ? t.tested / t.columns : null)}</td><td class="n">${t.tests}</td></tr>`,
-        )
-        .join('');
-      const more =
-        l.tables.length > maxTables ? `<p class="note">${l.tables.length - maxTables} more tables not listed.</p>` : '';
-      return `<h3>${esc(label(l))}, run ${l.run_id} (${esc(l.finished_at)})</h3><table><thead><tr><th>table</th><th>columns</th><th>documented</th><th>tested</th><th>tests</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
-    })
-    .join('');
-  const skipped =
-    history.skipped.length > 0
-      ? `<p class="note">${history.skipped.length} runs left out (their summary could not be read or computed), such as run ${history.skipped[0]!.run_id}: ${esc(history.skipped[0]!.reason)}</p>`
-      : '';
+  for (const l of history.latest) {
+    const tables = [...l.tables].sort(
+      (a, b) =>
+        a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1),
+    );
+    sections.push(
+      `<h3>Per table: ${esc(label(l.job_id))}, run ${l.run_id} (${time(l.finished_at)})</h3>${table(
+        [
+          { header: 'table', cell: (t) => `<code>${esc(t.name)}</code>` },
+          { header: 'columns', numeric: true, cell: (t) => String(t.columns) },
+          { header: 'documented', numeric: true, cell: (t) => pct(t.columns ? t.documented / t.columns : null) },
+          { header: 'tested', numeric: true, cell: (t) => pct(t.columns ? t.tested / t.columns : null) },
+          { header: 'tests', numeric: true, cell: (t) => String(t.tests) },
+          {
+            header: 'unit tests',
+            numeric: true,
+            cell: (t) => (t.unit_tests === undefined ? '–' : String(t.unit_tests)),
+          },
+        ],
+        tables.slice(0, maxTables),
+        { empty: 'No table.' },
+      )}${tables.length > maxTables ? `<p class="note">${tables.length - maxTables} more tables not listed.</p>` : ''}`,
+    );
+  }
 
+  const s = history.stats;
+  const skipped =
+    s.skippedCount > 0
+      ? `<p class="note">${s.skippedCount} stored objects left out (unreadable), such as ${esc(s.skipped[0]!.path)}: ${esc(s.skipped[0]!.reason)}</p>`
+      : '';
+  const period = f.first && f.last ? `${f.first.slice(0, 10)} to ${f.last.slice(0, 10)}` : 'no runs';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dbt coverage history</title>
+<title>dbt run history</title>
 <style>
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; } h3 { font-size: 1rem; margin-top: 1.4rem; }
-.meta, .note { color: #59636e; } figure { margin: .5rem 0 0; } figure svg { max-width: 100%; height: auto; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.3rem; margin-top: 2.4rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; } h3 { font-size: 1rem; margin-top: 1.6rem; }
+nav a { margin-right: 1rem; } .meta, .note, figcaption { color: #59636e; } figure { margin: .5rem 0 0; } figure svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; margin-top: .5rem; } th, td { border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; font-weight: 600; } td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } .bad { color: #cf222e; } code { font-size: 12px; }
+th { background: #f6f8fa; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.bad, .error { color: #cf222e; } .success { color: #1a7f37; } .cancelled { color: #59636e; } code { font-size: 12px; }
+details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; }
 </style>
 </head>
 <body>
-<h1>dbt coverage history</h1>
-<p class="meta">${esc(options.source)} · ${history.stats.runs} runs of ${jobs.length} jobs, ${period} · ${history.stats.stored} summaries stored, ${history.stats.computed} computed from stored manifests · generated ${esc(options.generatedAt.toISOString())} by dbt-cloud-harvester</p>
+<h1>dbt run history</h1>
+<p class="meta">${esc(options.source)} · ${f.runs} runs of ${f.jobs.length} jobs, ${period} · generated ${esc(options.generatedAt.toISOString())} by dbt-cloud-harvester</p>
+<nav><a href="#runs">Run health</a><a href="#models">Models</a><a href="#tests">Tests</a><a href="#freshness">Source freshness</a><a href="#coverage">Coverage</a></nav>
 ${skipped}
-<h2>Latest run of each job</h2>
-<table><thead><tr><th>job</th><th>finished</th><th>documentation</th><th>tests</th><th>columns</th><th>models documented</th><th>models tested</th><th>tests</th></tr></thead><tbody>${summaryRows}</tbody></table>
-${charts.join('\n')}
-<h2>Largest drops between consecutive runs</h2>
-${drops ? `<table><thead><tr><th>job</th><th>coverage</th><th>finished</th><th>runs</th><th>change</th><th></th><th>tables that caused it</th></tr></thead><tbody>${drops}</tbody></table>` : '<p class="note">No run lowered a coverage.</p>'}
-<h2>Latest per-table figures</h2>
-${latest || '<p class="note">No run with a catalog (a <code>dbt docs generate</code> step) yet.</p>'}
+${sections.join('\n')}
 </body>
 </html>
 `;
-}
-
-function section(title: string, note: string, svg: string): string {
-  return `<h2>${esc(title)}</h2><p class="note">${esc(note)}</p><figure>${svg}</figure>`;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Storage, type Bucket } from '@google-cloud/storage';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline as pipeStreams, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bucketPlace, type BucketPlace } from '../core/destination.ts';
 import { checkRelativePath } from '../core/paths.ts';
@@ -94,11 +94,26 @@ export class GcsBucket implements Store {
     } while (pageToken);
   }
 
+  /**
+   * One request: the body once its answer is a success, ObjectNotFoundError for 404. (The client's
+   * stream starts its request when read, so it is piped into the stream handed out.)
+   */
   async read(path: string): Promise<Readable> {
-    const file = this.bucket.file(this.name(path));
-    const [exists] = await file.exists();
-    if (!exists) throw new ObjectNotFoundError(`${this.description}/${path}`);
-    return file.createReadStream({ validation: 'crc32c' });
+    const source = this.bucket.file(this.name(path)).createReadStream({ validation: 'crc32c' });
+    const out = new PassThrough();
+    return new Promise<Readable>((resolve, reject) => {
+      let settled = false;
+      source.once('response', (res: { statusCode?: number }) => {
+        if (settled || (res.statusCode !== undefined && res.statusCode >= 300)) return; // the error follows
+        settled = true;
+        resolve(out);
+      });
+      pipeStreams(source, out, (err) => {
+        if (!err || settled) return;
+        settled = true;
+        reject(statusOf(err) === 404 ? new ObjectNotFoundError(`${this.description}/${path}`) : err);
+      });
+    });
   }
 }
 

@@ -18,6 +18,7 @@ import {
   ObjectNotFoundError,
   byteCounter,
   type Store,
+  type ListOptions,
   type StoredEntry,
   type WriteOptions,
   type WriteResult,
@@ -109,11 +110,11 @@ export class LocalFolder implements Store {
     }
   }
 
-  async *list(prefix = ''): AsyncIterable<StoredEntry> {
+  async *list(prefix = '', options: ListOptions = {}): AsyncIterable<StoredEntry> {
     // Walk only the folder the prefix names (whole segments), then keep what matches the rest.
     const whole = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     if (whole) checkRelativePath(whole);
-    yield* this.walk(whole, prefix);
+    yield* this.walk(whole, prefix, options.sizes !== false);
   }
 
   async read(path: string): Promise<Readable> {
@@ -123,7 +124,7 @@ export class LocalFolder implements Store {
     return createReadStream(full);
   }
 
-  private async *walk(dir: string, prefix: string): AsyncIterable<StoredEntry> {
+  private async *walk(dir: string, prefix: string, sizes: boolean): AsyncIterable<StoredEntry> {
     let entries: Dirent[];
     try {
       entries = await readdir(join(this.root, ...(dir ? dir.split('/') : [])), { withFileTypes: true });
@@ -134,8 +135,12 @@ export class LocalFolder implements Store {
     for (const e of entries) {
       const path = dir ? `${dir}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (path.startsWith(prefix) || prefix.startsWith(`${path}/`)) yield* this.walk(path, prefix);
+        if (path.startsWith(prefix) || prefix.startsWith(`${path}/`)) yield* this.walk(path, prefix, sizes);
       } else if (e.isFile() && path.startsWith(prefix) && !isTemporary(e.name)) {
+        if (!sizes) {
+          yield { path, size: -1 };
+          continue;
+        }
         const info = await stat(join(this.root, ...path.split('/'))).catch(() => null);
         if (info) yield { path, size: info.size };
       }

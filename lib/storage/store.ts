@@ -26,7 +26,13 @@ export interface WriteOptions {
 export interface StoredEntry {
   /** Relative to the destination, `/`-separated. */
   path: string;
+  /** Bytes; -1 where the listing was asked not to find them (ListOptions.sizes). */
   size: number;
+}
+
+export interface ListOptions {
+  /** Find each object's size (default true; a folder then reads each file's metadata). */
+  sizes?: boolean;
 }
 
 /** What harvesting needs of a destination. */
@@ -42,7 +48,7 @@ export interface ObjectReader {
   /** For messages: the folder or gs:// URL. */
   readonly description: string;
   /** Every stored object whose path starts with `prefix` (folders are not objects), in path order. */
-  list(prefix?: string): AsyncIterable<StoredEntry>;
+  list(prefix?: string, options?: ListOptions): AsyncIterable<StoredEntry>;
   /** One object's bytes; rejects with ObjectNotFoundError when there is none. */
   read(path: string): Promise<Readable>;
 }
@@ -67,4 +73,17 @@ export function byteCounter(): { stream: Transform; bytes: () => number } {
     },
   });
   return { stream, bytes: () => bytes };
+}
+
+/** A whole small object as text, refusing one past `limit` bytes. */
+export async function readSmall(reader: ObjectReader, path: string, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of await reader.read(path)) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > limit) throw new Error(`${path} is larger than ${limit} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

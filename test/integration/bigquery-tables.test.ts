@@ -23,6 +23,8 @@ interface Field {
 }
 interface Table {
   id: string;
+  /** Views, over the tables: their query. */
+  view?: string;
   sourceUris: string[];
   schema: Field[];
   partitionKeys: string[];
@@ -31,6 +33,7 @@ interface Table {
 let fake: FakeDbtCloud;
 let out: string;
 let tables: Table[];
+let views: { id: string; query: string }[];
 let destination: string;
 
 beforeAll(async () => {
@@ -42,8 +45,11 @@ beforeAll(async () => {
     const harvestRun = all.find((r) => r.type === 'google_cloudfunctions2_function' && r.index === 'harvestRun')!;
     destination = (harvestRun.values['service_config'] as { environment_variables: Record<string, string> }[])[0]!
       .environment_variables['ARTIFACTS_DESTINATION']!;
+    views = all
+      .filter((r) => r.type === 'google_bigquery_table' && (r.values['view'] as unknown[] | undefined)?.length)
+      .map((r) => ({ id: String(r.values['table_id']), query: (r.values['view'] as { query: string }[])[0]!.query }));
     tables = all
-      .filter((r) => r.type === 'google_bigquery_table')
+      .filter((r) => r.type === 'google_bigquery_table' && !(r.values['view'] as unknown[] | undefined)?.length)
       .map((r) => {
         const ext = (r.values['external_data_configuration'] as Record<string, unknown>[])[0]!;
         const hive = (ext['hive_partitioning_options'] as { source_uri_prefix: string }[] | undefined)?.[0];
@@ -133,8 +139,32 @@ function misfits(value: unknown, field: Field, path: string): string[] {
 }
 
 describe('the BigQuery external tables over what the harvester stores', () => {
+  it('has views that flatten the step summaries, each reading a field the files have', async () => {
+    expect(views.map((v) => v.id).sort()).toEqual(['model_timings', 'source_freshness', 'test_failures']);
+    const summaries = tables.find((t) => t.id === 'step_summaries')!;
+    for (const v of views) {
+      expect(v.query).toContain('.step_summaries` AS s, UNNEST(s.');
+      const list = /UNNEST\(s\.(\w+)\)/.exec(v.query)![1]!;
+      const field = summaries.schema.find((f) => f.name === list)!;
+      expect(field.mode).toBe('REPEATED');
+      // Every field the view selects from the list is declared (a misspelt one would fail the query).
+      const alias = /UNNEST\(s\.\w+\) AS (\w+)/.exec(v.query)![1]!;
+      for (const [, name] of v.query.matchAll(new RegExp(`\\b${alias}\\.(\\w+)`, 'g')))
+        expect(
+          field.fields!.map((f) => f.name),
+          `${v.id}: ${alias}.${name}`,
+        ).toContain(name);
+    }
+  });
+
   it('has the tables, each over stored files', async () => {
-    expect(tables.map((t) => t.id).sort()).toEqual(['coverage', 'run_results', 'runs']);
+    expect(tables.map((t) => t.id).sort()).toEqual([
+      'coverage',
+      'run_history',
+      'run_results',
+      'runs',
+      'step_summaries',
+    ]);
     for (const t of tables)
       for (const uri of t.sourceUris) expect((await filesOf(uri)).length, `${t.id}: ${uri}`).toBeGreaterThan(10);
   });

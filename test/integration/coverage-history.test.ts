@@ -39,6 +39,9 @@ async function storeRun(
     `${JSON.stringify({
       id: run.id,
       job_definition_id: JOB,
+      status: 10,
+      created_at: `${run.day} 10:00:00.000000+00:00`,
+      started_at: `${run.day} 10:01:00.000000+00:00`,
       finished_at: `${run.day} 10:15:00.000000+00:00`,
       job: { name: 'Nightly docs' },
     })}\n`,
@@ -175,7 +178,7 @@ describe('coverage history', () => {
     const csv = await cli(['coverage', 'history', '--from', dir, '--format', 'csv', '--job-id', String(JOB)], {});
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe(
-      'job_id,job_name,run_id,finished_at,step,origin,doc_coverage,doc_covered,columns,test_coverage,test_covered,column_tests,models,models_documented,models_tested,tests',
+      'job_id,job_name,run_id,finished_at,step,origin,doc_coverage,doc_covered,columns,test_coverage,test_covered,column_tests,models,models_documented,models_tested,tests,unit_test_coverage',
     );
     expect(lines.slice(1).map((l) => l.split(',')[2])).toEqual(['1001', '1002', '1003']);
   });
@@ -190,7 +193,7 @@ describe('coverage history', () => {
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(5);
     expect(html).toContain('streamlit_test.customers');
     // Self-contained: nothing to fetch, nothing to run.
-    expect(html).not.toMatch(/<script|<link |src="http|href="http/);
+    expect(html).not.toMatch(/<script|<link |src="http|url\(/);
   });
 
   it('says so, and exits 1, when nothing is stored there', async () => {
@@ -198,7 +201,7 @@ describe('coverage history', () => {
     const res = await cli(['coverage', 'history', '--from', empty, '--format', 'json'], {});
     await rm(empty, { recursive: true });
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/no stored run with a manifest/);
+    expect(res.stderr).toMatch(/no stored run in /);
   });
 });
 

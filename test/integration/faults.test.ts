@@ -17,6 +17,7 @@ import {
   runFolder,
   storedByAnotherWriter,
   storedProblem,
+  runIdOf,
 } from '../expected.ts';
 
 /**
@@ -305,9 +306,7 @@ describe('the CLI harvest under faults', () => {
     expect(result.code, result.stderr).toBe(0);
     const objects = gcs.list('fault-bucket');
     const ids = new Set(truth().map((r) => r.id));
-    const strays = objects
-      .filter((o) => !ids.has(Number(/\/run_id=(\d+)\//.exec(o.name)?.[1])))
-      .map((o) => `stray ${o.name}`);
+    const strays = objects.filter((o) => !ids.has(runIdOf(o.name))).map((o) => `stray ${o.name}`);
     const mismatches = [...strays, ...(await objectMismatches(fake.account, truth(), objects, 'faults'))].length;
     table.push({
       fault: 'GCS 503 on uploads + 412 races',

@@ -9,7 +9,7 @@ import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
 import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 import { cli } from '../cli.ts';
-import { expectedTree, listFiles, sha256File, runFolder, storedProblem } from '../expected.ts';
+import { expectedTree, listFiles, sha256File, runFolder, storedProblem, ofRun } from '../expected.ts';
 
 const WINDOW = { start: new Date('2022-06-01T10:00:00Z'), end: new Date('2022-06-01T11:00:00Z') };
 const ARGS = [
@@ -107,7 +107,7 @@ describe('retrieve-artifacts-time-interval into a folder', () => {
       expect(stored.href).toContain(String(run.id));
     }
     const clone = truth.find((r) => r.outcome === 'clone-failure')!;
-    expect(files.filter((f) => f.includes(`run_id=${clone.id}/`))).toEqual([`${runFolder(clone)}/_run.json`]);
+    expect(files.filter((f) => ofRun(f, clone.id))).toEqual([`${runFolder(clone)}/_run.json`]);
   });
 
   it('stores nothing new the second time and reports every run as skipped', async () => {
@@ -267,6 +267,111 @@ describe('retrieve-most-recent-artifact', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/No successful run/);
+    expect(await listFiles(out)).toEqual([]);
+  });
+});
+
+describe('retrieve-run-artifacts', () => {
+  it("writes one run's artifacts under their own names, each from the last step that wrote it", async () => {
+    const run = fake.account.runs.find(
+      (r) =>
+        fake.account.isComplete(r) &&
+        fake.account.artifactsSaved(r) &&
+        r.steps.some((s) => s.command === 'docs generate' && s.files.length > 0) &&
+        r.steps.some((s) => s.files.includes('semantic_manifest.json')) &&
+        r.steps.at(-1)!.files.length > 0,
+    )!;
+    const out = join(work, `run-${run.id}`);
+    const result = await cli(['retrieve-run-artifacts', '--run-id', String(run.id), '--output-folder', out], env);
+    expect(result.code, result.stderr).toBe(0);
+    // Each top-level JSON artifact of the run, under dbt's own name, from the last step that has it.
+    const names = [...new Set(run.steps.flatMap((s) => s.files.filter((f) => /^[^/]+\.json$/.test(f))))].sort();
+    expect(await listFiles(out)).toEqual(names);
+    for (const name of names) {
+      const last = [...run.steps].reverse().find((s) => s.files.includes(name))!;
+      expect(await sha256File(join(out, name)), name).toBe(
+        await fake.account.artifact(run.id, last.index, name).sha256(),
+      );
+    }
+    expect(JSON.parse(result.stdout)).toMatchObject({ runId: run.id, missing: [] });
+  });
+
+  it('takes one step and named artifacts; exits 1 for one the run lacks, 2 for a run that does not exist', async () => {
+    const run = fake.account.runs.find(
+      (r) =>
+        fake.account.isComplete(r) &&
+        fake.account.artifactsSaved(r) &&
+        r.steps.filter((s) => s.files.includes('manifest.json')).length >= 2,
+    )!;
+    const first = run.steps.find((s) => s.files.includes('manifest.json'))!;
+    const out = join(work, `run-step-${run.id}`);
+    const one = await cli(
+      [
+        'retrieve-run-artifacts',
+        '--run-id',
+        String(run.id),
+        '--output-folder',
+        out,
+        '--step',
+        String(first.index),
+        '--artifact',
+        'manifest',
+      ],
+      env,
+    );
+    expect(one.code, one.stderr).toBe(0);
+    expect(await sha256File(join(out, 'manifest.json'))).toBe(
+      await fake.account.artifact(run.id, first.index, 'manifest.json').sha256(),
+    );
+    const lacking = await cli(
+      [
+        'retrieve-run-artifacts',
+        '--run-id',
+        String(run.id),
+        '--output-folder',
+        out,
+        '--step',
+        String(first.index),
+        '--artifact',
+        'catalog',
+      ],
+      env,
+    );
+    if (!first.files.includes('catalog.json')) {
+      expect(lacking.code).toBe(1);
+      expect(lacking.stderr).toContain(`Run ${run.id} has no catalog.json in step ${first.index}`);
+    }
+    const none = await cli(['retrieve-run-artifacts', '--run-id', '999', '--output-folder', out], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/run 999/i);
+    const noStep = await cli(
+      ['retrieve-run-artifacts', '--run-id', String(run.id), '--output-folder', out, '--step', '99'],
+      env,
+    );
+    expect(noStep.code).toBe(2);
+    expect(noStep.stderr).toContain(`run ${run.id} has no dbt step 99`);
+  });
+
+  it('refuses a body that is not JSON, and leaves the folder as it was', async () => {
+    const run = fake.account.runs.find(
+      (r) =>
+        fake.account.isComplete(r) && fake.account.artifactsSaved(r) && r.steps.at(-1)!.files.includes('manifest.json'),
+    )!;
+    const out = join(work, `run-html-${run.id}`);
+    const handle = fake.inject({
+      kind: 'artifact',
+      runId: run.id,
+      file: 'manifest.json',
+      fault: { type: 'body', contentType: 'application/json', text: '{"nodes": {"model.a": <html>Sign in</html>' },
+    });
+    const result = await cli(
+      ['retrieve-run-artifacts', '--run-id', String(run.id), '--output-folder', out, '--artifact', 'manifest'],
+      env,
+    );
+    fake.clearFaults();
+    expect(handle.hits).toBeGreaterThan(0);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/manifest.json is not a whole JSON document/);
     expect(await listFiles(out)).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
 import { clientFor, fakeCloud } from '../helpers.ts';
-import { listFiles, runFolder } from '../expected.ts';
+import { listFiles, runFolder, ofRun } from '../expected.ts';
 
 /** Hostile or broken dbt Cloud answers: a clear failure or a safe result, nothing outside the destination. */
 let fake: FakeDbtCloud;
@@ -60,9 +60,14 @@ describe('hostile or broken dbt Cloud answers', () => {
     const outcome = await harvestRun(run.id, ctx);
     expect(outcome.status).toBe('stored');
     const everything = await listFiles(root);
-    expect(everything.every((f) => f.startsWith(`dest/${runFolder(run)}/`) || !f.includes(`run_id=${run.id}`))).toBe(
-      true,
-    );
+    expect(
+      everything.every(
+        (f) =>
+          f.startsWith(`dest/${runFolder(run)}/`) ||
+          f.startsWith('dest/_history/rows/') ||
+          !f.includes(`run_id=${run.id}`),
+      ),
+    ).toBe(true);
     const mine = everything.filter((f) => f.includes(`run_id=${run.id}/`));
     expect(mine.length).toBeGreaterThan(1);
     for (const f of mine)

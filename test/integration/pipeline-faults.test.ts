@@ -9,6 +9,7 @@ import {
   objectMismatches,
   runFolder,
   storedByAnotherWriter,
+  runIdOf,
 } from '../expected.ts';
 import { emulatorRequired, hasGcloud } from '../../harness/services.ts';
 import { post, startPipeline, type FunctionName, type Pipeline } from '../../harness/pipeline.ts';
@@ -415,7 +416,7 @@ describe.skipIf(!available)(
 
     it('leaves nothing else in the bucket, and dead-letters nothing', async () => {
       const ids = new Set(harvested.map((r) => r.id));
-      const strays = gcs.list(BUCKET).filter((o) => !ids.has(Number(/\/run_id=(\d+)\//.exec(o.name)?.[1])));
+      const strays = gcs.list(BUCKET).filter((o) => !ids.has(runIdOf(o.name)));
       expect(strays.map((o) => o.name)).toEqual([]);
       expect(await objectMismatches(fake.account, harvested, gcs.list(BUCKET))).toEqual([]);
       expect(pipeline.dead).toEqual([]);

@@ -388,13 +388,21 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   it('filters on a partition key in every README query of a table that requires one', () => {
     const hive = (t: PlannedResource) =>
       first<{ require_partition_filter?: boolean } | undefined>(
-        first<{ hive_partitioning_options: unknown }>(t.values['external_data_configuration'])
-          .hive_partitioning_options,
+        first<{ hive_partitioning_options: unknown } | undefined>(t.values['external_data_configuration'])
+          ?.hive_partitioning_options,
       );
-    const partitioned = ofType('google_bigquery_table')
+    const tables = ofType('google_bigquery_table');
+    const required = tables
       .filter((t) => hive(t)?.require_partition_filter === true)
       .map((t) => String(t.values['table_id']));
-    expect(partitioned.sort()).toEqual(['coverage', 'run_results']);
+    expect(required.sort()).toEqual(['coverage', 'run_history', 'run_results', 'step_summaries']);
+    // A view over such a table needs the same filter (it reaches the table through the view).
+    const views = tables
+      .filter((t) => (t.values['view'] as unknown[] | undefined)?.length)
+      .filter((t) => required.some((r) => first<{ query: string }>(t.values['view']).query.includes(`.${r}\``)))
+      .map((t) => String(t.values['table_id']));
+    expect(views.sort()).toEqual(['model_timings', 'source_freshness', 'test_failures']);
+    const partitioned = [...required, ...views];
     const statements = codeBlocks(readFileSync('README.md', 'utf8'), ['sql'])
       .flatMap((b) => b.split(';'))
       .filter((q) => /\bSELECT\b/i.test(q));

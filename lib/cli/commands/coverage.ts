@@ -1,13 +1,12 @@
 /**
  * coverage compute and coverage compare: dbt-coverage's two commands (0.4.2), from a folder of
  * artifacts and from reports (the same figures, tables and reports, so that either tool reads the
- * other's). coverage history: the coverage of every stored run, as a report or a series.
+ * other's).
  * @module
  */
 import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { anyText, fromParser, oneOf, positiveInt, ratioText, timeText } from '../../config/values.ts';
+import { anyText, oneOf, ratioText } from '../../config/values.ts';
 import {
   compareReports,
   decreaseMessage,
@@ -18,25 +17,12 @@ import {
 } from '../../core/coverage-compare.ts';
 import { formatMarkdown, formatString, writeReportJson } from '../../core/coverage-report.ts';
 import { COVERAGE_TYPES, computeCoverage, type CoverageReport } from '../../core/coverage.ts';
-import { parseDestination } from '../../core/destination.ts';
 import { pythonFixed } from '../../core/python-format.ts';
 import { CatalogReader } from '../../facts/catalog.ts';
 import { ReportReader } from '../../facts/coverage-report.ts';
 import { ManifestReader } from '../../facts/manifest.ts';
 import { readFacts } from '../../facts/reader.ts';
-import { historyCsv, loadHistory } from '../../history/history.ts';
-import { renderHistoryHtml } from '../../history/report-html.ts';
-import { openStore } from '../../storage/index.ts';
-import {
-  arg,
-  cliLogger,
-  commandConfig,
-  defineCommand,
-  pathProblem,
-  resolvePath,
-  type CliIO,
-  type Command,
-} from '../command.ts';
+import { arg, commandConfig, defineCommand, pathProblem, resolvePath, type CliIO, type Command } from '../command.ts';
 
 const OUTPUT_FORMATS = ['string', 'markdown'] as const;
 const formatArgs = {
@@ -82,14 +68,27 @@ function asStored(report: CoverageReport): StoredReport {
 /** The report file, written a piece at a time (a report of a million columns is never one string). */
 function writeReport(path: string, report: CoverageReport): void {
   const fd = openSync(path, 'w');
+  let pending: string[] = [];
+  let size = 0;
+  const flush = () => {
+    writeSync(fd, pending.join(''));
+    pending = [];
+    size = 0;
+  };
   try {
-    writeReportJson(report, (text) => writeSync(fd, text));
+    writeReportJson(report, (text) => {
+      pending.push(text);
+      size += text.length;
+      if (size >= 1 << 20) flush();
+    });
+    flush();
   } finally {
     closeSync(fd);
   }
 }
 
-const readReport = (path: string): Promise<StoredReport> => readFacts(createReadStream(path), new ReportReader(path));
+const readReport = (path: string): Promise<StoredReport> =>
+  readFacts(createReadStream(path, { highWaterMark: 1 << 20 }), new ReportReader(path));
 
 export const coverageCompute = defineCommand({
   name: 'coverage compute',
@@ -154,8 +153,10 @@ left after the path filters; 2 bad usage or unreadable artifacts.`,
     if (await pathProblem(files.catalog, 'file-to-read'))
       problems.push(`${files.catalog} not found: dbt writes catalog.json with dbt docs generate`);
     commandConfig(ctx);
-    const manifest = await readFacts(createReadStream(files.manifest), new ManifestReader(files.manifest));
-    const catalog = await readFacts(createReadStream(files.catalog), new CatalogReader(files.catalog));
+    // Large reads: a manifest of hundreds of MB in 1 MiB chunks rather than 64 KiB ones.
+    const open = (path: string) => createReadStream(path, { highWaterMark: 1 << 20 });
+    const manifest = await readFacts(open(files.manifest), new ManifestReader(files.manifest));
+    const catalog = await readFacts(open(files.catalog), new CatalogReader(files.catalog));
     const keep = args['model-path-filter'];
     const drop = args['model-path-exclusion-filter'];
     const report = computeCoverage(manifest, catalog, args.type, { keep, drop });
@@ -226,66 +227,4 @@ decreased, with --cov-fail-compare; 2 bad usage, unreadable reports, or reports 
   },
 });
 
-const FORMATS = ['html', 'json', 'csv'] as const;
-
-export const coverageHistory = defineCommand({
-  name: 'coverage history',
-  summary: 'documentation and test coverage over every stored run, as a report or a series',
-  usage: `--from DIR|gs://BUCKET[/PREFIX] [--since DATE] [--job-id J ...] [--out FILE] [--format html|json|csv]`,
-  description: `Reads each stored run's coverage.json (computing it from the stored manifest and catalog for runs
-harvested before summaries existed) and writes one self-contained HTML report (charts of coverage over
-time per job, the largest drops between consecutive runs and the tables that caused them, the latest
-per-table figures), or the series as JSON or CSV (to --out, else to stdout).
-Exit status: 0 written; 1 no run found; 2 bad usage.`,
-  dbtCloud: false,
-  settings: [],
-  args: {
-    from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
-      placeholder: 'WHERE',
-      required: '--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored',
-    }),
-    since: arg.text(timeText, 'only runs finished on or after this day (2026-10-01)', { placeholder: 'DATE' }),
-    'job-id': arg.text(positiveInt(), 'only this job (repeatable)', { placeholder: 'J', multiple: true }),
-    out: arg.path('file-to-write', 'where to write (required for html)', { placeholder: 'FILE' }),
-    format: arg.text(oneOf(FORMATS), 'html (default), json or csv', { placeholder: 'FORMAT' }),
-  },
-  async run(ctx) {
-    const { io, args, problems } = ctx;
-    const format = args.format ?? 'html';
-    const out = args.out;
-    if (format === 'html' && out === undefined) problems.push('--out FILE is required for the HTML report');
-    let from = args.from;
-    if (from?.kind === 'local') {
-      from = { kind: 'local', path: resolvePath(io, from.path) };
-      const problem = await pathProblem(from.path, 'folder-to-read');
-      if (problem) problems.push(`--from ${from.path} ${problem}`);
-    }
-    const config = commandConfig(ctx);
-    const { since } = args;
-    const jobIds = args['job-id'];
-    const reader = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
-    const history = await loadHistory(reader, { since, jobIds, logger: cliLogger(io, config) });
-    for (const s of history.skipped.slice(0, 20)) io.stderr(`run ${s.run_id} left out: ${s.reason}\n`);
-    if (history.points.length === 0) {
-      io.stderr(
-        `no stored run with a manifest in ${reader.description}${since ? ` since ${since.toISOString().slice(0, 10)}` : ''}${jobIds ? ` for job ${jobIds.join(', ')}` : ''}\n`,
-      );
-      return 1;
-    }
-    const text =
-      format === 'html'
-        ? await renderHistoryHtml(history, { source: reader.description, generatedAt: new Date() })
-        : format === 'json'
-          ? `${JSON.stringify({ source: reader.description, stats: history.stats, points: history.points, drops: history.drops }, null, 2)}\n`
-          : historyCsv(history.points);
-    if (out) {
-      await writeFile(out, text);
-      io.stderr(
-        `${history.stats.runs} runs (${history.stats.computed} summaries computed from stored manifests) -> ${out}\n`,
-      );
-    } else io.stdout(text);
-    return 0;
-  },
-});
-
-export const COVERAGE_COMMANDS: readonly Command[] = [coverageCompute, coverageCompare, coverageHistory];
+export const COVERAGE_COMMANDS: readonly Command[] = [coverageCompute, coverageCompare];

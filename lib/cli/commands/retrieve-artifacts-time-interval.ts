@@ -42,6 +42,15 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     const { 'start-time': start, 'end-time': end, 'output-folder': folder, 'gcs-bucket-name': bucket } = args;
     if (start && end && start.getTime() >= end.getTime())
       problems.push(`--start-time (${start.toISOString()}) must be before --end-time (${end.toISOString()})`);
+    const now = Date.now();
+    if (start && start.getTime() > now)
+      problems.push(
+        `--start-time (${start.toISOString()}) is in the future: no run has finished in that window yet (times without an offset are UTC)`,
+      );
+    else if (end && end.getTime() > now)
+      io.stderr(
+        `note: --end-time (${end.toISOString()}) is in the future; runs finishing after now are harvested by a later run of this command\n`,
+      );
     let destination: string | undefined;
     if (bucket !== undefined) destination = `gs://${bucket}${folder ? `/${folder.replace(/^\/+/, '')}` : ''}`;
     else if (folder !== undefined) {

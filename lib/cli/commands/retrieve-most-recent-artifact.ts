@@ -4,9 +4,11 @@
  * as every stored one (dbt-cloud/artifact-body.ts) and replaces the file only once it is whole.
  * @module
  */
+import { pipeline } from 'node:stream';
 import { anyText, oneOf, positiveInt } from '../../config/values.ts';
 import { RunStatus } from '../../core/run.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
+import { jsonChecked } from '../../facts/reader.ts';
 import { connectDbtCloud } from '../../harvest/connect.ts';
 import { LocalFolder } from '../../storage/local.ts';
 import { arg, clientOptions, commandConfig, defineCommand } from '../command.ts';
@@ -69,7 +71,10 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
         const artifact = await client.getRunArtifact(run.id, file, index);
         if (!artifact.found) continue;
         const folder = new LocalFolder(dir);
-        await folder.write(file, artifact.body, { contentType: 'application/json', replace: true });
+        // Checked whole before it replaces the file (an HTML page or a body cut short never does).
+        const checked = jsonChecked(file);
+        pipeline(artifact.body, checked, () => {});
+        await folder.write(file, checked, { contentType: 'application/json', replace: true });
         io.stdout(
           `${JSON.stringify({ file: folder.resolve(file), runId: run.id, jobId, step: index ?? null, gitSha: run.git_sha ?? null, finishedAt: run.finished_at })}\n`,
         );

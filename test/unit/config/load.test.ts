@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       needs: ['dbtCloud'],
     });
     expect(config).toMatchObject({
-      artifacts: ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'],
+      artifacts: 'all',
       concurrency: 16,
       scope: { includeCancelled: false },
     });
@@ -30,6 +30,12 @@ describe('loadConfig', () => {
       timeoutMs: 30_000,
       requestsPerMinute: 4500,
     });
+    // An allow-list keeps working.
+    expect(
+      loadConfig({
+        env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't', HARVEST_ARTIFACTS: 'manifest.json, sources.json' },
+      }).artifacts,
+    ).toEqual(['manifest.json', 'sources.json']);
     expect(loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' } }).dbtCloud?.baseUrl).toBe(
       'https://cloud.getdbt.com',
     );

@@ -30,13 +30,18 @@ function run(extra: Record<string, unknown> = {}): Run {
   });
 }
 
-function source(r: Run, files: Record<string, string>, failing?: string): RunSource & { gets: string[] } {
+function source(
+  r: Run,
+  files: Record<string, string>,
+  failing?: string,
+  listed: string[] = [],
+): RunSource & { gets: string[] } {
   const gets: string[] = [];
   return {
     accountId: 1,
     gets,
     getRun: async () => r,
-    listRunArtifacts: async () => [],
+    listRunArtifacts: async () => listed,
     getRunArtifact: async (_id: number, path: string, step?: number): Promise<ArtifactResult> => {
       gets.push(`${step}/${path}`);
       const text = files[`${step}/${path}`];
@@ -90,19 +95,74 @@ describe('harvestRun', () => {
       artifacts: ['manifest.json', 'catalog.json', 'run_results.json'],
       coverage: false,
     });
-    expect(outcome).toMatchObject({ status: 'stored', files: 5, path: DIR });
+    // Five artifacts and the summaries of the two steps with run results.
+    expect(outcome).toMatchObject({ status: 'stored', files: 7, path: DIR });
     expect(store.order.at(-1)).toBe(`${DIR}/_run.json`);
     expect([...store.objects.keys()].sort()).toEqual(
       [
         `${DIR}/_run.json`,
         `${DIR}/step=3/manifest.json`,
         `${DIR}/step=3/run_run_results.json`,
+        `${DIR}/step=3/summary.json`,
         `${DIR}/step=4/catalog.json`,
         `${DIR}/step=4/docs_generate_run_results.json`,
         `${DIR}/step=4/manifest.json`,
+        `${DIR}/step=4/summary.json`,
+        `_history/rows/date=${FINISHED.slice(0, 10)}/job_id=4/run_id=7.json`,
       ].sort(),
     );
     expect(JSON.parse(store.objects.get(`${DIR}/_run.json`)!).finished_at).toBe(FINISHED);
+  });
+
+  it('asks each step only for what its command writes, and the last step for what the run lists', async () => {
+    const store = memoryStore();
+    const files = { ...FILES, '3/semantic_manifest.json': '{"semantic_models":[]}', '4/semantic_manifest.json': '{}' };
+    const src = source(run(), files, undefined, [
+      'manifest.json',
+      'catalog.json',
+      'run_results.json',
+      'semantic_manifest.json',
+      'compiled/x.sql',
+    ]);
+    const outcome = await harvestRun(7, { client: src, store, artifacts: 'all', coverage: false });
+    expect(outcome).toMatchObject({ status: 'stored' });
+    // No sources.json or catalog.json asked of `dbt run`; nothing nested; the extra name asked of the step that parses too.
+    expect(src.gets.sort()).toEqual([
+      '3/manifest.json',
+      '3/run_results.json',
+      '3/semantic_manifest.json',
+      '4/catalog.json',
+      '4/manifest.json',
+      '4/run_results.json',
+      '4/semantic_manifest.json',
+    ]);
+    expect(store.objects.has(`${DIR}/step=3/semantic_manifest.json`)).toBe(true);
+  });
+
+  it('fails the run, after retrying, when a file the run lists answers 404', async () => {
+    const store = memoryStore();
+    const src = source(run(), FILES, undefined, [
+      'manifest.json',
+      'catalog.json',
+      'run_results.json',
+      'semantic_manifest.json',
+    ]);
+    const outcome = await harvestRun(7, {
+      client: src,
+      store,
+      artifacts: 'all',
+      coverage: false,
+      sleep: async () => {},
+    });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      retriable: true,
+      error: expect.stringContaining(
+        'dbt Cloud lists semantic_manifest.json for this run, but answered 404 for step 4',
+      ),
+    });
+    expect(src.gets.filter((g) => g === '4/semantic_manifest.json')).toHaveLength(3);
+    expect(store.objects.has(`${DIR}/_run.json`)).toBe(false);
   });
 
   it('recognises a stored run from the hint alone, without asking dbt Cloud', async () => {
@@ -141,7 +201,10 @@ describe('harvestRun', () => {
     expect(
       await harvestRun(7, { client: source(fresh, FILES), store, artifacts: ['manifest.json'], now: later }),
     ).toMatchObject({ status: 'stored', files: 0 });
-    expect([...store.objects.keys()]).toEqual([`${DIR}/_run.json`]);
+    expect([...store.objects.keys()]).toEqual([
+      `_history/rows/date=${FINISHED.slice(0, 10)}/job_id=4/run_id=7.json`,
+      `${DIR}/_run.json`,
+    ]);
   });
 
   it('marks nothing stored when a file cannot be had: no _run.json, the failure named', async () => {

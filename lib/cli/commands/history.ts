@@ -1,0 +1,147 @@
+/**
+ * history: how a project's runs go and how it is documented and tested, over every stored run (the
+ * rollup, lib/history/), as one HTML report, or every run as JSON or CSV. coverage history: the
+ * coverage series of the same runs, as it has always been written.
+ * @module
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { dayText, fromParser, oneOf, positiveInt } from '../../config/values.ts';
+import { parseDestination } from '../../core/destination.ts';
+import { coveragePoint, pointsCsv, pointsJson, runsCsv, runsJson, type Sink } from '../../history/export.ts';
+import { readHistory, type History } from '../../history/history.ts';
+import { renderHistoryHtml } from '../../history/report-html.ts';
+import type { HistoryRow } from '../../core/history-row.ts';
+import { tuneForSmallInstances } from '../../config/runtime.ts';
+import { openStore } from '../../storage/index.ts';
+import {
+  arg,
+  cliLogger,
+  commandConfig,
+  defineCommand,
+  pathProblem,
+  resolvePath,
+  type CommandContext,
+} from '../command.ts';
+
+const FORMATS = ['html', 'json', 'csv'] as const;
+
+const historyArgs = {
+  from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
+    placeholder: 'WHERE',
+    required: '--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored',
+  }),
+  since: arg.text(dayText, 'only runs finished on or after this day (2026-10-01, UTC)', { placeholder: 'DATE' }),
+  'job-id': arg.text(positiveInt(), 'only this job (repeatable)', { placeholder: 'J', multiple: true }),
+  out: arg.path('file-to-write', 'where to write (required for html)', { placeholder: 'FILE' }),
+  format: arg.text(oneOf(FORMATS), 'html (default), json or csv', { placeholder: 'FORMAT' }),
+  'read-only': arg.switch('never write the rollup (by default it is completed where the destination allows)'),
+};
+
+type HistoryContext = CommandContext<typeof historyArgs>;
+
+/** A file written a piece at a time, or stdout. */
+function sink(ctx: HistoryContext, out: string | undefined): Sink & { close(): void } {
+  if (out === undefined) return { write: (t) => ctx.io.stdout(t), close: () => {} };
+  const fd = openSync(out, 'w');
+  return { write: (t) => void writeSync(fd, t), close: () => closeSync(fd) };
+}
+
+async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<number> {
+  const { io, args, problems } = ctx;
+  const format = args.format ?? 'html';
+  const out = args.out;
+  if (format === 'html' && ctx.flags['out'] === undefined)
+    problems.push('--out FILE is required for the HTML report (or --format json|csv, to stdout)');
+  let from = args.from;
+  if (from?.kind === 'local') {
+    from = { kind: 'local', path: resolvePath(io, from.path) };
+    const problem = await pathProblem(from.path, 'folder-to-read');
+    if (problem) problems.push(`--from ${from.path} ${problem}`);
+  }
+  const config = commandConfig(ctx);
+  // A year of rows is a lot of short-lived garbage: collect it sooner rather than grow the heap.
+  tuneForSmallInstances();
+  const { since } = args;
+  const jobIds = args['job-id'];
+  const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
+  const options = { since, jobIds, write: !args['read-only'], logger: cliLogger(io, config) };
+  const target = format === 'html' ? null : sink(ctx, out);
+  let onRow: (row: HistoryRow) => void = () => {};
+  let end: (h: History) => void = () => {};
+  let rows = 0;
+  if (target && kind === 'history') {
+    if (format === 'json') ({ row: onRow, end } = runsJson(target, store.description));
+    else onRow = runsCsv(target).row;
+  } else if (target) {
+    let point: (p: NonNullable<ReturnType<typeof coveragePoint>>) => void;
+    if (format === 'json') ({ point, end } = pointsJson(target, store.description));
+    else point = pointsCsv(target).point;
+    onRow = (r) => {
+      const p = coveragePoint(r);
+      if (p) point(p);
+    };
+  }
+  let history: History;
+  try {
+    history = await readHistory(store, options, (r) => {
+      rows++;
+      onRow(r);
+    });
+    end(history);
+  } finally {
+    target?.close();
+  }
+  const s = history.stats;
+  for (const skipped of s.skipped.slice(0, 20)) io.stderr(`${skipped.path} left out: ${skipped.reason}\n`);
+  if (s.skippedCount > 20) io.stderr(`... and ${s.skippedCount - 20} more objects left out\n`);
+  if (rows === 0) {
+    io.stderr(
+      `no stored run in ${store.description}${since ? ` since ${since.toISOString().slice(0, 10)}` : ''}${jobIds ? ` for job ${jobIds.join(', ')}` : ''}\n`,
+    );
+    return 1;
+  }
+  if (format === 'html') {
+    const html = await renderHistoryHtml(history, { source: store.description, generatedAt: new Date() });
+    const file = sink(ctx, out);
+    file.write(html);
+    file.close();
+  }
+  if (out)
+    io.stderr(
+      `${rows} runs (${s.fromDays} from compacted days, ${s.fromRows} from single rows, ${s.computed} computed from stored files; ${s.reads} objects read) -> ${out}\n`,
+    );
+  return 0;
+}
+
+export const history = defineCommand({
+  name: 'history',
+  summary: 'run health, model timings, test results, source freshness and coverage over every stored run',
+  usage: `--from DIR|gs://BUCKET[/PREFIX] [--since DATE] [--job-id J ...] [--out FILE] [--format html|json|csv]`,
+  description: `Reads the history rollup the harvester keeps beside the runs (_history/: one row per run, and each past
+day compacted into one object), and writes one self-contained HTML report (run health per job, failed
+runs, slowest models and regressions, test results, failing and flaky tests, source freshness, coverage
+and the models behind its drops), or every run as JSON (its "runs") or CSV (to --out, else stdout).
+Runs stored before the rollup existed get their rows computed from their stored files, once; where the
+destination can be written (unless --read-only), missing rows and compacted days are written, so the
+next read costs a request per day rather than per run.
+Exit status: 0 written; 1 no run found; 2 bad usage.`,
+  dbtCloud: false,
+  settings: [],
+  args: historyArgs,
+  run: (ctx) => run(ctx, 'history'),
+});
+
+export const coverageHistory = defineCommand({
+  name: 'coverage history',
+  summary: 'documentation, test and unit-test coverage over every stored run, as a report or a series',
+  usage: `--from DIR|gs://BUCKET[/PREFIX] [--since DATE] [--job-id J ...] [--out FILE] [--format html|json|csv]`,
+  description: `The coverage part of history: the same report (html), or the coverage of each run as JSON ("points",
+the largest drops between consecutive runs and the tables that caused them, each job's latest per-table
+figures) or CSV. A run harvested before summaries existed has its coverage computed from its stored
+manifest and catalog (origin "computed").
+Exit status: 0 written; 1 no run found; 2 bad usage.`,
+  dbtCloud: false,
+  settings: [],
+  args: historyArgs,
+  run: (ctx) => run(ctx, 'coverage'),
+});

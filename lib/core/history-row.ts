@@ -1,0 +1,265 @@
+/**
+ * A run's line in the history: one compact row per stored run, computed once (as the run is
+ * harvested, or from its stored files) and kept in the history rollup, so that reading a year of
+ * runs never reads a year of artifacts. Its fields are the contract of `history --format json`'s
+ * `runs` (camelCase), plus what the report draws.
+ *
+ * Counting (the contract): a node counts once per run, with its result in the last step of the run
+ * that ran it; tests are nodes whose id starts with `test.`, unit tests `unit_test.`, models
+ * `model.`; sources count once per run, from the run's last sources.json.
+ * @module
+ */
+import { z } from 'zod';
+import type { CoverageSummary } from './coverage.ts';
+import { zodIssues } from './errors.ts';
+import { dbtId } from './run.ts';
+import {
+  FreshnessCountsSchema,
+  ModelCountsSchema,
+  TestCountsSchema,
+  freshnessOutcome,
+  kindOf,
+  modelOutcome,
+  testOutcome,
+  type FreshnessCounts,
+  type ModelCounts,
+  type NodeResult,
+  type RunResultsFacts,
+  type SourcesFacts,
+  type TestCounts,
+} from './run-facts.ts';
+
+/** The most of each list a row keeps: the report shows the top of each, never the whole. */
+export const ROW_LIMITS = { slowest: 25, failingTests: 100, sources: 100 } as const;
+
+const seconds = z.number().nonnegative().nullable();
+const figures = z.object({ covered: z.number().int(), total: z.number().int(), hits: z.number().int().optional() });
+
+export const HistoryRowSchema = z.object({
+  v: z.literal(1),
+  runId: dbtId,
+  jobId: dbtId,
+  jobName: z.string().nullable(),
+  projectId: dbtId.nullable(),
+  environmentId: dbtId.nullable(),
+  /** ISO 8601, UTC. */
+  finishedAt: z.iso.datetime(),
+  status: z.enum(['success', 'error', 'cancelled']),
+  durationSeconds: seconds,
+  queuedSeconds: seconds,
+  /** The run's page in dbt Cloud. */
+  href: z.string().nullable(),
+  trigger: z.string().nullable(),
+  gitBranch: z.string().nullable(),
+  /** The first step that did not succeed, in a run that did not. */
+  failedStep: z.object({ index: z.number().int(), name: z.string() }).nullable(),
+  tests: TestCountsSchema,
+  unitTests: TestCountsSchema,
+  models: ModelCountsSchema,
+  freshness: FreshnessCountsSchema,
+  coverage: z
+    .object({
+      step: z.number().int(),
+      doc: figures.nullable(),
+      test: figures.nullable(),
+      unitTest: figures.nullable(),
+      models: z.object({
+        total: z.number().int(),
+        documented: z.number().int(),
+        tested: z.number().int(),
+        tests: z.number().int(),
+      }),
+      /** Computed from the stored manifest and catalog (the run was harvested before summaries). */
+      computed: z.boolean(),
+    })
+    .nullable(),
+  /** Summed over the run's models, where the adapter reports them (BigQuery). */
+  cost: z.object({ bytesProcessed: z.number().nonnegative(), slotMs: z.number().nonnegative() }).nullable(),
+  /** The slowest models: id, seconds, status. */
+  slowest: z.array(z.tuple([z.string(), z.number().nonnegative(), z.string()])),
+  /** Tests and unit tests that did not pass: id, status. */
+  failingTests: z.array(z.tuple([z.string(), z.string()])),
+  /** The run's last freshness results, worst first: id, status, lag in seconds. */
+  sources: z.array(z.tuple([z.string(), z.string(), seconds])),
+  /** Models the run ran (a count, for "models added and removed" between runs). */
+  modelCount: z.number().int().nonnegative(),
+});
+export type HistoryRow = z.infer<typeof HistoryRowSchema>;
+
+/** What a row is made of: the run as stored in `_run.json`, and its steps' facts. */
+export interface RunForRow {
+  id: number;
+  jobId: number;
+  jobName: string | null;
+  projectId: number | null;
+  environmentId: number | null;
+  status: number;
+  createdAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date;
+  href: string | null;
+  trigger: string | null;
+  gitBranch: string | null;
+  /** The run's steps as dbt Cloud lists them: index, name, status. */
+  steps: { index: number; name: string; status: number | null }[];
+}
+
+export interface StepFacts {
+  index: number;
+  results: RunResultsFacts | null;
+  sources: SourcesFacts | null;
+  coverage: CoverageSummary | null;
+  /** The step has a catalog: its coverage stands for the run. */
+  catalog: boolean;
+}
+
+const STATUS: Record<number, HistoryRow['status']> = { 10: 'success', 20: 'error', 30: 'cancelled' };
+const secondsBetween = (a: Date | null, b: Date | null): number | null =>
+  a && b ? Math.max(0, Math.round((b.getTime() - a.getTime()) / 10) / 100) : null;
+
+/** The row of a run. */
+export function historyRow(run: RunForRow, steps: readonly StepFacts[]): HistoryRow {
+  const ordered = [...steps].sort((a, b) => a.index - b.index);
+  // Each node once, with its result in the last step that ran it.
+  const nodes = new Map<string, NodeResult>();
+  for (const s of ordered) for (const r of s.results?.results ?? []) nodes.set(r.id, r);
+  const tests: TestCounts = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 };
+  const unitTests: TestCounts = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 };
+  const models: ModelCounts = { success: 0, error: 0, skipped: 0 };
+  const failing: [string, string][] = [];
+  const timed: NodeResult[] = [];
+  let bytes = 0;
+  let slots = 0;
+  let costed = false;
+  for (const r of nodes.values()) {
+    const kind = kindOf(r.id);
+    if (kind === 'model') {
+      models[modelOutcome(r.status)]++;
+      if (r.seconds !== null) timed.push(r);
+      if (r.bytesProcessed !== null || r.slotMs !== null) {
+        costed = true;
+        bytes += r.bytesProcessed ?? 0;
+        slots += r.slotMs ?? 0;
+      }
+    } else if (kind === 'test' || kind === 'unit_test') {
+      const outcome = testOutcome(r.status);
+      (kind === 'test' ? tests : unitTests)[outcome]++;
+      if (outcome === 'fail' || outcome === 'warn' || outcome === 'error') failing.push([r.id, r.status]);
+    }
+  }
+  const lastSources = [...ordered].reverse().find((s) => s.sources !== null)?.sources ?? null;
+  const freshness: FreshnessCounts = { pass: 0, warn: 0, error: 0 };
+  const rank = { error: 0, warn: 1, pass: 2 };
+  const sources = (lastSources?.results ?? []).map((s) => {
+    freshness[freshnessOutcome(s.status)]++;
+    return [s.id, s.status, s.lagSeconds] as [string, string, number | null];
+  });
+  sources.sort(
+    (a, b) =>
+      rank[freshnessOutcome(a[1])] - rank[freshnessOutcome(b[1])] ||
+      (b[2] ?? 0) - (a[2] ?? 0) ||
+      (a[0] < b[0] ? -1 : 1),
+  );
+  failing.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  timed.sort((a, b) => b.seconds! - a.seconds! || (a.id < b.id ? -1 : 1));
+  const standing =
+    [...ordered].reverse().find((s) => s.coverage !== null && s.catalog) ??
+    [...ordered].reverse().find((s) => s.coverage !== null);
+  const c = standing?.coverage ?? null;
+  const failedStep = run.status === 10 ? null : (run.steps.find((s) => s.status === 20 || s.status === 30) ?? null);
+  return {
+    v: 1,
+    runId: run.id,
+    jobId: run.jobId,
+    jobName: run.jobName,
+    projectId: run.projectId,
+    environmentId: run.environmentId,
+    finishedAt: run.finishedAt.toISOString(),
+    status: STATUS[run.status] ?? 'error',
+    durationSeconds: secondsBetween(run.startedAt, run.finishedAt),
+    queuedSeconds: secondsBetween(run.createdAt, run.startedAt),
+    href: run.href,
+    trigger: run.trigger,
+    gitBranch: run.gitBranch,
+    failedStep: failedStep ? { index: failedStep.index, name: failedStep.name } : null,
+    tests,
+    unitTests,
+    models,
+    freshness,
+    coverage:
+      c && standing
+        ? {
+            step: standing.index,
+            doc: c.doc ? { covered: c.doc.covered, total: c.doc.total } : null,
+            test: c.test ? { covered: c.test.covered, total: c.test.total, hits: c.test.hits } : null,
+            unitTest: c.unit_test
+              ? { covered: c.unit_test.covered, total: c.unit_test.total, hits: c.unit_test.hits }
+              : null,
+            models: {
+              total: c.models.total,
+              documented: c.models.documented,
+              tested: c.models.tested,
+              tests: c.models.tests,
+            },
+            computed: c['computed'] === true,
+          }
+        : null,
+    cost: costed ? { bytesProcessed: bytes, slotMs: slots } : null,
+    slowest: timed.slice(0, ROW_LIMITS.slowest).map((r) => [r.id, r.seconds!, r.status]),
+    failingTests: failing.slice(0, ROW_LIMITS.failingTests),
+    sources: sources.slice(0, ROW_LIMITS.sources),
+    modelCount: models.success + models.error + models.skipped,
+  };
+}
+
+/** A run as `_run.json` holds it (the dbt Cloud API's run, loosely): what a row needs of it. */
+const StoredRunSchema = z.looseObject({
+  id: dbtId,
+  job_definition_id: dbtId,
+  project_id: dbtId.nullable().optional(),
+  environment_id: dbtId.nullable().optional(),
+  status: z.number().int(),
+  created_at: z.string().nullable().optional(),
+  started_at: z.string().nullable().optional(),
+  finished_at: z.string(),
+  href: z.string().nullable().optional(),
+  git_branch: z.string().nullable().optional(),
+  job: z.looseObject({ name: z.string().nullable().optional() }).nullable().optional(),
+  trigger: z.looseObject({ cause: z.string().nullable().optional() }).nullable().optional(),
+  run_steps: z
+    .array(z.looseObject({ index: z.number().int(), name: z.string(), status: z.number().int().nullable().optional() }))
+    .nullable()
+    .optional(),
+});
+
+/** dbt Cloud's timestamps ("2026-11-01 10:15:00.123456+00:00", or ISO 8601). */
+export function parseDbtTime(text: string | null | undefined): Date | null {
+  if (!text) return null;
+  const iso = text.includes('T') ? text : text.replace(' ', 'T');
+  const at = new Date(iso.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+/** A stored `_run.json` as a row's run; an error naming what is wrong, for a file that is not one. */
+export function runForRow(stored: unknown): RunForRow {
+  const parsed = StoredRunSchema.safeParse(stored);
+  if (!parsed.success) throw new Error(`not a dbt Cloud run (${zodIssues(parsed.error, '_run.json').join('; ')})`);
+  const run = parsed.data;
+  const finishedAt = parseDbtTime(run.finished_at);
+  if (!finishedAt) throw new Error(`finished_at ${JSON.stringify(run.finished_at)} is not a time`);
+  return {
+    id: run.id,
+    jobId: run.job_definition_id,
+    jobName: run.job?.name ?? null,
+    projectId: run.project_id ?? null,
+    environmentId: run.environment_id ?? null,
+    status: run.status,
+    createdAt: parseDbtTime(run.created_at),
+    startedAt: parseDbtTime(run.started_at),
+    finishedAt,
+    href: typeof run.href === 'string' && run.href.startsWith('https://') ? run.href : null,
+    trigger: run.trigger?.cause ?? null,
+    gitBranch: run.git_branch ?? null,
+    steps: (run.run_steps ?? []).map((s) => ({ index: s.index, name: s.name, status: s.status ?? null })),
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * The history rollup (core/paths.ts): read a destination's history a day at a time, in order,
+ * without reading a run's files.
+ *
+ * - The harvester writes each run's row as it stores the run (`_history/rows/`).
+ * - Reading lists `_history/` (one list request per thousand objects), then, day by day, reads the
+ *   day's compacted object (`_history/days/`: every row of the day, one request) and only the rows
+ *   it lacks (a backfill added runs since, or the day is recent).
+ * - Where it may write (a folder, a bucket the reader may create objects in), it compacts each day
+ *   older than COMPACT_AFTER_DAYS whose rows its compacted object lacks, into a new object, so the
+ *   next read of that day costs one request. Every object is written once.
+ * - A destination harvested before rows existed is rebuilt once: the runs without a row get one,
+ *   computed from their stored files (rows.ts), and `_history/built/` records that the rows are
+ *   whole. Read-only, the rows are computed in memory, every time, with a warning.
+ *
+ * Bad objects (not JSON, not a row) are reported and left out, never fatal. Memory holds one day of
+ * rows at a time (and, while rebuilding, the list of runs).
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { errorMessage } from '../core/errors.ts';
+import { HistoryRowSchema, type HistoryRow } from '../core/history-row.ts';
+import { HISTORY_ROOT, historyDayPath, historyRowPath, parseHistoryPath } from '../core/paths.ts';
+import { drain } from '../core/pool.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { readSmall, type Store, type StoredEntry } from '../storage/index.ts';
+import { listRuns, rowOfStoredRun, type StoredRun } from './rows.ts';
+
+/** Days younger than this are not compacted: their runs may still be arriving. */
+export const COMPACT_AFTER_DAYS = 2;
+/** The largest row or compacted day read (a day of 5,000 runs is about 15 MB). */
+const MAX_ROW_BYTES = 256 * 1024;
+const MAX_DAY_BYTES = 64 * 1024 * 1024;
+
+export interface RollupOptions {
+  /** Days on or after this one. */
+  since?: Date;
+  jobIds?: readonly number[];
+  /** Write missing rows and compacted days where the destination allows it (default true). */
+  write?: boolean;
+  now?: () => Date;
+  /** Objects read at once. */
+  concurrency?: number;
+  logger?: Logger;
+}
+
+export interface RollupStats {
+  /** Rows handed out. */
+  rows: number;
+  /** Rows that came from compacted days, from single rows, and computed now from a run's files. */
+  fromDays: number;
+  fromRows: number;
+  computed: number;
+  /** Objects read (each a request on a bucket) and list pages (a thousand objects each). */
+  reads: number;
+  listed: number;
+  written: { rows: number; days: number };
+  /** Objects left out, and why (at most 100 named). */
+  skipped: { path: string; reason: string }[];
+  skippedCount: number;
+}
+
+export interface Day {
+  date: string;
+  /** The day's rows (of the asked jobs), by finishedAt then runId. */
+  rows: HistoryRow[];
+}
+
+const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
+
+function parseRow(text: string, where: string): HistoryRow {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not JSON`);
+  }
+  const parsed = HistoryRowSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`${where} is not a history row this version reads`);
+  return parsed.data;
+}
+
+const byTime = (a: HistoryRow, b: HistoryRow): number =>
+  a.finishedAt < b.finishedAt ? -1 : a.finishedAt > b.finishedAt ? 1 : a.runId - b.runId;
+
+export class Rollup {
+  readonly stats: RollupStats = {
+    rows: 0,
+    fromDays: 0,
+    fromRows: 0,
+    computed: 0,
+    reads: 0,
+    listed: 0,
+    written: { rows: 0, days: 0 },
+    skipped: [],
+    skippedCount: 0,
+  };
+  private readonly store: Store;
+  private readonly options: RollupOptions;
+  private readonly log: Logger;
+  private writable: boolean;
+
+  constructor(store: Store, options: RollupOptions = {}) {
+    this.store = store;
+    this.options = options;
+    this.log = options.logger ?? silentLogger;
+    this.writable = options.write !== false;
+  }
+
+  private skip(path: string, reason: string): void {
+    this.stats.skippedCount++;
+    if (this.stats.skipped.length < 100) this.stats.skipped.push({ path, reason });
+    this.log.info('history object left out', { path, reason });
+  }
+
+  /** Lists a prefix, counting its pages. */
+  private async *list(prefix: string): AsyncGenerator<StoredEntry> {
+    let n = 0;
+    for await (const entry of this.store.list(prefix, { sizes: false })) {
+      if (n++ % 1000 === 0) this.stats.listed++;
+      yield entry;
+    }
+  }
+
+  private async read(path: string, limit: number): Promise<string> {
+    this.stats.reads++;
+    return readSmall(this.store, path, limit);
+  }
+
+  /** Writes a small object once; on a destination that refuses writes, stops trying (read-only from then on). */
+  private async write(path: string, text: string): Promise<boolean> {
+    if (!this.writable) return false;
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      await this.store.write(path, Readable.from([bytes]), { contentType: 'application/json', size: bytes.length });
+      return true;
+    } catch (err) {
+      this.writable = false;
+      this.log.warn(
+        'the history rollup cannot be written here; reading without it (give this reader permission to create objects, once, to make the next reads fast)',
+        { path, error: errorMessage(err) },
+      );
+      return false;
+    }
+  }
+
+  /** The asked days of the destination, in order. */
+  async *days(): AsyncGenerator<Day> {
+    const since = this.options.since ? dayOf(this.options.since) : '';
+    const today = (this.options.now ?? (() => new Date()))();
+    const closed = dayOf(new Date(today.getTime() - COMPACT_AFTER_DAYS * 86_400_000));
+    // First what `_history/` holds: whether it was built whole, and each day's best compacted object.
+    let built = false;
+    const best = new Map<string, number>();
+    for await (const entry of this.list(`${HISTORY_ROOT}/`)) {
+      if (entry.path.startsWith(`${HISTORY_ROOT}/built/`)) built = true;
+      const o = parseHistoryPath(entry.path);
+      if (o?.kind === 'day' && o.date >= since && o.rows > (best.get(o.date) ?? 0)) best.set(o.date, o.rows);
+      if (entry.path >= `${HISTORY_ROOT}/e`) break;
+    }
+    // Runs stored before rows existed: rows computed from their files, written where allowed.
+    const computed = built ? new Map<string, HistoryRow[]>() : await this.rebuild(since);
+    // Then the rows, day by day, as the listing brings them.
+    let date: string | null = null;
+    let listed = new Map<number, { path: string; jobId: number }>();
+    const pending = [...new Set([...best.keys(), ...computed.keys()])].sort();
+    const flush = async function* (this: Rollup, upTo: string | null): AsyncGenerator<Day> {
+      while (pending.length > 0 && (upTo === null || pending[0]! < upTo)) {
+        const d = pending.shift()!;
+        yield this.day(d, new Map(), best.get(d), computed.get(d) ?? [], d <= closed);
+      }
+    };
+    for await (const entry of this.list(`${HISTORY_ROOT}/rows/`)) {
+      const o = parseHistoryPath(entry.path);
+      if (o?.kind !== 'row' || o.date < since) continue;
+      if (o.date !== date) {
+        if (date !== null) {
+          yield* flush.call(this, date);
+          yield await this.day(date, listed, best.get(date), computed.get(date) ?? [], date <= closed);
+        }
+        yield* flush.call(this, o.date);
+        if (pending[0] === o.date) pending.shift();
+        date = o.date;
+        listed = new Map();
+      }
+      listed.set(o.runId, { path: entry.path, jobId: o.jobId });
+    }
+    if (date !== null) {
+      yield* flush.call(this, date);
+      yield await this.day(date, listed, best.get(date), computed.get(date) ?? [], date <= closed);
+    }
+    yield* flush.call(this, null);
+  }
+
+  private wanted(jobId: number): boolean {
+    const jobs = this.options.jobIds;
+    return !jobs || jobs.length === 0 || jobs.includes(jobId);
+  }
+
+  /**
+   * One day: its compacted object, the rows it lacks, and the rows computed now; compacted anew
+   * when the day is closed and its compacted object lacks rows. `listed` holds each listed row's
+   * path and job, by run.
+   */
+  private async day(
+    date: string,
+    listed: Map<number, { path: string; jobId: number }>,
+    bestRows: number | undefined,
+    computed: HistoryRow[],
+    closed: boolean,
+  ): Promise<Day> {
+    const rows = new Map<number, HistoryRow>();
+    if (bestRows !== undefined) {
+      const path = historyDayPath(date, bestRows);
+      try {
+        const text = await this.read(path, MAX_DAY_BYTES);
+        let line = 0;
+        for (const l of text.split('\n')) {
+          line++;
+          if (l === '') continue;
+          try {
+            const row = parseRow(l, `${path} line ${line}`);
+            rows.set(row.runId, row);
+          } catch (err) {
+            this.skip(path, errorMessage(err));
+          }
+        }
+        this.stats.fromDays += rows.size;
+      } catch (err) {
+        this.skip(path, errorMessage(err));
+      }
+    }
+    // A compacted day holds every job; the rows it lacks are read one by one.
+    const compacting = closed && this.writable;
+    const missing = [...listed].filter(([runId, l]) => !rows.has(runId) && (compacting || this.wanted(l.jobId)));
+    await drain(missing.values(), this.options.concurrency ?? 16, async ([, { path }]) => {
+      try {
+        const row = parseRow(await this.read(path, MAX_ROW_BYTES), path);
+        rows.set(row.runId, row);
+        this.stats.fromRows++;
+      } catch (err) {
+        this.skip(path, errorMessage(err));
+      }
+    });
+    for (const row of computed) {
+      if (rows.has(row.runId)) continue;
+      rows.set(row.runId, row);
+      this.stats.computed++;
+    }
+    const all = [...rows.values()].sort(byTime);
+    if (compacting && all.length > (bestRows ?? 0) && all.length >= listed.size) {
+      if (await this.write(historyDayPath(date, all.length), all.map((r) => `${JSON.stringify(r)}\n`).join('')))
+        this.stats.written.days++;
+    }
+    const mine = all.filter((r) => this.wanted(r.jobId));
+    this.stats.rows += mine.length;
+    return { date, rows: mine };
+  }
+
+  /**
+   * The rows of runs stored before rows existed, computed from their files, by day; written (and
+   * the rollup marked built) where the destination allows it.
+   */
+  private async rebuild(since: string): Promise<Map<string, HistoryRow[]>> {
+    const have = new Set<number>();
+    for await (const entry of this.list(`${HISTORY_ROOT}/rows/`)) {
+      const o = parseHistoryPath(entry.path);
+      if (o?.kind === 'row') have.add(o.runId);
+    }
+    const runs: StoredRun[] = [];
+    for await (const run of listRuns(this.store, () => this.stats.listed++))
+      if (!have.has(run.runId) && run.date >= since) runs.push(run);
+    const out = new Map<string, HistoryRow[]>();
+    if (runs.length > 0)
+      this.log.warn('runs without a history row: computing their rows from their stored files, once', {
+        runs: runs.length,
+      });
+    let complete = true;
+    await drain(runs.values(), this.options.concurrency ?? 16, async (run) => {
+      try {
+        const row = await rowOfStoredRun(this.store, run, () => this.stats.reads++);
+        if (
+          await this.write(
+            historyRowPath({ runId: row.runId, jobId: row.jobId, finishedAt: new Date(row.finishedAt) }),
+            `${JSON.stringify(row)}\n`,
+          )
+        ) {
+          this.stats.written.rows++;
+        } else complete = false;
+        const d = row.finishedAt.slice(0, 10);
+        const list = out.get(d) ?? [];
+        list.push(row);
+        out.set(d, list);
+      } catch (err) {
+        this.skip(run.folder, errorMessage(err));
+      }
+    });
+    if (complete && since === '' && this.writable && have.size + runs.length > 0)
+      await this.write(
+        `${HISTORY_ROOT}/built/at=${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+        `${JSON.stringify({ rows: have.size + runs.length })}\n`,
+      );
+    return out;
+  }
+}

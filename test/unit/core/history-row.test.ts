@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../../../lib/core/history-row.ts';
+import type { NodeResult } from '../../../lib/core/run-facts.ts';
+
+/** A run's row: the contract of `history --format json`'s runs, counted as the issue defines. */
+const node = (id: string, status: string, seconds: number | null = 1, extra: Partial<NodeResult> = {}): NodeResult => ({
+  id,
+  status,
+  seconds,
+  bytesProcessed: null,
+  slotMs: null,
+  message: null,
+  ...extra,
+});
+
+const RUN = {
+  id: 9001,
+  account_id: 1,
+  project_id: 2,
+  environment_id: 3,
+  job_definition_id: 40,
+  status: 20,
+  created_at: '2026-11-01 10:00:00.000000+00:00',
+  started_at: '2026-11-01 10:00:30.500000+00:00',
+  finished_at: '2026-11-01 10:05:00.000000+00:00',
+  href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/9001/',
+  job: { name: 'Nightly' },
+  trigger: { cause: 'Triggered by the schedule' },
+  run_steps: [
+    { index: 4, name: 'Invoke dbt with `dbt build`', status: 10 },
+    { index: 5, name: 'Invoke dbt with `dbt test`', status: 20 },
+  ],
+};
+
+const steps: StepFacts[] = [
+  {
+    index: 4,
+    results: {
+      generatedAt: null,
+      elapsedSeconds: 10,
+      results: [
+        node('model.p.a', 'success', 12, { bytesProcessed: 1000, slotMs: 20 }),
+        node('model.p.b', 'error', 3, { bytesProcessed: 500, slotMs: 10 }),
+        node('model.p.c', 'skipped', null),
+        node('test.p.t1', 'fail'),
+        node('test.p.t2', 'pass'),
+        node('unit_test.p.a.u1', 'pass'),
+        node('seed.p.s', 'success'),
+      ],
+    },
+    sources: {
+      generatedAt: null,
+      results: [{ id: 'source.p.old', status: 'pass', lagSeconds: 10, maxLoadedAt: null }],
+    },
+    coverage: null,
+    catalog: false,
+  },
+  {
+    index: 5,
+    // The same test again: counted once, with this later result.
+    results: {
+      generatedAt: null,
+      elapsedSeconds: 5,
+      results: [node('test.p.t1', 'pass'), node('test.p.t3', 'runtime error')],
+    },
+    sources: {
+      generatedAt: null,
+      results: [
+        { id: 'source.p.fresh', status: 'pass', lagSeconds: 60, maxLoadedAt: null },
+        { id: 'source.p.late', status: 'warn', lagSeconds: 50_000, maxLoadedAt: null },
+        { id: 'source.p.broken', status: 'runtime error', lagSeconds: null, maxLoadedAt: null },
+      ],
+    },
+    coverage: null,
+    catalog: false,
+  },
+];
+
+describe('a run’s history row', () => {
+  it('counts each node once, with its result in the last step that ran it; sources from the last sources.json', () => {
+    const row = HistoryRowSchema.parse(historyRow(runForRow(RUN), steps));
+    expect(row).toMatchObject({
+      runId: 9001,
+      jobId: 40,
+      jobName: 'Nightly',
+      finishedAt: '2026-11-01T10:05:00.000Z',
+      status: 'error',
+      durationSeconds: 269.5,
+      queuedSeconds: 30.5,
+      href: RUN.href,
+      failedStep: { index: 5, name: 'Invoke dbt with `dbt test`' },
+      tests: { pass: 2, fail: 0, warn: 0, error: 1, skipped: 0 },
+      unitTests: { pass: 1, fail: 0, warn: 0, error: 0, skipped: 0 },
+      models: { success: 1, error: 1, skipped: 1 },
+      // A runtime error counts as error; the earlier step's sources.json is not the run's.
+      freshness: { pass: 1, warn: 1, error: 1 },
+      cost: { bytesProcessed: 1500, slotMs: 30 },
+      modelCount: 3,
+    });
+    expect(row.slowest).toEqual([
+      ['model.p.a', 12, 'success'],
+      ['model.p.b', 3, 'error'],
+    ]);
+    expect(row.failingTests).toEqual([['test.p.t3', 'runtime error']]);
+    // Worst first.
+    expect(row.sources.map(([id]) => id)).toEqual(['source.p.broken', 'source.p.late', 'source.p.fresh']);
+  });
+
+  it('reads dbt Cloud’s statuses and says what is wrong with a stored run it cannot read', () => {
+    expect(historyRow(runForRow({ ...RUN, status: 10 }), []).status).toBe('success');
+    expect(historyRow(runForRow({ ...RUN, status: 30, started_at: null }), []).durationSeconds).toBeNull();
+    expect(historyRow(runForRow({ ...RUN, href: 'javascript:alert(1)' }), []).href).toBeNull();
+    expect(() => runForRow({ ...RUN, job_definition_id: 'x' })).toThrow(/_run.json.job_definition_id/);
+    expect(() => runForRow({ ...RUN, finished_at: 'yesterday' })).toThrow(/finished_at "yesterday" is not a time/);
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryRow } from '../../../lib/core/history-row.ts';
+import { HistoryAggregator, RECENT_RUNS } from '../../../lib/history/aggregate.ts';
+
+/** The history's figures from rows: what the report and the JSON show, bounded whatever the runs. */
+let id = 1;
+function row(at: string, over: Partial<HistoryRow> = {}): HistoryRow {
+  return {
+    v: 1,
+    runId: id++,
+    jobId: 7,
+    jobName: 'Nightly',
+    projectId: 1,
+    environmentId: 2,
+    finishedAt: at,
+    status: 'success',
+    durationSeconds: 60,
+    queuedSeconds: 5,
+    href: null,
+    trigger: null,
+    gitBranch: null,
+    failedStep: null,
+    tests: { pass: 10, fail: 0, warn: 0, error: 0, skipped: 0 },
+    unitTests: { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 },
+    models: { success: 5, error: 0, skipped: 0 },
+    freshness: { pass: 0, warn: 0, error: 0 },
+    coverage: null,
+    cost: null,
+    slowest: [['model.p.slow', 10, 'success']],
+    failingTests: [],
+    sources: [],
+    modelCount: 5,
+    ...over,
+  };
+}
+const day = (d: number, hour = 6) => new Date(Date.UTC(2026, 9, 1 + d, hour)).toISOString();
+
+describe('the history’s figures', () => {
+  it('finds a model that got slower: the last 7 days’ median against the 28 days before', () => {
+    const agg = new HistoryAggregator();
+    for (let d = 0; d < 35; d++)
+      agg.add(
+        row(day(d), {
+          slowest: [
+            ['model.p.slow', d >= 28 ? 25 : 10, 'success'],
+            ['model.p.steady', 8, 'success'],
+          ],
+        }),
+      );
+    const f = agg.finish();
+    expect(f.regressions).toEqual([
+      { jobId: 7, model: 'model.p.slow', before: 10, after: 25, change: 1.5, days: { before: 28, after: 7 } },
+    ]);
+    expect(f.slowestNow[0]).toMatchObject({ model: 'model.p.slow', seconds: 25 });
+    expect(f.days).toHaveLength(35);
+  });
+
+  it('says since when a test fails, and tells a flaky test from one that broke and was fixed', () => {
+    const agg = new HistoryAggregator();
+    for (let d = 0; d < 20; d++) {
+      const failing: [string, string][] = [];
+      if (d >= 5 && d <= 7) failing.push(['test.p.fixed', 'fail']);
+      if (d % 3 === 0) failing.push(['test.p.flaky', 'warn']);
+      if (d >= 17) failing.push(['test.p.broken', 'fail']);
+      agg.add(
+        row(day(d), {
+          failingTests: failing,
+          tests: { pass: 10 - failing.length, fail: failing.length, warn: 0, error: 0, skipped: 0 },
+        }),
+      );
+    }
+    const f = agg.finish();
+    expect(f.failingNow.map((t) => [t.test, t.since, t.runs])).toEqual([['test.p.broken', day(17), 3]]);
+    expect(f.flaky.map((t) => t.test)).toEqual(['test.p.flaky']);
+    expect(f.flaky[0]).toMatchObject({ failures: 7, runs: 20 });
+  });
+
+  it('does not take a change of selection (CI runs) for a change of result', () => {
+    const agg = new HistoryAggregator();
+    for (let d = 0; d < 20; d++) {
+      // A test that fails whenever it runs, in runs that select different tests.
+      const ran = d % 2 === 0;
+      agg.add(
+        row(day(d), {
+          failingTests: ran ? [['test.p.always', 'fail']] : [],
+          tests: { pass: ran ? 3 : 8, fail: ran ? 1 : 0, warn: 0, error: 0, skipped: 0 },
+        }),
+      );
+    }
+    expect(agg.finish().flaky).toEqual([]);
+  });
+
+  it('keeps the last runs of each job whole and folds the rest into days', () => {
+    const agg = new HistoryAggregator();
+    for (let i = 0; i < RECENT_RUNS + 100; i++)
+      agg.add(row(new Date(Date.UTC(2026, 0, 1) + i * 600_000).toISOString()));
+    const f = agg.finish();
+    expect(f.runs).toBe(RECENT_RUNS + 100);
+    expect(f.recent).toHaveLength(RECENT_RUNS);
+    expect(f.days.reduce((n, d) => n + d.runs, 0)).toBe(RECENT_RUNS + 100);
+    expect(f.days[0]).toMatchObject({ durationMedian: 60, queuedMedian: 5, success: 144 });
+  });
+});
