@@ -10,7 +10,7 @@ import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import type { FakeRun } from '../../harness/fake-dbt-cloud/model.ts';
 import { clientFor, fakeCloud } from '../helpers.ts';
-import { listFiles, runFolder, ofRun } from '../expected.ts';
+import { listFiles, runFolder } from '../expected.ts';
 
 /** Hostile or broken dbt Cloud answers: a clear failure or a safe result, nothing outside the destination. */
 let fake: FakeDbtCloud;
