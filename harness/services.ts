@@ -120,7 +120,8 @@ export async function startFunction(target: string, env: Record<string, string>,
   const output = capture(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
-    async () => (await fetch(`${url}/robots.txt`)).status === 404,
+    // The framework answers robots.txt 404; a public function refuses the unsigned probe first (401).
+    async () => [401, 404].includes((await fetch(`${url}/robots.txt`)).status),
     `functions-framework --target=${target}`,
     30_000,
     child,

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { zodIssues } from '../core/errors.ts';
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 const PushEnvelopeSchema = z.object({
   message: z.object({
@@ -45,7 +46,7 @@ export function unwrapPush<T>(body: unknown, payload: z.ZodType<T>): Unwrapped<T
   if (!decoded) return { ok: false, stage: 'message', details: ['message.data is not base64'], delivery };
   let json: unknown;
   try {
-    json = JSON.parse(decoded.toString('utf8'));
+    json = parseJsonBounded(decoded.toString('utf8'));
   } catch {
     return { ok: false, stage: 'message', details: ['message.data is not base64-encoded JSON'], delivery };
   }

@@ -13,6 +13,13 @@ export interface CloudFunction<N extends Need = Need, Name extends string = stri
   /** Who calls it, and how it authenticates (README, Terraform). */
   readonly caller: string;
   readonly needs: readonly N[];
+  /** The largest request body it reads (default MAX_REQUEST_BYTES, raw-body.ts). */
+  readonly maxBodyBytes?: number;
+  /**
+   * Reachable without a Google identity: it checks `precheck` on the headers before reading a
+   * body, and its answers name nothing internal (the log has the details).
+   */
+  readonly public?: { precheck: (header: (name: string) => string | undefined) => string | null };
   load(): Promise<{ create(config: ConfigFor<N>, logger: Logger): Promise<Handler> }>;
 }
 
@@ -41,6 +48,15 @@ export const FUNCTIONS = [
     name: 'receiveWebhook',
     caller: 'dbt Cloud webhooks, signed with HMAC-SHA256; no Google identity (the signature is the gate)',
     needs: ['accountId', 'webhookSecret', 'runsTopic'],
+    // dbt Cloud's events are a few kB (https://docs.getdbt.com/docs/deploy/webhooks): 64 KiB is a wide margin.
+    maxBodyBytes: 64 * 1024,
+    public: {
+      // dbt Cloud signs every delivery: `Authorization` is a hex HMAC-SHA256 (64 hex digits).
+      precheck: (header) =>
+        /^(?:sha256=)?[0-9a-fA-F]{64}$/.test((header('authorization') ?? '').trim())
+          ? null
+          : 'a dbt Cloud webhook delivery carries its signature in Authorization (64 hex digits)',
+    },
     load: () => import('./receive-webhook.ts'),
   }),
 ] as const;

@@ -3,6 +3,7 @@
  * headers, the raw body) and a reply (status and a JSON body).
  * @module
  */
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 export interface CloudRequest {
   method: string;
@@ -67,7 +68,7 @@ export function jsonBody(
   const raw = req.rawBody.toString('utf8');
   if (raw.trim() === '') return { reply: failure(400, 'invalid body', [`the body is empty; send ${expect}`]) };
   try {
-    return { body: JSON.parse(raw) as unknown };
+    return { body: parseJsonBounded(raw) };
   } catch {
     return { reply: failure(400, 'invalid body', [`the body is not JSON; send ${expect}`]) };
   }

@@ -10,13 +10,46 @@
  * the first serve() wraps that call: the express app gets each request with its body already read
  * into `req.rawBody`, and the framework's parsers, finding the stream finished, skip it. A body
  * over the limit is answered 413 in JSON here. Servers that are not express apps are untouched.
+ *
+ * The function served sets the policy (its table entry, functions.ts): its own limit, and for a
+ * public function a check of the headers before any byte of the body is read, so that a caller
+ * without a signature costs neither memory nor a secret read. Refusals are logged at most once a
+ * minute, with their counts.
  * @module
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createLogger } from '../log.ts';
 
-/** The largest request any function accepts: a push envelope or a backfill is a few kB. */
+/** The largest request a function accepts by default: a push envelope or a backfill is a few kB. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+export interface BodyPolicy {
+  maxBytes: number;
+  /** Why the request's headers alone refuse it (answered 401, the body never read), or null. */
+  precheck?: (header: (name: string) => string | undefined) => string | null;
+}
+
+let policy: BodyPolicy = { maxBytes: MAX_REQUEST_BYTES };
+
+/** Sets the policy of the function this instance serves. */
+export function setBodyPolicy(next: BodyPolicy): void {
+  policy = next;
+}
+
+/** Refusals counted, and logged at most once a minute. */
+const refusals = { counts: {} as Record<string, number>, lastLog: Number.NEGATIVE_INFINITY };
+function noteRefusal(reason: string, fields: Record<string, unknown>): void {
+  refusals.counts[reason] = (refusals.counts[reason] ?? 0) + 1;
+  if (Date.now() - refusals.lastLog < 60_000) return;
+  refusals.lastLog = Date.now();
+  createLogger().warn('requests refused before their body was read', { refused: refusals.counts, ...fields });
+  refusals.counts = {};
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, detail: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
+  res.end(JSON.stringify({ error, details: [detail] }), () => req.destroy());
+}
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -26,27 +59,33 @@ const isExpressApp = (listener: unknown): listener is Listener & { handle: unkno
 
 function readFirst(app: Listener): Listener {
   return (req, res) => {
+    const { maxBytes, precheck } = policy;
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const unsigned = precheck?.(header) ?? null;
+    if (unsigned) {
+      noteRefusal('unsigned', { path: req.url });
+      refuse(req, res, 401, 'unauthorized', unsigned);
+      return;
+    }
+    const declared = Number(header('content-length') ?? Number.NaN);
+    if (declared > maxBytes) {
+      noteRefusal('too large', { bytes: declared, limit: maxBytes, path: req.url });
+      refuse(req, res, 413, 'body too large', `a request body is at most ${maxBytes} bytes`);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
+      if (size > maxBytes) {
         refused = true;
-        createLogger().warn('request body too large; refused', {
-          bytes: size,
-          limit: MAX_REQUEST_BYTES,
-          path: req.url,
-        });
-        res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
-        res.end(
-          JSON.stringify({
-            error: 'body too large',
-            details: [`a request body is at most ${MAX_REQUEST_BYTES} bytes`],
-          }),
-          () => req.destroy(),
-        );
+        noteRefusal('too large', { bytes: size, limit: maxBytes, path: req.url });
+        refuse(req, res, 413, 'body too large', `a request body is at most ${maxBytes} bytes`);
         return;
       }
       chunks.push(chunk);

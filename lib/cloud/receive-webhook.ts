@@ -10,7 +10,7 @@
  * @module
  */
 import type { ConfigFor } from '../config/load.ts';
-import { errorMessage, zodIssues } from '../core/errors.ts';
+import { zodIssues } from '../core/errors.ts';
 import type { RunMessage } from '../core/messages.ts';
 import { RunStatus } from '../core/run.ts';
 import { outsideBecause, type Scope } from '../core/scope.ts';
@@ -32,6 +32,69 @@ export interface WebhookDeps {
   publisher: RunPublisher;
   scope: Scope;
   logger: Logger;
+  /** Events published lately, by event id: a replay is answered without publishing again. */
+  published: RecentEvents;
+  /** Refused deliveries, logged at most once a minute with their count. */
+  refusals: Refusals;
+}
+
+/** The most event ids remembered, and for how long: a few MB at most, whatever is sent. */
+export const REPLAY_MEMORY = { entries: 10_000, ms: 24 * 3_600_000 } as const;
+
+/** A bounded memory of recent events (oldest forgotten first, and after REPLAY_MEMORY.ms). */
+export class RecentEvents {
+  private readonly entries = new Map<string, { runId: number; at: number }>();
+  private readonly now: () => number;
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+  get(eventId: string): { runId: number } | undefined {
+    const e = this.entries.get(eventId);
+    if (e && this.now() - e.at > REPLAY_MEMORY.ms) {
+      this.entries.delete(eventId);
+      return undefined;
+    }
+    return e;
+  }
+  set(eventId: string, value: { runId: number }): void {
+    this.entries.delete(eventId);
+    this.entries.set(eventId, { ...value, at: this.now() });
+    while (this.entries.size > REPLAY_MEMORY.entries) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+/**
+ * Refused deliveries counted, and logged at most once a minute (a scan of the public endpoint
+ * would otherwise write a line per request): the first refusal at once, then a count.
+ */
+export class Refusals {
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private counts: Record<string, number> = {};
+  private lastLog = Number.NEGATIVE_INFINITY;
+  constructor(logger: Logger, now: () => number = Date.now) {
+    this.logger = logger;
+    this.now = now;
+  }
+  note(reason: string): void {
+    this.counts[reason] = (this.counts[reason] ?? 0) + 1;
+    if (this.now() - this.lastLog < 60_000) return;
+    this.lastLog = this.now();
+    this.logger.warn('webhook deliveries refused (bad or missing signature); nothing published', {
+      refused: this.counts,
+    });
+    this.counts = {};
+  }
+}
+
+/** What a failing delivery is answered, naming nothing internal (the log has the details). */
+const RETRY_LATER = 'the delivery cannot be handled now; dbt Cloud retries it';
+
+/** The signature header's problem, before any secret is read: missing, or not 64 hex digits. */
+export function signatureHeaderProblem(authorization: string | undefined): 'missing' | 'malformed' | null {
+  const text = (authorization ?? '').trim();
+  if (text === '') return 'missing';
+  return /^(?:sha256=)?[0-9a-fA-F]{64}$/i.test(text) ? null : 'malformed';
 }
 
 /** A signature that does not match re-reads the secret at most this often (rotation, not attack). */
@@ -55,24 +118,28 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   const refused = onlyPost(req, 'a dbt Cloud webhook event');
   if (refused) return refused;
 
+  // The header first: a caller without a signature costs no Secret Manager read and no parse.
+  const authorization = req.header('authorization');
+  const form = signatureHeaderProblem(authorization);
+  if (form) {
+    deps.refusals.note(form);
+    return failure(401, 'unauthorized', [REFUSALS[form]]);
+  }
   let secret: string;
   try {
     secret = await deps.secret.get();
   } catch (err) {
+    // The details (the secret's name, the project) go to the log, never to the caller.
     log.error('webhook secret unavailable; dbt Cloud will retry the delivery', { error: err });
-    return failure(503, 'webhook secret unavailable', [errorMessage(err)]);
+    return failure(503, 'not ready', [RETRY_LATER]);
   }
-  const authorization = req.header('authorization');
   let check = verifyWebhookSignature(secret, req.rawBody, authorization);
   if (!check.ok && check.reason === 'mismatch') {
     const again = await deps.secret.refresh(REFRESH_AFTER_MS).catch(() => secret);
     if (again !== secret) check = verifyWebhookSignature(again, req.rawBody, authorization);
   }
   if (!check.ok) {
-    log.warn('webhook delivery refused: bad signature; nothing published', {
-      reason: check.reason,
-      bytes: req.rawBody.length,
-    });
+    deps.refusals.note(check.reason);
     return failure(401, 'unauthorized', [REFUSALS[check.reason]]);
   }
 
@@ -92,6 +159,9 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   }
   const { eventType, eventId, accountId } = event.data;
   const eventLog = log.child({ eventId, eventType });
+  // A signed event delivered again (its answer was lost, or it was replayed): published once.
+  const seen = eventId !== undefined ? deps.published.get(eventId) : undefined;
+  if (seen) return { status: 200, body: { published: 0, duplicate: true, runId: seen.runId } };
   if (!(RUN_END_EVENTS as readonly string[]).includes(eventType))
     return ignored(`${eventType} events are not harvested; only ${RUN_END_EVENTS.join(' and ')}`);
   if (accountId !== deps.accountId) {
@@ -118,18 +188,22 @@ export async function handleWebhook(deps: WebhookDeps, req: CloudRequest): Promi
   });
   if (outside) return ignored(`run ${run.runId} ${outside}`, { runId: run.runId, jobId: run.jobId });
 
+  // The finish time is a hint for the harvest (where to look for a stored run): only a plausible one.
+  const finished = run.runFinishedAt ? run.runFinishedAt.at.getTime() : Number.NaN;
+  const plausible = finished > Date.UTC(2016, 0, 1) && finished < Date.now() + 86_400_000;
   const message: RunMessage = {
     runId: run.runId,
     jobId: run.jobId,
-    ...(run.runFinishedAt ? { finishedAt: run.runFinishedAt } : {}),
+    ...(run.runFinishedAt && plausible ? { finishedAt: run.runFinishedAt } : {}),
     source: 'webhook',
   };
   try {
     await deps.publisher.publish([message]);
   } catch (err) {
     eventLog.error('run message not published; dbt Cloud will retry the delivery', { runId: run.runId, error: err });
-    return failure(503, 'not published', [errorMessage(err)], { runId: run.runId });
+    return failure(503, 'not published', [RETRY_LATER], { runId: run.runId });
   }
+  if (eventId !== undefined) deps.published.set(eventId, { runId: run.runId });
   eventLog.info('run published from webhook', { runId: run.runId, jobId: run.jobId, finishedAt: message.finishedAt });
   return { status: 200, body: { published: 1, runId: run.runId, jobId: run.jobId } };
 }
@@ -144,6 +218,8 @@ export async function create(
     publisher: new PubSubRunPublisher(config.runsTopic),
     scope: config.scope,
     logger,
+    published: new RecentEvents(),
+    refusals: new Refusals(logger),
   };
   return (req) => handleWebhook(deps, req);
 }

@@ -11,7 +11,7 @@ import { ConfigError, errorMessage } from '../core/errors.ts';
 import { createLogger, scrub, type Logger } from '../log.ts';
 import type { CloudFunction } from './functions.ts';
 import { failure, type CloudRequest, type Handler, type Reply } from './http.ts';
-import { readBodiesFirst } from './raw-body.ts';
+import { MAX_REQUEST_BYTES, readBodiesFirst, setBodyPolicy } from './raw-body.ts';
 import { tuneForSmallInstances } from '../config/runtime.ts';
 
 /** The target this process serves: FUNCTION_TARGET, else `--target=X` or `--target X`. */
@@ -42,7 +42,13 @@ export function serve<N extends Need>(
     return ready;
   };
 
-  if (servedTarget(env, argv) === fn.name) {
+  const served = servedTarget(env, argv) === fn.name;
+  if (served)
+    setBodyPolicy({
+      maxBytes: fn.maxBodyBytes ?? MAX_REQUEST_BYTES,
+      ...(fn.public ? { precheck: fn.public.precheck } : {}),
+    });
+  if (served) {
     let config: ConfigFor<N>;
     try {
       config = loadConfig({ env, needs: fn.needs, cloud: true });
@@ -61,10 +67,13 @@ export function serve<N extends Need>(
       const handler = await start();
       reply = await handler(toCloudRequest(req));
     } catch (err) {
-      if (err instanceof ConfigError) reply = failure(500, 'configuration', err.problems);
-      else {
+      if (err instanceof ConfigError) {
+        logger.error(`${fn.name} is not configured`, { problems: err.problems });
+        // A public function names nothing internal (variables, secrets, topics) to its callers.
+        reply = fn.public ? failure(500, 'not configured', []) : failure(500, 'configuration', err.problems);
+      } else {
         logger.error('unexpected failure', { error: err });
-        reply = failure(500, 'internal error', [errorMessage(err)]);
+        reply = failure(500, 'internal error', fn.public ? [] : [errorMessage(err)]);
       }
     }
     // Whatever an answer carries (an error dbt Cloud or a proxy echoed), the token is not in it.

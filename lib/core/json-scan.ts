@@ -521,7 +521,7 @@ export class JsonScanner {
     }
     if (b === 0x7b || b === 0x5b) {
       const kind = b === 0x7b ? OBJECT : ARRAY;
-      this.push(kind, chunk, i);
+      this.push(kind, i);
       // Visited containers get a frame; inside a skipped one, nothing does.
       if (this.frames.length === this.depth - 1 && visit) {
         const object = kind === OBJECT && visit.object ? (this.open(visit, OBJECT) as ObjectVisit | null) : null;
@@ -597,9 +597,10 @@ export class JsonScanner {
     if (frame) frame.empty = false;
   }
 
-  private push(kind: number, chunk: Uint8Array, i: number): void {
+  private push(kind: number, i: number): void {
     if (this.depth > 0) this.markNotEmpty();
-    if (this.depth >= this.maxDepth) this.fail(chunk, i, `at most ${this.maxDepth} levels of nesting`);
+    if (this.depth >= this.maxDepth)
+      throw new JsonScanError(`nested deeper than ${this.maxDepth} levels, past what is read whole`, this.offset + i);
     if (this.depth >>> 3 >= this.kinds.length) {
       const more = new Uint8Array(this.kinds.length * 2);
       more.set(this.kinds);
@@ -694,7 +695,7 @@ export class JsonScanner {
       } else if (b === 0x7b || b === 0x5b) {
         // A container: the general path opens one that is asked for; one that is not is passed here.
         if (visit !== null) return i;
-        this.push(b === 0x7b ? OBJECT : ARRAY, chunk, i);
+        this.push(b === 0x7b ? OBJECT : ARRAY, i);
         this.state = b === 0x7b ? KEY_OR_END : VALUE_OR_END;
         end = this.skipRegion(chunk, i + 1);
         if (this.depth > this.frames.length) return end;
@@ -1184,4 +1185,17 @@ export function scanAll(input: Uint8Array | string, root: Visit | null, options?
   scanner.write(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
   scanner.end();
   return scanner;
+}
+
+/** The deepest nesting accepted in JSON read whole (API answers, stored summaries, requests). */
+export const WHOLE_JSON_DEPTH = 64;
+
+/**
+ * JSON.parse, bounded in what it builds: the text is first checked by the scanner (no object
+ * built), so that nesting deeper than `maxDepth` (a bracket bomb of a few MB builds gigabytes) is
+ * a clear error. Bytes are bounded by the caller's read; with this, so is memory.
+ */
+export function parseJsonBounded(text: string, maxDepth = WHOLE_JSON_DEPTH): unknown {
+  scanAll(text, null, { maxDepth });
+  return JSON.parse(text);
 }

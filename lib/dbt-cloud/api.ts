@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from 'zod';
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 export const StatusBlock = z.looseObject({
   code: z.number().int().optional(),
@@ -30,7 +31,7 @@ export const ArtifactListSchema = envelope(z.array(z.string()).nullable());
 export function userMessageOf(body: string): string | null {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = parseJsonBounded(body);
   } catch {
     return null;
   }

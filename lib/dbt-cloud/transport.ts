@@ -22,6 +22,7 @@ import {
   DeadlineError,
 } from './errors.ts';
 import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
+import { JsonScanError, parseJsonBounded } from '../core/json-scan.ts';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -49,7 +50,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 /** A JSON answer is read whole, so it is capped (after decompression); artifacts stream instead. */
-export const MAX_JSON_BYTES = 50 * 1024 * 1024;
+/** The largest API answer read (a page of 100 runs with their steps is about 1 MB). */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024;
 /** Of an error answer, only this much is read. */
 const MAX_ERROR_BYTES = 65_536;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -317,8 +319,10 @@ export class Transport {
         throw new DbtCloudNetworkError(method, url, attempt, `the answer broke off: ${errorMessage(err)}`, err);
       }
       try {
-        return { status: response.status, body: JSON.parse(text), url };
-      } catch {
+        return { status: response.status, body: parseJsonBounded(text), url };
+      } catch (err) {
+        if (err instanceof JsonScanError && /nested deeper/.test(err.message))
+          throw new DbtCloudResponseError(url, `${err.message.replace(/ \(at byte \d+\)$/, '')}; not read`);
         const excerpt = text.slice(0, 80).replace(/\s+/g, ' ');
         throw new DbtCloudResponseError(
           url,

@@ -109,6 +109,15 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private readonly models = { total: 0, documented: 0, tested: 0, tests: 0, unitTests: 0, unitTested: 0 };
   private nodes = 0;
   private columnsKept = 0;
+  /** Models by id, and whether each has a description; tests and unit tests seen, by id. */
+  private readonly modelDescribed = new Map<string, boolean>();
+  private readonly testIds = new Set<string>();
+
+  private seen(id: string): boolean {
+    if (this.testIds.has(id)) return true;
+    this.testIds.add(id);
+    return false;
+  }
 
   constructor(what = 'manifest.json', limits: Partial<Limits> = {}) {
     const self = { reader: undefined as ManifestReader | undefined };
@@ -245,10 +254,8 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     checkCount(++this.nodes, this.limits.nodes, 'nodes');
     const type = n.type;
     if (isTableType(type)) {
-      if (type === 'model') {
-        this.models.total++;
-        if (n.described) this.models.documented++;
-      }
+      // Counted by id: a node given twice (a duplicated key) counts once, as its later form.
+      if (type === 'model') this.modelDescribed.set(n.uniqueId ?? `(node ${this.nodes})`, n.described);
       if (n.uniqueId === null) return;
       const documented = new Set<string>();
       for (const [name, yes] of n.columns ?? []) if (yes) documented.add(name);
@@ -263,9 +270,11 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       });
       checkCount(this.tables.size, this.limits.tables, 'tables');
     } else if (type === 'test') {
+      if (n.uniqueId !== null && this.seen(n.uniqueId)) return;
       this.models.tests++;
       this.attachTest(n);
     } else if (type === 'unit_test') {
+      if (n.uniqueId !== null && this.seen(n.uniqueId)) return;
       this.models.unitTests++;
       const deps = n.dependsOn;
       if (!deps || deps.length === 0) return;
@@ -299,7 +308,9 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   }
 
   protected facts(): ManifestFacts {
-    const models = { ...this.models, tested: this.tested.size };
+    let documented = 0;
+    for (const d of this.modelDescribed.values()) if (d) documented++;
+    const models = { ...this.models, total: this.modelDescribed.size, documented, tested: this.tested.size };
     models.unitTested = [...this.unitTests.keys()].filter((id) => id.startsWith('model.')).length;
     return { ...this.meta, tables: this.tables, tests: this.tests, unitTests: this.unitTests, models };
   }

@@ -19,6 +19,7 @@ import { readFacts } from '../facts/reader.ts';
 import { ObjectNotFoundError, readSmall, type Store } from '../storage/index.ts';
 import { HistoryAggregator, type CoverageDrop, type HistoryFigures } from './aggregate.ts';
 import { Rollup, type RollupOptions, type RollupStats } from './rollup.ts';
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 export interface TableChange {
   name: string;
@@ -76,7 +77,7 @@ export interface HistoryOptions extends RollupOptions {
   changesOver?: number;
 }
 
-const COVERAGE_LIMIT = 64 * 1024 * 1024;
+const COVERAGE_LIMIT = 32 * 1024 * 1024;
 
 /** Reads the history; `onRow` sees every row, in time order, as it is read. */
 export async function readHistory(
@@ -108,7 +109,7 @@ export async function readHistory(
     rollup.stats.reads++;
     try {
       const parsed = CoverageSummarySchema.safeParse(
-        JSON.parse(await readSmall(store, `${dir}/${COVERAGE_FILE}`, COVERAGE_LIMIT)),
+        parseJsonBounded(await readSmall(store, `${dir}/${COVERAGE_FILE}`, COVERAGE_LIMIT)),
       );
       if (!parsed.success) throw new Error(`${dir}/${COVERAGE_FILE}: not a coverage summary this version reads`);
       return parsed.data;
@@ -209,7 +210,7 @@ async function changesOfModels(
       for await (const entry of store.list(`${dir}/`)) {
         if (!entry.path.endsWith(`/${STEP_SUMMARY_FILE}`)) continue;
         stats.reads++;
-        const summary = StepSummarySchema.parse(JSON.parse(await readSmall(store, entry.path, COVERAGE_LIMIT)));
+        const summary = StepSummarySchema.parse(parseJsonBounded(await readSmall(store, entry.path, COVERAGE_LIMIT)));
         for (const m of summary.models) models.add(m.id);
       }
       modelsOf.set(row.runId, models);

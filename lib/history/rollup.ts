@@ -25,6 +25,7 @@ import { drain } from '../core/pool.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { readSmall, type Store, type StoredEntry } from '../storage/index.ts';
 import { listRuns, rowOfStoredRun, type StoredRun } from './rows.ts';
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 /** Days younger than this are not compacted: their runs may still be arriving. */
 export const COMPACT_AFTER_DAYS = 2;
@@ -71,7 +72,7 @@ const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 function parseRow(text: string, where: string): HistoryRow {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch {
     throw new Error(`${where} is not JSON`);
   }

@@ -13,6 +13,7 @@ import { ManifestReader } from '../facts/manifest.ts';
 import { readFacts } from '../facts/reader.ts';
 import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
 import { readSmall, type ObjectReader } from '../storage/index.ts';
+import { parseJsonBounded } from '../core/json-scan.ts';
 
 const RUN_PATH =
   /^(?:(.*)\/)?date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/job_id=(\d+)\/run_id=(\d+)\/(?:step=(\d+)\/)?([^/]+)$/;
@@ -67,7 +68,7 @@ export async function rowOfStoredRun(reader: ObjectReader, run: StoredRun, onRea
     return reader.read(path).then((body) => readFacts(body, make(path)));
   };
   onRead();
-  const meta = runForRow(JSON.parse(await readSmall(reader, `${run.folder}/${RUN_MARKER}`, 4 * 1024 * 1024)));
+  const meta = runForRow(parseJsonBounded(await readSmall(reader, `${run.folder}/${RUN_MARKER}`, 4 * 1024 * 1024)));
   const steps = [...run.steps].sort(([a], [b]) => a - b);
   // The step whose coverage stands for the run: the last with a catalog, else the last with a manifest.
   const standing =
@@ -85,7 +86,7 @@ export async function rowOfStoredRun(reader: ObjectReader, run: StoredRun, onRea
       if (files.has(COVERAGE_FILE)) {
         onRead();
         const parsed = CoverageSummarySchema.safeParse(
-          JSON.parse(await readSmall(reader, `${dir}/${COVERAGE_FILE}`, 64 * 1024 * 1024)),
+          parseJsonBounded(await readSmall(reader, `${dir}/${COVERAGE_FILE}`, 32 * 1024 * 1024)),
         );
         if (!parsed.success) throw new Error(`${dir}/${COVERAGE_FILE} is not a coverage summary this version reads`);
         coverage = parsed.data;

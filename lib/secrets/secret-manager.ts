@@ -40,6 +40,12 @@ export interface SecretProvider {
 export interface SecretOptions {
   /** How long a read value is used before it is read again (default 5 minutes). */
   ttlMs?: number;
+  /**
+   * While a read fails, the last good value keeps serving for this long after it was read (default
+   * an hour): a Secret Manager blip does not refuse every delivery, and a secret removed on purpose
+   * stops working within the hour.
+   */
+  staleMs?: number;
   /** Tests and emulators only: a Secret Manager REST endpoint, called without credentials. */
   endpoint?: string;
   now?: () => number;
@@ -70,12 +76,17 @@ export const TOKEN_SECRET: SecretKind = {
 export const WEBHOOK_SECRET: SecretKind = {
   what: 'the webhook secret',
   variable: 'DBT_CLOUD_WEBHOOK_SECRET',
-  check: printable('webhook secret'),
+  // The same minimum as the variable's (config/options.ts): whatever the source, one rule.
+  check: (value) =>
+    value.length < 8
+      ? 'is too short to be a webhook secret dbt Cloud issued (webhook register prints it)'
+      : printable('webhook secret')(value),
   error: SecretUnavailableError,
 };
 
 export function secretProvider(name: SecretVersionName, kind: SecretKind, options: SecretOptions = {}): SecretProvider {
   const ttl = options.ttlMs ?? 300_000;
+  const stale = options.staleMs ?? 3_600_000;
   const now = options.now ?? Date.now;
   const base = (options.endpoint ?? 'https://secretmanager.googleapis.com').replace(/\/+$/, '');
   const path = `projects/${name.project}/secrets/${name.secret}/versions/${name.version}`;
@@ -133,6 +144,11 @@ export function secretProvider(name: SecretVersionName, kind: SecretKind, option
       .then((value) => {
         cached = { value, readAt: now() };
         return value;
+      })
+      .catch((err: unknown) => {
+        // Bounded staleness: the last good value, while it is younger than `stale`.
+        if (cached && now() < cached.readAt + stale) return cached.value;
+        throw err;
       })
       .finally(() => (reading = undefined)));
 

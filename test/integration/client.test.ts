@@ -492,7 +492,7 @@ describe('answers that would never end, or would take the token elsewhere', () =
     const before = process.memoryUsage().rss;
     const err = await allRuns(client).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DbtCloudResponseError);
-    expect((err as Error).message).toMatch(/is larger than 50 MiB; not read further/);
+    expect((err as Error).message).toMatch(/is larger than 16 MiB; not read further/);
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });
 

@@ -263,7 +263,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
       expect(fake.account.expectedFiles(run.id).length).toBeGreaterThan(0);
     });
 
-    it('stores nothing twice when dbt Cloud delivers an event six times (its answers were lost)', async () => {
+    it('publishes and stores once when dbt Cloud delivers an event six times (its answers were lost)', async () => {
       fake.webhooks.answersLost = true;
       const run = fake.finishRun(job());
       await until(
@@ -271,24 +271,12 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
         () => delivered(run.id).filter((d) => d.status === 200).length === 6,
       );
       fake.webhooks.answersLost = false;
-      const copies = () => published.filter((m) => JSON.parse(m.data.toString()).runId === run.id).length;
-      await until(
-        () => `six messages published (${copies()} so far)`,
-        () => copies() === 6,
-      );
       await expectRunStored(run.id);
+      // The same event, delivered again: answered 200 as a duplicate, not published again.
+      const copies = published.filter((m) => JSON.parse(m.data.toString()).runId === run.id).length;
+      expect(copies).toBe(1);
       const names = () => gcs.list(BUCKET).filter((o) => ofRun(o.name, run.id));
-      const generations = names().map((o) => `${o.name}#${o.generation}`);
-      const handled = () =>
-        fns.harvestRun
-          .output()
-          .split('\n')
-          .filter((l) => l.includes(`"runId":${run.id},`) && /run stored|already stored/.test(l)).length;
-      await until(
-        () => `all six messages handled (${handled()} so far)`,
-        () => handled() >= 6,
-      );
-      expect(names().map((o) => `${o.name}#${o.generation}`)).toEqual(generations);
+      expect(names().every((o) => o.generation === names().find((n) => n.name === o.name)!.generation)).toBe(true);
     });
 
     /** A request to receiveWebhook as anyone may send it; the answer must be JSON. */
@@ -317,7 +305,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
         'no signature',
         () => ({ body: sample(), headers: { 'Content-Type': 'application/json' } }),
         401,
-        /no Authorization header/,
+        /signature in Authorization \(64 hex digits\)/,
       ],
       [
         'a signature made with another secret',
@@ -335,7 +323,7 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
         'a token instead of a signature',
         () => ({ body: sample(), headers: { 'Content-Type': 'application/json', Authorization: `Token ${TOKEN}` } }),
         401,
-        /not a hex HMAC-SHA256/,
+        /signature in Authorization \(64 hex digits\)/,
       ],
       [
         'a body changed after signing',
@@ -380,9 +368,11 @@ describe.skipIf(!available)('Cloud Run functions over Pub/Sub (real emulator, re
           return { body, headers: { 'Content-Type': 'application/json', Authorization: sign(body) } };
         },
         413,
-        /at most 1048576 bytes/,
+        /at most 65536 bytes/,
       ],
-      ['a GET', () => ({ body: '', headers: {}, method: 'GET' }), 405, /use POST/],
+      // Unsigned, refused before anything else; signature-shaped, then refused by its method.
+      ['an unsigned GET', () => ({ body: '', headers: {}, method: 'GET' }), 401, /64 hex digits/],
+      ['a GET', () => ({ body: '', headers: { Authorization: 'a'.repeat(64) }, method: 'GET' }), 405, /use POST/],
     ];
 
     it.each(refusals)('refuses %s in JSON, and publishes nothing', async (_name, make, status, detail) => {

@@ -107,7 +107,10 @@ describe('retrieve-artifacts-time-interval into a folder', () => {
       expect(stored.href).toContain(String(run.id));
     }
     const clone = truth.find((r) => r.outcome === 'clone-failure')!;
-    expect(files.filter((f) => ofRun(f, clone.id))).toEqual([`${runFolder(clone)}/_run.json`]);
+    expect(files.filter((f) => ofRun(f, clone.id))).toEqual([
+      `_history/rows/date=${clone.finishedAt.toISOString().slice(0, 10)}/job_id=${clone.jobId}/run_id=${clone.id}.json`,
+      `${runFolder(clone)}/_run.json`,
+    ]);
   });
 
   it('stores nothing new the second time and reports every run as skipped', async () => {

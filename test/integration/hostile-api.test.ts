@@ -114,6 +114,11 @@ describe('hostile or broken dbt Cloud answers', () => {
     ],
     ['a 200 JSON-typed body that is not JSON', { contentType: 'application/json', text: '<html>proxy error</html>' }],
     ['a 200 empty body', { contentType: 'application/json', text: '' }],
+    // Its Content-Length matches what is sent: only reading the JSON to its end tells it was cut.
+    [
+      'a JSON body cut short, with a Content-Length that matches',
+      { contentType: 'application/json', text: '{"metadata": {"dbt_version": "1.9.0"}, "nodes": {"model.a.b": {' },
+    ],
   ])('stores no artifact that is %s, and does not mark the run stored', async (_name, body) => {
     const run = pickRun(5);
     const file = fake.account.expectedFiles(run.id)[0]!;
@@ -125,7 +130,11 @@ describe('hostile or broken dbt Cloud answers', () => {
       fault: { type: 'body', ...body },
     });
     const outcome = await harvestRun(run.id, { ...ctx, sleep: async () => {} });
-    expect(outcome).toMatchObject({ status: 'failed', retriable: true, error: expect.stringMatching(/is not JSON/) });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      retriable: true,
+      error: expect.stringMatching(/is not JSON|is not a whole JSON document/),
+    });
     // The files fetched beside it may be stored whole (write-once; a retry skips them), but not the
     // bad one, and not _run.json.
     const stored = await listFiles(join(root, 'dest', runFolder(run)));
@@ -137,6 +146,21 @@ describe('hostile or broken dbt Cloud answers', () => {
       ),
     ).toEqual([]);
     expect(stored.filter((f) => f === '_run.json' || f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('refuses a runs page of 12 MB of nested brackets at once, with bounded memory (20 MB is past the byte cap)', async () => {
+    fake.inject({
+      kind: 'runs',
+      times: 1,
+      fault: { type: 'body', contentType: 'application/json', text: '['.repeat(12 * 1024 * 1024) },
+    });
+    const before = process.memoryUsage().rss;
+    const pages = ctx.client.listRuns({ order_by: '-finished_at' });
+    const err = await (async () => {
+      for await (const _ of pages) return null;
+    })().catch((e: unknown) => e);
+    expect(String(err), String(err)).toMatch(/nested deeper than 64 levels, past what is read whole; not read/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 1024 * 1024);
   });
 
   it('refuses run id 0, as every id must be positive', async () => {

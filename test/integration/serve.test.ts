@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../lib/cloud/functions.ts';
+import { MAX_REQUEST_BYTES, setBodyPolicy } from '../../lib/cloud/raw-body.ts';
 import { serve, servedTarget } from '../../lib/cloud/serve.ts';
 import { ConfigError } from '../../lib/core/errors.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
@@ -134,6 +135,40 @@ describe('serving a function of the table', () => {
     } finally {
       await sm.stop();
       await gcs.stop();
+    }
+  });
+
+  it('receiveWebhook: refuses an unsigned caller before reading its body, caps bodies at 64 KiB, and names nothing internal', async () => {
+    const sm = await startFakeSecretManager();
+    const webhook = FUNCTIONS.find((f) => f.name === 'receiveWebhook')!;
+    try {
+      const env = {
+        DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
+        DBT_CLOUD_WEBHOOK_SECRET_NAME: 'projects/my-project/secrets/webhook',
+        SECRET_MANAGER_API_ENDPOINT: sm.url,
+        RUNS_TOPIC: 'projects/p/topics/t',
+      };
+      // As the instance that serves receiveWebhook: its own body policy.
+      ff.http('receiveWebhook', serve(webhook, env, ['--target', 'receiveWebhook']));
+      const reads = () => sm.requests.length;
+      const before = reads();
+      const big = 'x'.repeat(1024 * 1024);
+      for (const authorization of [undefined, 'junk', 'Bearer abc']) {
+        const res = await call('receiveWebhook', big, authorization ? { Authorization: authorization } : {});
+        expect(res.status).toBe(401);
+        expect(JSON.stringify(res.json)).toMatch(/64 hex digits/);
+      }
+      // A signature-shaped header over a body past 64 KiB: refused by its size, unread.
+      const over = await call('receiveWebhook', 'x'.repeat(64 * 1024 + 1), { Authorization: 'a'.repeat(64) });
+      expect(over.status).toBe(413);
+      expect(reads() - before).toBe(0);
+      // A delivery that cannot be checked now (the secret has no version): 503, and nothing internal said.
+      const unreadable = await call('receiveWebhook', '{}', { Authorization: 'a'.repeat(64) });
+      expect(unreadable.status).toBe(503);
+      expect(JSON.stringify(unreadable.json)).not.toMatch(/my-project|webhook|gcloud|secrets|topics/);
+    } finally {
+      setBodyPolicy({ maxBytes: MAX_REQUEST_BYTES });
+      await sm.stop();
     }
   });
 

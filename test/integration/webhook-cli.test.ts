@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handleWebhook } from '../../lib/cloud/receive-webhook.ts';
+import { RecentEvents, Refusals, handleWebhook } from '../../lib/cloud/receive-webhook.ts';
 import type { RunMessage } from '../../lib/core/messages.ts';
 import { WHOLE_ACCOUNT } from '../../lib/core/scope.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -44,6 +44,8 @@ beforeAll(async () => {
         },
         scope: WHOLE_ACCOUNT,
         logger: silentLogger,
+        published: new RecentEvents(),
+        refusals: new Refusals(silentLogger),
       };
       void handleWebhook(deps, {
         method: req.method ?? 'GET',

@@ -55,6 +55,8 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
     try {
       const run = await client.getMostRecentRun({ jobId, status: RunStatus.Success, gitSha: sha });
       if (!run) {
+        // No run at all may mean no such job: asking for it says so (exit 2, naming the job id).
+        await client.getJob(jobId);
         io.stderr(
           `No successful run of job ${jobId}${sha ? ` at commit ${sha}` : ''} in account ${config.dbtCloud.accountId}.\n`,
         );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudRequest } from '../../../lib/cloud/http.ts';
 import type { RunPublisher } from '../../../lib/cloud/publisher.ts';
-import { handleWebhook, type WebhookDeps } from '../../../lib/cloud/receive-webhook.ts';
+import { RecentEvents, Refusals, handleWebhook, type WebhookDeps } from '../../../lib/cloud/receive-webhook.ts';
 import type { RunMessage } from '../../../lib/core/messages.ts';
 import type { Scope } from '../../../lib/core/scope.ts';
 import { signWebhook } from '../../../lib/dbt-cloud/webhooks.ts';
@@ -14,12 +14,13 @@ import { createLogger, silentLogger } from '../../../lib/log.ts';
 const SECRET = 'a3f1c0ffee5eed0ddba11c0ffee5eed0ddba11aa';
 const ACCOUNT = 66847;
 
-/** The published example of a job.run.completed event (ids as strings). */
+/** The published example of a job.run.completed event (ids as strings); each a new event unless told. */
+let events = 0;
 function event(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     accountId: ACCOUNT,
     webhookId: 'wsu_12345abcde',
-    eventId: 'wev_2L6Z3l8uPedXKPq9D2nWbPIip7Z',
+    eventId: `wev_2L6Z3l8uPedXKPq9D2nWbPIip${++events}`,
     timestamp: '2023-05-29T07:52:18.06660617Z',
     eventType: 'job.run.completed',
     webhookName: 'dbt-cloud-harvester',
@@ -83,6 +84,8 @@ function setup(
     },
     scope: { includeCancelled: false, ...scope },
     logger: createLogger({ level: 'DEBUG', write: (l) => lines.push(l) }),
+    published: new RecentEvents(),
+    refusals: new Refusals(createLogger({ level: 'DEBUG', write: (l) => lines.push(l) })),
   };
   return { deps, messages, lines };
 }
@@ -149,8 +152,9 @@ describe('receiveWebhook: the signature', () => {
     expect(
       (await handleWebhook(deps, request(raw, { authorization: signWebhook(SECRET, raw).toUpperCase() }))).status,
     ).toBe(200);
+    const other = JSON.stringify(event());
     expect(
-      (await handleWebhook(deps, request(raw, { authorization: `sha256=${signWebhook(SECRET, raw)}` }))).status,
+      (await handleWebhook(deps, request(other, { authorization: `sha256=${signWebhook(SECRET, other)}` }))).status,
     ).toBe(200);
     expect(messages).toHaveLength(2);
   });
@@ -185,8 +189,59 @@ describe('receiveWebhook: the signature', () => {
     );
     const reply = await handleWebhook(deps, signed(event()));
     expect(reply.status).toBe(503);
-    expect((reply.body['details'] as string[])[0]).toMatch(/not set/);
+    // The caller learns nothing internal: no secret, project or command; the log has it.
+    expect(JSON.stringify(reply.body)).not.toMatch(/secret x|not set|gcloud|projects\//);
     expect(messages).toEqual([]);
+  });
+
+  it('checks the header before reading the secret: an unsigned caller costs no Secret Manager read', async () => {
+    let reads = 0;
+    const { deps } = setup(
+      {},
+      {
+        secret: async () => {
+          reads++;
+          return SECRET;
+        },
+      },
+    );
+    for (const authorization of [undefined, '', 'Bearer abc', 'f'.repeat(63), `${'f'.repeat(64)}x`])
+      expect((await handleWebhook(deps, request(JSON.stringify(event()), { authorization }))).status).toBe(401);
+    expect(reads).toBe(0);
+    expect((await handleWebhook(deps, signed(event()))).status).toBe(200);
+    expect(reads).toBe(1);
+  });
+
+  it('publishes a signed event once, however often it is delivered again', async () => {
+    const { deps, messages } = setup();
+    const same = event();
+    const replies = [];
+    for (let i = 0; i < 13; i++) replies.push(await handleWebhook(deps, signed(same)));
+    expect(messages).toHaveLength(1);
+    expect(replies.at(-1)).toEqual({ status: 200, body: { published: 0, duplicate: true, runId: 155144666 } });
+    // An event that failed to publish is not remembered: its retry publishes.
+    let fail = true;
+    const flaky = setup(
+      {},
+      {
+        publish: async (m) => {
+          if (fail) throw new Error('Pub/Sub unavailable');
+          return m.length;
+        },
+      },
+    );
+    const retried = event();
+    expect((await handleWebhook(flaky.deps, signed(retried))).status).toBe(503);
+    fail = false;
+    expect((await handleWebhook(flaky.deps, signed(retried))).body).toMatchObject({ published: 1 });
+  });
+
+  it('logs refused deliveries at most once a minute, with their count', async () => {
+    const { deps, lines } = setup();
+    for (let i = 0; i < 50; i++) await handleWebhook(deps, request('{}', { authorization: 'nope' }));
+    const refused = lines.filter((l) => l.includes('refused'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toContain('"malformed":1');
   });
 });
 
@@ -243,11 +298,15 @@ describe('receiveWebhook: the request', () => {
     ]);
   });
 
-  it('publishes without a finish-time hint when the event has none or an unreadable one', async () => {
+  it('publishes without a finish-time hint when the event has none, an unreadable or an implausible one', async () => {
     const { deps, messages } = setup();
     await handleWebhook(deps, signed(event({}, { runFinishedAt: '' })));
     await handleWebhook(deps, signed(event({}, { runFinishedAt: null })));
+    await handleWebhook(deps, signed(event({}, { runFinishedAt: '9999-12-31T23:59:59Z' })));
+    await handleWebhook(deps, signed(event({}, { runFinishedAt: '1970-01-01T00:00:00Z' })));
     expect(messages).toEqual([
+      { runId: 155144666, jobId: 278164, source: 'webhook' },
+      { runId: 155144666, jobId: 278164, source: 'webhook' },
       { runId: 155144666, jobId: 278164, source: 'webhook' },
       { runId: 155144666, jobId: 278164, source: 'webhook' },
     ]);

@@ -375,3 +375,10 @@ describe('the readers against dbt-coverage’s rules on JSON.parse', () => {
     expect(refused).toBeGreaterThan(2000);
   });
 });
+
+describe('a node given twice', () => {
+  it('counts once, as JSON.parse keeps it (the later)', () => {
+    const text = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": ""}, "model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": "x"}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}}}`;
+    expect(feed(new ManifestReader(), text).models).toMatchObject({ total: 1, documented: 1, tests: 1 });
+  });
+});

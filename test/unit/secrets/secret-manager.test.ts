@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TokenUnavailableError, secretTokenProvider } from '../../../lib/secrets/secret-manager.ts';
+import {
+  TokenUnavailableError,
+  WEBHOOK_SECRET,
+  secretProvider,
+  secretTokenProvider,
+} from '../../../lib/secrets/secret-manager.ts';
 import { startFakeSecretManager, type FakeSecretManager } from '../../../harness/fake-secret-manager.ts';
 
 /** The token read at run time: clear errors before a version exists, cached, rotated without a redeploy. */
@@ -59,6 +64,28 @@ describe('the dbt Cloud token from Secret Manager', () => {
     sm.denied.add('projects/my-data-platform/secrets/locked');
     await expect(secretTokenProvider(name('locked'), { endpoint: sm.url })()).rejects.toThrow(
       /needs roles\/secretmanager\.secretAccessor/,
+    );
+  });
+
+  it('keeps the last good value while a read fails, for an hour at most', async () => {
+    let clock = 0;
+    sm.addVersion('projects/my-data-platform/secrets/blip', 'tok-blip');
+    const read = secretTokenProvider(name('blip'), { endpoint: sm.url, ttlMs: 300_000, now: () => clock });
+    expect(await read()).toBe('tok-blip');
+    sm.denied.add('projects/my-data-platform/secrets/blip');
+    clock = 301_000;
+    expect(await read()).toBe('tok-blip');
+    clock = 3_599_000;
+    expect(await read()).toBe('tok-blip');
+    clock = 3_601_000;
+    await expect(read()).rejects.toThrow(/needs roles\/secretmanager\.secretAccessor/);
+    sm.denied.delete('projects/my-data-platform/secrets/blip');
+  });
+
+  it('holds a webhook secret from Secret Manager to the minimum the variable has', async () => {
+    sm.addVersion('projects/my-data-platform/secrets/short', 'x');
+    await expect(secretProvider(name('short'), WEBHOOK_SECRET, { endpoint: sm.url })()).rejects.toThrow(
+      /is too short to be a webhook secret/,
     );
   });
 });
