@@ -5,6 +5,7 @@ export async function cli(
   argv: string[],
   env: Record<string, string | undefined>,
   cwd = process.cwd(),
+  isTTY = false,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -17,7 +18,7 @@ export async function cli(
     stderr: (t) => {
       stderr += t;
     },
-    isTTY: false,
+    isTTY,
   });
   return { code, stdout, stderr };
 }

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
+import { cli } from '../cli.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 
 /**
@@ -46,6 +47,9 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Result> 
   });
 }
 
+/** A job that generates docs, so its newest successful run has a manifest. */
+const docsJob = () => fake.account.jobs.find((j) => j.generateDocs) ?? fake.account.jobs[0]!;
+
 const WINDOW = ['--start-time', '2022-06-01T09:00:00Z', '--end-time', '2022-06-01T10:00:00Z'];
 const account = () => ({
   DBT_CLOUD_ACCOUNT_ID: String(fake.accountId),
@@ -79,6 +83,28 @@ describe('mistakes that will not fix themselves stop at once, naming the setting
     expect(res.seconds).toBeLessThan(20);
     // No retry storm: a handful of requests at most.
     expect(fake.requests.length - requests).toBeLessThan(5);
+  });
+
+  it('a token the account refuses (403): exit 2 naming its permission and the account id', async () => {
+    fake.inject({ kind: 'runs', fault: { type: 'status', status: 403 } });
+    const requests = fake.requests.length;
+    const res = await run(harvest(), account());
+    fake.clearFaults();
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/refuses this token access to account \d+ \(403\)[\s\S]*permission set/);
+    expect(res.stderr).toContain('DBT_CLOUD_ACCOUNT_ID');
+    expect(res.seconds).toBeLessThan(20);
+    expect(fake.requests.length - requests).toBeLessThan(5);
+  });
+
+  it('a run id that does not exist: exit 2 naming the run', async () => {
+    const res = await run(
+      ['retrieve-run-artifacts', '--run-id', '99999', '--output-folder', join(dir, 'one-run')],
+      account(),
+    );
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/run 99999/);
+    expect(res.seconds).toBeLessThan(20);
   });
 
   it('TLS spoken to a plain-http server (a bare host is https): exit 2, saying so', async () => {
@@ -174,6 +200,34 @@ describe('conventions', () => {
     const typo = await run(['retrieve-artifacts-time-interval', '--start-tiem', 'x']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/did you mean --start-time\?/);
+  });
+});
+
+describe('where the user stands', () => {
+  it('a relative --output-folder resolves where npm was run (INIT_CWD), not in the repository', async () => {
+    const here = join(dir, 'user-here');
+    await mkdir(here);
+    const res = await run(
+      ['retrieve-most-recent-artifact', 'manifest', '--job-id', String(docsJob().id), '--output-folder', 'state'],
+      { ...account(), INIT_CWD: here },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout).file).toBe(join(here, 'state', 'manifest.json'));
+    expect((await stat(join(here, 'state', 'manifest.json'))).size).toBeGreaterThan(0);
+  });
+
+  it('on a terminal, a retry is shown with its reason and attempt; off a terminal it stays quiet', async () => {
+    const args = ['retrieve-most-recent-artifact', 'manifest', '--job-id', String(docsJob().id)];
+    const shown: string[] = [];
+    for (const isTTY of [true, false]) {
+      fake.inject({ kind: 'runs', times: 1, fault: { type: 'status', status: 503 } });
+      const res = await cli([...args, '--output-folder', join(dir, `tty-${isTTY}`)], account(), dir, isTTY);
+      expect(res.code, res.stderr).toBe(0);
+      shown.push(res.stderr);
+    }
+    fake.clearFaults();
+    expect(shown[0]).toMatch(/retrying in \d+\.\d s \(attempt 2\): .*503/);
+    expect(shown[1]).not.toMatch(/retrying/);
   });
 });
 
