@@ -5,6 +5,7 @@
  * Used by scripts/bench.ts; prints one JSON line.
  *   node scripts/bench-backfill-child.ts --start ISO --end ISO   (configuration from the environment)
  */
+import { peakRssMb } from './peak-rss.ts';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { start: { type: 'string' }, end: { type: 'string' } } });
@@ -30,7 +31,7 @@ process.stdout.write(
   `${JSON.stringify({
     reply,
     seconds: (performance.now() - started) / 1000,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
   })}\n`,
 );
 process.exit(0);

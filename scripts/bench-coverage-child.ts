@@ -5,6 +5,7 @@
  *   --mode parse    JSON.parse of both, read whole (the floor of a whole-document reader)
  *   --mode compute  `coverage compute doc` on DIR, as a user runs it
  */
+import { peakRssMb } from './peak-rss.ts';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,5 +47,5 @@ if (values.mode === 'read') {
   if (code !== 0) throw new Error(`coverage compute exited ${code}: ${stderr}`);
 }
 process.stdout.write(
-  `${JSON.stringify({ bytes, seconds: (performance.now() - started) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, detail })}\n`,
+  `${JSON.stringify({ bytes, seconds: (performance.now() - started) / 1000, maxRssMb: peakRssMb(), detail })}\n`,
 );

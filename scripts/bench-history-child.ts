@@ -2,6 +2,7 @@
  * `history` in its own process, so that its peak RSS is its own. Used by scripts/bench.ts; prints
  * one JSON line.
  */
+import { peakRssMb } from './peak-rss.ts';
 import { parseArgs } from 'node:util';
 import { runCli } from '../lib/cli/run.ts';
 
@@ -20,6 +21,6 @@ process.stdout.write(
     code,
     stderr,
     seconds: (performance.now() - started) / 1000,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
   })}\n`,
 );

@@ -3,6 +3,7 @@
  * as the functions tune it and coverage on (unless --tuned false, --coverage false). Used by
  * scripts/bench.ts; prints one JSON line.
  */
+import { peakRssMb } from './peak-rss.ts';
 import { parseArgs } from 'node:util';
 import { tuneForSmallInstances } from '../lib/config/runtime.ts';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
@@ -40,6 +41,6 @@ process.stdout.write(
   `${JSON.stringify({
     outcome,
     seconds: (performance.now() - started) / 1000,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
   })}\n`,
 );

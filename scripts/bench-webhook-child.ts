@@ -3,6 +3,7 @@
  * (its body policy, V8 tuned): prints its port, and on SIGTERM its peak RSS. Used by
  * scripts/bench.ts (webhook).
  */
+import { peakRssMb } from './peak-rss.ts';
 import * as ff from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { once } from 'node:events';
@@ -24,6 +25,6 @@ await once(server, 'listening');
 const idle = process.memoryUsage().rss / 1048576;
 process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port, idleMb: idle })}\n`);
 process.on('SIGTERM', () => {
-  process.stdout.write(`${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ maxRssMb: peakRssMb() })}\n`);
   process.exit(0);
 });
