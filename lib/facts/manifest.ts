@@ -119,7 +119,14 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     return false;
   }
 
-  constructor(what = 'manifest.json', limits: Partial<Limits> = {}) {
+  /**
+   * Whether to keep each table's documented columns and each column's tests: needed only against a
+   * catalog (a `docs generate` step). Without them a step's summary has the model-level facts, and a
+   * manifest of any size costs a set of model ids.
+   */
+  private readonly keepTables: boolean;
+
+  constructor(what = 'manifest.json', limits: Partial<Limits> = {}, options: { tables?: boolean } = {}) {
     const self = { reader: undefined as ManifestReader | undefined };
     super(
       what,
@@ -132,6 +139,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       limits,
     );
     self.reader = this;
+    this.keepTables = options.tables ?? true;
   }
 
   private metadataVisit(): Visit {
@@ -178,7 +186,8 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       },
     },
     { object: () => this.dependsOnVisit },
-    { object: () => this.columnsVisit },
+    // Skipped at byte level when no catalog will need them.
+    { object: () => (this.keepTables ? this.columnsVisit : null) },
   ];
 
   private readonly nodeVisit: ObjectVisit = {
@@ -256,7 +265,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     if (isTableType(type)) {
       // Counted by id: a node given twice (a duplicated key) counts once, as its later form.
       if (type === 'model') this.modelDescribed.set(n.uniqueId ?? `(node ${this.nodes})`, n.described);
-      if (n.uniqueId === null) return;
+      if (n.uniqueId === null || !this.keepTables) return;
       const documented = new Set<string>();
       for (const [name, yes] of n.columns ?? []) if (yes) documented.add(name);
       this.columnsKept += documented.size;
@@ -295,6 +304,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     }
     const table = n.metadataName === 'relationships' ? deps[deps.length - 1]! : deps[0]!;
     if (table.startsWith('model.')) this.tested.add(table);
+    if (!this.keepTables) return;
     // `node.get("column_name") or kwargs.get("column_name") or kwargs.get("arg")`: the first truthy one.
     const name = n.columnName !== undefined ? n.columnName : n.kwargColumn !== undefined ? n.kwargColumn : n.kwargArg;
     if (typeof name !== 'string') return;

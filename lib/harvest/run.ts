@@ -278,7 +278,11 @@ function observer(ctx: HarvestContext, coverage: Map<number, StepRead>, step: Db
     return e;
   };
   if (ctx.coverage !== false && file === 'manifest.json')
-    return { reader: () => new ManifestReader(file), done: (read) => (entry().manifest = read as Read<ManifestFacts>) };
+    return {
+      // Tables and columns only where a catalog comes to match them.
+      reader: () => new ManifestReader(file, {}, { tables }),
+      done: (read) => (entry().manifest = read as Read<ManifestFacts>),
+    };
   if (ctx.coverage !== false && file === 'catalog.json' && tables)
     return { reader: () => new CatalogReader(file), done: (read) => (entry().catalog = read as Read<CatalogFacts>) };
   if (file === 'run_results.json')

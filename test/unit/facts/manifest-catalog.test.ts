@@ -168,6 +168,16 @@ describe('reading a manifest and a catalog as they stream', () => {
     // One JSON line, no field named like a partition key of the BigQuery table.
     for (const key of ['date', 'hour', 'job_id', 'run_id', 'step']) expect(Object.keys(summary)).not.toContain(key);
   });
+
+  it('without a catalog to come, keeps no table or column and gives the same summary', () => {
+    const lean = feed(new ManifestReader('manifest.json', {}, { tables: false }), MANIFEST);
+    const full = feed(new ManifestReader(), MANIFEST);
+    expect(lean.tables.size).toBe(0);
+    expect(lean.tests.size).toBe(0);
+    expect(full.tables.size).toBeGreaterThan(0);
+    const meta = { finishedAt: null, jobName: null };
+    expect(summarize(lean, null, meta)).toEqual(summarize(full, null, meta));
+  });
 });
 
 // ---- against a reference: dbt-coverage's rules applied to what JSON.parse builds ----------------
