@@ -17,9 +17,13 @@ export interface GcloudCheck {
   output: string;
 }
 
-/** What a command that parsed says when it then needs an account (or would open a browser to get one). */
+/**
+ * What a command that parsed says when it then needs an account (or would open a browser to get
+ * one), or, for `gcloud components …` on a CLI installed by a package manager, that the component
+ * manager is off there (the command read whole; the README gives the apt package beside it).
+ */
 const STOPPED_AT_CREDENTIALS =
-  /You do not currently have an active account selected|no credentialed account|Go to the following link in your browser/;
+  /You do not currently have an active account selected|no credentialed account|Go to the following link in your browser|component manager\s+is disabled for this installation/;
 
 /** The real gcloud's path, or undefined where it is not installed. */
 export function realGcloud(): string | undefined {
