@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../lib/cloud/functions.ts';
 import { OPTIONS, type OptionSpec } from '../../lib/config/options.ts';
@@ -45,5 +46,42 @@ describe('README', () => {
   it('describes every function of the table', () => {
     const table = rows(section('The functions'));
     expect(table.map((cells) => /`(\w+)`/.exec(cells[0]!)?.[1]).sort()).toEqual(FUNCTIONS.map((f) => f.name).sort());
+  });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/`/g, '')
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+
+describe('the documents', () => {
+  const docs = [
+    'README.md',
+    ...readdirSync('docs')
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+
+  it.each(docs)('%s: every relative link names a file that exists, and a heading that exists', (doc) => {
+    const text = readFileSync(doc, 'utf8');
+    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+    if (doc === 'README.md') expect(links.length).toBeGreaterThan(5);
+    for (const link of links) {
+      const [file, anchor] = link.split('#') as [string, string | undefined];
+      const target = file ? join(dirname(doc), file) : doc;
+      expect(existsSync(target), `${doc} links to ${link}`).toBe(true);
+      if (anchor === undefined) continue;
+      const headings = [...readFileSync(target, 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!));
+      expect(headings, `${doc} links to ${link}`).toContain(anchor);
+    }
+  });
+
+  it('the README is short enough to read in ten minutes; the figures live in docs/', () => {
+    const words = README.split(/\s+/).length;
+    expect(words).toBeLessThan(4500);
+    expect(README).not.toMatch(/\| fault \| runs expected/);
   });
 });
