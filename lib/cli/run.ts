@@ -133,7 +133,7 @@ function findCommand(first: string, afterFirst: string[], io: CliIO): { command:
     return 2;
   }
   const hint = closest(first, [...COMMANDS.map((c) => c.name.split(' ')[0]!), 'help', '--version']);
-  io.stderr(`Unknown command "${first}"${hint ? `; did you mean "${hint}"?` : ''}. See dbt-harvester --help.\n`);
+  io.stderr(`Unknown command "${first}"${hint ? `; did you mean "${hint}"?` : '.'} See dbt-harvester --help.\n`);
   return 2;
 }
 

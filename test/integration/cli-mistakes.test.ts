@@ -160,7 +160,17 @@ describe('paths and windows are checked before any work', () => {
     const onFolder = await run(['history', '--from', dir, '--out', dir]);
     expect(onFolder.code).toBe(2);
     expect(onFolder.stderr).toContain(`--out ${dir} is a folder: name a file`);
-    for (const r of [missing, noFolder, onFolder]) expect(r.stderr).not.toMatch(/Unexpected error|ENOENT|EISDIR/);
+    // coverage history checks its paths the same way.
+    const coverageNoFolder = await run(['coverage', 'history', '--from', dir, '--out', join(dir, 'no', 'c.html')]);
+    expect(coverageNoFolder.code).toBe(2);
+    expect(coverageNoFolder.stderr).toContain(`its folder ${join(dir, 'no')} does not exist`);
+    const coverageOnFolder = await run(['coverage', 'history', '--from', dir, '--out', dir]);
+    expect(coverageOnFolder.code).toBe(2);
+    expect(coverageOnFolder.stderr).toContain(`--out ${dir} is a folder: name a file`);
+    for (const r of [missing, noFolder, onFolder, coverageNoFolder, coverageOnFolder]) {
+      expect(r.stderr).not.toMatch(/Unexpected error|ENOENT|EISDIR/);
+      expect(r.seconds).toBeLessThan(20);
+    }
   });
 
   it('a window in the future is refused; a --since with a time of day is refused, not cut', async () => {
@@ -200,6 +210,16 @@ describe('conventions', () => {
     const typo = await run(['retrieve-artifacts-time-interval', '--start-tiem', 'x']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/did you mean --start-time\?/);
+    for (const [args, meant] of [
+      [['retrieve-artifacts-time-intervl'], 'retrieve-artifacts-time-interval'],
+      [['coverage', 'comput'], 'coverage compute'],
+      [['webhook', 'regster'], 'webhook register'],
+    ] as const) {
+      const res = await run([...args]);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toContain(`did you mean "${meant}"?`);
+      expect(res.seconds).toBeLessThan(20);
+    }
   });
 });
 
