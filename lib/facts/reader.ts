@@ -113,34 +113,44 @@ export class JsonCheck extends FactsReader<void> {
   protected facts(): void {}
 }
 
+/** What a reader made of a whole file: its facts, or why it has none (a bound passed). */
+export type Read<T> = { facts: T } | { error: Error };
+
 /**
- * A pass-through that fails, before its end, when what passes is not one whole JSON document:
- * a writer that gets its error leaves nothing behind (the stores' rule), so a body cut short or
- * replaced by a proxy's page is never written. Every artifact a command writes passes one.
+ * Passes the bytes on through a reader, failing before its end when what passes is not one whole
+ * JSON document (at the byte where it stops being JSON, or at its end when it was cut short): a
+ * writer that gets the error leaves nothing behind (the stores' rule), so a body cut short or
+ * replaced by a proxy's page is never written. A reader that passed a bound only loses its facts:
+ * `done` gets them, or the bound.
  */
-export function jsonChecked(what: string): Transform {
-  const check = new JsonCheck(what);
+export function readThrough<T>(reader: FactsReader<T>, done: (read: Read<T>) => void = () => {}): Transform {
   return new Transform({
-    transform(chunk: Buffer, _enc, done) {
+    transform(chunk: Buffer, _enc, next) {
       try {
-        check.write(chunk);
+        reader.write(chunk);
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
+        next(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      done(null, chunk);
+      next(null, chunk);
     },
-    flush(done) {
+    flush(next) {
       try {
-        check.finish();
+        done({ facts: reader.finish() });
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-        return;
+        if (err instanceof ArtifactJsonError) {
+          next(err);
+          return;
+        }
+        done({ error: err instanceof Error ? err : new Error(String(err)) });
       }
-      done();
+      next();
     },
   });
 }
+
+/** A pass-through that checks one whole JSON document: every artifact a command writes passes one. */
+export const jsonChecked = (what: string): Transform => readThrough(new JsonCheck(what));
 
 /** Reads a whole stream into a reader. */
 export async function readFacts<T>(source: AsyncIterable<unknown>, reader: FactsReader<T>): Promise<T> {

@@ -4,7 +4,7 @@
  * step's summary, then `_run.json` last. I/O goes through the client and the store.
  * @module
  */
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
 import { CORE_ARTIFACTS, planArtifacts, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
@@ -18,7 +18,7 @@ import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS } from '../core/time.ts';
 import { CatalogReader } from '../facts/catalog.ts';
 import { ManifestReader } from '../facts/manifest.ts';
-import { ArtifactJsonError, JsonCheck, type FactsReader } from '../facts/reader.ts';
+import { JsonCheck, readThrough, type FactsReader, type Read } from '../facts/reader.ts';
 import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import { ArtifactNotJsonError, DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
@@ -210,9 +210,6 @@ async function plan(ctx: HarvestContext, runId: number, steps: DbtStep[], log: L
   return planArtifacts(steps, listed && listed.length > 0 ? listed : null, ctx.artifacts);
 }
 
-/** What a reader made of a whole file: its facts, or why it has none (a bound passed). */
-type Read<T> = { facts: T } | { error: Error };
-
 /** The facts read from one step's files as they stream by. */
 interface StepRead {
   manifest?: Read<ManifestFacts>;
@@ -403,7 +400,7 @@ async function fetchToStore(
       continue;
     }
     try {
-      const seen = tee(observe);
+      const seen = readThrough(observe.reader(), observe.done);
       // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.
       pipeline(artifact.body, seen, () => {});
       return (await ctx.store.write(path, seen, { contentType: 'application/json', size: artifact.contentLength }))
@@ -413,36 +410,4 @@ async function fetchToStore(
       await again(attempt, err);
     }
   }
-}
-
-/**
- * Passes the bytes on through a reader. A body that is not one whole JSON document fails the stream
- * (at the byte where it stops being JSON, or at its end when it was cut short), before the store
- * completes the write; a reader that passed a bound only loses its facts.
- */
-function tee(observe: Observe): Transform {
-  const reader = observe.reader();
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      try {
-        reader.write(chunk);
-      } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      done(null, chunk);
-    },
-    flush(done) {
-      try {
-        observe.done({ facts: reader.finish() });
-      } catch (err) {
-        if (err instanceof ArtifactJsonError) {
-          done(err);
-          return;
-        }
-        observe.done({ error: err instanceof Error ? err : new Error(String(err)) });
-      }
-      done();
-    },
-  });
 }
