@@ -60,51 +60,153 @@ resource "google_bigquery_table" "runs" {
   }
 }
 
-resource "google_bigquery_table" "run_results" {
-  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "run_results"
-  description         = "One row per dbt command of a run: the <command>_run_results.json objects (dbt writes each on one line)."
-  deletion_protection = false
-  labels              = var.labels
-
-  external_data_configuration {
-    source_format         = "NEWLINE_DELIMITED_JSON"
-    autodetect            = false
-    ignore_unknown_values = true
-    max_bad_records       = 0
-    source_uris           = ["${local.destination}/*_run_results.json"]
-
-    hive_partitioning_options {
-      mode                     = "CUSTOM"
-      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
-      require_partition_filter = true
+locals {
+  # The partitioned external tables: the same configuration, their own objects, layout and schema.
+  step_partitions = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+  partitioned_tables = {
+    # One row per dbt command of a run; run_results.json has no field named like a partition key.
+    run_results = {
+      description = "One row per dbt command of a run: the <command>_run_results.json objects (dbt writes each on one line)."
+      source_uri  = "${local.destination}/*_run_results.json"
+      partitions  = local.step_partitions
+      schema = [
+        { name = "metadata", type = "RECORD", fields = [
+          { name = "dbt_schema_version", type = "STRING" },
+          { name = "dbt_version", type = "STRING" },
+          { name = "generated_at", type = "TIMESTAMP" },
+          { name = "invocation_id", type = "STRING" },
+        ] },
+        { name = "args", type = "RECORD", fields = [{ name = "which", type = "STRING" }, { name = "invocation_command", type = "STRING" }] },
+        { name = "elapsed_time", type = "FLOAT" },
+        { name = "results", type = "RECORD", mode = "REPEATED", fields = [
+          { name = "unique_id", type = "STRING" },
+          { name = "status", type = "STRING" },
+          { name = "execution_time", type = "FLOAT" },
+          { name = "failures", type = "INTEGER" },
+          { name = "message", type = "STRING" },
+          { name = "thread_id", type = "STRING" },
+        ] },
+      ]
     }
-
-    schema = jsonencode([
-      { name = "metadata", type = "RECORD", fields = [
-        { name = "dbt_schema_version", type = "STRING" },
+    # Each dbt step's coverage.json (lib/core/coverage.ts).
+    coverage = {
+      description = "One row per dbt step with a manifest: the coverage.json summaries (documentation, test and unit-test coverage, per table where the step has a catalog)."
+      source_uri  = "${local.destination}/*/coverage.json"
+      partitions  = local.step_partitions
+      schema = [
+        { name = "schema_version", type = "INTEGER" },
+        { name = "finished_at", type = "TIMESTAMP" },
+        { name = "job_name", type = "STRING" },
         { name = "dbt_version", type = "STRING" },
+        { name = "manifest_schema_version", type = "STRING" },
+        { name = "project_name", type = "STRING" },
         { name = "generated_at", type = "TIMESTAMP" },
-        { name = "invocation_id", type = "STRING" },
-      ] },
-      { name = "args", type = "RECORD", fields = [{ name = "which", type = "STRING" }, { name = "invocation_command", type = "STRING" }] },
-      { name = "elapsed_time", type = "FLOAT" },
-      { name = "results", type = "RECORD", mode = "REPEATED", fields = [
-        { name = "unique_id", type = "STRING" },
+        { name = "models", type = "RECORD", fields = [
+          { name = "total", type = "INTEGER" },
+          { name = "documented", type = "INTEGER" },
+          { name = "tested", type = "INTEGER" },
+          { name = "tests", type = "INTEGER" },
+          { name = "unit_tests", type = "INTEGER" },
+          { name = "unit_tested", type = "INTEGER" },
+        ] },
+        { name = "doc", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }] },
+        { name = "test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
+        { name = "unit_test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
+        { name = "tables", type = "RECORD", mode = "REPEATED", fields = [
+          { name = "name", type = "STRING" },
+          { name = "unique_id", type = "STRING" },
+          { name = "resource_type", type = "STRING" },
+          { name = "columns", type = "INTEGER" },
+          { name = "documented", type = "INTEGER" },
+          { name = "tested", type = "INTEGER" },
+          { name = "tests", type = "INTEGER" },
+          { name = "unit_tests", type = "INTEGER" },
+        ] },
+        { name = "unmatched_tables", type = "STRING", mode = "REPEATED" },
+      ]
+    }
+    # The history's rows (one per run, written as the run is stored; lib/core/history-row.ts): run
+    # health in one SELECT. Partitioned by the row's path (_history/rows/date=/job_id=/); a row's own
+    # fields are camelCase (jobId), so none overlaps a partition key.
+    run_history = {
+      description = "One row per harvested run: status, duration, queue time, test, model and freshness counts, coverage (the history rollup's rows)."
+      source_uri  = "${local.destination}/_history/rows/*.json"
+      partitions  = "${local.destination}/_history/rows/{date:DATE}/{job_id:INTEGER}"
+      schema = [
+        { name = "runId", type = "INTEGER" },
+        { name = "jobId", type = "INTEGER" },
+        { name = "jobName", type = "STRING" },
+        { name = "projectId", type = "INTEGER" },
+        { name = "environmentId", type = "INTEGER" },
+        { name = "finishedAt", type = "TIMESTAMP" },
         { name = "status", type = "STRING" },
-        { name = "execution_time", type = "FLOAT" },
-        { name = "failures", type = "INTEGER" },
-        { name = "message", type = "STRING" },
-        { name = "thread_id", type = "STRING" },
-      ] },
-    ])
+        { name = "durationSeconds", type = "FLOAT" },
+        { name = "queuedSeconds", type = "FLOAT" },
+        { name = "href", type = "STRING" },
+        { name = "trigger", type = "STRING" },
+        { name = "gitBranch", type = "STRING" },
+        { name = "failedStep", type = "RECORD", fields = [{ name = "index", type = "INTEGER" }, { name = "name", type = "STRING" }] },
+        { name = "tests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+        { name = "unitTests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+        { name = "models", type = "RECORD", fields = [{ name = "success", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
+        { name = "freshness", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }] },
+        { name = "cost", type = "RECORD", fields = [{ name = "bytesProcessed", type = "FLOAT" }, { name = "slotMs", type = "FLOAT" }] },
+        { name = "modelCount", type = "INTEGER" },
+      ]
+    }
+    # Each dbt step's summary.json (lib/core/run-facts.ts): every model's result and timing, the tests
+    # that did not pass, every source's freshness. The views below flatten them.
+    step_summaries = {
+      description = "One row per dbt step with run results or freshness: the summary.json objects."
+      source_uri  = "${local.destination}/*/summary.json"
+      partitions  = local.step_partitions
+      schema = [
+        { name = "schema_version", type = "INTEGER" },
+        { name = "command", type = "STRING" },
+        { name = "generated_at", type = "TIMESTAMP" },
+        { name = "elapsed_seconds", type = "FLOAT" },
+        { name = "models", type = "RECORD", mode = "REPEATED", fields = [
+          { name = "id", type = "STRING" },
+          { name = "status", type = "STRING" },
+          { name = "seconds", type = "FLOAT" },
+          { name = "bytes_processed", type = "FLOAT" },
+          { name = "slot_ms", type = "FLOAT" },
+        ] },
+        { name = "tests", type = "RECORD", mode = "REPEATED", fields = [{ name = "id", type = "STRING" }, { name = "status", type = "STRING" }, { name = "message", type = "STRING" }] },
+        { name = "sources", type = "RECORD", mode = "REPEATED", fields = [
+          { name = "id", type = "STRING" },
+          { name = "status", type = "STRING" },
+          { name = "lag_seconds", type = "FLOAT" },
+          { name = "max_loaded_at", type = "TIMESTAMP" },
+        ] },
+      ]
+    }
+  }
+
+  # Views: one SELECT per question over step_summaries, one row per element of one of its arrays.
+  step_summary_views = {
+    model_timings = {
+      description = "One row per model per dbt step that ran it: status, execution time, bytes processed and slot milliseconds."
+      query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, m.id AS model, m.status, m.seconds, m.bytes_processed, m.slot_ms FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.models) AS m"
+    }
+    test_failures = {
+      description = "One row per test or unit test that did not pass in a dbt step, with dbt's message."
+      query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, t.id AS test, t.status, t.message FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.tests) AS t"
+    }
+    source_freshness = {
+      description = "One row per source per freshness check: status (pass, warn, error, runtime error) and lag in seconds."
+      query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, f.id AS source, f.status, f.lag_seconds, f.max_loaded_at FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.sources) AS f"
+    }
   }
 }
 
-resource "google_bigquery_table" "coverage" {
+# Partitioned by the object path: a query must filter on a partition key (date, say), so that no
+# query reads years of results by accident.
+resource "google_bigquery_table" "partitioned" {
+  for_each            = local.partitioned_tables
   dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "coverage"
-  description         = "One row per dbt step with a manifest: the coverage.json summaries (documentation, test and unit-test coverage, per table where the step has a catalog)."
+  table_id            = each.key
+  description         = each.value.description
   deletion_protection = false
   labels              = var.labels
 
@@ -113,174 +215,65 @@ resource "google_bigquery_table" "coverage" {
     autodetect            = false
     ignore_unknown_values = true
     max_bad_records       = 0
-    source_uris           = ["${local.destination}/*/coverage.json"]
+    source_uris           = [each.value.source_uri]
 
     hive_partitioning_options {
       mode                     = "CUSTOM"
-      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+      source_uri_prefix        = each.value.partitions
       require_partition_filter = true
     }
 
-    schema = jsonencode([
-      { name = "schema_version", type = "INTEGER" },
-      { name = "finished_at", type = "TIMESTAMP" },
-      { name = "job_name", type = "STRING" },
-      { name = "dbt_version", type = "STRING" },
-      { name = "manifest_schema_version", type = "STRING" },
-      { name = "project_name", type = "STRING" },
-      { name = "generated_at", type = "TIMESTAMP" },
-      { name = "models", type = "RECORD", fields = [
-        { name = "total", type = "INTEGER" },
-        { name = "documented", type = "INTEGER" },
-        { name = "tested", type = "INTEGER" },
-        { name = "tests", type = "INTEGER" },
-        { name = "unit_tests", type = "INTEGER" },
-        { name = "unit_tested", type = "INTEGER" },
-      ] },
-      { name = "doc", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }] },
-      { name = "test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
-      { name = "unit_test", type = "RECORD", fields = [{ name = "covered", type = "INTEGER" }, { name = "total", type = "INTEGER" }, { name = "coverage", type = "FLOAT" }, { name = "hits", type = "INTEGER" }] },
-      { name = "tables", type = "RECORD", mode = "REPEATED", fields = [
-        { name = "name", type = "STRING" },
-        { name = "unique_id", type = "STRING" },
-        { name = "resource_type", type = "STRING" },
-        { name = "columns", type = "INTEGER" },
-        { name = "documented", type = "INTEGER" },
-        { name = "tested", type = "INTEGER" },
-        { name = "tests", type = "INTEGER" },
-        { name = "unit_tests", type = "INTEGER" },
-      ] },
-      { name = "unmatched_tables", type = "STRING", mode = "REPEATED" },
-    ])
+    schema = jsonencode(each.value.schema)
   }
 }
 
-# The history's rows (one per run, written as the run is stored; lib/core/history-row.ts): run
-# health in one SELECT. Partitioned by the row's path (_history/rows/date=/job_id=/); a row's own
-# fields are camelCase (jobId), so none overlaps a partition key.
-resource "google_bigquery_table" "run_history" {
+# Each view reads a partitioned table, so a query on a view filters on `date` (the filter reaches
+# the table through the view).
+resource "google_bigquery_table" "step_summary_view" {
+  for_each            = local.step_summary_views
   dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "run_history"
-  description         = "One row per harvested run: status, duration, queue time, test, model and freshness counts, coverage (the history rollup's rows)."
-  deletion_protection = false
-  labels              = var.labels
-
-  external_data_configuration {
-    source_format         = "NEWLINE_DELIMITED_JSON"
-    autodetect            = false
-    ignore_unknown_values = true
-    max_bad_records       = 0
-    source_uris           = ["${local.destination}/_history/rows/*.json"]
-
-    hive_partitioning_options {
-      mode                     = "CUSTOM"
-      source_uri_prefix        = "${local.destination}/_history/rows/{date:DATE}/{job_id:INTEGER}"
-      require_partition_filter = true
-    }
-
-    schema = jsonencode([
-      { name = "runId", type = "INTEGER" },
-      { name = "jobId", type = "INTEGER" },
-      { name = "jobName", type = "STRING" },
-      { name = "projectId", type = "INTEGER" },
-      { name = "environmentId", type = "INTEGER" },
-      { name = "finishedAt", type = "TIMESTAMP" },
-      { name = "status", type = "STRING" },
-      { name = "durationSeconds", type = "FLOAT" },
-      { name = "queuedSeconds", type = "FLOAT" },
-      { name = "href", type = "STRING" },
-      { name = "trigger", type = "STRING" },
-      { name = "gitBranch", type = "STRING" },
-      { name = "failedStep", type = "RECORD", fields = [{ name = "index", type = "INTEGER" }, { name = "name", type = "STRING" }] },
-      { name = "tests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
-      { name = "unitTests", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "fail", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
-      { name = "models", type = "RECORD", fields = [{ name = "success", type = "INTEGER" }, { name = "error", type = "INTEGER" }, { name = "skipped", type = "INTEGER" }] },
-      { name = "freshness", type = "RECORD", fields = [{ name = "pass", type = "INTEGER" }, { name = "warn", type = "INTEGER" }, { name = "error", type = "INTEGER" }] },
-      { name = "cost", type = "RECORD", fields = [{ name = "bytesProcessed", type = "FLOAT" }, { name = "slotMs", type = "FLOAT" }] },
-      { name = "modelCount", type = "INTEGER" },
-    ])
-  }
-}
-
-# Each dbt step's summary.json (lib/core/run-facts.ts): every model's result and timing, the tests
-# that did not pass, every source's freshness. The views below flatten them.
-resource "google_bigquery_table" "step_summaries" {
-  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "step_summaries"
-  description         = "One row per dbt step with run results or freshness: the summary.json objects."
-  deletion_protection = false
-  labels              = var.labels
-
-  external_data_configuration {
-    source_format         = "NEWLINE_DELIMITED_JSON"
-    autodetect            = false
-    ignore_unknown_values = true
-    max_bad_records       = 0
-    source_uris           = ["${local.destination}/*/summary.json"]
-
-    hive_partitioning_options {
-      mode                     = "CUSTOM"
-      source_uri_prefix        = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
-      require_partition_filter = true
-    }
-
-    schema = jsonencode([
-      { name = "schema_version", type = "INTEGER" },
-      { name = "command", type = "STRING" },
-      { name = "generated_at", type = "TIMESTAMP" },
-      { name = "elapsed_seconds", type = "FLOAT" },
-      { name = "models", type = "RECORD", mode = "REPEATED", fields = [
-        { name = "id", type = "STRING" },
-        { name = "status", type = "STRING" },
-        { name = "seconds", type = "FLOAT" },
-        { name = "bytes_processed", type = "FLOAT" },
-        { name = "slot_ms", type = "FLOAT" },
-      ] },
-      { name = "tests", type = "RECORD", mode = "REPEATED", fields = [{ name = "id", type = "STRING" }, { name = "status", type = "STRING" }, { name = "message", type = "STRING" }] },
-      { name = "sources", type = "RECORD", mode = "REPEATED", fields = [
-        { name = "id", type = "STRING" },
-        { name = "status", type = "STRING" },
-        { name = "lag_seconds", type = "FLOAT" },
-        { name = "max_loaded_at", type = "TIMESTAMP" },
-      ] },
-    ])
-  }
-}
-
-# Views: one SELECT per question. Each reads a partitioned table, so a query on a view filters on
-# `date` (the filter reaches the table through the view).
-resource "google_bigquery_table" "model_timings" {
-  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "model_timings"
-  description         = "One row per model per dbt step that ran it: status, execution time, bytes processed and slot milliseconds."
+  table_id            = each.key
+  description         = each.value.description
   deletion_protection = false
   labels              = var.labels
   view {
     use_legacy_sql = false
-    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, m.id AS model, m.status, m.seconds, m.bytes_processed, m.slot_ms FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.models) AS m"
+    query          = each.value.query
   }
 }
 
-resource "google_bigquery_table" "test_failures" {
-  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "test_failures"
-  description         = "One row per test or unit test that did not pass in a dbt step, with dbt's message."
-  deletion_protection = false
-  labels              = var.labels
-  view {
-    use_legacy_sql = false
-    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, t.id AS test, t.status, t.message FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.tests) AS t"
-  }
+# Addresses before the tables shared one declaration.
+moved {
+  from = google_bigquery_table.run_results
+  to   = google_bigquery_table.partitioned["run_results"]
 }
 
-resource "google_bigquery_table" "source_freshness" {
-  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
-  table_id            = "source_freshness"
-  description         = "One row per source per freshness check: status (pass, warn, error, runtime error) and lag in seconds."
-  deletion_protection = false
-  labels              = var.labels
-  view {
-    use_legacy_sql = false
-    query          = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, f.id AS source, f.status, f.lag_seconds, f.max_loaded_at FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.step_summaries.table_id}` AS s, UNNEST(s.sources) AS f"
-  }
+moved {
+  from = google_bigquery_table.coverage
+  to   = google_bigquery_table.partitioned["coverage"]
+}
+
+moved {
+  from = google_bigquery_table.run_history
+  to   = google_bigquery_table.partitioned["run_history"]
+}
+
+moved {
+  from = google_bigquery_table.step_summaries
+  to   = google_bigquery_table.partitioned["step_summaries"]
+}
+
+moved {
+  from = google_bigquery_table.model_timings
+  to   = google_bigquery_table.step_summary_view["model_timings"]
+}
+
+moved {
+  from = google_bigquery_table.test_failures
+  to   = google_bigquery_table.step_summary_view["test_failures"]
+}
+
+moved {
+  from = google_bigquery_table.source_freshness
+  to   = google_bigquery_table.step_summary_view["source_freshness"]
 }
