@@ -17,6 +17,7 @@ import { summarize, type CatalogFacts, type ManifestFacts, type ManifestTable } 
 import { historyRow, runForRow, type StepFacts } from '../lib/core/history-row.ts';
 import { HISTORY_ROOT, historyRowPath, runDirectory } from '../lib/core/paths.ts';
 import { STEP_SUMMARY_FILE, summarizeStep, type NodeResult, type SourceFreshness } from '../lib/core/run-facts.ts';
+import { seededRandom as random } from './fake-dbt-cloud/prng.ts';
 
 export interface DemoOptions {
   /** The last day (UTC) of the history. */
@@ -28,17 +29,6 @@ export interface DemoOptions {
   extraJobs?: number;
   /** Runs a day of each extra job (default 24). */
   extraRunsPerDay?: number;
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ACCOUNT = 43_001;

@@ -29,3 +29,15 @@ export function pick<T>(items: readonly T[], ...parts: number[]): T {
 export function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0').slice(-width);
 }
+
+/** A deterministic random sequence in [0, 1) (mulberry32), so a generated case can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -7,6 +7,7 @@ import {
   type ObjectVisit,
   type Visit,
 } from '../../../lib/core/json-scan.ts';
+import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 
 /**
  * The scanner against JSON.parse: on random documents, cut into random chunks, a visitor that asks
@@ -50,18 +51,6 @@ function rebuild(): { visit: Visit; value: () => unknown } {
       root = v;
     }),
     value: () => root,
-  };
-}
-
-/** A deterministic random source (mulberry32), so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -3,6 +3,7 @@ import { computeCoverage, summarize, type CoverageType } from '../../../lib/core
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
 import { ManifestReader } from '../../../lib/facts/manifest.ts';
 import { ArtifactJsonError, FactsBoundError, type FactsReader } from '../../../lib/facts/reader.ts';
+import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 
 /** The streaming read of manifests and catalogs: any chunking, dbt-coverage's rules, bounds, and what it refuses. */
 const feed = <T>(reader: FactsReader<T>, text: string | Buffer, size = text.length): T => {
@@ -253,18 +254,6 @@ function reference(manifest: Json, catalog: Json, covType: CoverageType): [strin
     }
   }
   return [...out.values()];
-}
-
-/** A deterministic random source (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random project dbt-coverage reads without stopping: tables, columns in mixed case, tests of every shape. */
