@@ -64,7 +64,22 @@ async function memory(
     sizeOf: (_r, _s, f) => (f === 'manifest.json' ? bytes : undefined),
   });
   const run = fake.account.runs[0]!;
-  const out = await mkdtemp(join(tmpdir(), 'bench-memory-'));
+  try {
+    const r = await harvestInChild(fake, run.id, options);
+    if (r.outcome.status !== 'stored') throw new Error(`run not stored: ${JSON.stringify(r.outcome)}`);
+    return { maxRssMb: Number(r.maxRssMb.toFixed(1)), seconds: Number(r.seconds.toFixed(2)), bytes: r.outcome.bytes };
+  } finally {
+    await fake.stop();
+  }
+}
+
+/** One run harvested in its own process (scripts/bench-memory-child.ts), as harvestRun runs it by default. */
+async function harvestInChild(
+  fake: FakeDbtCloud,
+  runId: number,
+  options: { coverage?: boolean; tuned?: boolean } = {},
+): Promise<{ outcome: { status: string; bytes: number }; seconds: number; maxRssMb: number }> {
+  const out = await mkdtemp(join(tmpdir(), 'bench-harvest-'));
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -77,7 +92,7 @@ async function memory(
         '--token',
         TOKEN,
         '--run',
-        String(run.id),
+        String(runId),
         '--out',
         out,
         '--coverage',
@@ -87,12 +102,9 @@ async function memory(
       ],
       { maxBuffer: 1 << 20 },
     );
-    const r = JSON.parse(stdout) as { outcome: { status: string; bytes: number }; seconds: number; maxRssMb: number };
-    if (r.outcome.status !== 'stored') throw new Error(`run not stored: ${JSON.stringify(r.outcome)}`);
-    return { maxRssMb: Number(r.maxRssMb.toFixed(1)), seconds: Number(r.seconds.toFixed(2)), bytes: r.outcome.bytes };
+    return JSON.parse(stdout) as { outcome: { status: string; bytes: number }; seconds: number; maxRssMb: number };
   } finally {
     await rm(out, { recursive: true, force: true });
-    await fake.stop();
   }
 }
 
@@ -665,37 +677,7 @@ print(json.dumps({"seconds": time.time() - t, "maxRssMb": resource.getrusage(res
           : undefined,
     });
     try {
-      const harvest = async (coverage: boolean) => {
-        const out = await mkdtemp(join(tmpdir(), 'bench-coverage-harvest-'));
-        try {
-          const { stdout } = await promisify(execFile)(
-            process.execPath,
-            [
-              'scripts/bench-memory-child.ts',
-              '--url',
-              fake.url,
-              '--account',
-              String(fake.accountId),
-              '--token',
-              TOKEN,
-              '--run',
-              String(fake.account.runs[0]!.id),
-              '--out',
-              out,
-              '--coverage',
-              String(coverage),
-            ],
-            { maxBuffer: 1 << 20 },
-          );
-          return JSON.parse(stdout) as {
-            outcome: { status: string; bytes: number };
-            seconds: number;
-            maxRssMb: number;
-          };
-        } finally {
-          await rm(out, { recursive: true, force: true });
-        }
-      };
+      const harvest = (coverage: boolean) => harvestInChild(fake, fake.account.runs[0]!.id, { coverage });
       const on = await harvest(true);
       const off = await harvest(false);
       figures['harvest'] = { on, off };
