@@ -93,6 +93,30 @@ async function chart(spec: Record<string, unknown>, series = 10): Promise<string
 const figure = (svg: string, note?: string): string =>
   `<figure>${svg}${note ? `<figcaption class="note">${esc(note)}</figcaption>` : ''}</figure>`;
 
+/** A line per series over days (`at`), a point a day: one figure with its caption. */
+async function dailyLines<T extends { at: string }>(
+  values: readonly T[],
+  y: { field: keyof T & string; title: string },
+  series: keyof T & string,
+  note: string,
+): Promise<string> {
+  return figure(
+    await chart(
+      {
+        data: { values },
+        mark: { type: 'line', point: true, strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
+          y: { field: y.field, type: 'quantitative', title: y.title },
+          color: { field: series, type: 'nominal', title: series },
+        },
+      },
+      new Set(values.map((v) => v[series])).size,
+    ),
+    note,
+  );
+}
+
 const jobLabel = (names: Map<number, string | null>, jobId: number): string => {
   const name = names.get(jobId);
   return name ? `${name} (${jobId})` : `job ${jobId}`;
@@ -245,19 +269,10 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   sections.push(`<h2 id="models">Models</h2>`);
   if (modelLines.length > 0)
     sections.push(
-      `<h3>Execution time of the slowest models</h3>${figure(
-        await chart(
-          {
-            data: { values: modelLines },
-            mark: { type: 'line', point: true, strokeWidth: 1.5 },
-            encoding: {
-              x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
-              y: { field: 'seconds', type: 'quantitative', title: 'seconds (daily median)' },
-              color: { field: 'model', type: 'nominal', title: 'model' },
-            },
-          },
-          new Set(modelLines.map((m) => m.model)).size,
-        ),
+      `<h3>Execution time of the slowest models</h3>${await dailyLines(
+        modelLines,
+        { field: 'seconds', title: 'seconds (daily median)' },
+        'model',
         'The slowest models of each job’s last run, and the largest regressions: each day’s median execution time.',
       )}`,
     );
@@ -387,19 +402,10 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   sections.push(`<h2 id="freshness">Source freshness</h2>`);
   if (lagLines.length > 0)
     sections.push(
-      `<h3>Largest lag per day</h3>${figure(
-        await chart(
-          {
-            data: { values: lagLines },
-            mark: { type: 'line', point: true, strokeWidth: 1.5 },
-            encoding: {
-              x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
-              y: { field: 'hours', type: 'quantitative', title: 'hours since the last load' },
-              color: { field: 'source', type: 'nominal', title: 'source' },
-            },
-          },
-          new Set(lagLines.map((l) => l.source)).size,
-        ),
+      `<h3>Largest lag per day</h3>${await dailyLines(
+        lagLines,
+        { field: 'hours', title: 'hours since the last load' },
+        'source',
         'The 8 sources with the largest lag: max_loaded_at’s age at each check, the day’s largest.',
       )}`,
     );
