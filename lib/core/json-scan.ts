@@ -693,12 +693,18 @@ export class JsonScanner {
           this.scalar(visit, 'string', text, end === i + 2);
         }
       } else if (b === 0x7b || b === 0x5b) {
-        // A container: the general path opens one that is asked for; one that is not is passed here.
-        if (visit !== null) return i;
-        this.push(b === 0x7b ? OBJECT : ARRAY, i);
-        this.state = b === 0x7b ? KEY_OR_END : VALUE_OR_END;
-        end = this.skipRegion(chunk, i + 1);
-        if (this.depth > this.frames.length) return end;
+        const depth = this.depth;
+        if (visit !== null) {
+          // A container asked for: read in place too, as far as it goes.
+          end = this.nested(chunk, i);
+          if (this.depth !== depth) return end;
+        } else {
+          // One that is not: passed.
+          this.push(b === 0x7b ? OBJECT : ARRAY, i);
+          this.state = b === 0x7b ? KEY_OR_END : VALUE_OR_END;
+          end = this.skipRegion(chunk, i + 1);
+          if (this.depth > this.frames.length) return end;
+        }
       } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
         end = numberEnd(chunk, i);
         if (end < 0) return i;
@@ -736,6 +742,79 @@ export class JsonScanner {
   }
 
   /**
+   * A container value whose visit members() holds, at `i`: opened, and read in place (keys by
+   * members(), scalar items of an array here, containers within it the same way, what is not asked
+   * for by skipRegion) until it closes, so that the few containers a reader visits in each of a
+   * hundred thousand nodes (a test's metadata, a node's dependencies and columns) cost what the
+   * members around them cost, not a turn of the general loop per token. Returns where it stops:
+   * after the container (this.depth back to where it was), or where the general path takes over
+   * (a token crossing the chunk's end, a member without a key table, a byte that is not JSON).
+   */
+  private nested(chunk: Uint8Array, i: number): number {
+    const outer = this.depth;
+    const len = chunk.length;
+    i = this.startValue(chunk, i);
+    while (this.depth > outer) {
+      const level = this.depth;
+      if (level > this.frames.length) {
+        // Opened but not visited (its visit wanted only to hear it close, or declined it).
+        i = this.skipRegion(chunk, i);
+        if (this.depth >= level) return i;
+        continue;
+      }
+      if (i < len && isSpace(chunk[i]!)) i = skipSpace(chunk, i);
+      if (i >= len) return i;
+      const b = chunk[i]!;
+      const state = this.state;
+      const frame = this.frames[level - 1]!;
+      if (kindAt(this.kinds, level - 1) === OBJECT) {
+        if (b === 0x7d && (state === KEY_OR_END || state === COMMA_OR_END)) {
+          i = this.close(OBJECT, chunk, i);
+        } else if (b === 0x22 && (state === KEY_OR_END || state === KEY) && frame.object?.keys) {
+          i = this.key(chunk, i);
+          // members() stopped before a value (the chunk ended): the general path goes on.
+          if (this.state !== COMMA_OR_END || this.token !== T_NONE) return i;
+        } else if (b === 0x2c && state === COMMA_OR_END) {
+          this.state = KEY;
+          i++;
+        } else return i;
+        continue;
+      }
+      const array = frame.array;
+      if (array === null) return i;
+      if (b === 0x5d && (state === VALUE_OR_END || state === COMMA_OR_END)) {
+        i = this.close(ARRAY, chunk, i);
+        continue;
+      }
+      if (state === COMMA_OR_END) {
+        if (b !== 0x2c) return i;
+        this.state = VALUE;
+        i++;
+        continue;
+      }
+      if (b === 0x22) {
+        // A string item, whole in the chunk: handed to the item's visit here.
+        let end = plainEnd(chunk, i + 1);
+        if (end < 0) end = this.skipStringEnd(chunk, i + 1);
+        else this.escaped = false;
+        if (end < 0) return i;
+        this.markNotEmpty();
+        const visit = this.item(array);
+        if (visit?.scalar)
+          this.scalar(visit, 'string', visit.text ? this.textOf(i + 1, end - 1) : undefined, end === i + 2);
+        this.state = COMMA_OR_END;
+        i = end;
+        continue;
+      }
+      // A container item is opened here (startValue asks the array for its visit); numbers and
+      // literals are left to the general path.
+      if (b !== 0x7b && b !== 0x5b) return i;
+      i = this.startValue(chunk, i);
+    }
+    return i;
+  }
+
+  /**
    * The text of bytes [from, to) of the chunk: a string's content (decoded by JSON's rules when it
    * had escapes, as skipStringEnd found) or a number as written; undefined past the bound.
    */
@@ -744,8 +823,9 @@ export class JsonScanner {
       this.overBound(`a value longer than ${this.maxText} bytes`);
       return undefined;
     }
-    const view = this.view!;
-    const raw = view.toString(string ? 'utf8' : 'latin1', from, to);
+    const view = this.view as SlicingBuffer;
+    // Buffer's own slicers: toString() checks its arguments and dispatches on the encoding first.
+    const raw = string ? view.utf8Slice(from, to) : view.latin1Slice(from, to);
     return string && this.escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
   }
 
@@ -1095,6 +1175,16 @@ function matchBytes(table: KeyTable, chunk: Uint8Array, from: number, to: number
     if (k === n) return index;
   }
   return undefined;
+}
+
+/**
+ * Buffer's decoders, which toString(encoding, from, to) calls after checking its arguments: bounds
+ * here are a string's own, inside the chunk. Present on every Buffer since Node.js 0.x
+ * (lib/buffer.js), though not in @types/node.
+ */
+interface SlicingBuffer extends Buffer {
+  utf8Slice(from: number, to: number): string;
+  latin1Slice(from: number, to: number): string;
 }
 
 /** The kind of container at a level of the bit stack. */
