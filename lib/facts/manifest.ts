@@ -20,7 +20,7 @@ import {
   type ManifestTable,
   type TableType,
 } from '../core/coverage.ts';
-import { ANY_KEY, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import { ANY_KEY, JsonBoundError, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
 import {
   FactsReader,
   Interner,
@@ -70,6 +70,8 @@ interface NodeState {
   dependsOn: string[] | null;
   /** Lower-cased column name -> documented, the later column of a name winning (made at the first). */
   columns: Map<string, boolean> | null;
+  /** The fields (a bit each, by their index in NODE) passed by, the node being of a type that needs none of them. */
+  skipped: number;
 }
 
 function newNode(): NodeState {
@@ -87,7 +89,24 @@ function newNode(): NodeState {
     kwargArg: undefined,
     dependsOn: null,
     columns: null,
+    skipped: 0,
   };
+}
+
+/** The fields of NODE (a bit each, by index) each type reads: the first three, every type's. */
+const TABLE_FIELDS = 0b10_0011_1111; // resource_type, unique_id, description, schema, name, path, columns
+const TEST_FIELDS = 0b01_1100_0111; // and column_name, test_metadata, depends_on
+const UNIT_TEST_FIELDS = 0b01_0000_0111; // and depends_on
+const OTHER_FIELDS = 0b00_0000_0111;
+function neededBy(type: string | null): number {
+  if (type === null) return TABLE_FIELDS | TEST_FIELDS;
+  return isTableType(type)
+    ? TABLE_FIELDS
+    : type === 'test'
+      ? TEST_FIELDS
+      : type === 'unit_test'
+        ? UNIT_TEST_FIELDS
+        : OTHER_FIELDS;
 }
 
 const isTableType = (t: string | null): t is TableType => t !== null && (TABLE_TYPES as readonly string[]).includes(t);
@@ -192,7 +211,16 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
 
   private readonly nodeVisit: ObjectVisit = {
     keys: NODE,
-    member: (k) => this.fieldVisits[k as number],
+    member: (key) => {
+      const k = key as number;
+      // Once the node's type is known, the fields other types need are passed by at byte level.
+      const type = this.cur.type;
+      if (type !== null && (neededBy(type) & (1 << k)) === 0) {
+        this.cur.skipped |= 1 << k;
+        return null;
+      }
+      return this.fieldVisits[k];
+    },
     end: () => this.endNode(this.cur),
   };
 
@@ -262,6 +290,10 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private endNode(n: NodeState): void {
     checkCount(++this.nodes, this.limits.nodes, 'nodes');
     const type = n.type;
+    // Only a node whose resource_type is given twice (a duplicated key: JSON keeps the later) can
+    // need a field passed by as another type's; dbt never writes one.
+    if ((n.skipped & neededBy(type)) !== 0)
+      throw new JsonBoundError(`node ${n.uniqueId ?? this.nodes} gives its resource_type twice, as different types`);
     if (isTableType(type)) {
       // Counted by id: a node given twice (a duplicated key) counts once, as its later form.
       if (type === 'model') this.modelDescribed.set(n.uniqueId ?? `(node ${this.nodes})`, n.described);

@@ -375,6 +375,21 @@ describe('the readers against dbt-coverage’s rules on JSON.parse', () => {
   });
 });
 
+describe('fields read by type', () => {
+  it('passes by what the node type does not need, and refuses the facts of a node that changes type', () => {
+    // A test's schema, name and path are not read; a model's dependencies are not.
+    const fine = `{"nodes": {"test.p.t": {"resource_type": "test", "schema": 7, "name": [], "unique_id": "test.p.t", "depends_on": {"nodes": ["model.p.a"]}}, "model.p.a": {"resource_type": "model", "depends_on": 3, "unique_id": "model.p.a", "schema": "S", "name": "A", "description": "x"}}}`;
+    expect(feed(new ManifestReader(), fine).models).toMatchObject({ total: 1, documented: 1, tests: 1, tested: 1 });
+    // resource_type given twice (JSON keeps the later): a model whose schema was passed by as a test's.
+    const twice = `{"nodes": {"x": {"resource_type": "test", "schema": "s", "resource_type": "model", "unique_id": "model.p.x"}}}`;
+    expect(() => feed(new ManifestReader(), twice)).toThrow(FactsBoundError);
+    expect(() => feed(new ManifestReader(), twice)).toThrow(/resource_type twice/);
+    // Given twice but nothing passed by: read as JSON.parse reads it.
+    const harmless = `{"nodes": {"x": {"resource_type": "test", "resource_type": "model", "unique_id": "model.p.x", "schema": "s"}}}`;
+    expect(feed(new ManifestReader(), harmless).tables.get('model.p.x')?.name).toBe('s.none');
+  });
+});
+
 describe('a node given twice', () => {
   it('counts once, as JSON.parse keeps it (the later)', () => {
     const text = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": ""}, "model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": "x"}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}}}`;
