@@ -55,17 +55,42 @@ function figures(r: Figures & { name?: string }): [string, string][] {
   ];
 }
 
-/** A column's object, written out (a report has a million of them). */
-function columnJson(c: ColumnReport, indent: string): string {
-  const i = `${indent}  `;
+/**
+ * A column's object, written out at its place in the report, after the comma or bracket before
+ * it (a report has a million of them). Its text depends only on its name and hits, and names
+ * repeat across tables: the texts of the usual hits (0 to 3) are made once a name.
+ */
+class ColumnTexts {
+  private readonly known = new Map<string, (string | undefined)[]>();
+
+  of(c: ColumnReport, first: boolean): string {
+    const cacheable = c.hits < 4 && c.total === 1 && c.covered === (c.hits > 0 ? 1 : 0) && c.coverage === c.covered;
+    if (!cacheable) return (first ? '[' : ',') + columnJson(c);
+    let texts = this.known.get(c.name);
+    if (texts === undefined) {
+      texts = [];
+      this.known.set(c.name, texts);
+    }
+    const slot = c.hits * 2 + (first ? 1 : 0);
+    let text = texts[slot];
+    if (text === undefined) {
+      text = (first ? '[' : ',') + columnJson(c);
+      texts[slot] = text;
+    }
+    return text;
+  }
+}
+
+function columnJson(c: ColumnReport): string {
   const coverage =
     c.coverage === null ? 'null' : c.coverage === 1 ? '1.0' : c.coverage === 0 ? '0.0' : pythonFloat(c.coverage);
-  return `{\n${i}"name": ${pythonString(c.name)},\n${i}"hits": ${c.hits},\n${i}"covered": ${c.covered},\n${i}"total": ${c.total},\n${i}"coverage": ${coverage}\n${indent}}`;
+  const i = '\n          ';
+  return `\n        {${i}"name": ${pythonString(c.name)},${i}"hits": ${c.hits},${i}"covered": ${c.covered},${i}"total": ${c.total},${i}"coverage": ${coverage}\n        }`;
 }
 
 /**
  * The report as dbt-coverage writes it (`json.dumps(report, indent=2)`), byte for byte, handed to
- * `write` a table at a time.
+ * `write` a column at a time (the writer buffers).
  */
 export function writeReportJson(report: CoverageReport, write: (text: string) => void): void {
   write(`{\n${fields([['cov_type', pythonString(report.covType)], ...figures(report)], '')},\n  "tables": `);
@@ -74,21 +99,16 @@ export function writeReportJson(report: CoverageReport, write: (text: string) =>
     return;
   }
   write('[\n');
+  const columns = new ColumnTexts();
   report.tables.forEach((t, i) => {
     const indent = '    ';
-    let out = `${indent}{\n${fields(figures(t), indent)},\n${indent}  "columns": `;
+    write(`${indent}{\n${fields(figures(t), indent)},\n${indent}  "columns": `);
     let first = true;
     for (const c of t.columns()) {
-      out += `${first ? '[\n' : ',\n'}${indent}    ${columnJson(c, `${indent}    `)}`;
+      write(columns.of(c, first));
       first = false;
-      if (out.length > 65_536) {
-        write(out);
-        out = '';
-      }
     }
-    out += first ? '[]' : `\n${indent}  ]`;
-    out += `\n${indent}}${i < report.tables.length - 1 ? ',' : ''}\n`;
-    write(out);
+    write(`${first ? '[]' : `\n${indent}  ]`}\n${indent}}${i < report.tables.length - 1 ? ',' : ''}\n`);
   });
   write('  ]\n}');
 }

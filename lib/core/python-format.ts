@@ -51,21 +51,30 @@ export function pythonFloat(x: number): string {
 
 /** A JSON string as Python's json.dumps writes it (ensure_ascii). */
 export function pythonString(s: string): string {
+  // Most names are printable ASCII with nothing to escape: quoted as they are.
+  if (PLAIN.test(s)) return `"${s}"`;
   const json = JSON.stringify(s);
   return NON_ASCII.test(json)
     ? json.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     : json;
 }
+const PLAIN = /^[\u0020\u0021\u0023-\u005b\u005d-\u007e]*$/;
 const NON_ASCII = /[\u007f-\uffff]/;
 const NON_ASCII_ALL = /[\u007f-\uffff]/g;
 
-/** Python's sort of strings: by code point (JavaScript's default compares UTF-16 units). */
+/**
+ * Python's sort of strings: by code point. JavaScript's default compares UTF-16 units, which
+ * orders a character past U+FFFF (a surrogate pair, 0xD800-0xDFFF) before one in U+E000-U+FFFF;
+ * at the first unit that differs, surrogates are moved above every other unit.
+ */
 export function byCodePoint(a: string, b: string): number {
   if (a === b) return 0;
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
   }
-  return x.length - y.length;
+  return a.length - b.length;
 }
+const codePointRank = (unit: number): number => (unit >= 0xd800 && unit <= 0xdfff ? unit + 0x10000 : unit);

@@ -4,7 +4,7 @@
  * other's).
  * @module
  */
-import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { anyText, oneOf, ratioText } from '../../config/values.ts';
 import {
@@ -22,6 +22,7 @@ import { CatalogReader } from '../../facts/catalog.ts';
 import { ReportReader } from '../../facts/coverage-report.ts';
 import { ManifestReader } from '../../facts/manifest.ts';
 import { readFacts } from '../../facts/reader.ts';
+import { fileChunks } from '../../storage/local.ts';
 import { arg, commandConfig, defineCommand, pathProblem, resolvePath, type CliIO, type Command } from '../command.ts';
 
 const OUTPUT_FORMATS = ['string', 'markdown'] as const;
@@ -65,21 +66,29 @@ function asStored(report: CoverageReport): StoredReport {
   return { covType: report.covType, tables };
 }
 
-/** The report file, written a piece at a time (a report of a million columns is never one string). */
+/**
+ * The report file, written a piece at a time through one buffer (a report of a million columns is
+ * never one string, nor a million writes).
+ */
 function writeReport(path: string, report: CoverageReport): void {
   const fd = openSync(path, 'w');
-  let pending: string[] = [];
-  let size = 0;
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let used = 0;
   const flush = () => {
-    writeSync(fd, pending.join(''));
-    pending = [];
-    size = 0;
+    for (let done = 0; done < used; ) done += writeSync(fd, buffer, done, used - done);
+    used = 0;
   };
   try {
     writeReportJson(report, (text) => {
-      pending.push(text);
-      size += text.length;
-      if (size >= 1 << 20) flush();
+      // At most three bytes a UTF-16 unit (Python's ensure_ascii makes the report ASCII anyway).
+      if (used + text.length * 3 > buffer.length) {
+        flush();
+        if (text.length * 3 > buffer.length) {
+          writeSync(fd, text);
+          return;
+        }
+      }
+      used += buffer.write(text, used);
     });
     flush();
   } finally {
@@ -87,8 +96,7 @@ function writeReport(path: string, report: CoverageReport): void {
   }
 }
 
-const readReport = (path: string): Promise<StoredReport> =>
-  readFacts(createReadStream(path, { highWaterMark: 1 << 20 }), new ReportReader(path));
+const readReport = (path: string): Promise<StoredReport> => readFacts(fileChunks(path), new ReportReader(path));
 
 export const coverageCompute = defineCommand({
   name: 'coverage compute',
@@ -153,10 +161,9 @@ left after the path filters; 2 bad usage or unreadable artifacts.`,
     if (await pathProblem(files.catalog, 'file-to-read'))
       problems.push(`${files.catalog} not found: dbt writes catalog.json with dbt docs generate`);
     commandConfig(ctx);
-    // Large reads: a manifest of hundreds of MB in 1 MiB chunks rather than 64 KiB ones.
-    const open = (path: string) => createReadStream(path, { highWaterMark: 1 << 20 });
-    const manifest = await readFacts(open(files.manifest), new ManifestReader(files.manifest));
-    const catalog = await readFacts(open(files.catalog), new CatalogReader(files.catalog));
+    // Large reads: a manifest of hundreds of MB in 1 MiB chunks into the same two buffers.
+    const manifest = await readFacts(fileChunks(files.manifest), new ManifestReader(files.manifest));
+    const catalog = await readFacts(fileChunks(files.catalog), new CatalogReader(files.catalog));
     const keep = args['model-path-filter'];
     const drop = args['model-path-exclusion-filter'];
     const report = computeCoverage(manifest, catalog, args.type, { keep, drop });
