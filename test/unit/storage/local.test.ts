@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalFolder } from '../../../lib/storage/local.ts';
+import { LocalFolder, fileChunks } from '../../../lib/storage/local.ts';
 import { listFiles } from '../../expected.ts';
 
 let root: string;
@@ -63,5 +63,32 @@ describe('LocalFolder', () => {
     const sink = new LocalFolder(root);
     for (const path of ['../x.json', 'a/../../x.json', '/etc/passwd', 'a//b'])
       await expect(sink.exists(path)).rejects.toThrow(/unsafe/);
+  });
+});
+
+describe('fileChunks', () => {
+  it('reads a file whole through two reused buffers, and closes it when the reader stops early', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chunks-'));
+    try {
+      const path = join(dir, 'big.json');
+      const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+      await writeFile(path, bytes);
+      const copies: Buffer[] = [];
+      const seen = new Set<string>();
+      for await (const chunk of fileChunks(path, 256)) {
+        copies.push(Buffer.from(chunk));
+        seen.add(`${chunk.byteOffset}`);
+      }
+      expect(Buffer.concat(copies).equals(bytes)).toBe(true);
+      expect(copies.map((c) => c.length)).toEqual([256, 256, 256, 232]);
+      expect(seen.size).toBe(2);
+      // Stopping after the first chunk, with the next read in flight, leaves the file closed.
+      for await (const _ of fileChunks(path, 256)) break;
+      await rm(path);
+      const handles = await readdir('/proc/self/fd').catch(() => []);
+      for (const fd of handles) expect(await readlink(`/proc/self/fd/${fd}`).catch(() => '')).not.toContain('big.json');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
