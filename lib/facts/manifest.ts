@@ -20,6 +20,7 @@ import {
   type ManifestTable,
   type TableType,
 } from '../core/coverage.ts';
+import { FingerprintSet } from '../core/fingerprints.ts';
 import { ANY_KEY, JsonBoundError, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
 import {
   FactsReader,
@@ -130,12 +131,10 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private columnsKept = 0;
   /** Models by id, and whether each has a description; tests and unit tests seen, by id. */
   private readonly modelDescribed = new Map<string, boolean>();
-  private readonly testIds = new Set<string>();
+  private readonly testIds = new FingerprintSet();
 
   private seen(id: string): boolean {
-    if (this.testIds.has(id)) return true;
-    this.testIds.add(id);
-    return false;
+    return !this.testIds.add(id);
   }
 
   /**
