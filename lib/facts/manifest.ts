@@ -125,12 +125,12 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private readonly tests = new Map<string, Map<string, number>>();
   private readonly unitTests = new Map<string, number>();
   /** Models at least one test attaches to. */
-  private readonly tested = new Set<string>();
+  private readonly tested = new FingerprintSet();
   private readonly models = { total: 0, documented: 0, tested: 0, tests: 0, unitTests: 0, unitTested: 0 };
   private nodes = 0;
   private columnsKept = 0;
-  /** Models by id, and whether each has a description; tests and unit tests seen, by id. */
-  private readonly modelDescribed = new Map<string, boolean>();
+  /** Models, and whether each has a description; tests and unit tests seen: by their ids' fingerprints. */
+  private readonly modelDescribed = new FingerprintSet();
   private readonly testIds = new FingerprintSet();
 
   private seen(id: string): boolean {
@@ -295,7 +295,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       throw new JsonBoundError(`node ${n.uniqueId ?? this.nodes} gives its resource_type twice, as different types`);
     if (isTableType(type)) {
       // Counted by id: a node given twice (a duplicated key) counts once, as its later form.
-      if (type === 'model') this.modelDescribed.set(n.uniqueId ?? `(node ${this.nodes})`, n.described);
+      if (type === 'model') this.modelDescribed.set(n.uniqueId ?? `\u0000(node ${this.nodes})`, n.described);
       if (n.uniqueId === null || !this.keepTables) return;
       const documented = new Set<string>();
       for (const [name, yes] of n.columns ?? []) if (yes) documented.add(name);
@@ -349,9 +349,12 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   }
 
   protected facts(): ManifestFacts {
-    let documented = 0;
-    for (const d of this.modelDescribed.values()) if (d) documented++;
-    const models = { ...this.models, total: this.modelDescribed.size, documented, tested: this.tested.size };
+    const models = {
+      ...this.models,
+      total: this.modelDescribed.size,
+      documented: this.modelDescribed.flagged,
+      tested: this.tested.size,
+    };
     models.unitTested = [...this.unitTests.keys()].filter((id) => id.startsWith('model.')).length;
     return { ...this.meta, tables: this.tables, tests: this.tests, unitTests: this.unitTests, models };
   }

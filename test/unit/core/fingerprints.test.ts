@@ -22,4 +22,18 @@ describe('FingerprintSet', () => {
     expect(set.add('')).toBe(true);
     expect(set.add('')).toBe(false);
   });
+
+  it('keeps a flag a text, the later set replacing the earlier, as a Map of flags does', () => {
+    const r = seededRandom(12);
+    const set = new FingerprintSet();
+    const exact = new Map<string, boolean>();
+    for (let i = 0; i < 100_000; i++) {
+      const id = `model.shop.m${Math.floor(r() * 30_000)}`;
+      const flag = r() < 0.6;
+      set.set(id, flag);
+      exact.set(id, flag);
+    }
+    expect(set.size).toBe(exact.size);
+    expect(set.flagged).toBe([...exact.values()].filter(Boolean).length);
+  });
 });
