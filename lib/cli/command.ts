@@ -11,6 +11,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config, type ConfigFor, type ConfigSources, type Need } from '../config/load.ts';
 import { OPTIONS, type OptionKey, type OptionSpec } from '../config/options.ts';
 import type { TextSchema } from '../config/values.ts';
+import type { connectDbtCloud } from '../harvest/connect.ts';
 import { createLogger, type Logger } from '../log.ts';
 
 export interface CliIO {
@@ -124,6 +125,19 @@ export function argsHelp(args: ArgSpecs): string[] {
   return Object.entries(args)
     .filter(([, a]) => a.position === undefined)
     .map(([name, a]) => `  ${`--${name}${a.switch ? '' : ` ${a.placeholder ?? 'VALUE'}`}`.padEnd(28)} ${a.describe}`);
+}
+
+/**
+ * The dbt Cloud client, loaded when a command first asks for it: the client, its HTTP stack and
+ * Secret Manager's are about a third of what the CLI would load, and `coverage` and `history`
+ * never use them.
+ */
+export async function dbtCloud(
+  settings: Parameters<typeof connectDbtCloud>[0],
+  options: Parameters<typeof connectDbtCloud>[1],
+): Promise<ReturnType<typeof connectDbtCloud>> {
+  const { connectDbtCloud } = await import('../harvest/connect.ts');
+  return connectDbtCloud(settings, options);
 }
 
 /** How a command connects to dbt Cloud: its logger, its user agent, and on a terminal, each retry and why. */

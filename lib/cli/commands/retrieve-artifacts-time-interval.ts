@@ -4,10 +4,18 @@
  * @module
  */
 import { anyText, timeText } from '../../config/values.ts';
-import { connectDbtCloud } from '../../harvest/connect.ts';
-import { harvestWindow, type WindowSummary } from '../../harvest/window.ts';
+import type { WindowSummary } from '../../harvest/window.ts';
 import { openStore } from '../../storage/index.ts';
-import { arg, clientOptions, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath } from '../command.ts';
+import {
+  arg,
+  dbtCloud,
+  clientOptions,
+  cliLogger,
+  commandConfig,
+  defineCommand,
+  pathProblem,
+  resolvePath,
+} from '../command.ts';
 
 export const retrieveArtifactsTimeInterval = defineCommand({
   name: 'retrieve-artifacts-time-interval',
@@ -69,7 +77,7 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     });
     const logger = cliLogger(io, config);
     const store = await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
-    const client = connectDbtCloud(config.dbtCloud, { ...clientOptions(io, config), logger });
+    const client = await dbtCloud(config.dbtCloud, { ...clientOptions(io, config), logger });
     const progress = io.isTTY
       ? (done: number, total: number, s: WindowSummary) =>
           io.stderr(
@@ -77,6 +85,8 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
           )
       : undefined;
     try {
+      // Loaded with the client it drives, as the command runs.
+      const { harvestWindow } = await import('../../harvest/window.ts');
       const summary = await harvestWindow(
         { start: start!, end: end! },
         { client, store, artifacts: config.artifacts, coverage: config.coverage, logger, scope: config.scope },

@@ -9,9 +9,8 @@ import { anyText, oneOf, positiveInt } from '../../config/values.ts';
 import { RunStatus } from '../../core/run.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
 import { jsonChecked } from '../../facts/reader.ts';
-import { connectDbtCloud } from '../../harvest/connect.ts';
 import { LocalFolder } from '../../storage/local.ts';
-import { arg, clientOptions, commandConfig, defineCommand } from '../command.ts';
+import { arg, dbtCloud, clientOptions, commandConfig, defineCommand } from '../command.ts';
 
 export const ARTIFACT_NAMES = ['manifest', 'catalog', 'run_results', 'sources'] as const;
 
@@ -51,7 +50,7 @@ Exit status: 0 written; 1 no such run or file; 2 bad usage.`,
     const { jobId } = config;
     const { step, commit: sha, 'output-folder': dir } = args;
     const file = `${args.artifact}.json`;
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       const run = await client.getMostRecentRun({ jobId, status: RunStatus.Success, gitSha: sha });
       if (!run) {

@@ -12,9 +12,8 @@ import { planArtifacts } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
 import { jsonChecked } from '../../facts/reader.ts';
-import { connectDbtCloud } from '../../harvest/connect.ts';
 import { LocalFolder } from '../../storage/local.ts';
-import { arg, clientOptions, commandConfig, defineCommand } from '../command.ts';
+import { arg, dbtCloud, clientOptions, commandConfig, defineCommand } from '../command.ts';
 
 /** `manifest` or `manifest.json`: a top-level JSON artifact's name. */
 const artifactArg = z
@@ -59,7 +58,7 @@ Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const runId = args['run-id'];
     const asked = args.artifact ? [...new Set(args.artifact)] : undefined;
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       const run = await client.getRun(runId, ['run_steps', 'job']);
       const all = selectDbtSteps(run).steps;

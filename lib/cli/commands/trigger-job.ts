@@ -4,8 +4,7 @@
  */
 import { anyText, boolText, nonEmptyText, positiveInt } from '../../config/values.ts';
 import { RunStatus, statusName, type Run } from '../../core/run.ts';
-import { connectDbtCloud } from '../../harvest/connect.ts';
-import { arg, clientOptions, commandConfig, defineCommand } from '../command.ts';
+import { arg, dbtCloud, clientOptions, commandConfig, defineCommand } from '../command.ts';
 
 export const triggerJob = defineCommand({
   name: 'trigger-job',
@@ -50,7 +49,7 @@ Exit status: 0 started (with --wait: succeeded); 1 the run errored or was cancel
   async run(ctx) {
     const { io, args } = ctx;
     const config = commandConfig(ctx, { needs: ['dbtCloud', 'jobId'] });
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     const steps = args['steps-override'];
     try {
       const run = await client.triggerJobRun(config.jobId, {

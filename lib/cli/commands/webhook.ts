@@ -10,10 +10,8 @@ import { anyText, fromParser, jobIdList, positiveInt } from '../../config/values
 import { InputError, errorMessage } from '../../core/errors.ts';
 import { DbtCloudHttpError } from '../../dbt-cloud/errors.ts';
 import { RUN_END_EVENTS, signWebhook, type WebhookSubscription } from '../../dbt-cloud/webhooks.ts';
-import { connectDbtCloud } from '../../harvest/connect.ts';
 import { redact } from '../../log.ts';
-import { WEBHOOK_SECRET, secretFrom } from '../../secrets/secret-manager.ts';
-import { arg, clientOptions, commandConfig, defineCommand, type Command } from '../command.ts';
+import { arg, dbtCloud, clientOptions, commandConfig, defineCommand, type Command } from '../command.ts';
 
 const _USER_AGENT = 'dbt-cloud-harvester-cli';
 
@@ -115,7 +113,7 @@ Exit status: 0 created; 1 dbt Cloud refused; 2 bad usage.`,
     const secretFile = args['secret-file'];
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
     const file = secretFile !== undefined ? await secretFileFor(secretFile) : undefined;
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     let kept = false;
     try {
       const created = await client.createWebhookSubscription({
@@ -171,7 +169,7 @@ Exit status: 0 listed; 1 dbt Cloud refused; 2 bad usage.`,
   async run(ctx) {
     const { io } = ctx;
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       const subs = await client.listWebhookSubscriptions();
       for (const sub of subs) io.stdout(`${JSON.stringify(describe(sub))}\n`);
@@ -209,7 +207,7 @@ Exit status: 0 deleted; 1 dbt Cloud refused or has no such subscription; 2 bad u
     const { io } = ctx;
     const id = ctx.args.id;
     const config = commandConfig(ctx, { needs: ['dbtCloud'] });
-    const client = connectDbtCloud(config.dbtCloud, clientOptions(io, config));
+    const client = await dbtCloud(config.dbtCloud, clientOptions(io, config));
     try {
       await client.deleteWebhookSubscription(id);
       io.stdout(`${JSON.stringify({ deleted: id })}\n`);
@@ -266,8 +264,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
         webhookSecret: `the secret is required: --secret-file FILE, or ${OPTIONS.webhookSecret.variable} (or ${OPTIONS.webhookSecretName.variable})`,
       },
     });
-    const secret =
-      file !== undefined ? await readSecretFile(file) : await secretFrom(config.webhookSecret!, WEBHOOK_SECRET).get();
+    const secret = file !== undefined ? await readSecretFile(file) : await secretOf(config.webhookSecret!);
     let data: Record<string, unknown> = {
       jobId: '0',
       runId: '0',
@@ -277,7 +274,7 @@ Exit status: 0 the receiver answered 2xx; 1 it did not; 2 bad usage.`,
     };
     let eventType = 'job.run.started';
     if (runId !== undefined) {
-      const client = connectDbtCloud(config.dbtCloud!, clientOptions(io, config));
+      const client = await dbtCloud(config.dbtCloud!, clientOptions(io, config));
       try {
         const run = await client.getRun(runId, []);
         if (!run.finished_at)
@@ -338,3 +335,11 @@ function parseOr(text: string): unknown {
 }
 
 export const WEBHOOK_COMMANDS: readonly Command[] = [webhookRegister, webhookList, webhookDelete, webhookTest];
+
+/** The webhook secret from its variable or Secret Manager (whose client loads only then). */
+async function secretOf(
+  source: Parameters<typeof import('../../secrets/secret-manager.ts').secretFrom>[0],
+): Promise<string> {
+  const { WEBHOOK_SECRET, secretFrom } = await import('../../secrets/secret-manager.ts');
+  return secretFrom(source, WEBHOOK_SECRET).get();
+}
