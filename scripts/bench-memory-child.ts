@@ -22,7 +22,7 @@ const { values } = parseArgs({
   },
 });
 // As harvestRun runs (lib/cloud/serve.ts), unless --tuned false (the CLI's defaults).
-if (values.tuned !== 'false') tuneForSmallInstances();
+if (values.tuned !== 'false') tuneForSmallInstances('reading');
 const client = new DbtCloudClient({
   baseUrl: values.url!,
   accountId: Number(values.account),

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ConfigFor, Need } from '../config/load.ts';
+import type { Tuning } from '../config/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { Handler } from './http.ts';
 
@@ -21,6 +22,8 @@ export interface CloudFunction<N extends Need = Need, Name extends string = stri
    */
   readonly public?: { precheck: (header: (name: string) => string | undefined) => string | null };
   load(): Promise<{ create(config: ConfigFor<N>, logger: Logger): Promise<Handler> }>;
+  /** How V8 is tuned in the instance that serves it (config/runtime.ts; default `memory`). */
+  readonly tuning?: Tuning;
 }
 
 const define = <N extends Need, const Name extends string>(fn: CloudFunction<N, Name>): CloudFunction<N, Name> => fn;
@@ -43,6 +46,8 @@ export const FUNCTIONS = [
     caller: 'Pub/Sub push, OIDC',
     needs: ['dbtCloud', 'destination'],
     load: () => import('./harvest-run.ts'),
+    // It reads every artifact byte by byte (the facts): V8 tuned for that.
+    tuning: 'reading',
   }),
   define({
     name: 'receiveWebhook',

@@ -27,7 +27,9 @@ export function serve<N extends Need>(
   argv: readonly string[] = process.argv,
 ): HttpFunction {
   readBodiesFirst();
-  tuneForSmallInstances();
+  // The instance's function decides (one target an instance; a process serving several, the first).
+  const target = servedTarget(env, argv);
+  if (target === undefined || target === fn.name) tuneForSmallInstances(fn.tuning);
   let logger: Logger = createLogger();
   let ready: Promise<Handler> | undefined;
   // The configuration is read once per instance: at start-up by the instance that serves this

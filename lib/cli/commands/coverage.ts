@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { tuneForSmallInstances } from '../../config/runtime.ts';
 import { anyText, oneOf, ratioText } from '../../config/values.ts';
 import {
   compareReports,
@@ -161,6 +162,8 @@ left after the path filters; 2 bad usage or unreadable artifacts.`,
     if (await pathProblem(files.catalog, 'file-to-read'))
       problems.push(`${files.catalog} not found: dbt writes catalog.json with dbt docs generate`);
     commandConfig(ctx);
+    // Reading hundreds of MB byte by byte: V8's young generation kept small (config/runtime.ts).
+    tuneForSmallInstances('reading');
     // Large reads: a manifest of hundreds of MB in 1 MiB chunks into the same two buffers.
     const manifest = await readFacts(fileChunks(files.manifest), new ManifestReader(files.manifest));
     const catalog = await readFacts(fileChunks(files.catalog), new CatalogReader(files.catalog));

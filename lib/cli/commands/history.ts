@@ -60,7 +60,7 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
   }
   const config = commandConfig(ctx);
   // A year of rows is a lot of short-lived garbage: collect it sooner rather than grow the heap.
-  tuneForSmallInstances();
+  tuneForSmallInstances('memory');
   const { since } = args;
   const jobIds = args['job-id'];
   const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
