@@ -698,6 +698,9 @@ export class JsonScanner {
           // A container asked for: read in place too, as far as it goes.
           end = this.nested(chunk, i);
           if (this.depth !== depth) return end;
+        } else if (i + 1 < len && chunk[i + 1] === b + 2) {
+          // An empty one, `{}` or `[]` (a node's meta, tags, sources): passed whole.
+          end = i + 2;
         } else {
           // One that is not: passed.
           this.push(b === 0x7b ? OBJECT : ARRAY, i);
