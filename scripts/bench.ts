@@ -146,7 +146,7 @@ if (only.has('memory')) {
     'memory',
     '1 GiB run, coverage off',
     `${plain.seconds} s (${(plain.bytes / MB / plain.seconds).toFixed(0)} MiB/s); peak RSS ${plain.maxRssMb} MB`,
-    '',
+    `coverage on <= 1.5x off: ${large.seconds <= plain.seconds * 1.5 ? 'yes' : 'NO'} (${(large.seconds / plain.seconds).toFixed(2)}x)`,
   ]);
   rows.push(['memory', '1 GiB run, V8 untuned (the CLI)', `${untuned.seconds} s; peak RSS ${untuned.maxRssMb} MB`, '']);
 }
