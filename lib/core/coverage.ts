@@ -158,8 +158,9 @@ export function computeCoverage(
   catalog: CatalogFacts,
   covType: CoverageType,
   filters: PathFilters = {},
+  matched: ReturnType<typeof matchTables> = matchTables(manifest, catalog),
 ): CoverageReport {
-  const { tables, unmatched } = matchTables(manifest, catalog);
+  const { tables, unmatched } = matched;
   const keep = filters.keep && filters.keep.length > 0 ? filters.keep : undefined;
   const drop = filters.drop && filters.drop.length > 0 ? filters.drop : undefined;
   const kept = tables.filter(
@@ -301,9 +302,11 @@ export function summarize(
     },
   };
   if (!catalog) return { ...base, doc: null, test: null, unit_test: null, tables: [], unmatched_tables: [] };
-  const doc = computeCoverage(manifest, catalog, 'doc');
-  const test = computeCoverage(manifest, catalog, 'test');
-  const unit = computeCoverage(manifest, catalog, 'unit-test');
+  // The catalog matched to the manifest once, for the three coverages.
+  const matched = matchTables(manifest, catalog);
+  const doc = computeCoverage(manifest, catalog, 'doc', {}, matched);
+  const test = computeCoverage(manifest, catalog, 'test', {}, matched);
+  const unit = computeCoverage(manifest, catalog, 'unit-test', {}, matched);
   const tested = new Map(test.tables.map((t) => [t.name, t]));
   const unitTested = new Map(unit.tables.map((t) => [t.name, t]));
   return {

@@ -73,6 +73,8 @@ interface NodeState {
   columns: Map<string, boolean> | null;
   /** The fields (a bit each, by their index in NODE) passed by, the node being of a type that needs none of them. */
   skipped: number;
+  /** The fields its type reads, as far as it is known (neededBy). */
+  needed: number;
 }
 
 function newNode(): NodeState {
@@ -91,6 +93,7 @@ function newNode(): NodeState {
     dependsOn: null,
     columns: null,
     skipped: 0,
+    needed: ALL_FIELDS,
   };
 }
 
@@ -99,8 +102,9 @@ const TABLE_FIELDS = 0b10_0011_1111; // resource_type, unique_id, description, s
 const TEST_FIELDS = 0b01_1100_0111; // and column_name, test_metadata, depends_on
 const UNIT_TEST_FIELDS = 0b01_0000_0111; // and depends_on
 const OTHER_FIELDS = 0b00_0000_0111;
+const ALL_FIELDS = TABLE_FIELDS | TEST_FIELDS;
 function neededBy(type: string | null): number {
-  if (type === null) return TABLE_FIELDS | TEST_FIELDS;
+  if (type === null) return ALL_FIELDS;
   return isTableType(type)
     ? TABLE_FIELDS
     : type === 'test'
@@ -186,7 +190,10 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private cur: NodeState = newNode();
 
   private readonly fieldVisits: readonly Visit[] = [
-    textVisit((t) => (this.cur.type = t)),
+    textVisit((t) => {
+      this.cur.type = t;
+      this.cur.needed = neededBy(t);
+    }),
     textVisit((t) => (this.cur.uniqueId = t)),
     describedVisit((yes) => (this.cur.described = yes)),
     strVisit((t) => (this.cur.schema = t)),
@@ -213,8 +220,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     member: (key) => {
       const k = key as number;
       // Once the node's type is known, the fields other types need are passed by at byte level.
-      const type = this.cur.type;
-      if (type !== null && (neededBy(type) & (1 << k)) === 0) {
+      if ((this.cur.needed & (1 << k)) === 0) {
         this.cur.skipped |= 1 << k;
         return null;
       }
