@@ -29,22 +29,17 @@ export class CatalogReader extends FactsReader<CatalogFacts> {
   private columnName: string | undefined;
 
   constructor(what = 'catalog.json', limits: Partial<Limits> = {}) {
-    const self = { reader: undefined as CatalogReader | undefined };
-    super(
-      what,
-      {
-        object: () => ({
-          keys: ROOT,
-          member: (k) => {
-            const reader = self.reader!;
-            reader.section = reader.sections[k as 0 | 1];
-            return reader.sectionOpen;
-          },
-        }),
+    super(what, limits);
+  }
+
+  protected rootObject(): ObjectVisit {
+    return {
+      keys: ROOT,
+      member: (k) => {
+        this.section = this.sections[k as 0 | 1];
+        return this.sectionOpen;
       },
-      limits,
-    );
-    self.reader = this;
+    };
   }
 
   private readonly uniqueIdVisit: Visit = {

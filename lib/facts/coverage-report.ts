@@ -10,7 +10,7 @@ import type { StoredColumn, StoredReport, StoredTable } from '../core/coverage-c
 import { COVERAGE_TYPES, type CoverageType } from '../core/coverage.ts';
 import { HarvesterError } from '../core/errors.ts';
 import { keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
-import { FactsReader, checkCount, type Limits } from './reader.ts';
+import { FactsReader, checkCount } from './reader.ts';
 
 /** A JSON document that is not a coverage report. */
 export class NotAReportError extends HarvesterError {
@@ -38,16 +38,8 @@ export class ReportReader extends FactsReader<StoredReport> {
   private readonly entries: { table: Entry; columns: Entry[] | null }[] = [];
   private columns = 0;
 
-  constructor(what: string, limits: Partial<Limits> = {}) {
-    const self = { reader: undefined as ReportReader | undefined };
-    super(
-      what,
-      {
-        object: () => ({ keys: ROOT, member: (k) => (k === 0 ? self.reader!.typeVisit : self.reader!.tablesVisit) }),
-      },
-      limits,
-    );
-    self.reader = this;
+  protected rootObject(): ObjectVisit {
+    return { keys: ROOT, member: (k) => (k === 0 ? this.typeVisit : this.tablesVisit) };
   }
 
   private readonly typeVisit: Visit = {

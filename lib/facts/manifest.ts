@@ -149,19 +149,12 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private readonly keepTables: boolean;
 
   constructor(what = 'manifest.json', limits: Partial<Limits> = {}, options: { tables?: boolean } = {}) {
-    const self = { reader: undefined as ManifestReader | undefined };
-    super(
-      what,
-      {
-        object: (): ObjectVisit => ({
-          keys: ROOT,
-          member: (k) => (k === 0 ? self.reader!.metadataVisit() : self.reader!.sectionVisit()),
-        }),
-      },
-      limits,
-    );
-    self.reader = this;
+    super(what, limits);
     this.keepTables = options.tables ?? true;
+  }
+
+  protected rootObject(): ObjectVisit {
+    return { keys: ROOT, member: (k) => (k === 0 ? this.metadataVisit() : this.sectionVisit()) };
   }
 
   private metadataVisit(): Visit {

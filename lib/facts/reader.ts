@@ -7,7 +7,7 @@
  */
 import { Transform } from 'node:stream';
 import { HarvesterError } from '../core/errors.ts';
-import { JsonBoundError, JsonScanError, JsonScanner, type Visit } from '../core/json-scan.ts';
+import { JsonBoundError, JsonScanError, JsonScanner, type ObjectVisit, type Visit } from '../core/json-scan.ts';
 
 /** An artifact that is not JSON, or ended before its document did: it is not to be stored. */
 export class ArtifactJsonError extends HarvesterError {
@@ -72,12 +72,17 @@ export abstract class FactsReader<T> {
   protected readonly limits: Limits;
   private readonly scanner: JsonScanner;
 
-  constructor(what: string, root: Visit | null, limits: Partial<Limits> = {}) {
+  constructor(what: string, limits: Partial<Limits> = {}) {
     this.what = what;
     this.limits = { ...LIMITS, ...limits };
+    // The document's root object is visited as rootObject() says, asked when it opens (the
+    // subclass is built by then); anything else at the root is only checked.
     // A UTF-8 byte order mark may open an artifact (dbt-cloud/artifact-body.ts lets it through).
-    this.scanner = new JsonScanner(root, { maxText: MAX_TEXT, byteOrderMark: true });
+    this.scanner = new JsonScanner({ object: () => this.rootObject() }, { maxText: MAX_TEXT, byteOrderMark: true });
   }
+
+  /** The visit of the document's root object; null to check it without reading anything. */
+  protected abstract rootObject(): ObjectVisit | null;
 
   /** Throws ArtifactJsonError as soon as the bytes stop being JSON. */
   write(chunk: Uint8Array): void {
@@ -109,8 +114,8 @@ export abstract class FactsReader<T> {
 
 /** A document checked whole, keeping nothing: every JSON artifact the harvester stores passes one. */
 export class JsonCheck extends FactsReader<void> {
-  constructor(what: string) {
-    super(what, null);
+  protected rootObject(): null {
+    return null;
   }
   protected facts(): void {}
 }

@@ -56,23 +56,18 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
   } = { id: null, status: null, seconds: null, bytes: null, slots: null, message: null };
 
   constructor(what = 'run_results.json', limits: Partial<Limits> = {}) {
-    const self = { reader: undefined as RunResultsReader | undefined };
-    super(
-      what,
-      {
-        object: () => ({
-          keys: ROOT,
-          member: (k) => {
-            const r = self.reader!;
-            if (k === 0) return generatedAtVisit((t) => (r.generatedAt = t));
-            if (k === 2) return { text: true, scalar: (kind, text) => (r.elapsed = amount(kind, text)) };
-            return { array: () => ({ item: () => r.resultOpen }) };
-          },
-        }),
+    super(what, limits);
+  }
+
+  protected rootObject(): ObjectVisit {
+    return {
+      keys: ROOT,
+      member: (k) => {
+        if (k === 0) return generatedAtVisit((t) => (this.generatedAt = t));
+        if (k === 2) return { text: true, scalar: (kind, text) => (this.elapsed = amount(kind, text)) };
+        return { array: () => ({ item: () => this.resultOpen }) };
       },
-      limits,
-    );
-    self.reader = this;
+    };
   }
 
   private readonly adapterVisit: ObjectVisit = {
@@ -136,23 +131,18 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
   private cur: SourceFreshness = { id: '', status: '', lagSeconds: null, maxLoadedAt: null };
 
   constructor(what = 'sources.json', limits: Partial<Limits> = {}) {
-    const self = { reader: undefined as SourcesReader | undefined };
-    super(
-      what,
-      {
-        object: () => ({
-          keys: ROOT,
-          member: (k) => {
-            const r = self.reader!;
-            if (k === 0) return generatedAtVisit((t) => (r.generatedAt = t));
-            if (k === 1) return { array: () => ({ item: () => r.sourceOpen }) };
-            return null;
-          },
-        }),
+    super(what, limits);
+  }
+
+  protected rootObject(): ObjectVisit {
+    return {
+      keys: ROOT,
+      member: (k) => {
+        if (k === 0) return generatedAtVisit((t) => (this.generatedAt = t));
+        if (k === 1) return { array: () => ({ item: () => this.sourceOpen }) };
+        return null;
       },
-      limits,
-    );
-    self.reader = this;
+    };
   }
 
   private readonly fieldVisits: readonly Visit[] = [
