@@ -117,6 +117,30 @@ async function dailyLines<T extends { at: string }>(
   );
 }
 
+/** Counts a day stacked by category, each category in its own colour: one figure. */
+async function dailyBars<T extends { date: string }>(
+  values: readonly T[],
+  y: { field: keyof T & string; title: string },
+  by: { field: keyof T & string; colours: Record<string, string> },
+): Promise<string> {
+  return figure(
+    await chart({
+      data: { values },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
+        y: { field: y.field, type: 'quantitative', stack: 'zero', title: y.title },
+        color: {
+          field: by.field,
+          type: 'nominal',
+          title: by.field,
+          scale: { domain: Object.keys(by.colours), range: Object.values(by.colours) },
+        },
+      },
+    }),
+  );
+}
+
 const jobLabel = (names: Map<number, string | null>, jobId: number): string => {
   const name = names.get(jobId);
   return name ? `${name} (${jobId})` : `job ${jobId}`;
@@ -182,21 +206,10 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   sections.push(`<h2 id="runs">Run health</h2>${jobsTable}`);
   if (outcomes.length > 0)
     sections.push(
-      `<h3>Runs per day, by outcome</h3>${figure(
-        await chart({
-          data: { values: outcomes },
-          mark: { type: 'bar' },
-          encoding: {
-            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
-            y: { field: 'runs', type: 'quantitative', stack: 'zero', title: 'runs' },
-            color: {
-              field: 'outcome',
-              type: 'nominal',
-              title: 'outcome',
-              scale: { domain: ['success', 'error', 'cancelled'], range: ['#2da44e', '#cf222e', '#8c959f'] },
-            },
-          },
-        }),
+      `<h3>Runs per day, by outcome</h3>${await dailyBars(
+        outcomes,
+        { field: 'runs', title: 'runs' },
+        { field: 'outcome', colours: { success: '#2da44e', error: '#cf222e', cancelled: '#8c959f' } },
       )}`,
     );
   if (durationValues.length > 0)
@@ -341,24 +354,13 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   sections.push(`<h2 id="tests">Tests</h2>`);
   if (testBars.length > 0)
     sections.push(
-      `<h3>Test results per day</h3>${figure(
-        await chart({
-          data: { values: testBars },
-          mark: { type: 'bar' },
-          encoding: {
-            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
-            y: { field: 'tests', type: 'quantitative', stack: 'zero', title: 'test results (data and unit tests)' },
-            color: {
-              field: 'result',
-              type: 'nominal',
-              title: 'result',
-              scale: {
-                domain: ['pass', 'warn', 'fail', 'error', 'skipped'],
-                range: ['#2da44e', '#d4a72c', '#cf222e', '#8250df', '#8c959f'],
-              },
-            },
-          },
-        }),
+      `<h3>Test results per day</h3>${await dailyBars(
+        testBars,
+        { field: 'tests', title: 'test results (data and unit tests)' },
+        {
+          field: 'result',
+          colours: { pass: '#2da44e', warn: '#d4a72c', fail: '#cf222e', error: '#8250df', skipped: '#8c959f' },
+        },
       )}`,
     );
   sections.push(
