@@ -41,6 +41,14 @@ const { values } = parseArgs({
 const only = new Set(values.only.split(','));
 const TOKEN = 'bench-token';
 const DAY = { from: new Date('2022-06-01T00:00:00Z'), to: new Date('2022-06-02T00:00:00Z') };
+/** An account of one run in one hour: the parts that measure a single large run. */
+const ONE_RUN = {
+  from: new Date('2022-06-01T00:00:00Z'),
+  to: new Date('2022-06-01T01:00:00Z'),
+  token: TOKEN,
+  everyMinutes: 60,
+  jobsPerEnvironment: 1,
+};
 const results: Record<string, unknown> = {
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
   at: new Date().toISOString(),
@@ -55,11 +63,7 @@ async function memory(
   options: { coverage?: boolean; tuned?: boolean } = {},
 ): Promise<{ maxRssMb: number; seconds: number; bytes: number }> {
   const fake = await startFakeDbtCloud({
-    from: new Date('2022-06-01T00:00:00Z'),
-    to: new Date('2022-06-01T01:00:00Z'),
-    token: TOKEN,
-    everyMinutes: 60,
-    jobsPerEnvironment: 1,
+    ...ONE_RUN,
     uniform: { executeSteps: ['dbt run'] },
     sizeOf: (_r, _s, f) => (f === 'manifest.json' ? bytes : undefined),
   });
@@ -711,11 +715,7 @@ print(json.dumps({"seconds": time.time() - t, "maxRssMb": resource.getrusage(res
     // Harvesting the project's `docs generate` step, as harvestRun runs, coverage on and off.
     const { createReadStream } = await import('node:fs');
     const fake = await startFakeDbtCloud({
-      from: new Date('2022-06-01T00:00:00Z'),
-      to: new Date('2022-06-01T01:00:00Z'),
-      token: TOKEN,
-      everyMinutes: 60,
-      jobsPerEnvironment: 1,
+      ...ONE_RUN,
       uniform: { executeSteps: ['dbt docs generate'] },
       extraArtifacts: () => false,
       bodyOf: (_run, _step, file) =>
