@@ -4,7 +4,8 @@
  * step's summary, then `_run.json` last. I/O goes through the client and the store.
  * @module
  */
-import { Readable, pipeline } from 'node:stream';
+import { Readable, Writable, pipeline } from 'node:stream';
+import { pipeline as pipelineDone } from 'node:stream/promises';
 import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
 import { CORE_ARTIFACTS, planArtifacts, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
@@ -289,12 +290,14 @@ function observer(ctx: HarvestContext, coverage: Map<number, StepRead>, step: Db
     };
   if (file === 'sources.json')
     return { reader: () => new SourcesReader(file), done: (read) => (entry().sources = read as Read<SourcesFacts>) };
-  return { reader: () => new JsonCheck(file), done: () => {} };
+  return { reader: () => new JsonCheck(file), done: () => {}, facts: false };
 }
 
 interface Observe {
   reader: () => FactsReader<unknown>;
   done: (read: Read<unknown>) => void;
+  /** Whether the step's summaries need what the reader reads (false: the file is only checked). */
+  facts?: false;
 }
 
 /**
@@ -400,11 +403,29 @@ async function fetchToStore(
       continue;
     }
     try {
-      const seen = readThrough(observe.reader(), observe.done);
+      let observed = false;
+      const seen = readThrough(observe.reader(), (read) => {
+        observed = true;
+        observe.done(read);
+      });
       // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.
       pipeline(artifact.body, seen, () => {});
-      return (await ctx.store.write(path, seen, { contentType: 'application/json', size: artifact.contentLength }))
-        .bytes;
+      const written = await ctx.store.write(path, seen, {
+        contentType: 'application/json',
+        size: artifact.contentLength,
+      });
+      // Stored before (by a harvest killed before the run's _run.json), so the store did not read
+      // the body; the step's summaries still need its facts: a second download is read, not written.
+      if (written.status === 'exists' && !observed && observe.facts !== false) {
+        const second = await ctx.client.getRunArtifact(runId, file, step);
+        if (!second.found) throw new Error(`dbt Cloud no longer has ${file} of step ${step}`);
+        await pipelineDone(
+          second.body,
+          readThrough(observe.reader(), observe.done),
+          new Writable({ write: (_c, _e, next) => next() }),
+        );
+      }
+      return written.bytes;
     } catch (err) {
       artifact.body.destroy();
       await again(attempt, err);

@@ -237,3 +237,31 @@ describe('harvestRun', () => {
     expect(src.gets).toEqual([]);
   });
 });
+
+describe('harvestRun after a harvest killed mid-run', () => {
+  it("still writes a step's summaries when its artifacts were stored before: their facts are read from a second download", async () => {
+    const store = memoryStore();
+    const manifest = JSON.stringify({
+      nodes: { 'model.p.a': { unique_id: 'model.p.a', resource_type: 'model', description: 'A' } },
+    });
+    const files = { ...FILES, '3/manifest.json': manifest, '4/manifest.json': manifest };
+    // What the killed harvest stored: the artifacts of both steps, but no summary and no _run.json.
+    for (const name of ['step=3/manifest.json', 'step=3/run_run_results.json', 'step=4/manifest.json'])
+      store.objects.set(`${DIR}/${name}`, name.endsWith('manifest.json') ? manifest : '{"results":[]}');
+    const src = source(run(), files);
+    const outcome = await harvestRun(7, {
+      client: src,
+      store,
+      artifacts: ['manifest.json', 'catalog.json', 'run_results.json'],
+    });
+    expect(outcome).toMatchObject({ status: 'stored' });
+    for (const step of [3, 4]) {
+      const coverage = JSON.parse(store.objects.get(`${DIR}/step=${step}/coverage.json`) ?? 'null');
+      expect(coverage?.models, `step ${step}`).toMatchObject({ total: 1, documented: 1 });
+    }
+    expect(store.objects.has(`${DIR}/step=3/summary.json`)).toBe(true);
+    // Downloaded twice: the files stored before whose facts a summary needs; the rest once.
+    expect(src.gets.filter((g) => g === '3/manifest.json')).toHaveLength(2);
+    expect(src.gets.filter((g) => g === '4/catalog.json')).toHaveLength(1);
+  });
+});
