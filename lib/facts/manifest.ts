@@ -16,6 +16,7 @@
 import {
   TABLE_TYPES,
   normalizePath,
+  type CoverageType,
   type ManifestFacts,
   type ManifestTable,
   type TableType,
@@ -103,15 +104,42 @@ const TEST_FIELDS = 0b01_1100_0111; // and column_name, test_metadata, depends_o
 const UNIT_TEST_FIELDS = 0b01_0000_0111; // and depends_on
 const OTHER_FIELDS = 0b00_0000_0111;
 const ALL_FIELDS = TABLE_FIELDS | TEST_FIELDS;
-function neededBy(type: string | null): number {
+const TYPE_ONLY = 0b00_0000_0001;
+const COLUMNS = 0b10_0000_0000;
+
+/** The fields each kind of node needs read: for every measure, or only for one (what `coverage compute` needs). */
+interface Needs {
+  table: number;
+  test: number;
+  unitTest: number;
+  other: number;
+}
+const EVERY_MEASURE: Needs = {
+  table: TABLE_FIELDS,
+  test: TEST_FIELDS,
+  unitTest: UNIT_TEST_FIELDS,
+  other: OTHER_FIELDS,
+};
+/**
+ * One measure's needs: `doc` reads no test, `test` and `unit-test` no column descriptions (the
+ * catalog's columns are what they count) and no node of the other kind of test. A node passed by
+ * still has its type read: that is what says it needs nothing else.
+ */
+const MEASURE_NEEDS: Record<CoverageType, Needs> = {
+  doc: { table: TABLE_FIELDS, test: TYPE_ONLY, unitTest: TYPE_ONLY, other: TYPE_ONLY },
+  test: { table: TABLE_FIELDS & ~COLUMNS, test: TEST_FIELDS, unitTest: TYPE_ONLY, other: TYPE_ONLY },
+  'unit-test': { table: TABLE_FIELDS & ~COLUMNS, test: TYPE_ONLY, unitTest: UNIT_TEST_FIELDS, other: TYPE_ONLY },
+};
+
+function neededBy(needs: Needs, type: string | null): number {
   if (type === null) return ALL_FIELDS;
   return isTableType(type)
-    ? TABLE_FIELDS
+    ? needs.table
     : type === 'test'
-      ? TEST_FIELDS
+      ? needs.test
       : type === 'unit_test'
-        ? UNIT_TEST_FIELDS
-        : OTHER_FIELDS;
+        ? needs.unitTest
+        : needs.other;
 }
 
 const isTableType = (t: string | null): t is TableType => t !== null && (TABLE_TYPES as readonly string[]).includes(t);
@@ -148,9 +176,22 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
    */
   private readonly keepTables: boolean;
 
-  constructor(what = 'manifest.json', limits: Partial<Limits> = {}, options: { tables?: boolean } = {}) {
+  /** What each kind of node needs read. */
+  private readonly needs: Needs;
+
+  /**
+   * `tables: false` leaves out each table's columns and tests (no catalog to match); `measure` reads
+   * only what that one coverage needs (`coverage compute doc` reads no test), its facts complete and
+   * the others' not: the step summaries, which carry all three, read with every measure.
+   */
+  constructor(
+    what = 'manifest.json',
+    limits: Partial<Limits> = {},
+    options: { tables?: boolean; measure?: CoverageType } = {},
+  ) {
     super(what, limits);
     this.keepTables = options.tables ?? true;
+    this.needs = options.measure === undefined ? EVERY_MEASURE : MEASURE_NEEDS[options.measure];
   }
 
   protected rootObject(): ObjectVisit {
@@ -185,7 +226,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private readonly fieldVisits: readonly Visit[] = [
     textVisit((t) => {
       this.cur.type = t;
-      this.cur.needed = neededBy(t);
+      this.cur.needed = neededBy(this.needs, t);
     }),
     textVisit((t) => (this.cur.uniqueId = t)),
     describedVisit((yes) => (this.cur.described = yes)),
@@ -290,7 +331,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     const type = n.type;
     // Only a node whose resource_type is given twice (a duplicated key: JSON keeps the later) can
     // need a field passed by as another type's; dbt never writes one.
-    if ((n.skipped & neededBy(type)) !== 0)
+    if ((n.skipped & neededBy(this.needs, type)) !== 0)
       throw new JsonBoundError(`node ${n.uniqueId ?? this.nodes} gives its resource_type twice, as different types`);
     if (isTableType(type)) {
       // Counted by id: a node given twice (a duplicated key) counts once, as its later form.

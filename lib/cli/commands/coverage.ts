@@ -164,8 +164,12 @@ left after the path filters; 2 bad usage or unreadable artifacts.`,
     commandConfig(ctx);
     // Reading hundreds of MB byte by byte: V8's young generation kept small (config/runtime.ts).
     tuneForSmallInstances('reading');
-    // Large reads: a manifest of hundreds of MB in 1 MiB chunks into the same two buffers.
-    const manifest = await readFacts(fileChunks(files.manifest), new ManifestReader(files.manifest));
+    // Large reads: a manifest of hundreds of MB in 1 MiB chunks into the same two buffers, and of it
+    // only what this measure needs (`doc` reads no test node past its type).
+    const manifest = await readFacts(
+      fileChunks(files.manifest),
+      new ManifestReader(files.manifest, {}, { measure: args.type }),
+    );
     const catalog = await readFacts(fileChunks(files.catalog), new CatalogReader(files.catalog));
     const keep = args['model-path-filter'];
     const drop = args['model-path-exclusion-filter'];

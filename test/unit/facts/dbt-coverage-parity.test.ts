@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compareReports, formatCompare, formatNewMisses, formatSummary } from '../../../lib/core/coverage-compare.ts';
 import { formatMarkdown, formatString, reportJson } from '../../../lib/core/coverage-report.ts';
-import { COVERAGE_TYPES, computeCoverage, type PathFilters } from '../../../lib/core/coverage.ts';
+import { COVERAGE_TYPES, computeCoverage, type CoverageType, type PathFilters } from '../../../lib/core/coverage.ts';
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
 import { ReportReader } from '../../../lib/facts/coverage-report.ts';
 import { ManifestReader } from '../../../lib/facts/manifest.ts';
@@ -52,8 +52,9 @@ function compareParts(text: string, format: 'string' | 'markdown'): { summary: s
 
 describe.each(projects)('dbt-coverage parity on %s', (project) => {
   const expected = (name: string): string => readFileSync(join(FIXTURES, project, name), 'utf8');
-  const facts = async () => ({
-    manifest: await readFacts(stream(project, 'manifest.json'), new ManifestReader()),
+  // As `coverage compute` reads them: the manifest for the one measure it computes.
+  const facts = async (measure?: CoverageType) => ({
+    manifest: await readFacts(stream(project, 'manifest.json'), new ManifestReader('manifest.json', {}, { measure })),
     catalog: await readFacts(stream(project, 'catalog.json'), new CatalogReader()),
   });
   const filter = JSON.parse(expected('filter.json')) as string[];
@@ -65,8 +66,11 @@ describe.each(projects)('dbt-coverage parity on %s', (project) => {
 
   describe.each(COVERAGE_TYPES)('%s coverage', (covType) => {
     it.each(variants)('prints the same tables and writes the same report (%s)', async (suffix, filters) => {
-      const { manifest, catalog } = await facts();
+      const { manifest, catalog } = await facts(covType);
       const report = computeCoverage(manifest, catalog, covType, filters);
+      // The step summaries read every measure at once: the same report.
+      const everyMeasure = computeCoverage((await facts()).manifest, catalog, covType, filters);
+      expect(reportJson(everyMeasure)).toBe(reportJson(report));
       expect(report.unmatched).toEqual([]);
       expect(formatString(report)).toBe(expected(`expected-${covType}${suffix}.txt`));
       expect(formatMarkdown(report)).toBe(expected(`expected-${covType}${suffix}.md`));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computeCoverage, summarize, type CoverageType } from '../../../lib/core/coverage.ts';
+import { computeCoverage, summarize, type CoverageType, type ManifestFacts } from '../../../lib/core/coverage.ts';
+import { reportJson } from '../../../lib/core/coverage-report.ts';
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
 import { ManifestReader } from '../../../lib/facts/manifest.ts';
 import { ArtifactJsonError, FactsBoundError, type FactsReader } from '../../../lib/facts/reader.ts';
@@ -148,6 +149,28 @@ describe('reading a manifest and a catalog as they stream', () => {
     expect(() => feed(new ManifestReader(), read, 1 << 20)).toThrow(/longer than 65536 bytes/);
     const skipped = MANIFEST.replace('"text":"{\\"nodes\\": \\"not these\\"}"', `"text":${big}`);
     expect(feed(new ManifestReader(), skipped, 1 << 20).models.total).toBe(2);
+  });
+
+  it('reads for one measure only what it needs: the same report, the other measures’ nodes passed by', () => {
+    const catalog = feed(new CatalogReader(), CATALOG);
+    const whole = feed(new ManifestReader(), MANIFEST);
+    const same = (a: ManifestFacts, b: ManifestFacts, covType: CoverageType) =>
+      reportJson(computeCoverage(a, catalog, covType)) === reportJson(computeCoverage(b, catalog, covType));
+    for (const covType of ['doc', 'test', 'unit-test'] as const) {
+      const one = feed(new ManifestReader('manifest.json', {}, { measure: covType }), MANIFEST, 7);
+      expect(same(one, whole, covType)).toBe(true);
+    }
+    // A test's argument too long to read stops every measure that reads tests, and no other.
+    const big = '9'.repeat(20 * 1024 * 1024);
+    const heavy = MANIFEST.replace('"kwargs":{"arg":"note"}', `"kwargs":{"arg":${big}}`);
+    expect(() => feed(new ManifestReader(), heavy, 1 << 20)).toThrow(/longer than 65536 bytes/);
+    expect(() => feed(new ManifestReader('manifest.json', {}, { measure: 'test' }), heavy, 1 << 20)).toThrow(
+      /longer than 65536 bytes/,
+    );
+    for (const covType of ['doc', 'unit-test'] as const) {
+      const one = feed(new ManifestReader('manifest.json', {}, { measure: covType }), heavy, 1 << 20);
+      expect(same(one, whole, covType)).toBe(true);
+    }
   });
 
   it('summarizes a step without a catalog from the manifest alone', () => {
