@@ -5,7 +5,9 @@
  * at byte level: a string is found by `indexOf` of its closing quote and checked for control
  * characters and escapes in one loop, never decoded; a key is matched against the visitor's table
  * by its bytes. So reading a manifest costs about what checking its bytes costs, not what building
- * it would (JSON.parse of a 420 MB manifest builds about a gigabyte of objects).
+ * it would (JSON.parse of a 420 MB manifest builds about a gigabyte of objects). Inside a skipped
+ * container, and for a skipped string, a WebAssembly kernel (json-skip.wat) does the same checks
+ * with strings sixteen bytes at a time; this file's loop does them where the kernel stops short.
  *
  * Bounded whatever the content: nesting is held as one bit a level (ten million levels, which
  * JSON.parse accepts, hold 1.25 MB; at most MAX_DEPTH), and what
@@ -14,6 +16,7 @@
  * a broken document.
  * @module
  */
+import { KERNEL_LEVELS, type SkipKernel, skipKernel } from './json-skip.ts';
 
 /** A document that is not JSON, or ended before it did: what and where. */
 export class JsonScanError extends Error {
@@ -103,7 +106,12 @@ export interface ScanOptions {
   maxDepth?: number;
   /** Accept a UTF-8 byte order mark before the document, as the artifacts' first-byte rule does. */
   byteOrderMark?: boolean;
+  /** Skip with the WebAssembly kernel (json-skip.ts) where the runtime has it (default true). */
+  kernel?: boolean;
 }
+
+/** Writes so far, of every scanner: what tells the shared kernel whose chunk it holds. */
+let writes = 0;
 
 const BOM = [0xef, 0xbb, 0xbf];
 
@@ -206,7 +214,12 @@ export class JsonScanner {
     this.maxText = options.maxText ?? 1024 * 1024;
     this.maxDepth = options.maxDepth ?? MAX_DEPTH;
     this.bomAt = options.byteOrderMark ? 0 : -1;
+    this.kernel = options.kernel === false ? null : skipKernel();
   }
+
+  private readonly kernel: SkipKernel | null;
+  /** This write's number (writes). */
+  private write_ = 0;
 
   /** Bytes read so far. */
   get bytes(): number {
@@ -216,6 +229,7 @@ export class JsonScanner {
   write(chunk: Uint8Array): void {
     const len = chunk.length;
     let i = 0;
+    this.write_ = ++writes;
     this.view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A UTF-8 byte order mark may open the document (RFC 8259 lets a reader ignore it).
     while (this.bomAt >= 0 && i < len) {
@@ -292,6 +306,30 @@ export class JsonScanner {
   }
 
   /**
+   * Checks the inside of a skipped container (skipHere below says how and where it stops): by the
+   * WebAssembly kernel where there is one, which does the same sixteen string bytes at a time; by
+   * this thread's loop where the kernel stops short of what the loop reads (a region nested deeper
+   * than KERNEL_LEVELS below the visited levels, a chunk too large to copy) or has none.
+   */
+  private skipRegion(chunk: Uint8Array, i: number): number {
+    const kernel = this.kernel;
+    const floor = this.frames.length;
+    const open = this.depth - floor;
+    if (kernel !== null && open < KERNEL_LEVELS && kernel.load(chunk, this.write_)) {
+      const kinds = this.kinds;
+      for (let l = 0; l < open; l++) kernel.setStack(l, kindAt(kinds, floor + l));
+      const limit = Math.min(this.maxDepth, kinds.length * 8, floor + KERNEL_LEVELS);
+      i = kernel.skip(i, chunk.length, this.state, this.depth, floor, limit);
+      const depth = kernel.depth;
+      for (let l = kernel.low; l < depth; l++) setKind(kinds, l, kernel.stack(l - floor));
+      this.state = kernel.state;
+      this.depth = depth;
+      if (depth <= floor || i >= chunk.length) return i;
+    }
+    return this.skipHere(chunk, i);
+  }
+
+  /**
    * Checks the inside of a skipped container with local state, as fast as it can: the usual next
    * byte of each state is tested first (whitespace last: artifacts are mostly compact), a key's
    * colon is taken with it, strings are passed by plainEnd (one comparison a byte) or
@@ -300,7 +338,7 @@ export class JsonScanner {
    * general path (one that crosses the chunk's end, or a byte that is not JSON, which the general
    * path names).
    */
-  private skipRegion(chunk: Uint8Array, i: number): number {
+  private skipHere(chunk: Uint8Array, i: number): number {
     const len = chunk.length;
     const floor = this.frames.length;
     const kinds = this.kinds;
@@ -424,6 +462,14 @@ export class JsonScanner {
    * and the bytes before it are passed in words.
    */
   private skipStringEnd(chunk: Uint8Array, from: number): number {
+    const kernel = this.kernel;
+    if (kernel?.load(chunk, this.write_)) {
+      const end = kernel.string(from, chunk.length);
+      if (end >= 0) {
+        this.escaped = kernel.escaped;
+        return end;
+      }
+    }
     this.escaped = false;
     const plain = plainEnd(chunk, from);
     if (plain >= 0) return plain;

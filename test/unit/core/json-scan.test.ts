@@ -169,65 +169,74 @@ describe('the JSON scanner against JSON.parse', () => {
     expect(refused).toBeGreaterThan(10_000);
   });
 
-  it('skips what no visitor asks for exactly as strictly: a null visitor and a one-key visitor, in random and whole chunks', () => {
-    /** Only the root's "a" member is rebuilt; the rest goes through the skipping paths. */
-    const scanA = (bytes: Buffer, chunks: (() => number) | null): unknown => {
-      const inner = rebuild();
-      let seen = false;
-      const keys = keyTable(['a']);
-      const scanner = new JsonScanner({
-        object: () => ({
-          keys,
-          member: () => {
-            seen = true;
-            return inner.visit;
+  it.each([
+    ['with the WebAssembly kernel', true],
+    ['with the scanner’s own loop', false],
+  ])(
+    'skips what no visitor asks for exactly as strictly (%s): a null visitor and a one-key visitor, in random and whole chunks',
+    (_, kernel) => {
+      /** Only the root's "a" member is rebuilt; the rest goes through the skipping paths. */
+      const scanA = (bytes: Buffer, chunks: (() => number) | null): unknown => {
+        const inner = rebuild();
+        let seen = false;
+        const keys = keyTable(['a']);
+        const scanner = new JsonScanner(
+          {
+            object: () => ({
+              keys,
+              member: () => {
+                seen = true;
+                return inner.visit;
+              },
+            }),
           },
-        }),
-      });
-      const step = (): number => (chunks ? 1 + Math.floor(chunks() * 97) : bytes.length);
-      for (let i = 0; i < bytes.length; ) {
-        const n = step();
-        scanner.write(bytes.subarray(i, i + n));
-        i += n;
-      }
-      scanner.end();
-      return seen ? inner.value() : undefined;
-    };
-    let refused = 0;
-    for (let seed = 1; seed <= 20_000; seed++) {
-      const r = random(seed);
-      const text = `{"skipped": ${randomJson(r)}, "a": ${randomJson(r)}, "after": [${randomJson(r)}]}`;
-      const bytes = seed % 4 === 0 ? Buffer.from(text) : corrupt(Buffer.from(text), r);
-      let expected: unknown;
-      let valid = true;
-      try {
-        const parsed: unknown = JSON.parse(bytes.toString('utf8'));
-        expected =
-          parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.hasOwn(parsed, 'a')
-            ? (parsed as Record<string, unknown>).a
-            : undefined;
-      } catch {
-        valid = false;
-      }
-      const whole = seed % 2 === 0;
-      const chunks = whole ? null : r;
-      if (valid) {
-        expect(scanA(bytes, chunks), `seed ${seed}`).toEqual(expected);
-        const skipper = new JsonScanner(null);
-        skipper.write(bytes);
-        skipper.end();
-      } else {
-        refused++;
-        expect(() => scanA(bytes, chunks), `seed ${seed}: ${bytes.toString()}`).toThrow(JsonScanError);
-        expect(() => {
-          const skipper = new JsonScanner(null);
+          { kernel },
+        );
+        const step = (): number => (chunks ? 1 + Math.floor(chunks() * 97) : bytes.length);
+        for (let i = 0; i < bytes.length; ) {
+          const n = step();
+          scanner.write(bytes.subarray(i, i + n));
+          i += n;
+        }
+        scanner.end();
+        return seen ? inner.value() : undefined;
+      };
+      let refused = 0;
+      for (let seed = 1; seed <= 20_000; seed++) {
+        const r = random(seed);
+        const text = `{"skipped": ${randomJson(r)}, "a": ${randomJson(r)}, "after": [${randomJson(r)}]}`;
+        const bytes = seed % 4 === 0 ? Buffer.from(text) : corrupt(Buffer.from(text), r);
+        let expected: unknown;
+        let valid = true;
+        try {
+          const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+          expected =
+            parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.hasOwn(parsed, 'a')
+              ? (parsed as Record<string, unknown>).a
+              : undefined;
+        } catch {
+          valid = false;
+        }
+        const whole = seed % 2 === 0;
+        const chunks = whole ? null : r;
+        if (valid) {
+          expect(scanA(bytes, chunks), `seed ${seed}`).toEqual(expected);
+          const skipper = new JsonScanner(null, { kernel });
           skipper.write(bytes);
           skipper.end();
-        }, `seed ${seed}`).toThrow(JsonScanError);
+        } else {
+          refused++;
+          expect(() => scanA(bytes, chunks), `seed ${seed}: ${bytes.toString()}`).toThrow(JsonScanError);
+          expect(() => {
+            const skipper = new JsonScanner(null, { kernel });
+            skipper.write(bytes);
+            skipper.end();
+          }, `seed ${seed}`).toThrow(JsonScanError);
+        }
       }
-    }
-    expect(refused).toBeGreaterThan(5_000);
-  });
+      expect(refused).toBeGreaterThan(5_000);
+    },
+  );
 
   it('takes nesting as deep as JSON.parse does (ten million levels) in one bit a level', () => {
     const n = 10_000_000;

@@ -1,0 +1,132 @@
+/**
+ * The scanner's skip loop in WebAssembly (json-skip.wat, assembled into json-skip-wasm.ts): strings
+ * sixteen bytes at a time, every other token as skipRegion checks it. One instance serves every
+ * scanner of the process (a scanner's write runs to its end before another's starts): each write's
+ * chunk is copied into its memory once, the first time a region is skipped in it.
+ *
+ * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loop does
+ * the work; the two give the same answers (test/unit/core/json-skip.test.ts).
+ * @module
+ */
+import { JSON_SKIP_WASM } from './json-skip-wasm.ts';
+
+const HEX_AT = 0;
+const ESCAPES_AT = 256;
+/** Where a call leaves the state, depth, lowest level written and escaped flag: four i32s. */
+const OUT_AT = 512 / 4;
+const STACK_AT = 4096;
+/** Levels one call may have open below its floor: deeper regions are left to the scanner's loop. */
+export const KERNEL_LEVELS = 4096;
+const DATA_AT = 65536;
+/** What a vector load may read past a chunk's end. */
+const PAD = 16;
+/** Larger chunks (a whole document handed over at once) are left to the scanner's loop. */
+const MAX_CHUNK = 16 * 1024 * 1024;
+const PAGE = 65536;
+
+/** What the module exports (json-skip.wat). */
+interface Exports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  string: (q: number, end: number) => number;
+  skip: (p: number, end: number, state: number, depth: number, floor: number, limit: number) => number;
+}
+
+/** The part of the WebAssembly API used here (the project's TypeScript libraries do not declare it). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: unknown };
+}
+
+export class SkipKernel {
+  private bytes: Uint8Array;
+  private words: Int32Array;
+  /** The write whose chunk is in memory. */
+  private loaded = -1;
+
+  private readonly exports: Exports;
+
+  constructor(exports: Exports) {
+    this.exports = exports;
+    this.bytes = new Uint8Array(exports.memory.buffer);
+    this.words = new Int32Array(exports.memory.buffer, 0, 1024);
+    for (const c of '0123456789abcdefABCDEF') this.bytes[HEX_AT + c.charCodeAt(0)] = 1;
+    for (const c of '"\\/bfnrtu') this.bytes[ESCAPES_AT + c.charCodeAt(0)] = 1;
+  }
+
+  /** Puts a write's chunk in memory, unless it is there: false when it is too large to. */
+  load(chunk: Uint8Array, write: number): boolean {
+    if (this.loaded === write) return true;
+    if (chunk.length > MAX_CHUNK) return false;
+    const needed = DATA_AT + chunk.length + PAD;
+    if (needed > this.bytes.length) {
+      this.exports.memory.grow(Math.ceil((needed - this.bytes.length) / PAGE));
+      this.bytes = new Uint8Array(this.exports.memory.buffer);
+      this.words = new Int32Array(this.exports.memory.buffer, 0, 1024);
+    }
+    this.bytes.set(chunk, DATA_AT);
+    this.loaded = write;
+    return true;
+  }
+
+  /** The kinds of the open levels from the floor up (1 object, 2 array): set before, read after skip. */
+  stack(level: number): number {
+    return this.bytes[STACK_AT + level]!;
+  }
+
+  setStack(level: number, kind: number): void {
+    this.bytes[STACK_AT + level] = kind;
+  }
+
+  /**
+   * Checks the loaded chunk from `i` to `end` as skipRegion does; never opens a level at `limit`
+   * (at most floor + KERNEL_LEVELS). Returns where it stopped; `state`, `depth` and `low` (the
+   * lowest level whose kind it wrote) say the rest.
+   */
+  skip(i: number, end: number, state: number, depth: number, floor: number, limit: number): number {
+    return this.exports.skip(DATA_AT + i, DATA_AT + end, state, depth, floor, limit) - DATA_AT;
+  }
+
+  /**
+   * Where the loaded chunk's string whose content starts at `from` ends (after its closing quote),
+   * or -1 when it goes on past `end` or holds what is not JSON (the scanner's loop says what).
+   * `escaped` says whether it held an escape.
+   */
+  string(from: number, end: number): number {
+    const after = this.exports.string(DATA_AT + from, DATA_AT + end);
+    return after < 0 ? -1 : after - DATA_AT;
+  }
+
+  get escaped(): boolean {
+    return this.words[OUT_AT + 3] === 1;
+  }
+
+  get state(): number {
+    return this.words[OUT_AT]!;
+  }
+
+  get depth(): number {
+    return this.words[OUT_AT + 1]!;
+  }
+
+  get low(): number {
+    return this.words[OUT_AT + 2]!;
+  }
+}
+
+let kernel: SkipKernel | null | undefined;
+
+/** The process's kernel, made at the first call; null where this runtime cannot run it. */
+export function skipKernel(): SkipKernel | null {
+  if (kernel === undefined) {
+    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+    try {
+      if (api === undefined) throw new Error('no WebAssembly');
+      // Compiling fails where SIMD is missing (V8 has had it since 9.1, Node 16.4).
+      const module = new api.Module(Buffer.from(JSON_SKIP_WASM, 'base64'));
+      kernel = new SkipKernel(new api.Instance(module).exports as Exports);
+    } catch {
+      kernel = null;
+    }
+  }
+  return kernel;
+}
