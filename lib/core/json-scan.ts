@@ -719,6 +719,9 @@ export class JsonScanner {
    */
   private members(chunk: Uint8Array, i: number, object: ObjectVisit, keys: KeyTable): number {
     const len = chunk.length;
+    // The members no key names are passed by the kernel, where there is one.
+    const kernel = this.kernel;
+    const table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
     for (;;) {
       if (i < len && chunk[i] !== 0x3a) i = skipSpace(chunk, i);
       if (i >= len || chunk[i] !== 0x3a) return i;
@@ -773,6 +776,15 @@ export class JsonScanner {
       this.state = KEY;
       if (i < len && chunk[i] !== 0x22) i = skipSpace(chunk, i);
       if (i >= len || chunk[i] !== 0x22) return i;
+      if (table >= 0 && kernel !== null) {
+        i = kernel.members(i, len, table);
+        const state = kernel.state;
+        if (state !== KEY) {
+          this.state = state;
+          return i;
+        }
+        if (i >= len || chunk[i] !== 0x22) return i;
+      }
       end = plainEnd(chunk, i + 1);
       if (end < 0) end = this.skipStringEnd(chunk, i + 1);
       else this.escaped = false;

@@ -15,6 +15,8 @@ const ESCAPES_AT = 256;
 /** Where a call leaves the state, depth, lowest level written and escaped flag: four i32s. */
 const OUT_AT = 512 / 4;
 const STACK_AT = 4096;
+/** Key tables, written as they are first used: each name a length byte and its bytes, 0 at the end. */
+const TABLES_AT = 8192;
 /** Levels one call may have open below its floor: deeper regions are left to the scanner's loop. */
 export const KERNEL_LEVELS = 4096;
 const DATA_AT = 65536;
@@ -28,6 +30,7 @@ const PAGE = 65536;
 interface Exports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   string: (q: number, end: number) => number;
+  members: (p: number, end: number, table: number) => number;
   skip: (p: number, end: number, state: number, depth: number, floor: number, limit: number) => number;
 }
 
@@ -66,6 +69,52 @@ export class SkipKernel {
     this.bytes.set(chunk, DATA_AT);
     this.loaded = write;
     return true;
+  }
+
+  /** Tables by their names array, and by their names (a table made anew each time is written once). */
+  private readonly tables = new WeakMap<readonly string[], number>();
+  private readonly tablesByNames = new Map<string, number>();
+  private tablesEnd = TABLES_AT;
+
+  /**
+   * Where a key table is in memory (written the first time it is asked for), or -1 when it cannot
+   * be: a name empty or longer than 255 bytes, or no room left (objects of that table are then read
+   * by the scanner alone).
+   */
+  tableAt(names: readonly string[]): number {
+    const known = this.tables.get(names);
+    if (known !== undefined) return known;
+    const text = names.join('\u0000');
+    const same = this.tablesByNames.get(text);
+    if (same !== undefined) {
+      this.tables.set(names, same);
+      return same;
+    }
+    const encoded = names.map((n) => Buffer.from(n));
+    const size = encoded.reduce((sum, b) => sum + 1 + b.length, 1);
+    let at = -1;
+    if (encoded.every((b) => b.length > 0 && b.length < 256) && this.tablesEnd + size <= DATA_AT) {
+      at = this.tablesEnd;
+      let k = at;
+      for (const b of encoded) {
+        this.bytes[k++] = b.length;
+        this.bytes.set(b, k);
+        k += b.length;
+      }
+      this.bytes[k] = 0;
+      this.tablesEnd += size;
+    }
+    this.tables.set(names, at);
+    this.tablesByNames.set(text, at);
+    return at;
+  }
+
+  /**
+   * Passes the members of a visited object that its table (at `table`) does not name, from the key
+   * at `from` in the loaded chunk; returns where it stopped, `state` the state there (json-skip.wat).
+   */
+  members(from: number, end: number, table: number): number {
+    return this.exports.members(DATA_AT + from, DATA_AT + end, table) - DATA_AT;
   }
 
   /** The kinds of the open levels from the floor up (1 object, 2 array): set before, read after skip. */

@@ -12,7 +12,9 @@
 ;;               the lowest level it wrote a kind for (the depth it came in at when it wrote none);
 ;;               after string, 1 at 524 when the string held an escape (memory, not globals: a
 ;;               global's value is read through a slow accessor)
-;;   4096..65535 the kind of each open level, from the floor up (1 object, 2 array): LEVELS levels
+;;   4096..8191  the kind of each open level, from the floor up (1 object, 2 array): 4096 levels
+;;   8192..65535 key tables (json-skip.ts writes them): each name as a length byte and its bytes,
+;;               a 0 ending the table
 ;;   65536..     the chunk, followed by 16 bytes a vector load may read past its end
 ;;
 ;; States (as in json-scan.ts): 1 VALUE, 2 VALUE_OR_END, 3 KEY_OR_END, 4 KEY, 5 COLON,
@@ -144,7 +146,7 @@
   ;; Checks from $p (in memory) to $end, inside containers from $floor + 1 to $depth deep, in
   ;; $state; never opens a level at $limit or deeper. Returns where it stopped; the state, the
   ;; depth and the lowest level written are at 512.
-  (func (export "skip") (param $p i32) (param $end i32) (param $state i32) (param $depth i32)
+  (func $skip (export "skip") (param $p i32) (param $end i32) (param $state i32) (param $depth i32)
     (param $floor i32) (param $limit i32) (result i32)
     (local $b i32) (local $kind i32) (local $e i32) (local $low i32)
     (local.set $low (local.get $depth))
@@ -266,5 +268,96 @@
     (i32.store offset=512 (i32.const 0) (local.get $state))
     (i32.store offset=516 (i32.const 0) (local.get $depth))
     (i32.store offset=520 (i32.const 0) (local.get $low))
+    (local.get $p))
+
+  ;; Whether the key [$from, $to) is one of the names of the table at $t.
+  (func $known (param $t i32) (param $from i32) (param $to i32) (result i32)
+    (local $n i32) (local $len i32) (local $k i32)
+    (local.set $len (i32.sub (local.get $to) (local.get $from)))
+    (block $none
+      (loop $name
+        (local.set $n (i32.load8_u (local.get $t)))
+        (br_if $none (i32.eqz (local.get $n)))
+        (if (i32.eq (local.get $n) (local.get $len))
+          (then
+            (local.set $k (i32.const 0))
+            (block $differ
+              (loop $byte
+                (if (i32.ge_u (local.get $k) (local.get $n)) (then (return (i32.const 1))))
+                (br_if $differ
+                  (i32.ne
+                    (i32.load8_u offset=1 (i32.add (local.get $t) (local.get $k)))
+                    (i32.load8_u (i32.add (local.get $from) (local.get $k)))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $byte)))))
+        (local.set $t (i32.add (local.get $t) (i32.add (local.get $n) (i32.const 1))))
+        (br $name)))
+    (i32.const 0))
+
+  ;; A container value at $q (its first byte $b) passed whole: where it ends, or -1 when it does
+  ;; not close within the chunk (or holds what the general path must name).
+  (func $container (param $q i32) (param $end i32) (param $b i32) (result i32)
+    (local $kind i32) (local $e i32)
+    ;; {} and [] (a node's meta, tags, refs), the commonest.
+    (if (i32.and
+          (i32.lt_u (i32.add (local.get $q) (i32.const 1)) (local.get $end))
+          (i32.eq (i32.load8_u offset=1 (local.get $q)) (i32.add (local.get $b) (i32.const 2))))
+      (then (return (i32.add (local.get $q) (i32.const 2)))))
+    (local.set $kind (select (i32.const 1) (i32.const 2) (i32.eq (local.get $b) (i32.const 0x7b))))
+    (i32.store8 offset=4096 (i32.const 0) (local.get $kind))
+    (local.set $e
+      (call $skip (i32.add (local.get $q) (i32.const 1)) (local.get $end)
+        (select (i32.const 3) (i32.const 2) (i32.eq (local.get $kind) (i32.const 1)))
+        (i32.const 1) (i32.const 0) (i32.const 4096)))
+    (if (i32.load offset=516 (i32.const 0)) (then (return (i32.const -1))))
+    (local.get $e))
+
+  ;; The members of a visited object that its key table at $t does not name, from the key at $p
+  ;; (state KEY): each passed, key, colon, value and comma, until a key the table names (or one with
+  ;; an escape, which the scanner decodes to match), the object's end, or what it cannot pass here.
+  ;; Returns where it stopped, the state there at 512: KEY at a key; COLON after a passed key;
+  ;; VALUE at a passed key's value (nothing asks for it); COMMA_OR_END after a value.
+  (func (export "members") (param $p i32) (param $end i32) (param $t i32) (result i32)
+    (local $st i32) (local $q i32) (local $e i32) (local $b i32)
+    (block $out
+      (loop $member
+        (local.set $st (i32.const 4))
+        (br_if $out (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $out (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x22)))
+        (local.set $e (call $string (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
+        (br_if $out (i32.lt_s (local.get $e) (i32.const 0)))
+        (br_if $out (i32.load offset=524 (i32.const 0)))
+        (br_if $out
+          (call $known (local.get $t) (i32.add (local.get $p) (i32.const 1)) (i32.sub (local.get $e) (i32.const 1))))
+        ;; A key the object does not ask for: its member is passed.
+        (local.set $st (i32.const 5))
+        (local.set $p (local.get $e))
+        (br_if $out (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $out (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x3a)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $st (i32.const 1))
+        (br_if $out (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $b (i32.load8_u (local.get $p)))
+        (local.set $e (i32.const -1))
+        (if (i32.eq (local.get $b) (i32.const 0x22))
+          (then (local.set $e (call $string (i32.add (local.get $p) (i32.const 1)) (local.get $end))))
+          (else
+            (if (i32.eq (i32.or (local.get $b) (i32.const 0x20)) (i32.const 0x7b))
+              (then (local.set $e (call $container (local.get $p) (local.get $end) (local.get $b))))
+              (else
+                (if (i32.or (i32.eq (local.get $b) (i32.const 0x2d)) (call $digit (local.get $b)))
+                  (then (local.set $e (call $number (local.get $p) (local.get $end))))
+                  (else
+                    (if (i32.or (i32.or (i32.eq (local.get $b) (i32.const 0x74)) (i32.eq (local.get $b) (i32.const 0x66)))
+                                (i32.eq (local.get $b) (i32.const 0x6e)))
+                      (then (local.set $e (call $literal (local.get $p) (local.get $end) (local.get $b)))))))))))
+        (br_if $out (i32.lt_s (local.get $e) (i32.const 0)))
+        (local.set $st (i32.const 6))
+        (local.set $p (local.get $e))
+        (br_if $out (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $out (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x2c)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $member)))
+    (i32.store offset=512 (i32.const 0) (local.get $st))
     (local.get $p))
 )

@@ -118,6 +118,13 @@ describe('the WebAssembly skip loop', () => {
     expect(refused).toBeGreaterThan(5_000);
   });
 
+  it('leaves a key with an escape to the scanner, which decodes it to match', () => {
+    for (const kernel of [true, false]) {
+      const doc = Buffer.from('{"s":[1,{"a":2}],"\\u0061":"found","\\"a":"not this"}');
+      expect(scan(doc, [], kernel)).toEqual({ ok: true, a: 'found', bytes: doc.length });
+    }
+  });
+
   it('leaves a region nested deeper than it holds to the scanner, and reads on past it', () => {
     const deep = KERNEL_LEVELS * 3;
     const good = Buffer.from(`{"s":${'['.repeat(deep)}"${'q'.repeat(40)}"${']'.repeat(deep)},"a":"found"}`);
