@@ -16,7 +16,7 @@
  * a broken document.
  * @module
  */
-import { KERNEL_LEVELS, type SkipKernel, skipKernel } from './json-skip.ts';
+import { KERNEL_LEVELS, NAMED, type SkipKernel, skipKernel } from './json-skip.ts';
 
 /** A document that is not JSON, or ended before it did: what and where. */
 export class JsonScanError extends Error {
@@ -722,11 +722,16 @@ export class JsonScanner {
     // The members no key names are passed by the kernel, where there is one.
     const kernel = this.kernel;
     const table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
+    /** Whether the kernel read the key and its colon: the value is next. */
+    let named = false;
     for (;;) {
-      if (i < len && chunk[i] !== 0x3a) i = skipSpace(chunk, i);
-      if (i >= len || chunk[i] !== 0x3a) return i;
-      i++;
-      this.state = VALUE;
+      if (!named) {
+        if (i < len && chunk[i] !== 0x3a) i = skipSpace(chunk, i);
+        if (i >= len || chunk[i] !== 0x3a) return i;
+        i++;
+        this.state = VALUE;
+      }
+      named = false;
       if (i < len && isSpace(chunk[i]!)) i = skipSpace(chunk, i);
       if (i >= len) return i;
       const b = chunk[i]!;
@@ -779,6 +784,12 @@ export class JsonScanner {
       if (table >= 0 && kernel !== null) {
         i = kernel.members(i, len, table);
         const state = kernel.state;
+        if (state === NAMED) {
+          this.state = VALUE;
+          this.pending = this.member(object, kernel.key);
+          named = true;
+          continue;
+        }
         if (state !== KEY) {
           this.state = state;
           return i;

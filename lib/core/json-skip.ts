@@ -12,7 +12,7 @@ import { JSON_SKIP_WASM } from './json-skip-wasm.ts';
 
 const HEX_AT = 0;
 const ESCAPES_AT = 256;
-/** Where a call leaves the state, depth, lowest level written and escaped flag: four i32s. */
+/** Where a call leaves the state, depth, lowest level written, escaped flag and key index: five i32s. */
 const OUT_AT = 512 / 4;
 const STACK_AT = 4096;
 /** Key tables, written as they are first used: each name a length byte and its bytes, 0 at the end. */
@@ -25,6 +25,8 @@ const PAD = 16;
 /** Larger chunks (a whole document handed over at once) are left to the scanner's loop. */
 const MAX_CHUNK = 16 * 1024 * 1024;
 const PAGE = 65536;
+/** The state members leaves after a key its table names, and that key's colon: the value is next. */
+export const NAMED = 8;
 
 /** What the module exports (json-skip.wat). */
 interface Exports {
@@ -143,6 +145,11 @@ export class SkipKernel {
   string(from: number, end: number): number {
     const after = this.exports.string(DATA_AT + from, DATA_AT + end);
     return after < 0 ? -1 : after - DATA_AT;
+  }
+
+  /** After members stopped in state NAMED: the index of the key it read in its table. */
+  get key(): number {
+    return this.words[OUT_AT + 4]!;
   }
 
   get escaped(): boolean {

@@ -270,9 +270,9 @@
     (i32.store offset=520 (i32.const 0) (local.get $low))
     (local.get $p))
 
-  ;; Whether the key [$from, $to) is one of the names of the table at $t.
+  ;; Which of the names of the table at $t the key [$from, $to) is, counted from 1; 0 for none.
   (func $known (param $t i32) (param $from i32) (param $to i32) (result i32)
-    (local $n i32) (local $len i32) (local $k i32)
+    (local $n i32) (local $len i32) (local $k i32) (local $index i32)
     (local.set $len (i32.sub (local.get $to) (local.get $from)))
     (block $none
       (loop $name
@@ -283,7 +283,8 @@
             (local.set $k (i32.const 0))
             (block $differ
               (loop $byte
-                (if (i32.ge_u (local.get $k) (local.get $n)) (then (return (i32.const 1))))
+                (if (i32.ge_u (local.get $k) (local.get $n))
+                  (then (return (i32.add (local.get $index) (i32.const 1)))))
                 (br_if $differ
                   (i32.ne
                     (i32.load8_u offset=1 (i32.add (local.get $t) (local.get $k)))
@@ -291,6 +292,7 @@
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br $byte)))))
         (local.set $t (i32.add (local.get $t) (i32.add (local.get $n) (i32.const 1))))
+        (local.set $index (i32.add (local.get $index) (i32.const 1)))
         (br $name)))
     (i32.const 0))
 
@@ -315,10 +317,11 @@
   ;; The members of a visited object that its key table at $t does not name, from the key at $p
   ;; (state KEY): each passed, key, colon, value and comma, until a key the table names (or one with
   ;; an escape, which the scanner decodes to match), the object's end, or what it cannot pass here.
-  ;; Returns where it stopped, the state there at 512: KEY at a key; COLON after a passed key;
-  ;; VALUE at a passed key's value (nothing asks for it); COMMA_OR_END after a value.
+  ;; Returns where it stopped, the state there at 512: 8 (VALUE, of a key the table names: its
+  ;; index at 528) after such a key and its colon; KEY at a key; COLON after a passed key; VALUE at
+  ;; a passed key's value (nothing asks for it); COMMA_OR_END after a value.
   (func (export "members") (param $p i32) (param $end i32) (param $t i32) (result i32)
-    (local $st i32) (local $q i32) (local $e i32) (local $b i32)
+    (local $st i32) (local $q i32) (local $e i32) (local $b i32) (local $index i32)
     (block $out
       (loop $member
         (local.set $st (i32.const 4))
@@ -327,8 +330,17 @@
         (local.set $e (call $string (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
         (br_if $out (i32.lt_s (local.get $e) (i32.const 0)))
         (br_if $out (i32.load offset=524 (i32.const 0)))
-        (br_if $out
+        (local.set $index
           (call $known (local.get $t) (i32.add (local.get $p) (i32.const 1)) (i32.sub (local.get $e) (i32.const 1))))
+        (if (local.get $index)
+          (then
+            ;; A key the table names, its colon right after it: the scanner reads its value.
+            (br_if $out (i32.ge_u (local.get $e) (local.get $end)))
+            (br_if $out (i32.ne (i32.load8_u (local.get $e)) (i32.const 0x3a)))
+            (i32.store offset=528 (i32.const 0) (i32.sub (local.get $index) (i32.const 1)))
+            (local.set $st (i32.const 8))
+            (local.set $p (i32.add (local.get $e) (i32.const 1)))
+            (br $out)))
         ;; A key the object does not ask for: its member is passed.
         (local.set $st (i32.const 5))
         (local.set $p (local.get $e))
