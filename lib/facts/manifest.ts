@@ -324,7 +324,8 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     },
   };
 
-  private readonly columnsVisit: ObjectVisit = { member: () => this.columnOpen };
+  // Columns by their `name`, not their key: the key is passed by, never decoded.
+  private readonly columnsVisit: ObjectVisit = { keys: ANY_KEY, member: () => this.columnOpen };
 
   private endNode(n: NodeState): void {
     checkCount(++this.nodes, this.limits.nodes, 'nodes');
