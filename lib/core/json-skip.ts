@@ -1,10 +1,12 @@
 /**
- * The scanner's skip loop in WebAssembly (json-skip.wat, assembled into json-skip-wasm.ts): strings
- * sixteen bytes at a time, every other token as skipRegion checks it. One instance serves every
- * scanner of the process (a scanner's write runs to its end before another's starts): each write's
- * chunk is copied into its memory once, the first time a region is skipped in it.
+ * The scanner's skipping in WebAssembly (json-skip.wat, assembled into json-skip-wasm.ts): strings
+ * sixteen bytes at a time; a skipped container checked token by token as the scanner's own loop
+ * (skipHere) checks it; and the members of a visited object that its key table does not name,
+ * passed whole up to the next key it does. One instance serves every scanner of the process (a
+ * scanner's write runs to its end before another's starts): each write's chunk is copied into its
+ * memory once, the first time the kernel is asked about it.
  *
- * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loop does
+ * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loops do
  * the work; the two give the same answers (test/unit/core/json-skip.test.ts).
  * @module
  */
@@ -129,7 +131,7 @@ export class SkipKernel {
   }
 
   /**
-   * Checks the loaded chunk from `i` to `end` as skipRegion does; never opens a level at `limit`
+   * Checks the loaded chunk from `i` to `end` as skipHere does; never opens a level at `limit`
    * (at most floor + KERNEL_LEVELS). Returns where it stopped; `state`, `depth` and `low` (the
    * lowest level whose kind it wrote) say the rest.
    */

@@ -1,9 +1,11 @@
-;; The scanner's skip loop (JsonScanner.skipRegion in json-scan.ts) in WebAssembly, with 128-bit SIMD
+;; The scanner's skip loop (JsonScanner.skipHere in json-scan.ts) in WebAssembly, with 128-bit SIMD
 ;; for strings: most of a manifest is containers no reader asks for, and checking them is most of
-;; reading it. It does exactly what skipRegion does, token for token, and stops where skipRegion
+;; reading it. It does exactly what skipHere does, token for token, and stops where skipHere
 ;; stops: after the container that closes back to a visited level, at the chunk's end, or at the
 ;; start of a token it leaves to the general path (one that crosses the chunk's end, a byte that is
 ;; not JSON, a level it has no room for). The general path reads those, and names what is wrong.
+;; It exports three entries: skip (a container no reader asks for), string (a string's end), and
+;; members (the members of a visited object that its key table does not name).
 ;;
 ;; Memory (json-skip.ts fills the tables and copies each chunk in):
 ;;   0..255      HEX: 1 for a hex digit
