@@ -114,11 +114,19 @@ async function harvestInChild(
 
 if (only.has('memory')) {
   log(
-    'memory: one run with a 10 MiB manifest, then one with a 1 GiB manifest, each in its own process, as harvestRun runs (coverage on, V8 tuned); then the 1 GiB one with coverage off, and with V8 untuned (the CLI)',
+    'memory: one run with a 10 MiB manifest, then one with a 1 GiB manifest, each in its own process, as harvestRun runs (coverage on, V8 tuned); then the 1 GiB one with coverage off, and with V8 untuned (the CLI); three of each but the last, their medians',
   );
-  const small = await memory(10 * MB);
-  const large = await memory(1024 * MB);
-  const plain = await memory(1024 * MB, { coverage: false });
+  // One process's peak varies by about 10 MB from run to run here: each figure is the median of
+  // three runs, the 1 GiB runs with and without coverage taken in turn.
+  const small = middleOf(await repeat(3, () => memory(10 * MB)));
+  const larges: Awaited<ReturnType<typeof memory>>[] = [];
+  const plains: Awaited<ReturnType<typeof memory>>[] = [];
+  for (let i = 0; i < 3; i++) {
+    larges.push(await memory(1024 * MB));
+    plains.push(await memory(1024 * MB, { coverage: false }));
+  }
+  const large = middleOf(larges);
+  const plain = middleOf(plains);
   const untuned = await memory(1024 * MB, { tuned: false });
   results['memory'] = {
     small,
@@ -593,6 +601,18 @@ async function cliProcess(args: string[]): Promise<{ bytes: number; seconds: num
   const maxRssMb = Number(await readFile(peakFile, 'utf8')) / 1024;
   await rm(dirname(peakFile), { recursive: true, force: true });
   return { bytes: 0, seconds, maxRssMb };
+}
+
+async function repeat<T>(times: number, run: () => Promise<T>): Promise<T[]> {
+  const runs: T[] = [];
+  for (let i = 0; i < times; i++) runs.push(await run());
+  return runs;
+}
+
+/** The median time and the median peak of a few runs (each of a different run, as it may be). */
+function middleOf<T extends { seconds: number; maxRssMb: number }>(runs: T[]): T {
+  const mid = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { ...runs[0]!, seconds: mid(runs.map((r) => r.seconds)), maxRssMb: mid(runs.map((r) => r.maxRssMb)) };
 }
 
 /** The run of median time among a few (the machine is shared: one run is noise). */
