@@ -5,9 +5,10 @@
  * at byte level: a string is found by `indexOf` of its closing quote and checked for control
  * characters and escapes in one loop, never decoded; a key is matched against the visitor's table
  * by its bytes. So reading a manifest costs about what checking its bytes costs, not what building
- * it would (JSON.parse of a 420 MB manifest builds about a gigabyte of objects). Inside a skipped
- * container, and for a skipped string, a WebAssembly kernel (json-skip.wat) does the same checks
- * with strings sixteen bytes at a time; this file's loop does them where the kernel stops short.
+ * it would (JSON.parse of a 420 MB manifest builds about a gigabyte of objects). A WebAssembly
+ * kernel (json-skip.ts) does the same checks with strings sixteen bytes at a time, inside skipped
+ * containers, for skipped strings, and over the members of a visited object that its key table does
+ * not name; this file's loops do them where the kernel stops short, or where there is none.
  *
  * Bounded whatever the content: nesting is held as one bit a level (ten million levels, which
  * JSON.parse accepts, hold 1.25 MB; at most MAX_DEPTH), and what
