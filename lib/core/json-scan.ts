@@ -782,7 +782,8 @@ export class JsonScanner {
       this.state = KEY;
       if (i < len && chunk[i] !== 0x22) i = skipSpace(chunk, i);
       if (i >= len || chunk[i] !== 0x22) return i;
-      if (table >= 0 && kernel !== null) {
+      // Loaded again if need be: a visitor called above may have scanned another document.
+      if (table >= 0 && kernel?.load(chunk, this.write_)) {
         i = kernel.members(i, len, table);
         const state = kernel.state;
         if (state === NAMED) {

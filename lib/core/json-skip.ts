@@ -2,9 +2,9 @@
  * The scanner's skipping in WebAssembly (json-skip.wat, assembled into json-skip-wasm.ts): strings
  * sixteen bytes at a time; a skipped container checked token by token as the scanner's own loop
  * (skipHere) checks it; and the members of a visited object that its key table does not name,
- * passed whole up to the next key it does. One instance serves every scanner of the process (a
- * scanner's write runs to its end before another's starts): each write's chunk is copied into its
- * memory once, the first time the kernel is asked about it.
+ * passed whole up to the next key it does. One instance serves every scanner of the process: a
+ * write's chunk is copied into its memory the first time the kernel is asked about it, and again
+ * whenever another write (another scanner's, even one a visitor started) put other bytes there.
  *
  * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loops do
  * the work; the two give the same answers (test/unit/core/json-skip.test.ts).

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JsonScanError, JsonScanner, keyTable } from '../../../lib/core/json-scan.ts';
+import { JsonScanError, JsonScanner, keyTable, scanAll } from '../../../lib/core/json-scan.ts';
 import { JSON_SKIP_WASM } from '../../../lib/core/json-skip-wasm.ts';
 import { KERNEL_LEVELS, skipKernel } from '../../../lib/core/json-skip.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
@@ -123,6 +123,29 @@ describe('the WebAssembly skip loop', () => {
       const doc = Buffer.from('{"s":[1,{"a":2}],"\\u0061":"found","\\"a":"not this"}');
       expect(scan(doc, [], kernel)).toEqual({ ok: true, a: 'found', bytes: doc.length });
     }
+  });
+
+  it('serves a scanner whose visitor scans another document in the middle of a write', () => {
+    const values: string[] = [];
+    const outer = new JsonScanner({
+      object: () => ({
+        keys: keyTable(['a', 'b']),
+        member: () => ({
+          text: true,
+          scalar: (_kind, text) => {
+            values.push(text!);
+            // Another document through the same kernel, whose memory now holds its bytes: where
+            // the outer document's next key starts, this one has a key the outer object names.
+            scanAll(Buffer.from(`{"a":"1","b":"9","inner":[${'"xxxxxxxxxxxxxxxxxxxx",'.repeat(50)}0]}`), null);
+          },
+        }),
+      }),
+    });
+    outer.write(
+      Buffer.from(`{"a":"1","s":"not this","t":[${'2,'.repeat(40)}3],"u":"${'y'.repeat(300)}","b":"4","c":{}}`),
+    );
+    outer.end();
+    expect(values).toEqual(['1', '4']);
   });
 
   it('leaves a region nested deeper than it holds to the scanner, and reads on past it', () => {
