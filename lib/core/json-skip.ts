@@ -24,8 +24,11 @@ export const KERNEL_LEVELS = 4096;
 const DATA_AT = 65536;
 /** What a vector load may read past a chunk's end. */
 const PAD = 16;
-/** Larger chunks (a whole document handed over at once) are left to the scanner's loop. */
-const MAX_CHUNK = 16 * 1024 * 1024;
+/**
+ * Larger chunks (a whole document handed over at once) are left to the scanner's loop: the memory
+ * a chunk needs is kept for the process's life (files come in 1 MiB, the network in 64 KiB).
+ */
+const MAX_CHUNK = 4 * 1024 * 1024;
 const PAGE = 65536;
 /** The state members leaves after a key its table names, and that key's colon: the value is next. */
 export const NAMED = 8;
