@@ -59,7 +59,8 @@ export interface ObjectVisit {
   /**
    * The keys this object cares about, compiled (`keyTable`): member() is then called with a key's
    * index, and only for these keys; other members are skipped. Without it, member() gets every key's
-   * text.
+   * text. It is read again before each key: a visitor may narrow it for the members still to come
+   * (member() then gets indexes in the new table).
    */
   keys?: KeyTable;
   member(key: number | string): Visit | null | undefined;
@@ -722,7 +723,7 @@ export class JsonScanner {
     const len = chunk.length;
     // The members no key names are passed by the kernel, where there is one.
     const kernel = this.kernel;
-    const table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
+    let table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
     /** Whether the kernel read the key and its colon: the value is next. */
     let named = false;
     for (;;) {
@@ -782,6 +783,11 @@ export class JsonScanner {
       this.state = KEY;
       if (i < len && chunk[i] !== 0x22) i = skipSpace(chunk, i);
       if (i >= len || chunk[i] !== 0x22) return i;
+      if (object.keys !== keys && object.keys !== undefined) {
+        // Narrowed by its visitor: the members still to come are matched against the new table.
+        keys = object.keys;
+        table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
+      }
       // Loaded again if need be: a visitor called above may have scanned another document.
       if (table >= 0 && kernel?.load(chunk, this.write_)) {
         i = kernel.members(i, len, table);

@@ -49,6 +49,8 @@ const NODE = keyTable([
   'depends_on',
   'columns',
 ]);
+/** What a node still has read once its type needs nothing else: resource_type, at NODE's index 0. */
+const TYPE_KEY = keyTable(['resource_type']);
 const TEST_METADATA = keyTable(['name', 'kwargs']);
 const KWARGS = keyTable(['column_name', 'arg']);
 const DEPENDS_ON = keyTable(['nodes']);
@@ -215,6 +217,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   private readonly nodeOpen: Visit = {
     object: () => {
       this.cur = newNode();
+      this.nodeVisit.keys = NODE;
       return this.nodeVisit;
     },
   };
@@ -225,8 +228,16 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
 
   private readonly fieldVisits: readonly Visit[] = [
     textVisit((t) => {
-      this.cur.type = t;
-      this.cur.needed = neededBy(this.needs, t);
+      const cur = this.cur;
+      cur.type = t;
+      cur.needed = neededBy(this.needs, t);
+      if (cur.needed === TYPE_ONLY) {
+        // Nothing else of this node is read (a test when only `doc` is computed): the rest of it is
+        // passed whole. A second resource_type, which dbt never writes, is still seen, and refuses
+        // the facts (endNode) if it names a type that needs what was passed.
+        cur.skipped |= ALL_FIELDS & ~TYPE_ONLY;
+        this.nodeVisit.keys = TYPE_KEY;
+      }
     }),
     textVisit((t) => (this.cur.uniqueId = t)),
     describedVisit((yes) => (this.cur.described = yes)),

@@ -410,6 +410,14 @@ describe('fields read by type', () => {
     // Given twice but nothing passed by: read as JSON.parse reads it.
     const harmless = `{"nodes": {"x": {"resource_type": "test", "resource_type": "model", "unique_id": "model.p.x", "schema": "s"}}}`;
     expect(feed(new ManifestReader(), harmless).tables.get('model.p.x')?.name).toBe('s.none');
+    // For doc coverage alone, the rest of a test node is passed whole once its type is read; a
+    // second resource_type is still seen, and a type that needs what was passed refuses the facts.
+    const doc = (text: string) => feed(new ManifestReader('manifest.json', {}, { measure: 'doc' }), text, 5);
+    const testThenModel = `{"nodes": {"x": {"resource_type": "test", "resource_type": "model", "unique_id": "model.p.x"}}}`;
+    expect(() => doc(testThenModel)).toThrow(/resource_type twice/);
+    expect(feed(new ManifestReader(), testThenModel).tables.has('model.p.x')).toBe(true);
+    const testTwice = `{"nodes": {"t": {"resource_type": "test", "unique_id": 1, "depends_on": [], "resource_type": "test"}, "model.p.m": {"unique_id": "model.p.m", "resource_type": "model", "schema": "s", "name": "m"}}}`;
+    expect([...doc(testTwice).tables.keys()]).toEqual(['model.p.m']);
   });
 });
 
