@@ -221,7 +221,7 @@ export class JsonScanner {
 
   private readonly kernel: SkipKernel | null;
   /** This write's number (writes). */
-  private write_ = 0;
+  private writeStamp = 0;
 
   /** Bytes read so far. */
   get bytes(): number {
@@ -231,7 +231,7 @@ export class JsonScanner {
   write(chunk: Uint8Array): void {
     const len = chunk.length;
     let i = 0;
-    this.write_ = ++writes;
+    this.writeStamp = ++writes;
     this.view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A UTF-8 byte order mark may open the document (RFC 8259 lets a reader ignore it).
     while (this.bomAt >= 0 && i < len) {
@@ -317,7 +317,7 @@ export class JsonScanner {
     const kernel = this.kernel;
     const floor = this.frames.length;
     const open = this.depth - floor;
-    if (kernel !== null && open < KERNEL_LEVELS && kernel.load(chunk, this.write_)) {
+    if (kernel !== null && open < KERNEL_LEVELS && kernel.load(chunk, this.writeStamp)) {
       const kinds = this.kinds;
       for (let l = 0; l < open; l++) kernel.setStack(l, kindAt(kinds, floor + l));
       const limit = Math.min(this.maxDepth, kinds.length * 8, floor + KERNEL_LEVELS);
@@ -459,13 +459,12 @@ export class JsonScanner {
   /**
    * Where a string whose content starts at `from` ends within the chunk (after its closing quote),
    * or -1 when it goes on past the chunk (the general path reads those). Its escapes and the absence
-   * of control characters are checked on the way. Short strings are read byte by byte (a native
-   * search costs more than it saves on a key); past 32 bytes, the closing quote is found by indexOf
-   * and the bytes before it are passed in words.
+   * of control characters are checked on the way: by the kernel sixteen bytes at a time where there
+   * is one; else here, plain bytes one comparison each (plainEnd), then stringStop's words.
    */
   private skipStringEnd(chunk: Uint8Array, from: number): number {
     const kernel = this.kernel;
-    if (kernel?.load(chunk, this.write_)) {
+    if (kernel?.load(chunk, this.writeStamp)) {
       const end = kernel.string(from, chunk.length);
       if (end >= 0) {
         this.escaped = kernel.escaped;
@@ -721,9 +720,11 @@ export class JsonScanner {
    */
   private members(chunk: Uint8Array, i: number, object: ObjectVisit, keys: KeyTable): number {
     const len = chunk.length;
-    // The members no key names are passed by the kernel, where there is one.
+    // The members no key names are passed by the kernel, where there is one: the table it matches
+    // against (-1: none), made for `keys` when first needed.
     const kernel = this.kernel;
-    let table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
+    let table = -1;
+    let tableOf: KeyTable | null = null;
     /** Whether the kernel read the key and its colon: the value is next. */
     let named = false;
     for (;;) {
@@ -783,13 +784,14 @@ export class JsonScanner {
       this.state = KEY;
       if (i < len && chunk[i] !== 0x22) i = skipSpace(chunk, i);
       if (i >= len || chunk[i] !== 0x22) return i;
-      if (object.keys !== keys && object.keys !== undefined) {
-        // Narrowed by its visitor: the members still to come are matched against the new table.
-        keys = object.keys;
-        table = kernel !== null && !keys.any && kernel.load(chunk, this.write_) ? kernel.tableAt(keys.names) : -1;
+      // The visitor may have narrowed its table for the members still to come.
+      keys = object.keys ?? keys;
+      if (tableOf !== keys) {
+        tableOf = keys;
+        table = kernel !== null && !keys.any ? kernel.tableAt(keys.names) : -1;
       }
       // Loaded again if need be: a visitor called above may have scanned another document.
-      if (table >= 0 && kernel?.load(chunk, this.write_)) {
+      if (table >= 0 && kernel?.load(chunk, this.writeStamp)) {
         i = kernel.members(i, len, table);
         const state = kernel.state;
         if (state === NAMED) {
