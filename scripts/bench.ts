@@ -118,15 +118,12 @@ if (only.has('memory')) {
   );
   // One process's peak varies by about 10 MB from run to run here: each figure is the median of
   // three runs, the 1 GiB runs with and without coverage taken in turn.
-  const small = middleOf(await repeat(3, () => memory(10 * MB)));
-  const larges: Awaited<ReturnType<typeof memory>>[] = [];
-  const plains: Awaited<ReturnType<typeof memory>>[] = [];
-  for (let i = 0; i < 3; i++) {
-    larges.push(await memory(1024 * MB));
-    plains.push(await memory(1024 * MB, { coverage: false }));
-  }
-  const large = middleOf(larges);
-  const plain = middleOf(plains);
+  const small = await median(3, () => memory(10 * MB));
+  const [large, plain] = await alternately(
+    3,
+    () => memory(1024 * MB),
+    () => memory(1024 * MB, { coverage: false }),
+  );
   const untuned = await memory(1024 * MB, { tuned: false });
   results['memory'] = {
     small,
@@ -603,27 +600,24 @@ async function cliProcess(args: string[]): Promise<{ bytes: number; seconds: num
   return { bytes: 0, seconds, maxRssMb };
 }
 
-async function repeat<T>(times: number, run: () => Promise<T>): Promise<T[]> {
-  const runs: T[] = [];
-  for (let i = 0; i < times; i++) runs.push(await run());
-  return runs;
-}
-
 /** The median time and the median peak of a few runs (each of a different run, as it may be). */
 function middleOf<T extends { seconds: number; maxRssMb: number }>(runs: T[]): T {
   const mid = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   return { ...runs[0]!, seconds: mid(runs.map((r) => r.seconds)), maxRssMb: mid(runs.map((r) => r.maxRssMb)) };
 }
 
-/** The run of median time among a few (the machine is shared: one run is noise). */
-async function median<T extends { seconds: number }>(times: number, run: () => Promise<T>): Promise<T> {
+/** The medians of a few runs (the machine is shared: one run is noise). */
+async function median<T extends { seconds: number; maxRssMb: number }>(
+  times: number,
+  run: () => Promise<T>,
+): Promise<T> {
   const runs: T[] = [];
   for (let i = 0; i < times; i++) runs.push(await run());
-  return runs.sort((x, y) => x.seconds - y.seconds)[Math.floor(times / 2)]!;
+  return middleOf(runs);
 }
 
 /** The medians of a few runs of each of two, taken in turn, so that the machine's moods fall on both. */
-async function alternately<T extends { seconds: number }>(
+async function alternately<T extends { seconds: number; maxRssMb: number }>(
   times: number,
   a: () => Promise<T>,
   b: () => Promise<T>,
@@ -634,8 +628,7 @@ async function alternately<T extends { seconds: number }>(
     as.push(await a());
     bs.push(await b());
   }
-  const middle = (xs: T[]) => xs.sort((x, y) => x.seconds - y.seconds)[Math.floor(times / 2)]!;
-  return [middle(as), middle(bs)];
+  return [middleOf(as), middleOf(bs)];
 }
 
 if (only.has('coverage')) {
