@@ -3,6 +3,13 @@
  * empty configuration (no account, no project), gcloud parses a command completely and then stops
  * at the missing credentials; a command it cannot parse stops earlier, at `ERROR: (gcloud.…)
  * argument …` (exit status 2). Nothing reaches the network either way.
+ *
+ * Where a metadata server answers (inside a Cloud Build step, on Compute Engine), an empty
+ * configuration is not enough: gcloud takes the account and the project from it and sends real
+ * requests. `core/check_gce_metadata` (its variable CLOUDSDK_CORE_CHECK_GCE_METADATA; every
+ * property has one, `gcloud topic startup`) turns that off: gcloud's credential store then asks the
+ * metadata server for no account, project or token (googlecloudsdk/core/credentials/store.py,
+ * GceCredentialProvider). NO_GCE_CHECK does the same for the google-auth library gcloud carries.
  * @module
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -34,8 +41,24 @@ export function realGcloud(): string | undefined {
   }
 }
 
-/** Runs the real gcloud on `argv` with an empty configuration and says whether it parsed it. */
-export function checkGcloud(argv: readonly string[], gcloud = realGcloud() ?? 'gcloud'): Promise<GcloudCheck> {
+/** What keeps gcloud from every ambient identity: no configuration of its own, no metadata server. */
+export const OFFLINE_GCLOUD_ENV = {
+  CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+  CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
+  CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false',
+  NO_GCE_CHECK: 'true',
+} as const;
+
+/**
+ * Runs the real gcloud on `argv` with an empty configuration and says whether it parsed it.
+ * `ambient` is what the machine around it provides (a test's stand-in metadata server, as Cloud
+ * Build's step has one).
+ */
+export function checkGcloud(
+  argv: readonly string[],
+  gcloud = realGcloud() ?? 'gcloud',
+  ambient: Record<string, string> = {},
+): Promise<GcloudCheck> {
   const config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
   // gcloud reads a file argument before it looks for credentials: the user would have the file
   // (the repository's own, such as cloudbuild.yaml, or one they wrote).
@@ -43,13 +66,7 @@ export function checkGcloud(argv: readonly string[], gcloud = realGcloud() ?? 'g
     const file = /^--(?:[\w-]*file|config)=(?!-$)([\w.-]+)$/.exec(arg)?.[1];
     if (file) writeFileSync(join(config, file), existsSync(file) ? readFileSync(file) : 'placeholder\n');
   }
-  const env = {
-    PATH: process.env['PATH'],
-    HOME: config,
-    CLOUDSDK_CONFIG: config,
-    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-    CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
-  };
+  const env = { ...ambient, PATH: process.env['PATH'], HOME: config, CLOUDSDK_CONFIG: config, ...OFFLINE_GCLOUD_ENV };
   return new Promise((resolve) => {
     const child = execFile(
       gcloud,
@@ -76,14 +93,19 @@ export function checkGcloud(argv: readonly string[], gcloud = realGcloud() ?? 'g
  * yet would: `describe` finds nothing (exit 1), `config get-value account` names an owner, the rest
  * succeeds. A script run with this folder first on its PATH takes every branch a first run takes.
  */
-export function gcloudShim(gcloud = realGcloud() ?? 'gcloud'): { dir: string; calls(): string[][]; close(): void } {
+export function gcloudShim(
+  gcloud = realGcloud() ?? 'gcloud',
+  ambient: Record<string, string> = {},
+): { dir: string; calls(): string[][]; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'gcloud-shim-'));
   const log = join(dir, 'calls');
   const script = `#!/usr/bin/env bash
 n=$(ls "${log}" 2>/dev/null | wc -l)
 mkdir -p "${log}" && printf '%s\\0' "$@" > "${log}/$(printf '%05d' "$n")"
 config=$(mktemp -d)
-out=$(HOME="$config" CLOUDSDK_CONFIG="$config" CLOUDSDK_CORE_DISABLE_PROMPTS=1 "${gcloud}" "$@" 2>&1 </dev/null); rc=$?
+out=$(env ${Object.entries({ ...ambient, ...OFFLINE_GCLOUD_ENV })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')} HOME="$config" CLOUDSDK_CONFIG="$config" "${gcloud}" "$@" 2>&1 </dev/null); rc=$?
 rm -rf "$config"
 if [ $rc -ne 0 ] && ! printf '%s' "$out" | grep -qE '${STOPPED_AT_CREDENTIALS.source}'; then printf '%s\\n' "$out" >&2; exit 2; fi
 case " $* " in

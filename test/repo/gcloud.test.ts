@@ -3,8 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describe, expect, it } from 'vitest';
-import { checkGcloud, gcloudCommandsIn, gcloudShim, realGcloud, wordsOf } from '../../harness/gcloud.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  OFFLINE_GCLOUD_ENV,
+  checkGcloud,
+  gcloudCommandsIn,
+  gcloudShim,
+  realGcloud,
+  wordsOf,
+} from '../../harness/gcloud.ts';
+import { startMetadataServer, type MetadataServer } from '../../harness/metadata-server.ts';
 import { addSecretVersionCommand } from '../../lib/secrets/secret-manager.ts';
 import { codeBlocks } from '../markdown.ts';
 
@@ -13,6 +21,9 @@ import { codeBlocks } from '../markdown.ts';
  * offline: with no account configured, a command that parses stops at the missing credentials, one
  * that does not stops at `ERROR: (gcloud.…) argument …`. The bootstrap script runs end to end with
  * every call it makes checked so; the README's and cloudbuild.yaml's commands are checked one by one.
+ *
+ * Every check runs where a metadata server answers, as inside a Cloud Build step (a stand-in on
+ * loopback, which gcloud finds through GCE_METADATA_ROOT): the checks must not take its identity.
  */
 const gcloud = realGcloud();
 if (!gcloud && process.env['CI']) throw new Error('CI=true: the Google Cloud SDK (gcloud) is required for these tests');
@@ -38,18 +49,54 @@ function runScript(script: string, args: string[], pathFirst: string): Promise<{
   });
 }
 
+let metadata: MetadataServer;
+/** What a Cloud Build step's machine provides: a metadata server with the build's account and project. */
+let ambient: Record<string, string>;
+
+beforeAll(async () => {
+  metadata = await startMetadataServer();
+  ambient = { GCE_METADATA_ROOT: metadata.host };
+});
+afterAll(() => metadata?.close());
+
 async function expectAllParse(commands: string[][]): Promise<void> {
   const checks = [];
   // Two at a time: gcloud takes most of a second to start.
   for (let i = 0; i < commands.length; i += 2)
-    checks.push(...(await Promise.all(commands.slice(i, i + 2).map((c) => checkGcloud(c, gcloud)))));
+    checks.push(...(await Promise.all(commands.slice(i, i + 2).map((c) => checkGcloud(c, gcloud, ambient)))));
   const failed = checks.filter((c) => !c.parsed).map((c) => `gcloud ${c.argv.join(' ')}\n${c.output}`);
   expect(failed).toEqual([]);
 }
 
 describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () => {
+  it('takes no identity from a metadata server that answers, as one does inside Cloud Build', async () => {
+    // The stand-in is one gcloud believes: without the offline settings, gcloud takes its account.
+    const config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
+    try {
+      const taken = await new Promise<string>((resolve) => {
+        const child = execFile(
+          gcloud!,
+          ['config', 'get-value', 'account'],
+          { env: { ...ambient, PATH: process.env['PATH'], HOME: config, CLOUDSDK_CONFIG: config }, timeout: 60_000 },
+          (_err, stdout) => resolve(stdout.trim()),
+        );
+        child.stdin?.end();
+      });
+      expect(taken).toBe(metadata.account);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+    // With them, a command that parses stops at the missing credentials, and no token was asked for.
+    metadata.requests.length = 0;
+    const check = await checkGcloud(['pubsub', 'topics', 'describe', 'runs', `--project=${PROJECT}`], gcloud, ambient);
+    expect(check.output).toMatch(/You do not currently have an active account selected/);
+    expect(check.parsed).toBe(true);
+    expect(metadata.requests.filter((r) => /token|identity|email/.test(r))).toEqual([]);
+    expect(OFFLINE_GCLOUD_ENV.CLOUDSDK_CORE_CHECK_GCE_METADATA).toBe('false');
+  }, 120_000);
+
   it('deploy/bootstrap.sh runs through on a new project, every gcloud call it makes parsed', async () => {
-    const shim = gcloudShim(gcloud);
+    const shim = gcloudShim(gcloud, ambient);
     try {
       const run = await runScript('deploy/bootstrap.sh', [PROJECT], shim.dir);
       expect(run.output).toContain('Ready: state in gs://my-data-platform-tf-state');
@@ -75,7 +122,7 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
 
   it('fails on a --condition whose commas are not escaped with an alternate delimiter', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bootstrap-'));
-    const shim = gcloudShim(gcloud);
+    const shim = gcloudShim(gcloud, ambient);
     try {
       const script = join(dir, 'bootstrap.sh');
       const text = readFileSync('deploy/bootstrap.sh', 'utf8');
