@@ -63,12 +63,23 @@ resource "google_bigquery_table" "runs" {
 locals {
   # The partitioned external tables: the same configuration, their own objects, layout and schema.
   step_partitions = "${local.destination}/{date:DATE}/{hour:INTEGER}/{job_id:INTEGER}/{run_id:INTEGER}/{step:INTEGER}"
+  # BigQuery refuses to create a Hive-partitioned table while no object matches its layout ("Cannot
+  # query hive partitioned data for table ... without any associated files"), and on a first apply
+  # the bucket is empty. As Google's own sample seeds an object before its partitioned table
+  # (terraform-docs-samples, bigquery/biglake/bigquery_create_partitioned_biglake_table/main.tf) and
+  # the provider's acceptance test uploads one first (testAccBigQueryTableHivePartitioning), each
+  # table gets one: in the partition date=1970-01-01, job 0, run 0, step 0, which no run has, and
+  # holding `{}`, a row of nulls. No reader of the bucket takes it for a run: the harvester's readers
+  # find runs by their _run.json and rows by their run_id=<id>.json name, which the seeds lack; the
+  # views unnest lists the seeds do not have. (tested: test/integration/bigquery-tables.test.ts)
+  seed_step = "date=1970-01-01/hour=00/job_id=0/run_id=0/step=0"
   partitioned_tables = {
     # One row per dbt command of a run; run_results.json has no field named like a partition key.
     run_results = {
       description = "One row per dbt command of a run: the <command>_run_results.json objects (dbt writes each on one line)."
       source_uri  = "${local.destination}/*_run_results.json"
       partitions  = local.step_partitions
+      seed        = "${local.seed_step}/seed_run_results.json"
       schema = [
         { name = "metadata", type = "RECORD", fields = [
           { name = "dbt_schema_version", type = "STRING" },
@@ -93,6 +104,7 @@ locals {
       description = "One row per dbt step with a manifest: the coverage.json summaries (documentation, test and unit-test coverage, per table where the step has a catalog)."
       source_uri  = "${local.destination}/*/coverage.json"
       partitions  = local.step_partitions
+      seed        = "${local.seed_step}/coverage.json"
       schema = [
         { name = "schema_version", type = "INTEGER" },
         { name = "finished_at", type = "TIMESTAMP" },
@@ -132,6 +144,7 @@ locals {
       description = "One row per harvested run: status, duration, queue time, test, model and freshness counts, coverage (the history rollup's rows)."
       source_uri  = "${local.destination}/_history/rows/*.json"
       partitions  = "${local.destination}/_history/rows/{date:DATE}/{job_id:INTEGER}"
+      seed        = "_history/rows/date=1970-01-01/job_id=0/seed.json"
       schema = [
         { name = "runId", type = "INTEGER" },
         { name = "jobId", type = "INTEGER" },
@@ -160,6 +173,7 @@ locals {
       description = "One row per dbt step with run results or freshness: the summary.json objects."
       source_uri  = "${local.destination}/*/summary.json"
       partitions  = local.step_partitions
+      seed        = "${local.seed_step}/summary.json"
       schema = [
         { name = "schema_version", type = "INTEGER" },
         { name = "command", type = "STRING" },
@@ -200,6 +214,16 @@ locals {
   }
 }
 
+# One object a partitioned table's layout matches, so that BigQuery can create the table on an
+# empty bucket (above: seed_step).
+resource "google_storage_bucket_object" "bigquery_seed" {
+  for_each     = local.partitioned_tables
+  bucket       = google_storage_bucket.artifacts.name
+  name         = var.artifacts_prefix != "" ? "${var.artifacts_prefix}/${each.value.seed}" : each.value.seed
+  content      = "{}\n"
+  content_type = "application/json"
+}
+
 # Partitioned by the object path: a query must filter on a partition key (date, say), so that no
 # query reads years of results by accident.
 resource "google_bigquery_table" "partitioned" {
@@ -225,6 +249,8 @@ resource "google_bigquery_table" "partitioned" {
 
     schema = jsonencode(each.value.schema)
   }
+
+  depends_on = [google_storage_bucket_object.bigquery_seed]
 }
 
 # Each view reads a partitioned table, so a query on a view filters on `date` (the filter reaches

@@ -166,9 +166,11 @@ resource "google_storage_bucket_iam_member" "harvest_read" {
 
 # IAM changes take effect within seconds to minutes
 # (https://cloud.google.com/iam/docs/access-change-propagation): a build that starts before the
-# build account's grants have propagated fails to read its source (the provider's build-account
-# example waits 60 s for this, cloudfunctions2_basic_builder). The functions wait for every grant
-# their build and their first start need.
+# build account's grants have propagated fails to read its source. The provider's build-account
+# example waits 60 s (cloudfunctions2_basic_builder), which fails about half the time in its own
+# tests (hashicorp/terraform-provider-google#20571); Google's fix for the same flake in the gen1
+# test doubled it (GoogleCloudPlatform/magic-modules#11909), hence 120 s by default. The functions
+# wait for every grant their build and their first start need.
 resource "time_sleep" "grants_ready" {
   create_duration = var.propagation_wait
   depends_on = [

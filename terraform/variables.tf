@@ -12,8 +12,9 @@ variable "region" {
   type        = string
   default     = "europe-west1"
   validation {
-    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
-    error_message = "region must be a Google Cloud region such as europe-west1."
+    # Every region Google lists has this shape, two-digit ones included (europe-west10, europe-west12).
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1 or europe-west12 (not a zone or a multi-region)."
   }
 }
 
@@ -370,11 +371,11 @@ variable "pubsub_legacy_token_creator" {
 }
 
 variable "propagation_wait" {
-  description = "How long the apply waits after enabling APIs and after granting roles before using them (they take effect seconds to minutes later)."
+  description = "How long the apply waits after enabling APIs and after granting roles before using them (they take effect seconds to minutes later). 60s fails about half the time in the provider's own build-account example (hashicorp/terraform-provider-google#20571); Google doubled it to 120s for the same flake (GoogleCloudPlatform/magic-modules#11909)."
   type        = string
-  default     = "60s"
+  default     = "120s"
   validation {
     condition     = can(regex("^[0-9]+s$", var.propagation_wait))
-    error_message = "propagation_wait must be seconds, such as 60s."
+    error_message = "propagation_wait must be seconds, such as 120s."
   }
 }

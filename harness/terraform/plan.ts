@@ -69,6 +69,8 @@ export interface PlanOptions {
   mutate?: (files: Record<string, string>) => Record<string, string>;
   /** Files of the packaged function source; a placeholder when absent. */
   functionSource?: string;
+  /** Variables set on the command line, over the variables file (`-var name=value`). */
+  vars?: Record<string, string>;
 }
 
 function run(
@@ -136,6 +138,7 @@ export async function planTerraform(options: PlanOptions): Promise<PlanRun> {
           '-no-color',
           '-lock=false',
           `-var-file=${options.varFile ?? 'terraform.tfvars.example'}`,
+          ...Object.entries(options.vars ?? {}).map(([k, v]) => `-var=${k}=${v}`),
           '-out=tfplan',
         ],
       ],

@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { planTerraform, plannedResources } from '../../harness/terraform/plan.ts';
@@ -28,6 +28,11 @@ interface Table {
   sourceUris: string[];
   schema: Field[];
   partitionKeys: string[];
+  /** The Hive layout, `gs://…/{date:DATE}/…` (partitioned tables). */
+  layout?: string;
+  /** The object seeded so that BigQuery can create the table on an empty bucket, and what the table waits for. */
+  seed?: { name: string; content: string };
+  dependsOn: string[];
 }
 
 let fake: FakeDbtCloud;
@@ -35,6 +40,8 @@ let out: string;
 let tables: Table[];
 let views: { id: string; query: string }[];
 let destination: string;
+/** The objects the plan seeds, relative to the destination. */
+let seeds: { path: string; content: string }[];
 
 beforeAll(async () => {
   const standIns = await startStandIns();
@@ -42,6 +49,10 @@ beforeAll(async () => {
     const run = await planTerraform({ standIns });
     if (!run.plan) throw new Error(run.output);
     const all = plannedResources(run.plan);
+    const config = (
+      run.plan.configuration as { root_module: { resources: { address: string; depends_on?: string[] }[] } }
+    ).root_module.resources;
+    const seedObjects = all.filter((r) => r.type === 'google_storage_bucket_object' && r.name === 'bigquery_seed');
     const harvestRun = all.find((r) => r.type === 'google_cloudfunctions2_function' && r.index === 'harvestRun')!;
     destination = (harvestRun.values['service_config'] as { environment_variables: Record<string, string> }[])[0]!
       .environment_variables['ARTIFACTS_DESTINATION']!;
@@ -53,13 +64,22 @@ beforeAll(async () => {
       .map((r) => {
         const ext = (r.values['external_data_configuration'] as Record<string, unknown>[])[0]!;
         const hive = (ext['hive_partitioning_options'] as { source_uri_prefix: string }[] | undefined)?.[0];
+        const seed = seedObjects.find((o) => o.index === r.index);
         return {
           id: String(r.values['table_id']),
           sourceUris: ext['source_uris'] as string[],
           schema: JSON.parse(String(ext['schema'])) as Field[],
           partitionKeys: [...(hive?.source_uri_prefix ?? '').matchAll(/\{(\w+):\w+\}/g)].map((m) => m[1]!),
+          ...(hive ? { layout: hive.source_uri_prefix } : {}),
+          ...(seed ? { seed: { name: String(seed.values['name']), content: String(seed.values['content']) } } : {}),
+          dependsOn: config.find((c) => c.address === r.address.replace(/\[[^\]]+\]$/, ''))?.depends_on ?? [],
         };
       });
+    const prefix = destination.replace(/^gs:\/\/[^/]+\/?/, '');
+    seeds = seedObjects.map((o) => ({
+      path: String(o.values['name']).slice(prefix ? prefix.length + 1 : 0),
+      content: String(o.values['content']),
+    }));
   } finally {
     await standIns.close();
   }
@@ -137,6 +157,100 @@ function misfits(value: unknown, field: Field, path: string): string[] {
       return [`${path}: type ${field.type} not checked by this test`];
   }
 }
+
+/** The partition keys and values a Hive layout reads from an object's path, or null when the path does not fit it. */
+function partitionsOf(layout: string, path: string): Record<string, string> | null {
+  const steps = layout.slice(destination.length + 1).split('/');
+  const parts = path.split('/');
+  const out: Record<string, string> = {};
+  for (let i = 0; i < steps.length; i++) {
+    const key = /^\{(\w+):(\w+)\}$/.exec(steps[i]!);
+    if (!key) {
+      if (parts[i] !== steps[i]) return null;
+      continue;
+    }
+    const m = new RegExp(`^${key[1]}=(.+)$`).exec(parts[i] ?? '');
+    if (!m) return null;
+    if (key[2] === 'INTEGER' && !/^\d+$/.test(m[1]!)) return null;
+    if (key[2] === 'DATE' && !/^\d{4}-\d{2}-\d{2}$/.test(m[1]!)) return null;
+    out[key[1]!] = m[1]!;
+  }
+  return parts.length > steps.length ? out : null;
+}
+
+describe('the seeds that let BigQuery create each partitioned table on an empty bucket', () => {
+  it('gives every partitioned table an object its source and layout match, created before it, holding no value', () => {
+    const partitioned = tables.filter((t) => t.layout);
+    expect(partitioned.map((t) => t.id).sort()).toEqual(['coverage', 'run_history', 'run_results', 'step_summaries']);
+    for (const t of partitioned) {
+      expect(t.seed, t.id).toBeDefined();
+      expect(t.dependsOn, t.id).toContain('google_storage_bucket_object.bigquery_seed');
+      const path = seeds.find((s) => t.seed!.name.endsWith(s.path))!.path;
+      const re = new RegExp(
+        `^${t.sourceUris[0]!.slice(destination.length + 1)
+          .split('*')
+          .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+      expect(path, `${t.id}: ${path} matches ${t.sourceUris[0]}`).toMatch(re);
+      const keys = partitionsOf(t.layout!, path);
+      expect(keys, `${t.id}: ${path} fits ${t.layout}`).not.toBeNull();
+      // In a partition no run has: job 0, run 0, 1970.
+      expect(keys!['date']).toBe('1970-01-01');
+      expect(keys!['job_id']).toBe('0');
+      // One row of nulls: none of the table's columns has a value.
+      const row = JSON.parse(t.seed!.content) as Record<string, unknown>;
+      expect(t.schema.filter((f) => row[f.name] !== undefined)).toEqual([]);
+    }
+  });
+
+  it('is never taken for a run: the history, its rows and coverage are the same with the seeds in the bucket', async () => {
+    const env = { DBT_CLOUD_ACCOUNT_ID: String(fake.accountId) };
+    const read = async (args: string[]) => {
+      const r = await cli(args, env);
+      expect(r.code, r.stderr).toBe(0);
+      return r;
+    };
+    const historyOf = async (dir: string) => {
+      const file = join(dir, '..', `${Math.random().toString(36).slice(2)}.json`);
+      const r = await read(['history', '--from', dir, '--format', 'json', '--out', file]);
+      // Not even an object left out: no reader looked at a seed as a run or a row.
+      expect(r.stderr).not.toMatch(/left out|1970|seed/);
+      const json = JSON.parse(await readFile(file, 'utf8')) as { runs: { runId: number }[] };
+      await rm(file);
+      return json.runs;
+    };
+    const without = await mkdtemp(join(tmpdir(), 'bq-seedless-'));
+    const withSeeds = await mkdtemp(join(tmpdir(), 'bq-seeded-'));
+    try {
+      for (const dir of [without, withSeeds])
+        for (const file of await listFiles(out)) {
+          await mkdir(dirname(join(dir, file)), { recursive: true });
+          await writeFile(join(dir, file), await readFile(join(out, file)));
+        }
+      expect(seeds.length).toBe(4);
+      for (const seed of seeds) {
+        await mkdir(dirname(join(withSeeds, seed.path)), { recursive: true });
+        await writeFile(join(withSeeds, seed.path), seed.content);
+      }
+      const runs = await historyOf(without);
+      expect(runs.length).toBeGreaterThan(10);
+      expect(await historyOf(withSeeds)).toEqual(runs);
+      // Read again without the rows the first read wrote: each run's row computed from its files.
+      for (const dir of [without, withSeeds]) await rm(join(dir, '_history'), { recursive: true, force: true });
+      for (const seed of seeds.filter((s) => s.path.startsWith('_history/'))) {
+        await mkdir(dirname(join(withSeeds, seed.path)), { recursive: true });
+        await writeFile(join(withSeeds, seed.path), seed.content);
+      }
+      const rebuilt = await historyOf(withSeeds);
+      expect(rebuilt.map((r) => r.runId)).toEqual(runs.map((r) => r.runId));
+      expect(rebuilt.some((r) => r.runId === 0)).toBe(false);
+    } finally {
+      await rm(without, { recursive: true, force: true });
+      await rm(withSeeds, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the BigQuery external tables over what the harvester stores', () => {
   it('has views that flatten the step summaries, each reading a field the files have', async () => {
