@@ -99,6 +99,24 @@ describe('dispatchHourly', () => {
     const bad = await handleDispatchHourly(d, request('POST', '', { 'X-CloudScheduler-ScheduleTime': 'tomorrow' }));
     expect(bad.status).toBe(400);
   });
+
+  it('with {"dryRun": true} lists the hour and publishes nothing; refuses any other body', async () => {
+    const d = deps();
+    const at = { 'X-CloudScheduler-ScheduleTime': '2022-06-01T10:10:00Z' };
+    const reply = await handleDispatchHourly(d, request('POST', { dryRun: true }, at));
+    const truth = fake.account.runsFinishedIn(new Date('2022-06-01T09:00:00Z'), new Date('2022-06-01T10:00:00Z'));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ runs: truth.length, published: 0, dryRun: true });
+    expect((reply.body['runIds'] as number[]).sort()).toEqual(truth.map((r) => r.id).sort());
+    expect(d.publisher.messages).toEqual([]);
+    // A body sent without a content type is read as JSON too (curl -d sends a form type; that is refused).
+    expect(
+      (await handleDispatchHourly(d, { ...request('POST', { dryRun: true }, at), header: () => undefined })).status,
+    ).toBe(200);
+    for (const body of [{ dryRun: 'yes' }, { start: '2022-06-01T00:00:00Z' }, 'not json'])
+      expect((await handleDispatchHourly(d, request('POST', body, at))).status, JSON.stringify(body)).toBe(400);
+    expect(d.publisher.messages).toEqual([]);
+  });
 });
 
 describe('backfill', () => {
