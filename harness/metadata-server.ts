@@ -39,6 +39,12 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
       case '':
       case '/':
         return 'instance/\nproject/\n';
+      case '/instance':
+      case '/instance/':
+        return 'id\nservice-accounts/\nzone\n';
+      case '/project':
+      case '/project/':
+        return 'numeric-project-id\nproject-id\n';
       case '/project/project-id':
         return project;
       case '/project/numeric-project-id':

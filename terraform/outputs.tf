@@ -53,6 +53,16 @@ output "webhook_service" {
   value       = var.webhook_enabled ? google_cloudfunctions2_function.fn["receiveWebhook"].service_config[0].service : null
 }
 
+output "name_prefix" {
+  description = "The prefix of every resource name, for dbt-harvester deploy verify --name-prefix."
+  value       = var.name_prefix
+}
+
+output "bigquery_dataset_id" {
+  description = "The BigQuery dataset's id, for dbt-harvester deploy verify --dataset."
+  value       = google_bigquery_dataset.artifacts.dataset_id
+}
+
 output "region" {
   description = "The region of the functions and the scheduler job."
   value       = var.region

@@ -22,6 +22,7 @@ import {
   type FlagValues,
 } from './command.ts';
 import { COVERAGE_COMMANDS } from './commands/coverage.ts';
+import { deployVerify } from './commands/deploy.ts';
 import { coverageHistory, history } from './commands/history.ts';
 import { retrieveRunArtifacts } from './commands/retrieve-run-artifacts.ts';
 import { retrieveArtifactsTimeInterval } from './commands/retrieve-artifacts-time-interval.ts';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   ...COVERAGE_COMMANDS,
   coverageHistory,
   history,
+  deployVerify,
 ];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;

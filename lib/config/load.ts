@@ -51,6 +51,8 @@ export interface Config {
   concurrency: number;
   backfillMaxDays: number;
   storageApiEndpoint?: string;
+  /** Tests only: where deploy verify finds Google's APIs. */
+  googleApisEndpoint?: string;
   logLevel: Severity;
 }
 
@@ -156,6 +158,7 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     concurrency: r.defaulted('concurrency'),
     backfillMaxDays: r.defaulted('backfillMaxDays'),
     storageApiEndpoint: r.optional('storageApiEndpoint'),
+    googleApisEndpoint: r.optional('googleApisEndpoint'),
     logLevel: r.defaulted('logLevel'),
   };
   const secretEndpoint = r.optional('secretManagerApiEndpoint');

@@ -230,6 +230,11 @@ export const OPTIONS = {
     describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint',
     schema: z.string().url(),
   },
+  googleApisEndpoint: {
+    variable: 'GOOGLE_APIS_ENDPOINT',
+    describe: 'tests and local stand-ins only: one endpoint for every Google API deploy verify reads',
+    schema: z.string().url(),
+  },
   secretManagerApiEndpoint: {
     variable: 'SECRET_MANAGER_API_ENDPOINT',
     describe: 'tests and local emulators only: a Secret Manager REST endpoint',

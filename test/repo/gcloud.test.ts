@@ -14,6 +14,9 @@ import {
 } from '../../harness/gcloud.ts';
 import { startMetadataServer, type MetadataServer } from '../../harness/metadata-server.ts';
 import { addSecretVersionCommand } from '../../lib/secrets/secret-manager.ts';
+import { deploymentNames, type DeployedFunction } from '../../lib/core/deployment.ts';
+import { verifyDeployment } from '../../lib/deploy/verify.ts';
+import { deployedProject, modelApis, type ProjectModel } from '../../harness/fake-google-apis.ts';
 import { codeBlocks } from '../markdown.ts';
 
 /**
@@ -202,6 +205,95 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
       printed.flatMap(gcloudCommandsIn).map((c) => wordsOf(c, 'DBT_CLOUD_TOKEN=x; DBT_CLOUD_WEBHOOK_SECRET=y')),
     );
   }, 120_000);
+});
+
+/** Every fix `deploy verify` prints, from deployments broken every way it reports at once. */
+async function verifyFixes(): Promise<string[]> {
+  const n = deploymentNames(PROJECT, 'europe-west1', 'dbt-harvester');
+  const uri = (fn: DeployedFunction) => `https://${n.functions[fn]}-x.a.run.app`;
+  const where = `projects/${PROJECT}/locations/europe-west1`;
+  const secret = (m: ProjectModel, id: string) => m.secrets.get(`projects/${PROJECT}/secrets/${id}`)!;
+  const broken: ((m: ProjectModel) => void)[] = [
+    (m) => {
+      m.functions.get(`${where}/functions/${n.functions.harvestRun}`)!['state'] = 'FAILED';
+      m.services.get(`${where}/services/${n.functions.backfill}`)!['terminalCondition'] = { state: 'CONDITION_FAILED' };
+      m.jobs.get(`${where}/jobs/${n.schedulerJob}`)!['state'] = 'PAUSED';
+      secret(m, n.tokenSecret).versions = [];
+      secret(m, n.webhookSecret).versions = [];
+      m.buckets.get(n.defaultBucket)!.policy['bindings'] = [];
+    },
+    (m) => {
+      m.jobs.get(`${where}/jobs/${n.schedulerJob}`)!['state'] = 'DISABLED';
+      secret(m, n.tokenSecret).policy['bindings'] = [];
+      secret(m, n.webhookSecret).policy['bindings'] = [];
+    },
+  ];
+  const fixes: string[] = [];
+  for (const [i, breakIt] of broken.entries()) {
+    const model = deployedProject(n, { uri });
+    breakIt(model);
+    // The dispatchers' dry runs fail: no token, then a token dbt Cloud refuses, then something else.
+    const details = [
+      'The dbt Cloud token is not set: secret has no enabled version',
+      'dbt Cloud answered 401 Invalid token.',
+    ][i]!;
+    const api = modelApis(model, (url, o) =>
+      url === uri('harvestRun')
+        ? { status: 403, json: null, text: '' }
+        : url === uri('receiveWebhook')
+          ? { status: 403, json: null, text: '' }
+          : {
+              status: 502,
+              json: { error: 'dispatch failed', details: [o.method === 'GET' ? 'x' : details] },
+              text: '',
+            },
+    );
+    for await (const c of verifyDeployment(api, {
+      project: PROJECT,
+      region: 'europe-west1',
+      prefix: 'dbt-harvester',
+      dataset: 'dbt_artifacts',
+      now: Date.now,
+    }))
+      if (c.fix) fixes.push(c.fix);
+  }
+  // And a dry run that fails for a reason of its own: its logs.
+  const model = deployedProject(n, { uri });
+  const api = modelApis(model, () => ({
+    status: 500,
+    json: { error: 'dispatch failed', details: ['Pub/Sub unavailable'] },
+    text: '',
+  }));
+  for await (const c of verifyDeployment(api, {
+    project: PROJECT,
+    region: 'europe-west1',
+    prefix: 'dbt-harvester',
+    dataset: 'dbt_artifacts',
+    now: Date.now,
+  }))
+    if (c.fix) fixes.push(c.fix);
+  return fixes;
+}
+
+describe.runIf(gcloud)('the commands deploy verify prints', () => {
+  it('parses every one, each kind of fix included', async () => {
+    const fixes = await verifyFixes();
+    const commands = [...new Set(fixes.flatMap(gcloudCommandsIn))];
+    for (const kind of [
+      'gcloud functions describe',
+      'gcloud run services describe',
+      'gcloud scheduler jobs resume',
+      'gcloud secrets versions add',
+      'gcloud secrets add-iam-policy-binding',
+      'gcloud storage buckets add-iam-policy-binding',
+      'gcloud logging read',
+    ])
+      expect(
+        commands.some((c) => c.startsWith(kind)),
+        kind,
+      ).toBe(true);
+    await expectAllParse(commands.map((c) => wordsOf(c, 'DBT_CLOUD_TOKEN=x')));
+  }, 300_000);
 });
 
 describe('the gcloud command extractor', () => {

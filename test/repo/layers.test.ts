@@ -22,8 +22,10 @@ const LAYERS: Layer[] = [
   { name: 'storage', paths: ['lib/storage/'], rank: 3 },
   { name: 'secrets', paths: ['lib/secrets/'], rank: 3 },
   { name: 'facts', paths: ['lib/facts/'], rank: 3 },
+  { name: 'google', paths: ['lib/google/'], rank: 3 },
   { name: 'harvest', paths: ['lib/harvest/'], rank: 4 },
   { name: 'history', paths: ['lib/history/'], rank: 4 },
+  { name: 'deploy', paths: ['lib/deploy/'], rank: 4 },
   { name: 'cloud', paths: ['lib/cloud/'], rank: 5 },
   { name: 'cli', paths: ['lib/cli/'], rank: 5 },
   { name: 'functions', paths: ['functions/'], rank: 6 },
@@ -142,6 +144,9 @@ describe('module boundaries', () => {
     }
     // The webhook receiver answers dbt Cloud fast: it never loads the dbt Cloud client or Storage.
     expect(mayLoad('lib/cloud/receive-webhook.ts', 'lib/dbt-cloud/client.ts')).toBe(false);
+    // Google's auth library loads with the one command that reads Google's APIs, not with every command.
+    expect(loads('lib/cli/run.ts', 'google-auth-library')).toBe(false);
+    expect(mayLoad('lib/cli/run.ts', 'lib/google/apis.ts')).toBe(true);
     // The entry file and the table load no handler, so no client, until a function is served.
     for (const entry of ['functions/index.ts', 'lib/cloud/functions.ts', 'lib/cli/run.ts']) {
       expect(loads(entry, '@google-cloud/pubsub'), entry).toBe(false);

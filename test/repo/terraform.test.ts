@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../lib/cloud/functions.ts';
 import { NEED_OPTIONS, type Need } from '../../lib/config/load.ts';
 import { CONFIG_VARIABLES, OPTIONS } from '../../lib/config/options.ts';
+import { BIGQUERY_TABLES, DEFAULT_DATASET, DEFAULT_NAME_PREFIX, deploymentNames } from '../../lib/core/deployment.ts';
 import { planTerraform, plannedResources, type PlanJson, type PlannedResource } from '../../harness/terraform/plan.ts';
 import { startStandIns, type RunningStandIns } from '../../harness/terraform/server.ts';
 import { codeBlocks, docSection, rows } from '../markdown.ts';
@@ -157,6 +158,36 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
     for (const g of needed) expect(awaited, g.address).toContain(g.address.replace(/\[[^\]]+\]$/, ''));
     // 60 s fails about half the time in the provider's own build-account example (#20571).
     for (const sleep of ofType('time_sleep')) expect(sleep.values['create_duration']).toBe('120s');
+  });
+
+  it('names everything as deploy verify looks it up (lib/core/deployment.ts)', () => {
+    const v = vars();
+    expect(v['name_prefix']).toBe(DEFAULT_NAME_PREFIX);
+    const n = deploymentNames(String(v['project_id']), String(v['region']), String(v['name_prefix']));
+    for (const [name, f] of Object.entries(n.functions)) {
+      expect(fn(name).values['name'], name).toBe(f);
+      expect(serviceConfig(name)['service_account_email'], name).toBe(n.accounts[name as keyof typeof n.accounts]);
+    }
+    expect(one('google_cloud_scheduler_job.hourly').values['name']).toBe(n.schedulerJob);
+    expect(one('google_pubsub_topic.runs').values['name']).toBe(n.runsTopic);
+    expect(one('google_pubsub_topic.dead_letters').values['name']).toBe(n.deadLetterTopic);
+    expect(one('google_pubsub_subscription.harvest').values['name']).toBe(n.pushSubscription);
+    expect(one('google_pubsub_subscription.dead_letters').values['name']).toBe(n.deadLetterSubscription);
+    expect(one('google_secret_manager_secret.token').values['secret_id']).toBe(n.tokenSecret);
+    expect(one('google_secret_manager_secret.webhook[0]').values['secret_id']).toBe(n.webhookSecret);
+    for (const who of ['scheduler', 'push', 'build'] as const)
+      expect(
+        ofType('google_service_account').map(
+          (a) => `${a.values['account_id']}@${v['project_id']}.iam.gserviceaccount.com`,
+        ),
+      ).toContain(n.accounts[who]);
+    expect(one('google_storage_bucket.artifacts').values['name']).toBe(v['bucket_name'] || n.defaultBucket);
+    expect(one('google_bigquery_dataset.artifacts').values['dataset_id']).toBe(DEFAULT_DATASET);
+    expect(
+      ofType('google_bigquery_table')
+        .map((t) => t.values['table_id'])
+        .sort(),
+    ).toEqual([...BIGQUERY_TABLES].sort());
   });
 
   it('takes every region Google names, two-digit ones included, and no zone or multi-region', () => {
@@ -748,6 +779,18 @@ describe('cloudbuild.yaml', () => {
     expect(stepText(apply)).toMatch(/_APPLY/);
     expect(build.substitutions?.['_APPLY']).toBe('false');
     expect(stepText(build.steps.find((s) => s.id === 'init')!)).toMatch(/backend-config=bucket=\$\{_TF_STATE_BUCKET\}/);
+  });
+
+  it('checks the live deployment with deploy verify right after the apply, with the names the apply used', () => {
+    const ids = build.steps.map((s) => s.id);
+    expect(ids.indexOf('verify')).toBeGreaterThan(ids.indexOf('apply'));
+    const verify = stepText(build.steps.find((s) => s.id === 'verify')!);
+    expect(verify).toMatch(/if \[ "\$\{_APPLY\}" = "true" \]/);
+    expect(verify).toMatch(/node_modules\/\.bin\/node lib\/cli\/main\.ts deploy verify --project="\$PROJECT_ID"/);
+    for (const output of ['region', 'name_prefix', 'bigquery_dataset_id']) {
+      expect(verify).toContain(`terraform -chdir=terraform output -raw ${output}`);
+      expect(plan.planned_values.outputs?.[output], output).toBeDefined();
+    }
   });
 
   it('keeps its logs in Cloud Logging, as a build run by a user-specified service account must', () => {
