@@ -95,3 +95,13 @@ locals {
   # Every instance that may call dbt Cloud, each limited to requests_per_minute.
   dbt_cloud_callers = var.harvest_max_instances + 2 * var.dispatch_max_instances
 }
+
+# A getdbt.com host still works for now, but dbt deprecated the shared getdbt.com region URLs on
+# 1 November 2026 ("may be degraded or inoperable" after; dbt docs: account-url-migration): every
+# plan warns until the account's own access URL is set.
+check "dbt_cloud_host_not_legacy" {
+  assert {
+    condition     = !can(regex("(^|[./])getdbt\\.com(:[0-9]+)?/?$", lower(var.dbt_cloud_host)))
+    error_message = "dbt_cloud_host ${var.dbt_cloud_host} is a shared getdbt.com URL, deprecated since 1 November 2026: set your account's access URL, such as ab123.us1.dbt.com (in dbt: Account settings > Account information > Access URLs)."
+  }
+}

@@ -46,9 +46,8 @@ variable "dbt_cloud_account_id" {
 }
 
 variable "dbt_cloud_host" {
-  description = "The account's access URL, e.g. ab123.us1.dbt.com, emea.dbt.com or cloud.getdbt.com."
+  description = "The account's access URL, e.g. ab123.us1.dbt.com (in dbt: Account settings > Account information > Access URLs). Required: the shared getdbt.com region URLs were deprecated on 1 November 2026."
   type        = string
-  default     = "cloud.getdbt.com"
   validation {
     condition     = can(regex("^(https?://)?[A-Za-z0-9.-]+(:[0-9]+)?/?$", var.dbt_cloud_host))
     error_message = "dbt_cloud_host must be a host name or an http(s) base URL."

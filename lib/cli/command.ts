@@ -208,5 +208,7 @@ export function commandConfig<N extends Need = never>(
   ctx: { io: CliIO; flags: FlagValues; problems: string[] },
   sources: Omit<ConfigSources<N>, 'env' | 'flags' | 'problems'> = {},
 ): ConfigFor<N> {
-  return loadConfig({ ...sources, env: ctx.io.env, flags: ctx.flags, problems: ctx.problems });
+  const config = loadConfig({ ...sources, env: ctx.io.env, flags: ctx.flags, problems: ctx.problems });
+  for (const warning of config.warnings) ctx.io.stderr(`warning: ${warning}\n`);
+  return config;
 }

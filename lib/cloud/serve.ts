@@ -38,6 +38,7 @@ export function serve<N extends Need>(
     ready ??= (async () => {
       const loaded = config ?? loadConfig({ env, needs: fn.needs, cloud: true });
       logger = createLogger({ level: loaded.logLevel });
+      for (const warning of loaded.warnings) logger.warn(warning);
       const module = await fn.load();
       return module.create(loaded, logger);
     })();

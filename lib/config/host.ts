@@ -4,6 +4,21 @@
  * @module
  */
 
+/** Where a user finds the account's access URL. */
+export const ACCESS_URL_WHERE =
+  'in dbt, Account settings > Account information > Access URLs; the Admin API uses the access URL itself';
+
+/**
+ * The shared region URLs on getdbt.com (cloud.getdbt.com, and the like): deprecated on 1 November
+ * 2026, after which they "may be degraded or inoperable" (dbt's account URL migration). Every
+ * multi-tenant account had its own access URL on dbt.com by January 2026.
+ */
+export function legacyHostWarning(baseUrl: string): string | null {
+  const host = new URL(baseUrl).hostname.toLowerCase();
+  if (host !== 'getdbt.com' && !host.endsWith('.getdbt.com')) return null;
+  return `DBT_CLOUD_HOST ${host} is a shared getdbt.com URL, deprecated since 1 November 2026 (dbt says it "may be degraded or inoperable"): use your account's own access URL, such as ab123.us1.dbt.com (${ACCESS_URL_WHERE}).`;
+}
+
 /** The text as it may be shown: credentials (`user:password@`) masked. */
 function shown(host: string): string {
   return host.replace(

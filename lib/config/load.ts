@@ -10,6 +10,7 @@ import type { Destination } from '../core/destination.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
 import { redact, type Severity } from '../log.ts';
+import { legacyHostWarning } from './host.ts';
 import {
   OPTIONS,
   defaultOf,
@@ -54,6 +55,8 @@ export interface Config {
   /** Tests only: where deploy verify finds Google's APIs. */
   googleApisEndpoint?: string;
   logLevel: Severity;
+  /** What is accepted but should change (a deprecated host), to be said once by whoever loaded the configuration. */
+  warnings: string[];
 }
 
 /** What a process needs; a need that is not met is a configuration problem. */
@@ -77,7 +80,7 @@ export interface ConfigSources<N extends Need> {
 
 /** The settings each need consists of: every group, and in each group one of its settings. */
 export const NEED_OPTIONS: Record<Need, readonly (readonly OptionKey[])[]> = {
-  dbtCloud: [['accountId'], ['token', 'tokenSecret']],
+  dbtCloud: [['accountId'], ['token', 'tokenSecret'], ['host']],
   accountId: [['accountId']],
   webhookSecret: [['webhookSecret', 'webhookSecretName']],
   destination: [['destination']],
@@ -160,16 +163,20 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     storageApiEndpoint: r.optional('storageApiEndpoint'),
     googleApisEndpoint: r.optional('googleApisEndpoint'),
     logLevel: r.defaulted('logLevel'),
+    warnings: [],
   };
   const secretEndpoint = r.optional('secretManagerApiEndpoint');
   const fromSecret = (secret: SecretVersionName | undefined): SecretSource | undefined =>
     secret ? { secret, ...(secretEndpoint ? { endpoint: secretEndpoint } : {}) } : undefined;
   const token = oneSecret(r, 'token', 'tokenSecret', fromSecret);
-  const baseUrl = r.defaulted('host');
+  const baseUrl = r.optional('host');
   const timeoutMs = r.defaulted('timeoutSeconds') * 1000;
   const requestsPerMinute = r.defaulted('requestsPerMinute');
-  if (accountId !== undefined && token !== undefined)
+  if (accountId !== undefined && token !== undefined && baseUrl !== undefined)
     config.dbtCloud = { accountId, token, baseUrl, timeoutMs, requestsPerMinute };
+  // Said where dbt Cloud is called, not by every command that happens to see the variable.
+  const legacy = baseUrl === undefined ? null : legacyHostWarning(baseUrl);
+  if (legacy && ((sources.needs ?? []) as readonly Need[]).includes('dbtCloud')) config.warnings.push(legacy);
   const webhookSecret = oneSecret(r, 'webhookSecret', 'webhookSecretName', fromSecret);
   if (webhookSecret !== undefined) config.webhookSecret = webhookSecret;
   if (sources.cloud && config.destination?.kind === 'local') {
@@ -208,8 +215,9 @@ function checkNeeds<N extends Need>(r: Reader<N>, sources: ConfigSources<N>): vo
     }
     for (const [first, ...alternatives] of NEED_OPTIONS[need]) {
       if ([first!, ...alternatives].some((key) => r.given.has(key))) continue;
+      const spec: OptionSpec = OPTIONS[first!];
       const or = alternatives.length > 0 ? ` (or ${alternatives.map((key) => OPTIONS[key].variable).join(', ')})` : '';
-      r.problems.push(`${r.label(OPTIONS[first!])} is required${or}${NEED_HINTS[need]}`);
+      r.problems.push(`${r.label(spec)} ${spec.missing ?? `is required${or}${NEED_HINTS[need]}`}`);
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { parseDestination, type Destination } from '../core/destination.ts';
-import { parseBaseUrl } from './host.ts';
+import { ACCESS_URL_WHERE, parseBaseUrl } from './host.ts';
 import { boolText, fromParser, jobIdList, positiveInt } from './values.ts';
 
 /** The four artifacts dbt documents for every project (an allow-list tests and benchmarks name). */
@@ -51,6 +51,8 @@ export interface OptionSpec<T = unknown> {
   readonly schema: z.ZodType<T, string>;
   /** Never printed. */
   readonly secret?: boolean;
+  /** What to say when it is required and missing (after its name), where the general words would not help. */
+  readonly missing?: string;
 }
 
 const artifactName = z
@@ -99,8 +101,10 @@ export const OPTIONS = {
     variable: 'DBT_CLOUD_HOST',
     flag: 'host',
     placeholder: 'HOST',
-    default: 'cloud.getdbt.com',
-    describe: "the account's access URL, such as ab123.us1.dbt.com (https implied for a bare host)",
+    // No default: the shared getdbt.com region URLs were deprecated on 1 November 2026, and each
+    // account has its own access URL (docs: platform/about-platform/account-url-migration).
+    describe: "the account's access URL, such as ab123.us1.dbt.com (required; https implied for a bare host)",
+    missing: `is required: your account's access URL, such as ab123.us1.dbt.com (${ACCESS_URL_WHERE})`,
     schema: fromParser(parseBaseUrl),
   },
   projectId: {

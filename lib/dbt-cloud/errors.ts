@@ -3,6 +3,7 @@
  * artifact bodies that break off.
  * @module
  */
+import { ACCESS_URL_WHERE } from '../config/host.ts';
 import { HarvesterError } from '../core/errors.ts';
 
 export class DbtCloudError extends HarvesterError {}
@@ -51,8 +52,7 @@ export class DbtCloudAuthError extends DbtCloudHttpError {
       `dbt Cloud answered 401 (${init.userMessage ?? 'unauthorized'}) to ${init.method} ${init.url}. ` +
         `Check DBT_CLOUD_TOKEN (--token): is it valid and does it have access to the account? And check that ${host} ` +
         `is this account's host: dbt Cloud answers "Invalid token." when an account is called on the wrong host. ` +
-        `Set DBT_CLOUD_HOST (or --host) to the account's access URL shown under Account settings, for example ` +
-        `ab123.us1.dbt.com, emea.dbt.com or cloud.getdbt.com.`,
+        `Set DBT_CLOUD_HOST (or --host) to the account's access URL (${ACCESS_URL_WHERE}), for example ab123.us1.dbt.com.`,
       2,
     );
     this.host = host;

@@ -85,6 +85,26 @@ describe('mistakes that will not fix themselves stop at once, naming the setting
     expect(fake.requests.length - requests).toBeLessThan(5);
   });
 
+  it('no host: exit 2 naming DBT_CLOUD_HOST and --host and where the access URL is, no request made', async () => {
+    const requests = fake.requests.length;
+    const { DBT_CLOUD_HOST: _host, ...noHost } = account();
+    const res = await run(harvest(), noHost);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(
+      /DBT_CLOUD_HOST \(--host\) is required: your account's access URL, such as ab123\.us1\.dbt\.com \(in dbt, Account settings > Account information > Access URLs/,
+    );
+    expect(fake.requests.length).toBe(requests);
+  });
+
+  it('a shared getdbt.com host given explicitly is used, with one warning that it is deprecated', async () => {
+    // Offline, the host does not resolve (exit 2, naming it); online it would be dbt Cloud's own.
+    const res = await run(harvest(), { ...account(), DBT_CLOUD_HOST: 'cloud.getdbt.com' });
+    expect(res.stderr.match(/is a shared getdbt\.com URL, deprecated since 1 November 2026/g), res.stderr).toHaveLength(
+      1,
+    );
+    expect(res.stderr).toMatch(/https:\/\/cloud\.getdbt\.com\/api\/v2\/accounts\//);
+  });
+
   it('a token the account refuses (403): exit 2 naming its permission and the account id', async () => {
     fake.inject({ kind: 'runs', fault: { type: 'status', status: 403 } });
     const requests = fake.requests.length;

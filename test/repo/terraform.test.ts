@@ -684,6 +684,29 @@ describe('region = "europe-west12" (a region with a two-digit number)', () => {
   }, 120_000);
 });
 
+describe('dbt_cloud_host (the account access URLs of 2026)', () => {
+  it('has no default: a plan without it stops and asks for it', async () => {
+    const example = readFileSync('terraform/terraform.tfvars.example', 'utf8');
+    const run = await planTerraform({
+      standIns,
+      varFile: 'no-host.tfvars',
+      mutate: (f) => ({ ...f, 'no-host.tfvars': example.replace(/^dbt_cloud_host\s*=.*$/m, '') }),
+    });
+    expect(run.ok).toBe(false);
+    expect(run.output).toMatch(/No value for required variable[\s\S]*dbt_cloud_host/);
+  }, 120_000);
+
+  it('plans with a shared getdbt.com host, warning that it is deprecated; the account URL plans without the warning', async () => {
+    const run = await planTerraform({ standIns, vars: { dbt_cloud_host: 'cloud.getdbt.com' } });
+    expect(run.ok, run.output).toBe(true);
+    expect(run.output).toMatch(
+      /Warning: Check block assertion failed[\s\S]*getdbt\.com URL, deprecated\s+since\s+1\s+November\s+2026/,
+    );
+    const fine = await planTerraform({ standIns });
+    expect(fine.output).not.toMatch(/Check block assertion failed/);
+  }, 240_000);
+});
+
 describe('webhook_enabled = false', () => {
   it('leaves the webhook path out: no function, account, secret or grant of it, and the rest as it was', async () => {
     const run = await planTerraform({ standIns, mutate: setVariable('webhook_enabled', 'false') });

@@ -36,9 +36,8 @@ describe('loadConfig', () => {
         env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't', HARVEST_ARTIFACTS: 'manifest.json, sources.json' },
       }).artifacts,
     ).toEqual(['manifest.json', 'sources.json']);
-    expect(loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' } }).dbtCloud?.baseUrl).toBe(
-      'https://cloud.getdbt.com',
-    );
+    // No host, no dbt Cloud: there is no default access URL.
+    expect(loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' } }).dbtCloud).toBeUndefined();
     expect(
       loadConfig({ env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't', DBT_CLOUD_HOST: 'http://127.0.0.1:8080/' } })
         .dbtCloud?.baseUrl,
@@ -53,6 +52,30 @@ describe('loadConfig', () => {
       kind: 'local',
       path: './out',
     });
+  });
+
+  it("requires the account's access URL, naming the setting and where to find it; a getdbt.com host works, with one warning", () => {
+    const account = { DBT_CLOUD_ACCOUNT_ID: '43210', DBT_CLOUD_TOKEN: 'tok' };
+    expect(problemsOf(() => loadConfig({ env: account, needs: ['dbtCloud'] }))).toEqual([
+      "DBT_CLOUD_HOST is required: your account's access URL, such as ab123.us1.dbt.com (in dbt, Account settings > Account information > Access URLs; the Admin API uses the access URL itself)",
+    ]);
+    expect(problemsOf(() => loadConfig({ env: account, flags: {}, needs: ['dbtCloud'] }))[0]).toMatch(
+      /^DBT_CLOUD_HOST \(--host\) is required: your account's access URL/,
+    );
+    const legacy = loadConfig({ env: { ...account, DBT_CLOUD_HOST: 'cloud.getdbt.com' }, needs: ['dbtCloud'] });
+    expect(legacy.dbtCloud?.baseUrl).toBe('https://cloud.getdbt.com');
+    expect(legacy.warnings).toEqual([
+      expect.stringMatching(
+        /^DBT_CLOUD_HOST cloud\.getdbt\.com is a shared getdbt\.com URL, deprecated since 1 November 2026/,
+      ),
+    ]);
+    expect(
+      loadConfig({ env: { ...account, DBT_CLOUD_HOST: 'https://emea.getdbt.com/' }, needs: ['dbtCloud'] }).warnings,
+    ).toHaveLength(1);
+    for (const host of ['ab123.us1.dbt.com', 'http://127.0.0.1:8080', 'dbt.acme.internal'])
+      expect(loadConfig({ env: { ...account, DBT_CLOUD_HOST: host }, needs: ['dbtCloud'] }).warnings, host).toEqual([]);
+    // A command that does not call dbt Cloud says nothing of the host it sees.
+    expect(loadConfig({ env: { ...account, DBT_CLOUD_HOST: 'cloud.getdbt.com' } }).warnings).toEqual([]);
   });
 
   it('names every offending variable in one error, without the token', () => {
@@ -113,7 +136,7 @@ describe('loadConfig', () => {
   it('takes flags over the environment, and names the flag when its value is wrong', () => {
     const config = loadConfig({
       env: { DBT_CLOUD_ACCOUNT_ID: '1', DBT_CLOUD_TOKEN: 't' },
-      flags: { 'account-id': '7', 'include-cancelled': true, concurrency: '4' },
+      flags: { 'account-id': '7', 'include-cancelled': true, concurrency: '4', host: 'ab123.us1.dbt.com' },
       needs: ['dbtCloud'],
     });
     expect(config.dbtCloud?.accountId).toBe(7);
@@ -121,6 +144,7 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ env: {}, flags: { 'account-id': 'x' }, needs: ['dbtCloud'] }))).toEqual([
       '--account-id must be a positive whole number, not "x"',
       'DBT_CLOUD_TOKEN (--token) is required (or DBT_CLOUD_TOKEN_SECRET)',
+      expect.stringMatching(/^DBT_CLOUD_HOST \(--host\) is required/),
     ]);
   });
 
