@@ -199,16 +199,17 @@ locals {
 
   # Views: one SELECT per question over step_summaries, one row per element of one of its arrays.
   step_summary_views = {
+    # No-op and reused nodes did no work: their times are not model timings.
     model_timings = {
-      description = "One row per model per dbt step that ran it: status, execution time, bytes processed and slot milliseconds."
-      query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, m.id AS model, m.status, m.seconds, m.bytes_processed, m.slot_ms FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.models) AS m"
+      description = "One row per model per dbt step that ran it: status, execution time, bytes processed and slot milliseconds (no-op, reused and skipped nodes left out)."
+      query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, m.id AS model, m.status, m.seconds, m.bytes_processed, m.slot_ms FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.models) AS m WHERE m.status NOT IN ('no-op', 'reused', 'skipped')"
     }
     test_failures = {
       description = "One row per test or unit test that did not pass in a dbt step, with dbt's message."
       query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, s.command, t.id AS test, t.status, t.message FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.tests) AS t"
     }
     source_freshness = {
-      description = "One row per source per freshness check: status (pass, warn, error, runtime error) and lag in seconds."
+      description = "One row per source (and, from dbt freshness, model) per freshness check: status (pass, warn, error, runtime error) and lag in seconds."
       query       = "SELECT s.date, s.hour, s.job_id, s.run_id, s.step, f.id AS source, f.status, f.lag_seconds, f.max_loaded_at FROM `${var.project_id}.${google_bigquery_dataset.artifacts.dataset_id}.${google_bigquery_table.partitioned["step_summaries"].table_id}` AS s, UNNEST(s.sources) AS f"
     }
   }
@@ -302,4 +303,30 @@ moved {
 moved {
   from = google_bigquery_table.source_freshness
   to   = google_bigquery_table.step_summary_view["source_freshness"]
+}
+
+# Fusion's per-step telemetry (metadata/telemetry-<step>-otel.parquet, stored under each step's
+# folder): node outcomes, test outcomes and timings. Parquet describes itself, so BigQuery takes the
+# columns from the files when it creates the table (https://cloud.google.com/bigquery/docs/external-data-cloud-storage):
+# a seed of our own would fix the columns to a guess, so the table is made once real files exist
+# (telemetry_table = true, after the first Fusion run with telemetry is stored).
+resource "google_bigquery_table" "fusion_telemetry" {
+  count               = var.telemetry_table ? 1 : 0
+  dataset_id          = google_bigquery_dataset.artifacts.dataset_id
+  table_id            = "fusion_telemetry"
+  description         = "One row per OpenTelemetry record of a Fusion run's dbt step (the telemetry-<step>-otel.parquet files)."
+  deletion_protection = false
+  labels              = var.labels
+
+  external_data_configuration {
+    source_format = "PARQUET"
+    autodetect    = true
+    source_uris   = ["${local.destination}/*-otel.parquet"]
+
+    hive_partitioning_options {
+      mode                     = "CUSTOM"
+      source_uri_prefix        = local.step_partitions
+      require_partition_filter = true
+    }
+  }
 }

@@ -77,12 +77,12 @@ variable "dbt_cloud_job_ids" {
 }
 
 variable "harvest_artifacts" {
-  description = "Artifact files harvested from every dbt step."
+  description = "Artifacts harvested from every dbt step: [\"all\"] (every top-level JSON artifact a step writes, freshness.json and semantic_manifest.json included, and Fusion runs' telemetry), or an allow-list of file names in target/ and \"telemetry\"."
   type        = list(string)
-  default     = ["manifest.json", "catalog.json", "run_results.json", "sources.json"]
+  default     = ["all"]
   validation {
-    condition     = length(var.harvest_artifacts) > 0 && alltrue([for f in var.harvest_artifacts : can(regex("^[A-Za-z0-9_.-]+\\.json$", f))])
-    error_message = "harvest_artifacts must list file names in target/ ending in .json."
+    condition     = join(",", var.harvest_artifacts) == "all" || (length(var.harvest_artifacts) > 0 && alltrue([for f in var.harvest_artifacts : can(regex("^([A-Za-z0-9_.-]+\\.json|telemetry)$", f))]))
+    error_message = "harvest_artifacts must be [\"all\"], or list file names in target/ ending in .json, and telemetry."
   }
 }
 
@@ -377,4 +377,10 @@ variable "propagation_wait" {
     condition     = can(regex("^[0-9]+s$", var.propagation_wait))
     error_message = "propagation_wait must be seconds, such as 120s."
   }
+}
+
+variable "telemetry_table" {
+  description = "Create the BigQuery external table fusion_telemetry over Fusion runs' telemetry Parquet files. Leave false until a Fusion run with telemetry has been stored: BigQuery takes a Parquet table's columns from its files when it creates it, and cannot create a partitioned one over none (README: Querying the history)."
+  type        = bool
+  default     = false
 }

@@ -1,4 +1,5 @@
 import { artifactSha256, artifactSize, artifactStream, filesOfCommand, type ArtifactSpec } from './artifacts.ts';
+import { TELEMETRY_FILE, telemetryFile } from './telemetry.ts';
 import { mix, pick, unit } from './prng.ts';
 import type { Readable } from 'node:stream';
 
@@ -32,6 +33,12 @@ export interface FakeJob {
   offsetMinutes: number;
   createdAt: Date;
   lowercaseSteps: boolean;
+  /**
+   * Runs on dbt Fusion (dbt v2, `latest-fusion`): a per-step telemetry Parquet file, `dbt freshness`
+   * rather than `dbt source freshness` for freshness jobs, a v20 manifest, run results without the
+   * fields Fusion leaves out, and reused nodes.
+   */
+  fusion: boolean;
 }
 
 export interface FakeRun {
@@ -190,18 +197,23 @@ export class FakeAccount {
               }
             : JOB_TEMPLATES[(j + this.environments.length) % JOB_TEMPLATES.length]!;
           const id = jobId++;
+          // The second project runs on Fusion (dbt v2); there, freshness is `dbt freshness`.
+          const fusion = !options.uniform && projectId === this.projects[1];
           this.jobs.push({
             id,
             projectId,
             environmentId,
             name: `${template.name} (${name})`,
-            executeSteps: [...template.executeSteps],
+            executeSteps: template.executeSteps.map((cmd) =>
+              fusion && cmd === 'dbt source freshness' ? 'dbt freshness' : cmd,
+            ),
             generateDocs: template.generateDocs,
             runGenerateSources: template.runGenerateSources,
             everyMinutes: options.everyMinutes ?? pick([15, 20, 30, 60], this.seed, id),
             offsetMinutes: mix(this.seed, id, 7) % 15,
             createdAt: new Date(Date.UTC(2021, 10, 18, 15, 19, 3, 185)),
             lowercaseSteps: projectId === this.projects[1],
+            fusion,
           });
         }
       }
@@ -312,6 +324,7 @@ export class FakeAccount {
             : [
                 ...filesOfCommand(entry.command),
                 ...(entry.command !== 'deps' && this.extraArtifacts(run.id) ? EXTRA_ARTIFACTS : []),
+                ...(job.fusion && entry.command !== 'deps' ? [telemetryFile(i + 1)] : []),
               ],
         failing,
       });
@@ -438,6 +451,8 @@ export class FakeAccount {
       size,
       failing: step.failing,
       generatedAt: (step.finishedAt ?? run.finishedAt).toISOString().replace('Z', '000Z'),
+      engine: this.job(run.jobId).fusion ? 'fusion' : 'core',
+      startedAt: step.startedAt,
     };
   }
 
@@ -464,8 +479,7 @@ export class FakeAccount {
     });
   }
 
-  /** Every JSON artifact of a run, step by step, with its exact size. */
-  /** The files a harvest stores for a run: every top-level JSON artifact of each step, or these. */
+  /** The files a harvest stores for a run: every top-level JSON artifact and telemetry file of each step, or these. */
   expectedFiles(
     runId: number,
     files?: readonly string[],
@@ -474,7 +488,7 @@ export class FakeAccount {
     if (!run) throw new Error(`no run ${runId}`);
     return run.steps.flatMap((step) =>
       step.files
-        .filter((file) => (files ? files.includes(file) : /^[^/]+\.json$/.test(file)))
+        .filter((file) => (files ? files.includes(file) : /^[^/]+\.json$/.test(file) || TELEMETRY_FILE.test(file)))
         .map((file) => ({
           step: step.index,
           command: step.command ?? '',
@@ -519,7 +533,7 @@ export class FakeAccount {
       project_id: run.projectId,
       job_definition_id: run.jobId,
       status,
-      dbt_version: '1.8.0-latest',
+      dbt_version: job.fusion ? 'latest-fusion' : '1.8.0-latest',
       git_branch: run.gitBranch,
       git_sha: run.gitSha,
       status_message: status === 20 ? 'Database Error in model' : null,
@@ -572,7 +586,7 @@ export class FakeAccount {
             name: env.name,
             type: 'deployment',
             deployment_type: env.deploymentType,
-            dbt_version: '1.8.0-latest',
+            dbt_version: job.fusion ? 'latest-fusion' : '1.8.0-latest',
             use_custom_branch: false,
             custom_branch: null,
             state: 1,

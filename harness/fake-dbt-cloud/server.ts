@@ -696,7 +696,12 @@ export class FakeDbtCloud {
 
   private sendArtifact(res: ServerResponse, run: FakeRun, step: number, file: string, fault: Fault | undefined): void {
     const s = this.account.stepFor(run, step)!;
-    const type = file.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+    // Fusion's telemetry comes as application/x-parquet ("Retrieve Run Artifact", dbt's v2 spec).
+    const type = file.endsWith('.json')
+      ? 'application/json'
+      : file.endsWith('.parquet')
+        ? 'application/x-parquet'
+        : 'text/plain; charset=utf-8';
     const given = this.account.bodyOf?.(run.id, s.index, file);
     if (given) {
       res.writeHead(200, { 'Content-Type': type, 'Content-Length': given.size });

@@ -57,7 +57,10 @@ export interface OptionSpec<T = unknown> {
 
 const artifactName = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]+\.json$/, 'each entry must be a file name in target/ ending in .json, such as manifest.json')
+  .regex(
+    /^([A-Za-z0-9_.-]+\.json|telemetry)$/,
+    "each entry must be a file name in target/ ending in .json, such as manifest.json, or telemetry (Fusion runs' metadata/telemetry-<step>-otel.parquet)",
+  )
   .refine((s) => s !== '..', 'must not be ..');
 
 function parseTopic(text: string): TopicName | { problem: string } {
@@ -168,7 +171,7 @@ export const OPTIONS = {
     variable: 'HARVEST_ARTIFACTS',
     default: 'all',
     describe:
-      'which artifacts of each dbt step: all (every top-level JSON artifact: manifest, run_results, catalog, sources, semantic_manifest, ...) or a comma-separated allow-list',
+      "which artifacts of each dbt step: all (every top-level JSON artifact: manifest, run_results, catalog, sources, freshness, semantic_manifest, ..., and Fusion runs' telemetry) or a comma-separated allow-list (file names, and telemetry)",
     schema: z
       .string()
       .transform((s) => s.trim())

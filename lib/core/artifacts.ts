@@ -16,6 +16,13 @@
  * and the names beyond the four (semantic_manifest.json, graph_summary.json, freshness.json, ...)
  * are probed on the earlier steps whose command parses. Without a list, the table decides, and
  * semantic_manifest.json is probed on the steps that parse.
+ *
+ * dbt v2 adds `dbt freshness` (sources and models; it writes freshness.json, and sources.json when
+ * sources were checked: docs.getdbt.com reference/commands/freshness), and for Fusion job runs a
+ * per-step OpenTelemetry file, `metadata/telemetry-<step>-otel.parquet` ("Retrieve Run Artifact",
+ * dbt's v2 OpenAPI spec, August 2026; uploaded only where the account enables it). A run whose list
+ * names a telemetry file has it asked for every dbt step (the list's own steps' as promised); a run
+ * whose list names none is asked for none, so runs without telemetry cost no request for it.
  * @module
  */
 import type { DbtStep } from './steps.ts';
@@ -43,7 +50,17 @@ const RUNS_NODES = new Set([
   'snapshot',
   'test',
 ]);
-const PARSES_ONLY = new Set(['parse', 'list', 'ls', 'source freshness']);
+const PARSES_ONLY = new Set(['parse', 'list', 'ls', 'source freshness', 'freshness']);
+
+/** Fusion's per-step telemetry, by its path under target/. */
+export const TELEMETRY = /^metadata\/telemetry-(\d+)-otel\.parquet$/;
+export const telemetryFile = (step: number): string => `metadata/telemetry-${step}-otel.parquet`;
+/** The allow-list's name for the telemetry files (HARVEST_ARTIFACTS). */
+export const TELEMETRY_CHOICE = 'telemetry';
+
+/** Commands whose run_results.json lists nodes compiled or catalogued, not executed: no result of them counts. */
+const NOT_EXECUTING = new Set(['compile', 'docs generate', 'show', 'parse', 'list', 'ls']);
+export const executesNodes = (subcommand: string): boolean => !NOT_EXECUTING.has(subcommand);
 
 /** Whether dbt's table knows the command. */
 export const knownCommand = (subcommand: string): boolean =>
@@ -60,6 +77,7 @@ export function filesOfCommand(subcommand: string): string[] {
   if (RUNS_NODES.has(subcommand)) files.push('run_results.json');
   if (subcommand === 'docs generate') files.push('catalog.json');
   if (subcommand === 'source freshness') files.push('sources.json');
+  if (subcommand === 'freshness') files.push('freshness.json', 'sources.json');
   return files;
 }
 
@@ -97,13 +115,51 @@ export function planArtifacts(
       if (step === last) add(step, top, true);
       else add(step, [...filesOfCommand(step.subcommand), ...(parses(step.subcommand) ? extras : [])], false);
     }
-    return plan;
+  } else {
+    // No list (a run whose last step wrote nothing): the table, and on the steps that parse, the
+    // documented parse-time extra (or the names asked for by name).
+    const named =
+      wanted === 'all'
+        ? PARSE_EXTRAS
+        : wanted.filter((f) => f !== TELEMETRY_CHOICE && !(CORE_ARTIFACTS as readonly string[]).includes(f));
+    for (const step of ordered)
+      add(step, [...filesOfCommand(step.subcommand), ...(parses(step.subcommand) ? named : [])], false);
   }
-  // No list (a run whose last step wrote nothing): the table, and on the steps that parse, the
-  // documented parse-time extra (or the names asked for by name).
-  const named =
-    wanted === 'all' ? PARSE_EXTRAS : wanted.filter((f) => !(CORE_ARTIFACTS as readonly string[]).includes(f));
-  for (const step of ordered)
-    add(step, [...filesOfCommand(step.subcommand), ...(parses(step.subcommand) ? named : [])], false);
+  // Telemetry, where the list says the run has it: every dbt step's, the listed ones promised.
+  const telemetry = new Set(
+    (listed ?? [])
+      .map((name) => TELEMETRY.exec(name)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number),
+  );
+  if (telemetry.size > 0 && (wanted === 'all' || wanted.includes(TELEMETRY_CHOICE)))
+    for (const step of ordered)
+      plan.push({ step, file: telemetryFile(step.index), promised: telemetry.has(step.index) });
   return plan;
+}
+
+/**
+ * The artifact schemas this version reads (https://schemas.getdbt.com): manifest v1 to v12, and
+ * v20, which Fusion wrote for a time (dbt-labs/dbt-fusion#462; it says v12 since 2.0.0-preview.98);
+ * run-results v1 to v6; sources v1 to v3; freshness v0 (dbt v2); catalog v1.
+ */
+const KNOWN_SCHEMAS: Record<string, (v: number) => boolean> = {
+  manifest: (v) => (v >= 1 && v <= 12) || v === 20,
+  'run-results': (v) => v >= 1 && v <= 6,
+  sources: (v) => v >= 1 && v <= 3,
+  freshness: (v) => v === 0,
+  catalog: (v) => v === 1,
+};
+
+/**
+ * What to say of an artifact whose `dbt_schema_version` this version does not know (a newer dbt):
+ * it is stored as it is and read as far as its fields are the known ones', never refused. Null for a
+ * known schema, or one this version does not track.
+ */
+export function schemaWarning(file: string, schemaVersion: string | null | undefined): string | null {
+  if (!schemaVersion) return null;
+  const m = /\/dbt\/([a-z-]+)\/v(\d+)\.json$/.exec(schemaVersion);
+  const known = m ? KNOWN_SCHEMAS[m[1]!] : undefined;
+  if (!m || !known || known(Number(m[2]))) return null;
+  return `${file} says schema ${m[1]} v${m[2]}, newer than this version knows: it is stored as it is, and its facts read as far as its fields are the known ones'`;
 }

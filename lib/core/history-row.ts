@@ -5,8 +5,11 @@
  * `runs` (camelCase), plus what the report draws.
  *
  * Counting (the contract): a node counts once per run, with its result in the last step of the run
- * that ran it; tests are nodes whose id starts with `test.`, unit tests `unit_test.`, models
- * `model.`; sources count once per run, from the run's last sources.json.
+ * that executed it (a compile or docs generate step executes none: run-facts.ts); tests are nodes
+ * whose id starts with `test.`, unit tests `unit_test.`, models `model.`; a test listed but not
+ * executed is not counted; no-op and reused nodes count apart and have no time; freshness counts
+ * once per run, from the run's last step that checked it (its freshness.json, which has sources and
+ * models, else its sources.json).
  * @module
  */
 import { z } from 'zod';
@@ -27,6 +30,10 @@ import {
   type RunResultsFacts,
   type SourcesFacts,
   type TestCounts,
+  executed,
+  timed as hasTime,
+  zeroModels,
+  zeroTests,
 } from './run-facts.ts';
 
 /** The most of each list a row keeps: the report shows the top of each, never the whole. */
@@ -106,7 +113,10 @@ export interface RunForRow {
 
 export interface StepFacts {
   index: number;
+  /** The step's dbt sub-command (`run`, `docs generate`), or its file-name token (`docs_generate`), where known. */
+  command?: string | null;
   results: RunResultsFacts | null;
+  /** Its freshness: freshness.json's results where it has one, else sources.json's. */
   sources: SourcesFacts | null;
   coverage: CoverageSummary | null;
   /** The step has a catalog: its coverage stands for the run. */
@@ -122,10 +132,11 @@ export function historyRow(run: RunForRow, steps: readonly StepFacts[]): History
   const ordered = [...steps].sort((a, b) => a.index - b.index);
   // Each node once, with its result in the last step that ran it.
   const nodes = new Map<string, NodeResult>();
-  for (const s of ordered) for (const r of s.results?.results ?? []) nodes.set(r.id, r);
-  const tests: TestCounts = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 };
-  const unitTests: TestCounts = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 };
-  const models: ModelCounts = { success: 0, error: 0, skipped: 0 };
+  for (const s of ordered)
+    if (executed(s.command, s.results?.which)) for (const r of s.results?.results ?? []) nodes.set(r.id, r);
+  const tests: TestCounts = zeroTests();
+  const unitTests: TestCounts = zeroTests();
+  const models: ModelCounts = zeroModels();
   const failing: [string, string][] = [];
   const timed: NodeResult[] = [];
   let bytes = 0;
@@ -135,7 +146,7 @@ export function historyRow(run: RunForRow, steps: readonly StepFacts[]): History
     const kind = kindOf(r.id);
     if (kind === 'model') {
       models[modelOutcome(r.status)]++;
-      if (r.seconds !== null) timed.push(r);
+      if (r.seconds !== null && hasTime(r.status)) timed.push(r);
       if (r.bytesProcessed !== null || r.slotMs !== null) {
         costed = true;
         bytes += r.bytesProcessed ?? 0;
@@ -143,6 +154,7 @@ export function historyRow(run: RunForRow, steps: readonly StepFacts[]): History
       }
     } else if (kind === 'test' || kind === 'unit_test') {
       const outcome = testOutcome(r.status);
+      if (outcome === null) continue;
       (kind === 'test' ? tests : unitTests)[outcome]++;
       if (outcome === 'fail' || outcome === 'warn' || outcome === 'error') failing.push([r.id, r.status]);
     }
@@ -208,7 +220,7 @@ export function historyRow(run: RunForRow, steps: readonly StepFacts[]): History
     slowest: timed.slice(0, ROW_LIMITS.slowest).map((r) => [r.id, r.seconds!, r.status]),
     failingTests: failing.slice(0, ROW_LIMITS.failingTests),
     sources: sources.slice(0, ROW_LIMITS.sources),
-    modelCount: models.success + models.error + models.skipped,
+    modelCount: models.success + models.error + models.skipped + models.noop + models.reused,
   };
 }
 

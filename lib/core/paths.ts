@@ -31,8 +31,12 @@ export function runMarkerPath(runDir: string): string {
   return `${runDir}/${RUN_MARKER}`;
 }
 
+/**
+ * A step's file: its name, or its path under target/ for a nested artifact
+ * (`metadata/telemetry-4-otel.parquet`), each segment plain.
+ */
 export function artifactPath(runDir: string, step: number, fileName: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(fileName) || fileName === '.' || fileName === '..')
+  if (relativePathProblem(fileName) !== null || !fileName.split('/').every((s) => /^[A-Za-z0-9_.-]+$/.test(s)))
     throw new Error(`unsafe file name ${JSON.stringify(fileName)}`);
   return `${runDir}/step=${step}/${fileName}`;
 }

@@ -1,13 +1,24 @@
 /**
  * What a run's own results say, as the history uses them: each node's result in run_results.json
- * (status, execution time, what the adapter reports of its cost) and each source's freshness in
- * sources.json; then, per step, a small summary stored beside the artifacts (summary.json), and the
- * counts the history's contract names.
+ * (status, execution time, what the adapter reports of its cost) and each source's (and model's)
+ * freshness in sources.json or freshness.json; then, per step, a small summary stored beside the
+ * artifacts (summary.json), and the counts the history's contract names.
  *
  * dbt's statuses (https://docs.getdbt.com/reference/artifacts/run-results-json and
- * .../sources-json): models, seeds and snapshots end `success`, `error` or `skipped`; tests and unit
- * tests `pass`, `fail`, `warn`, `error` or `skipped`; a source's freshness `pass`, `warn`, `error`
- * or `runtime error`. A `runtime error` counts as error; `no-op` (dbt 1.9, nothing to run) as skipped.
+ * .../sources-json, .../freshness-json): models, seeds and snapshots end `success`, `error` or
+ * `skipped`; tests and unit tests `pass`, `fail`, `warn`, `error` or `skipped`; a freshness check
+ * `pass`, `warn`, `error` or `runtime error` (Fusion writes `Pass`, `Warn`, `Error`). A
+ * `runtime error` counts as error.
+ *
+ * Nodes that did no work are neither successes with a time of zero nor failures, and count on
+ * their own, out of every timing: `no-op` (dbt 1.10's exposures and saved queries in `dbt build`)
+ * and `reused` (dbt State's state-aware orchestration, which reuses a model, or a test that passed
+ * on the same data: Fusion writes `reused` for both, dbt 1.12 has the status for plugins).
+ *
+ * Only what was executed counts: `dbt compile`, `docs generate`, `show` and the like list every
+ * node they compiled in run_results.json with status `success`; and a test listed with `success`
+ * (a test compiled, not run: `failures` and `message` null, `adapter_response` {}) was not executed
+ * (OpenMetadata #26785; dbt's own run-results docs show executed tests as `pass`).
  * @module
  */
 import { z } from 'zod';
@@ -26,11 +37,15 @@ export interface NodeResult {
 
 export interface RunResultsFacts {
   generatedAt: string | null;
+  /** metadata.dbt_schema_version, where read. */
+  schemaVersion?: string | null;
   elapsedSeconds: number | null;
+  /** `args.which`: the command dbt says wrote the file (`run`, `compile`, `generate`, ...), where it says. */
+  which?: string | null;
   results: NodeResult[];
 }
 
-/** One source's freshness in sources.json. */
+/** One source's (or, from freshness.json, model's) freshness. */
 export interface SourceFreshness {
   id: string;
   status: string;
@@ -41,13 +56,15 @@ export interface SourceFreshness {
 
 export interface SourcesFacts {
   generatedAt: string | null;
+  /** metadata.dbt_schema_version, where read. */
+  schemaVersion?: string | null;
   results: SourceFreshness[];
 }
 
 export const MESSAGE_CHARS = 300;
 
-export type ModelCounts = { success: number; error: number; skipped: number };
-export type TestCounts = { pass: number; fail: number; warn: number; error: number; skipped: number };
+export type ModelCounts = { success: number; error: number; skipped: number; noop: number; reused: number };
+export type TestCounts = { pass: number; fail: number; warn: number; error: number; skipped: number; reused: number };
 export type FreshnessCounts = { pass: number; warn: number; error: number };
 
 export const kindOf = (id: string): 'model' | 'test' | 'unit_test' | 'seed' | 'snapshot' | 'other' => {
@@ -59,28 +76,56 @@ export const kindOf = (id: string): 'model' | 'test' | 'unit_test' | 'seed' | 's
 
 export function modelOutcome(status: string): keyof ModelCounts {
   if (status === 'error' || status === 'runtime error' || status === 'fail') return 'error';
-  if (status === 'skipped' || status === 'no-op') return 'skipped';
+  if (status === 'no-op') return 'noop';
+  if (status === 'reused') return 'reused';
+  if (status === 'skipped') return 'skipped';
   return 'success';
 }
 
-export function testOutcome(status: string): keyof TestCounts {
-  if (status === 'fail' || status === 'warn' || status === 'skipped' || status === 'pass') return status;
+/** A test's outcome, or null for a test that was listed but not executed (status `success`). */
+export function testOutcome(status: string): keyof TestCounts | null {
+  if (status === 'fail' || status === 'warn' || status === 'skipped' || status === 'pass' || status === 'reused')
+    return status;
   if (status === 'error' || status === 'runtime error') return 'error';
-  return status === 'success' ? 'pass' : 'skipped';
+  if (status === 'success') return null;
+  return status === 'no-op' ? 'skipped' : 'error';
 }
 
+/** Whether a model's time is a time it worked: not for nodes that did no work or failed to start. */
+export const timed = (status: string): boolean => {
+  const outcome = modelOutcome(status);
+  return outcome === 'success' || outcome === 'error';
+};
+
 export function freshnessOutcome(status: string): keyof FreshnessCounts {
-  return status === 'pass' ? 'pass' : status === 'warn' ? 'warn' : 'error';
+  const s = status.toLowerCase();
+  return s === 'pass' ? 'pass' : s === 'warn' ? 'warn' : 'error';
 }
+
+/** Commands whose run_results.json lists nodes compiled or catalogued, not executed, by sub-command or its token. */
+const NOT_EXECUTING = new Set(['compile', 'docs generate', 'docs_generate', 'generate', 'show', 'parse', 'list', 'ls']);
+
+/** Whether a step's results are executions: by its command, and by the `args.which` of its run_results. */
+export const executed = (command: string | null | undefined, which?: string | null): boolean =>
+  !(command && NOT_EXECUTING.has(command)) && !(which && NOT_EXECUTING.has(which.replace(/-/g, ' ')));
 
 const count = z.number().int().nonnegative();
 const seconds = z.number().nonnegative().nullable();
-export const ModelCountsSchema = z.object({ success: count, error: count, skipped: count });
-export const TestCountsSchema = z.object({ pass: count, fail: count, warn: count, error: count, skipped: count });
+/** Counts stored before no-op and reused nodes counted apart read as zero of them. */
+const since = count.default(0);
+export const ModelCountsSchema = z.object({ success: count, error: count, skipped: count, noop: since, reused: since });
+export const TestCountsSchema = z.object({
+  pass: count,
+  fail: count,
+  warn: count,
+  error: count,
+  skipped: count,
+  reused: since,
+});
 export const FreshnessCountsSchema = z.object({ pass: count, warn: count, error: count });
 
-const zeroModels = (): ModelCounts => ({ success: 0, error: 0, skipped: 0 });
-const zeroTests = (): TestCounts => ({ pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 });
+export const zeroModels = (): ModelCounts => ({ success: 0, error: 0, skipped: 0, noop: 0, reused: 0 });
+export const zeroTests = (): TestCounts => ({ pass: 0, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 });
 const zeroFreshness = (): FreshnessCounts => ({ pass: 0, warn: 0, error: 0 });
 
 /**
@@ -126,7 +171,11 @@ export type StepSummary = z.infer<typeof StepSummarySchema>;
 
 export const STEP_SUMMARY_FILE = 'summary.json';
 
-/** A step's summary from what its run_results.json and sources.json said (either may be absent). */
+/**
+ * A step's summary from what its run_results.json and its freshness (freshness.json, else
+ * sources.json) said (either may be absent). The results of a step that executed nothing (compile,
+ * docs generate) are not counted, nor listed.
+ */
 export function summarizeStep(
   step: { index: number; command: string | null },
   results: RunResultsFacts | null,
@@ -142,7 +191,8 @@ export function summarizeStep(
   };
   const models: StepSummary['models'] = [];
   const tests: StepSummary['tests'] = [];
-  for (const r of results?.results ?? []) {
+  const ran = executed(step.command, results?.which);
+  for (const r of ran ? (results?.results ?? []) : []) {
     const kind = kindOf(r.id);
     if (kind === 'model') {
       counts.models[modelOutcome(r.status)]++;
@@ -156,8 +206,9 @@ export function summarizeStep(
     } else if (kind === 'seed' || kind === 'snapshot') counts[`${kind}s`][modelOutcome(r.status)]++;
     else if (kind === 'test' || kind === 'unit_test') {
       const outcome = testOutcome(r.status);
+      if (outcome === null) continue;
       counts[kind === 'test' ? 'tests' : 'unit_tests'][outcome]++;
-      if (outcome !== 'pass') tests.push({ id: r.id, status: r.status, message: r.message });
+      if (outcome !== 'pass' && outcome !== 'reused') tests.push({ id: r.id, status: r.status, message: r.message });
     }
   }
   for (const s of sources?.results ?? []) counts.freshness[freshnessOutcome(s.status)]++;

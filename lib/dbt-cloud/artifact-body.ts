@@ -1,25 +1,44 @@
 /**
  * Every check an artifact's body passes, in one place, as it streams (nothing is held): it is as
- * long as its Content-Length, it does not stall, and a `.json` artifact is JSON: no content type
- * that rules JSON out (a proxy's HTML login page), and a first significant byte that opens a JSON
- * value. A UTF-8 byte order mark may come first (JSON's RFC 8259 lets a reader ignore it; the
- * coverage reader skips it too). A body that fails a check fails the stream with a typed error,
- * and nothing of it may be kept.
+ * long as its Content-Length, it does not stall, and it is what its name says: a `.json` artifact
+ * has no content type that rules JSON out (a proxy's HTML login page) and a first significant byte
+ * that opens a JSON value (a UTF-8 byte order mark may come first: RFC 8259 lets a reader ignore
+ * it; the readers skip it too); a `.parquet` artifact (Fusion's telemetry, served as
+ * `application/x-parquet`) has no content type that rules Parquet out and starts with its magic
+ * `PAR1`. A body that fails a check fails the stream with a typed error, and nothing of it may be
+ * kept. (That the whole body is one JSON document or one Parquet file is checked as it passes on,
+ * by lib/facts.)
  * @module
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { errorMessage } from '../core/errors.ts';
-import { ArtifactIncompleteError, ArtifactNotJsonError } from './errors.ts';
+import { ArtifactIncompleteError, ArtifactNotJsonError, ArtifactNotParquetError } from './errors.ts';
 
-/** Content types a JSON file may come with: JSON itself, none, or a generic one. */
-const JSON_TYPES = /^(application\/(.+\+)?json|text\/plain|application\/octet-stream|binary\/octet-stream)$/;
+/** What an artifact must be, from its name: JSON, Parquet, or anything (a nested SQL file). */
+export type ArtifactKind = 'json' | 'parquet' | 'any';
 
-/** Why a content type rules JSON out, or null. */
-export function contentTypeProblem(contentType: string | null): string | null {
-  if (!contentType) return null;
+export const kindOfArtifact = (path: string): ArtifactKind =>
+  path.endsWith('.json') ? 'json' : path.endsWith('.parquet') ? 'parquet' : 'any';
+
+/** Content types each kind may come with: itself, none, or a generic one. */
+const TYPES: Record<Exclude<ArtifactKind, 'any'>, RegExp> = {
+  json: /^(application\/(.+\+)?json|text\/plain|application\/octet-stream|binary\/octet-stream)$/,
+  parquet: /^(application\/(x-parquet|vnd\.apache\.parquet|parquet)|application\/octet-stream|binary\/octet-stream)$/,
+};
+
+/** Why a content type rules the kind out, or null. */
+export function contentTypeProblem(contentType: string | null, kind: ArtifactKind = 'json'): string | null {
+  if (!contentType || kind === 'any') return null;
   const media = contentType.split(';')[0]!.trim().toLowerCase();
-  return JSON_TYPES.test(media) ? null : `answered with Content-Type ${media}`;
+  return TYPES[kind].test(media) ? null : `answered with Content-Type ${media}`;
 }
+
+/** The error of a body that is not its kind. */
+export function notItsKind(kind: ArtifactKind, url: string, reason: string): Error {
+  return kind === 'parquet' ? new ArtifactNotParquetError(url, reason) : new ArtifactNotJsonError(url, reason);
+}
+
+const PAR1 = [0x50, 0x41, 0x52, 0x31];
 
 const BOM = [0xef, 0xbb, 0xbf];
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -47,8 +66,11 @@ export interface BodyChecks {
   expectedBytes: number | null;
   /** The longest silence between two chunks. */
   idleMs: number;
-  /** The body must be JSON: first byte `{` or `[` (after a byte order mark and whitespace). */
-  json: boolean;
+  /**
+   * What the body must be: JSON (first byte `{` or `[`, after a byte order mark and whitespace),
+   * Parquet (first bytes `PAR1`), or anything.
+   */
+  kind: ArtifactKind;
 }
 
 /**
@@ -59,7 +81,8 @@ export interface BodyChecks {
 export function checkedBody(source: Readable, checks: BodyChecks): Readable {
   const { url, expectedBytes, idleMs } = checks;
   let received = 0;
-  let decided = !checks.json;
+  let decided = checks.kind === 'any';
+  let magic = 0;
   let idle: NodeJS.Timeout | undefined;
   const guard = new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
@@ -70,7 +93,7 @@ export function checkedBody(source: Readable, checks: BodyChecks): Readable {
         done(new ArtifactIncompleteError(url, received, expectedBytes, 'more bytes than Content-Length'));
         return;
       }
-      if (!decided) {
+      if (!decided && checks.kind === 'json') {
         const start = jsonStart(chunk, before);
         if (start.first !== undefined) {
           decided = true;
@@ -80,6 +103,15 @@ export function checkedBody(source: Readable, checks: BodyChecks): Readable {
             return;
           }
         }
+      } else if (!decided) {
+        for (let i = 0; i < chunk.length && magic < 4; i++, magic++) {
+          if (chunk[i] !== PAR1[magic]) {
+            const text = JSON.stringify(chunk.subarray(0, 16).toString('latin1'));
+            done(new ArtifactNotParquetError(url, `it starts with ${text}, not the magic "PAR1"`));
+            return;
+          }
+        }
+        decided = magic === 4;
       }
       done(null, chunk);
     },
@@ -89,7 +121,7 @@ export function checkedBody(source: Readable, checks: BodyChecks): Readable {
         done(new ArtifactIncompleteError(url, received, expectedBytes, 'the body ended before its Content-Length'));
         return;
       }
-      done(decided ? null : new ArtifactNotJsonError(url, 'it is empty'));
+      done(decided ? null : notItsKind(checks.kind, url, received === 0 ? 'it is empty' : 'it ends before it starts'));
     },
     destroy(err, done) {
       clearTimeout(idle);

@@ -20,9 +20,8 @@ import {
   type RunRow,
 } from '../core/run.ts';
 import { ArtifactListSchema, envelope } from './api.ts';
-import { checkedBody, contentTypeProblem } from './artifact-body.ts';
+import { checkedBody, contentTypeProblem, kindOfArtifact, notItsKind } from './artifact-body.ts';
 import {
-  ArtifactNotJsonError,
   DbtCloudHttpError,
   DbtCloudNetworkError,
   DbtCloudRefusedError,
@@ -283,7 +282,8 @@ export class DbtCloudClient {
    * One artifact as a stream, checked as it passes (artifact-body.ts). 404 is `{found: false}`. The
    * stream fails with ArtifactIncompleteError if the body is shorter than its Content-Length, breaks
    * off, or stalls longer than the idle timeout; a `.json` artifact fails with ArtifactNotJsonError
-   * when it comes as another content type or does not open a JSON value.
+   * when it comes as another content type or does not open a JSON value, a `.parquet` one with
+   * ArtifactNotParquetError when it comes as another type or does not start with `PAR1`.
    */
   async getRunArtifact(runId: number, path: string, step?: number): Promise<ArtifactResult> {
     const segments = checkArtifactPath(path);
@@ -299,18 +299,18 @@ export class DbtCloudClient {
     const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     if (!response.body) throw new DbtCloudResponseError(url, 'has no body');
-    const json = path.endsWith('.json');
+    const kind = kindOfArtifact(path);
     const contentType = response.headers.get('content-type');
-    const wrongType = json ? contentTypeProblem(contentType) : null;
+    const wrongType = contentTypeProblem(contentType, kind);
     if (wrongType) {
       response.body.resume();
-      throw new ArtifactNotJsonError(url, wrongType);
+      throw notItsKind(kind, url, wrongType);
     }
     const body = checkedBody(asReadable(response.body), {
       url,
       expectedBytes: encoded ? null : contentLength,
       idleMs: this.transport.idleTimeoutMs,
-      json,
+      kind,
     });
     return {
       found: true,

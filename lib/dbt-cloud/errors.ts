@@ -156,6 +156,14 @@ export class ArtifactNotJsonError extends DbtCloudError {
   }
 }
 
+export class ArtifactNotParquetError extends DbtCloudError {
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super('ARTIFACT_NOT_PARQUET', `Artifact ${url} is not Parquet (${reason}); nothing of it is stored`);
+    this.url = url;
+  }
+}
+
 export class WaitTimeoutError extends DbtCloudError {
   constructor(runId: number, seconds: number, lastStatus: string) {
     super('WAIT_TIMEOUT', `Run ${runId} did not finish within ${seconds} s (last status: ${lastStatus})`);

@@ -9,11 +9,25 @@ import { Transform } from 'node:stream';
 import { HarvesterError } from '../core/errors.ts';
 import { JsonBoundError, JsonScanError, JsonScanner, type ObjectVisit, type Visit } from '../core/json-scan.ts';
 
+/**
+ * An artifact that is not a whole document of its kind (JSON, Parquet), or ended before it did: it
+ * is not to be stored. What a reader throws to fail the stream it reads.
+ */
+export class ArtifactContentError extends HarvesterError {}
+
 /** An artifact that is not JSON, or ended before its document did: it is not to be stored. */
-export class ArtifactJsonError extends HarvesterError {
+export class ArtifactJsonError extends ArtifactContentError {
   constructor(what: string, cause: JsonScanError) {
     super('ARTIFACT_JSON', `${what} is not a whole JSON document: ${cause.message}`, { cause, exitCode: 2 });
   }
+}
+
+/** What reads an artifact as its bytes pass: checks it, keeps what it reads, and says so once it ends. */
+export interface ArtifactReader<T> {
+  /** Throws ArtifactContentError as soon as the bytes cannot be the document. */
+  write(chunk: Uint8Array): void;
+  /** Its facts, once the whole document was read: ArtifactContentError when it was not whole. */
+  finish(): T;
 }
 
 /**
@@ -66,8 +80,8 @@ export class Interner {
   }
 }
 
-/** A reader of one artifact's facts, fed its bytes as they come. */
-export abstract class FactsReader<T> {
+/** A reader of one JSON artifact's facts, fed its bytes as they come. */
+export abstract class FactsReader<T> implements ArtifactReader<T> {
   protected readonly what: string;
   protected readonly limits: Limits;
   private readonly scanner: JsonScanner;
@@ -130,7 +144,7 @@ export type Read<T> = { facts: T } | { error: Error };
  * replaced by a proxy's page is never written. A reader that passed a bound only loses its facts:
  * `done` gets them, or the bound.
  */
-export function readThrough<T>(reader: FactsReader<T>, done: (read: Read<T>) => void = () => {}): Transform {
+export function readThrough<T>(reader: ArtifactReader<T>, done: (read: Read<T>) => void = () => {}): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, next) {
       try {
@@ -145,7 +159,7 @@ export function readThrough<T>(reader: FactsReader<T>, done: (read: Read<T>) => 
       try {
         done({ facts: reader.finish() });
       } catch (err) {
-        if (err instanceof ArtifactJsonError) {
+        if (err instanceof ArtifactContentError) {
           next(err);
           return;
         }
@@ -160,7 +174,7 @@ export function readThrough<T>(reader: FactsReader<T>, done: (read: Read<T>) => 
 export const jsonChecked = (what: string): Transform => readThrough(new JsonCheck(what));
 
 /** Reads a whole stream into a reader. */
-export async function readFacts<T>(source: AsyncIterable<unknown>, reader: FactsReader<T>): Promise<T> {
+export async function readFacts<T>(source: AsyncIterable<unknown>, reader: ArtifactReader<T>): Promise<T> {
   for await (const chunk of source)
     reader.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
   return reader.finish();

@@ -1,8 +1,12 @@
 /**
- * The facts the history needs of run_results.json and sources.json, read as they stream by: per
- * node its id, status, execution time, the adapter's bytes processed and slot milliseconds, and
- * dbt's message for a result that is not a success; per source its freshness status and lag.
- * Compiled SQL, timings and the rest are skipped at byte level.
+ * The facts the history needs of run_results.json and of sources.json or freshness.json (`dbt
+ * freshness`, dbt v2: the same entries, for models too, with `resource_type`), read as they stream
+ * by: per node its id, status, execution time, the adapter's bytes processed and slot
+ * milliseconds, and dbt's message for a result that is not a success, and which command wrote the
+ * file (`args.which`); per source or model its freshness status (lower-cased: Fusion writes `Pass`)
+ * and lag. Compiled SQL, timings and the rest are skipped at byte level. Fields a writer leaves
+ * out (Fusion's run_results.json has no `message`, `compiled` or `compiled_code` on some nodes) are
+ * null.
  * @module
  */
 import { keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
@@ -15,13 +19,14 @@ import {
 } from '../core/run-facts.ts';
 import { FactsReader, checkCount, type Limits } from './reader.ts';
 
-const ROOT = keyTable(['metadata', 'results', 'elapsed_time']);
-const METADATA = keyTable(['generated_at']);
+const ROOT = keyTable(['metadata', 'results', 'elapsed_time', 'args']);
+const METADATA = keyTable(['generated_at', 'dbt_schema_version']);
+const ARGS = keyTable(['which']);
 const RESULT = keyTable(['unique_id', 'status', 'execution_time', 'adapter_response', 'message']);
 const ADAPTER = keyTable(['bytes_processed', 'slot_ms']);
 const SOURCE = keyTable(['unique_id', 'status', 'max_loaded_at_time_ago_in_s', 'max_loaded_at']);
 
-const SUCCESSES = new Set(['success', 'pass', 'no-op']);
+const SUCCESSES = new Set(['success', 'pass', 'no-op', 'reused']);
 
 /** A number as written, or null for anything else (or a negative figure no adapter reports). */
 function amount(kind: string, text: string | undefined): number | null {
@@ -32,19 +37,23 @@ function amount(kind: string, text: string | undefined): number | null {
 
 const stringOf = (kind: string, text: string | undefined): string | null => (kind === 'string' ? (text ?? null) : null);
 
-/** A visit of the root's metadata.generated_at, into `set`. */
-function generatedAtVisit(set: (text: string | null) => void): Visit {
+/** A visit of the root's metadata: generated_at and dbt_schema_version, into `set`. */
+function metadataVisit(set: (field: 'generatedAt' | 'schemaVersion', text: string | null) => void): Visit {
   return {
     object: () => ({
       keys: METADATA,
-      member: () => ({ text: true, scalar: (kind, text) => set(stringOf(kind, text)) }),
+      member: (k) => ({
+        text: true,
+        scalar: (kind, text) => set(k === 0 ? 'generatedAt' : 'schemaVersion', stringOf(kind, text)),
+      }),
     }),
   };
 }
 
 export class RunResultsReader extends FactsReader<RunResultsFacts> {
-  private generatedAt: string | null = null;
+  private readonly meta = { generatedAt: null as string | null, schemaVersion: null as string | null };
   private elapsed: number | null = null;
+  private which: string | null = null;
   private readonly results: NodeResult[] = [];
   private cur: {
     id: string | null;
@@ -63,8 +72,15 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
     return {
       keys: ROOT,
       member: (k) => {
-        if (k === 0) return generatedAtVisit((t) => (this.generatedAt = t));
+        if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
         if (k === 2) return { text: true, scalar: (kind, text) => (this.elapsed = amount(kind, text)) };
+        if (k === 3)
+          return {
+            object: () => ({
+              keys: ARGS,
+              member: () => ({ text: true, scalar: (kind, text) => (this.which = stringOf(kind, text)) }),
+            }),
+          };
         return { array: () => ({ item: () => this.resultOpen }) };
       },
     };
@@ -121,12 +137,18 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
   };
 
   protected facts(): RunResultsFacts {
-    return { generatedAt: this.generatedAt, elapsedSeconds: this.elapsed, results: this.results };
+    return {
+      generatedAt: this.meta.generatedAt,
+      schemaVersion: this.meta.schemaVersion,
+      elapsedSeconds: this.elapsed,
+      which: this.which,
+      results: this.results,
+    };
   }
 }
 
 export class SourcesReader extends FactsReader<SourcesFacts> {
-  private generatedAt: string | null = null;
+  private readonly meta = { generatedAt: null as string | null, schemaVersion: null as string | null };
   private readonly results: SourceFreshness[] = [];
   private cur: SourceFreshness = { id: '', status: '', lagSeconds: null, maxLoadedAt: null };
 
@@ -138,7 +160,7 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
     return {
       keys: ROOT,
       member: (k) => {
-        if (k === 0) return generatedAtVisit((t) => (this.generatedAt = t));
+        if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
         if (k === 1) return { array: () => ({ item: () => this.sourceOpen }) };
         return null;
       },
@@ -147,7 +169,8 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
 
   private readonly fieldVisits: readonly Visit[] = [
     { text: true, scalar: (kind, text) => (this.cur.id = stringOf(kind, text) ?? '') },
-    { text: true, scalar: (kind, text) => (this.cur.status = stringOf(kind, text) ?? '') },
+    // Fusion writes Pass, Warn and Error; dbt Core pass, warn, error and runtime error.
+    { text: true, scalar: (kind, text) => (this.cur.status = (stringOf(kind, text) ?? '').toLowerCase()) },
     { text: true, scalar: (kind, text) => (this.cur.lagSeconds = amount(kind, text)) },
     { text: true, scalar: (kind, text) => (this.cur.maxLoadedAt = stringOf(kind, text)) },
   ];
@@ -170,6 +193,6 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
   };
 
   protected facts(): SourcesFacts {
-    return { generatedAt: this.generatedAt, results: this.results };
+    return { generatedAt: this.meta.generatedAt, schemaVersion: this.meta.schemaVersion, results: this.results };
   }
 }

@@ -8,7 +8,13 @@ import { Readable, Writable, pipeline } from 'node:stream';
 import { pipeline as pipelineDone } from 'node:stream/promises';
 import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
-import { CORE_ARTIFACTS, planArtifacts, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
+import {
+  CORE_ARTIFACTS,
+  planArtifacts,
+  schemaWarning,
+  type ArtifactChoice,
+  type PlannedFile,
+} from '../core/artifacts.ts';
 import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../core/history-row.ts';
 import { artifactPath, historyRowPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { drain } from '../core/pool.ts';
@@ -19,10 +25,18 @@ import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS } from '../core/time.ts';
 import { CatalogReader } from '../facts/catalog.ts';
 import { ManifestReader } from '../facts/manifest.ts';
-import { JsonCheck, readThrough, type FactsReader, type Read } from '../facts/reader.ts';
+import { JsonCheck, readThrough, type ArtifactReader, type Read } from '../facts/reader.ts';
 import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
+import { kindOfArtifact } from '../dbt-cloud/artifact-body.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
-import { ArtifactNotJsonError, DbtCloudAuthError, DbtCloudHttpError } from '../dbt-cloud/errors.ts';
+import {
+  ArtifactNotJsonError,
+  ArtifactNotParquetError,
+  DbtCloudAuthError,
+  DbtCloudHttpError,
+} from '../dbt-cloud/errors.ts';
+import { storedContentType } from '../facts/checked.ts';
+import { ParquetCheck } from '../facts/parquet.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../storage/index.ts';
 
@@ -217,6 +231,8 @@ interface StepRead {
   catalog?: Read<CatalogFacts>;
   results?: Read<RunResultsFacts>;
   sources?: Read<SourcesFacts>;
+  /** freshness.json (`dbt freshness`): sources and models, read over sources.json where a step has both. */
+  freshness?: Read<SourcesFacts>;
   /** Only a `docs generate` step's catalog is read for coverage. */
   tables: boolean;
 }
@@ -290,11 +306,18 @@ function observer(ctx: HarvestContext, coverage: Map<number, StepRead>, step: Db
     };
   if (file === 'sources.json')
     return { reader: () => new SourcesReader(file), done: (read) => (entry().sources = read as Read<SourcesFacts>) };
+  if (file === 'freshness.json')
+    return {
+      reader: () => new SourcesReader(file),
+      done: (read) => (entry().freshness = read as Read<SourcesFacts>),
+    };
+  // Fusion's telemetry: stored only when it is one whole Parquet file.
+  if (kindOfArtifact(file) === 'parquet') return { reader: () => new ParquetCheck(file), done: () => {}, facts: false };
   return { reader: () => new JsonCheck(file), done: () => {}, facts: false };
 }
 
 interface Observe {
-  reader: () => FactsReader<unknown>;
+  reader: () => ArtifactReader<unknown>;
   done: (read: Read<unknown>) => void;
   /** Whether the step's summaries need what the reader reads (false: the file is only checked). */
   facts?: false;
@@ -329,6 +352,19 @@ async function writeSummaries(
     tally.bytes += written;
     return null;
   };
+  // A schema newer than this version knows: stored as it is, said once per run.
+  const newer = new Set<string>();
+  const schema = (file: string, read: Read<{ schemaVersion?: string | null }> | undefined) => {
+    const warning = read && 'facts' in read ? schemaWarning(file, read.facts.schemaVersion) : null;
+    if (warning) newer.add(warning);
+  };
+  for (const r of reads.values()) {
+    schema('manifest.json', r.manifest);
+    schema('run_results.json', r.results);
+    schema('sources.json', r.sources);
+    schema('freshness.json', r.freshness);
+  }
+  for (const warning of newer) log.warn(warning);
   for (const step of [...steps].sort((a, b) => a.index - b.index)) {
     const r = reads.get(step.index);
     if (!r) continue;
@@ -342,13 +378,20 @@ async function writeSummaries(
       if (failed) return failed;
     }
     const results = factsOf(step.index, 'run results', r.results);
-    const sources = factsOf(step.index, 'source freshness', r.sources);
+    const sources = factsOf(step.index, 'freshness', r.freshness) ?? factsOf(step.index, 'source freshness', r.sources);
     if (results || sources) {
       const summary = summarizeStep({ index: step.index, command: step.subcommand }, results, sources);
       const failed = await write(step.index, STEP_SUMMARY_FILE, `${JSON.stringify(summary)}\n`);
       if (failed) return failed;
     }
-    facts.push({ index: step.index, results, sources, coverage, catalog: catalog !== null });
+    facts.push({
+      index: step.index,
+      command: step.subcommand,
+      results,
+      sources,
+      coverage,
+      catalog: catalog !== null,
+    });
   }
   return { facts };
 }
@@ -391,8 +434,9 @@ async function fetchToStore(
     try {
       artifact = await ctx.client.getRunArtifact(runId, file, step);
     } catch (err) {
-      // The client retried what HTTP can retry; an answer that is not JSON (a proxy's page) is tried again here.
-      if (!(err instanceof ArtifactNotJsonError)) throw err;
+      // The client retried what HTTP can retry; an answer that is not what it should be (a proxy's
+      // page, a maintenance page answered 200) is tried again here.
+      if (!(err instanceof ArtifactNotJsonError) && !(err instanceof ArtifactNotParquetError)) throw err;
       await again(attempt, err);
       continue;
     }
@@ -411,7 +455,7 @@ async function fetchToStore(
       // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.
       pipeline(artifact.body, seen, () => {});
       const written = await ctx.store.write(path, seen, {
-        contentType: 'application/json',
+        contentType: storedContentType(file),
         size: artifact.contentLength,
       });
       // Stored before (by a harvest killed before the run's _run.json), so the store did not read

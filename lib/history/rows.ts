@@ -1,6 +1,7 @@
 /**
  * Rows of runs stored before the history rollup existed: the runs of a destination's tree, and a
- * run's row computed from its stored files (`_run.json`, each step's run results and freshness,
+ * run's row computed from its stored files (`_run.json`, each step's run results and freshness
+ * (freshness.json, else sources.json),
  * and its coverage summary, itself computed from the stored manifest and catalog where the run has
  * none), as the harvester would have made it.
  * @module
@@ -79,7 +80,15 @@ export async function rowOfStoredRun(reader: ObjectReader, run: StoredRun, onRea
     const dir = `${run.folder}/step=${index}`;
     const resultsFile = [...files].find((f) => f.endsWith('run_results.json'));
     const results = resultsFile ? await read(`${dir}/${resultsFile}`, (w) => new RunResultsReader(w)) : null;
-    const sources = files.has('sources.json') ? await read(`${dir}/sources.json`, (w) => new SourcesReader(w)) : null;
+    // The step's freshness: freshness.json (dbt freshness: sources and models) over sources.json.
+    const freshnessFile = files.has('freshness.json')
+      ? 'freshness.json'
+      : files.has('sources.json')
+        ? 'sources.json'
+        : null;
+    const sources = freshnessFile ? await read(`${dir}/${freshnessFile}`, (w) => new SourcesReader(w)) : null;
+    // The command, from the stored name of its results (<command>_run_results.json).
+    const command = resultsFile ? resultsFile.slice(0, -'_run_results.json'.length) || null : null;
     let coverage: CoverageSummary | null = null;
     const catalog = files.has('catalog.json') && files.has('manifest.json');
     if (standing?.[0] === index) {
@@ -99,7 +108,7 @@ export async function rowOfStoredRun(reader: ObjectReader, run: StoredRun, onRea
         };
       }
     }
-    facts.push({ index, results, sources, coverage, catalog });
+    facts.push({ index, command, results, sources, coverage, catalog });
   }
   return historyRow(meta, facts);
 }

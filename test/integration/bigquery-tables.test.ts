@@ -318,3 +318,37 @@ describe('the BigQuery external tables over what the harvester stores', () => {
     expect(checked).toBeGreaterThan(50);
   });
 });
+
+describe('telemetry_table = true (once Fusion runs with telemetry are stored)', () => {
+  it("reads every telemetry file the harvester stored, as Parquet, partitioned like the step's files", async () => {
+    const standIns = await startStandIns();
+    let table: Record<string, unknown> | undefined;
+    try {
+      const run = await planTerraform({ standIns, vars: { telemetry_table: 'true' } });
+      expect(run.ok, run.output).toBe(true);
+      table = plannedResources(run.plan!).find(
+        (r) => r.address === 'google_bigquery_table.fusion_telemetry[0]',
+      )?.values;
+    } finally {
+      await standIns.close();
+    }
+    expect(table).toBeDefined();
+    const ext = (table!['external_data_configuration'] as Record<string, unknown>[])[0]!;
+    expect(ext['source_format']).toBe('PARQUET');
+    expect(ext['autodetect']).toBe(true);
+    const hive = (
+      ext['hive_partitioning_options'] as { source_uri_prefix: string; require_partition_filter: boolean }[]
+    )[0]!;
+    expect(hive.require_partition_filter).toBe(true);
+    const files = await filesOf((ext['source_uris'] as string[])[0]!);
+    const telemetry = (await listFiles(out)).filter((f) => /\/metadata\/telemetry-\d+-otel\.parquet$/.test(f));
+    expect(telemetry.length).toBeGreaterThan(3);
+    expect(files).toEqual(telemetry);
+    for (const f of files) {
+      const keys = partitionsOf(hive.source_uri_prefix, f);
+      expect(keys, f).not.toBeNull();
+      expect(f).toContain(`/step=${keys!['step']}/metadata/telemetry-${keys!['step']}-otel.parquet`);
+      expect((await readFile(join(out, f))).subarray(0, 4).toString('latin1')).toBe('PAR1');
+    }
+  }, 120_000);
+});

@@ -230,7 +230,9 @@ describe('the CLI harvest under faults', () => {
     const logged = fake.requests.length;
     const stall = fake.inject({
       kind: 'artifact',
-      skip: 30,
+      // A manifest: always larger than the bytes sent before the stall.
+      file: 'manifest.json',
+      skip: 10,
       times: 1,
       fault: { type: 'stall', afterBytes: STALL_AFTER },
     });

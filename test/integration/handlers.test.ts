@@ -7,7 +7,6 @@ import { handleDispatchHourly } from '../../lib/cloud/dispatch-hourly.ts';
 import { handleHarvestRun } from '../../lib/cloud/harvest-run.ts';
 import type { CloudRequest } from '../../lib/cloud/http.ts';
 import type { RunPublisher } from '../../lib/cloud/publisher.ts';
-import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { RunMessage } from '../../lib/core/messages.ts';
 import { WHOLE_ACCOUNT } from '../../lib/core/scope.ts';
 import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
@@ -238,7 +237,7 @@ describe('backfill', () => {
 });
 
 describe('harvestRun', () => {
-  const ctx = () => ({ client, store: new LocalFolder(dir), artifacts: DEFAULT_ARTIFACTS, logger: silentLogger });
+  const ctx = () => ({ client, store: new LocalFolder(dir), artifacts: 'all' as const, logger: silentLogger });
   const push = (data: unknown, messageId = 'm-1') => ({
     message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId },
     subscription: 'projects/p/subscriptions/s',

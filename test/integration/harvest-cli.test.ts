@@ -189,8 +189,10 @@ describe('retrieve-artifacts-time-interval into Cloud Storage', () => {
         continue;
       }
       expect(await storedProblem(fake.account, want, o.data!), o.name).toBeNull();
-      expect(o.contentType).toContain('application/json');
+      // Fusion's telemetry is Parquet, the rest JSON.
+      expect(o.contentType).toContain(o.name.endsWith('.parquet') ? 'application/x-parquet' : 'application/json');
     }
+    expect(objects.some((o) => /\/step=\d+\/metadata\/telemetry-\d+-otel\.parquet$/.test(o.name))).toBe(true);
     const generations = objects.map((o) => o.generation);
     const again = await cli([...ARGS, '--gcs-bucket-name', 'harvest-bucket', '--output-folder', 'dbt/history'], env);
     expect(again.code).toBe(0);
@@ -287,8 +289,15 @@ describe('retrieve-run-artifacts', () => {
     const out = join(work, `run-${run.id}`);
     const result = await cli(['retrieve-run-artifacts', '--run-id', String(run.id), '--output-folder', out], env);
     expect(result.code, result.stderr).toBe(0);
-    // Each top-level JSON artifact of the run, under dbt's own name, from the last step that has it.
-    const names = [...new Set(run.steps.flatMap((s) => s.files.filter((f) => /^[^/]+\.json$/.test(f))))].sort();
+    // Each top-level JSON artifact of the run, under dbt's own name, from the last step that has it,
+    // and a Fusion run's telemetry under its own path.
+    const names = [
+      ...new Set(
+        run.steps.flatMap((s) =>
+          s.files.filter((f) => /^[^/]+\.json$/.test(f) || /^metadata\/telemetry-\d+-otel\.parquet$/.test(f)),
+        ),
+      ),
+    ].sort();
     expect(await listFiles(out)).toEqual(names);
     for (const name of names) {
       const last = [...run.steps].reverse().find((s) => s.files.includes(name))!;

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
 import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
 import { LocalFolder } from '../../lib/storage/local.ts';
-import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { clientFor, fakeCloud } from '../helpers.ts';
 import { expectedTree, listFiles, runFolder } from '../expected.ts';
@@ -17,7 +16,7 @@ let ctx: HarvestContext & { client: DbtCloudClient };
 beforeAll(async () => {
   fake = await fakeCloud();
   dir = await mkdtemp(join(tmpdir(), 'harvest-run-'));
-  ctx = { client: clientFor(fake), store: new LocalFolder(dir), artifacts: DEFAULT_ARTIFACTS };
+  ctx = { client: clientFor(fake), store: new LocalFolder(dir), artifacts: 'all' };
 });
 afterAll(async () => {
   ctx.client.close();

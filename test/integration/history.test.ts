@@ -64,8 +64,9 @@ describe('history', () => {
       expect(['success', 'error', 'cancelled']).toContain(r['status']);
       expect(r['durationSeconds'] === null || (r['durationSeconds'] as number) >= 0).toBe(true);
       expect(r['queuedSeconds'] === null || (r['queuedSeconds'] as number) >= 0).toBe(true);
-      counts(r['tests'], ['pass', 'fail', 'warn', 'error', 'skipped']);
-      counts(r['models'], ['success', 'error', 'skipped']);
+      // The contract's counts, and nodes that did no work counted apart (no-op, reused).
+      counts(r['tests'], ['pass', 'fail', 'warn', 'error', 'skipped', 'reused']);
+      counts(r['models'], ['success', 'error', 'skipped', 'noop', 'reused']);
       counts(r['freshness'], ['pass', 'warn', 'error']);
     }
     // In time order, and each the row the harvester stored for it.

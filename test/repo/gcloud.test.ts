@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -145,8 +145,15 @@ describe.runIf(gcloud)('gcloud commands, parsed by the real gcloud offline', () 
     }
   }, 300_000);
 
-  it('parses every gcloud command of the README, in its code blocks and its text', async () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('parses every gcloud command of the README and docs/, in their code blocks and their text', async () => {
+    const readme = [
+      'README.md',
+      ...readdirSync('docs')
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ]
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     // Code blocks, and commands quoted inline in the text.
     const inline = [...readme.matchAll(/`(gcloud [^`]+)`/g)].map((m) => m[1]!);
     const commands = [...codeBlocks(readme, ['sh', 'bash']).flatMap(gcloudCommandsIn), ...inline];

@@ -11,7 +11,7 @@ import { positiveInt } from '../../config/values.ts';
 import { planArtifacts } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
-import { jsonChecked } from '../../facts/reader.ts';
+import { checkedArtifact, storedContentType } from '../../facts/checked.ts';
 import { LocalFolder } from '../../storage/local.ts';
 import { arg, dbtCloud, clientOptions, commandConfig, defineCommand } from '../command.ts';
 
@@ -33,9 +33,10 @@ export const retrieveRunArtifacts = defineCommand({
   summary: "fetch one run's artifacts by its id, as dbt left them in target/",
   usage: `--run-id R --output-folder DIR [--step N] [--artifact NAME ...]`,
   description: `Writes the run's artifacts into DIR under their own names (manifest.json, run_results.json,
-catalog.json, sources.json, semantic_manifest.json, ...): each from the last step of the run that wrote
-it, or from step N. Without --artifact, every top-level JSON artifact the run has. Each file is checked
-to be one whole JSON document and replaces a file of the same name only once it is.
+catalog.json, sources.json, freshness.json, semantic_manifest.json, ..., and a Fusion run's
+metadata/telemetry-<step>-otel.parquet): each from the last step of the run that wrote it, or from step N.
+Without --artifact, every top-level JSON artifact the run has, and its telemetry. Each file is checked
+to be one whole JSON document (or Parquet file) and replaces a file of the same name only once it is.
 Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a run id that does not exist.`,
   dbtCloud: true,
   settings: [],
@@ -88,9 +89,9 @@ Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a
         for (const c of candidates) {
           const artifact = await client.getRunArtifact(runId, file, c.step.index);
           if (!artifact.found) continue;
-          const checked = jsonChecked(file);
+          const checked = checkedArtifact(file);
           pipeline(artifact.body, checked, () => {});
-          const result = await folder.write(file, checked, { contentType: 'application/json', replace: true });
+          const result = await folder.write(file, checked, { contentType: storedContentType(file), replace: true });
           written.push({ file, step: c.step.index, bytes: result.bytes });
           done = true;
           break;

@@ -89,9 +89,9 @@ describe('a run’s history row', () => {
       queuedSeconds: 30.5,
       href: RUN.href,
       failedStep: { index: 5, name: 'Invoke dbt with `dbt test`' },
-      tests: { pass: 2, fail: 0, warn: 0, error: 1, skipped: 0 },
-      unitTests: { pass: 1, fail: 0, warn: 0, error: 0, skipped: 0 },
-      models: { success: 1, error: 1, skipped: 1 },
+      tests: { pass: 2, fail: 0, warn: 0, error: 1, skipped: 0, reused: 0 },
+      unitTests: { pass: 1, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 },
+      models: { success: 1, error: 1, skipped: 1, noop: 0, reused: 0 },
       // A runtime error counts as error; the earlier step's sources.json is not the run's.
       freshness: { pass: 1, warn: 1, error: 1 },
       cost: { bytesProcessed: 1500, slotMs: 30 },
@@ -112,5 +112,96 @@ describe('a run’s history row', () => {
     expect(historyRow(runForRow({ ...RUN, href: 'javascript:alert(1)' }), []).href).toBeNull();
     expect(() => runForRow({ ...RUN, job_definition_id: 'x' })).toThrow(/_run.json.job_definition_id/);
     expect(() => runForRow({ ...RUN, finished_at: 'yesterday' })).toThrow(/finished_at "yesterday" is not a time/);
+  });
+
+  it('counts no-op and reused nodes apart and out of the timings, and only what was executed', () => {
+    const run = runForRow({ ...RUN, status: 10 });
+    const row = historyRow(run, [
+      {
+        index: 4,
+        command: 'build',
+        results: {
+          generatedAt: null,
+          elapsedSeconds: 10,
+          which: 'build',
+          results: [
+            node('model.p.a', 'success', 12),
+            node('model.p.reused', 'reused', 30, { message: 'No new changes on any upstreams' }),
+            node('model.p.noop', 'no-op', 0),
+            node('test.p.ran', 'pass'),
+            node('test.p.cached', 'reused'),
+            // Compiled, not run: failures and message null, listed as a success.
+            node('test.p.compiled', 'success', 0.01),
+            node('model.p.failed', 'error', 3),
+          ],
+        },
+        sources: null,
+        coverage: null,
+        catalog: false,
+      },
+      // docs generate lists every node it compiled, each a success: not executions.
+      {
+        index: 5,
+        command: 'docs generate',
+        results: {
+          generatedAt: null,
+          elapsedSeconds: 4,
+          which: 'generate',
+          results: [node('model.p.failed', 'success', 0.2), node('test.p.never', 'success', 0.01)],
+        },
+        sources: null,
+        coverage: null,
+        catalog: false,
+      },
+    ]);
+    expect(row.models).toEqual({ success: 1, error: 1, skipped: 0, noop: 1, reused: 1 });
+    expect(row.tests).toEqual({ pass: 1, fail: 0, warn: 0, error: 0, skipped: 0, reused: 1 });
+    expect(row.slowest).toEqual([
+      ['model.p.a', 12, 'success'],
+      ['model.p.failed', 3, 'error'],
+    ]);
+    expect(row.modelCount).toBe(4);
+    // The same results read back from stored files, the command known only from args.which.
+    const fromFiles = historyRow(run, [
+      {
+        index: 5,
+        results: { generatedAt: null, elapsedSeconds: 1, which: 'compile', results: [node('model.p.x', 'success')] },
+        sources: null,
+        coverage: null,
+        catalog: false,
+      },
+    ]);
+    expect(fromFiles.models.success).toBe(0);
+  });
+
+  it("counts freshness from the run's last step that checked it: freshness.json's sources and models, any capitalisation", () => {
+    const row = historyRow(runForRow({ ...RUN, status: 10 }), [
+      {
+        index: 4,
+        command: 'freshness',
+        results: null,
+        sources: {
+          generatedAt: null,
+          results: [
+            { id: 'model.p.orders', status: 'pass', lagSeconds: 7200, maxLoadedAt: null },
+            { id: 'source.p.raw.orders', status: 'warn', lagSeconds: 90_000, maxLoadedAt: null },
+            { id: 'model.p.payments', status: 'Error', lagSeconds: 400_000, maxLoadedAt: null },
+          ],
+        },
+        coverage: null,
+        catalog: false,
+      },
+    ]);
+    expect(row.freshness).toEqual({ pass: 1, warn: 1, error: 1 });
+    expect(row.sources.map(([id]) => id)).toEqual(['model.p.payments', 'source.p.raw.orders', 'model.p.orders']);
+  });
+
+  it('reads rows stored before no-op and reused nodes counted apart', () => {
+    const old = { ...historyRow(runForRow(RUN), steps) } as Record<string, unknown>;
+    old['models'] = { success: 1, error: 1, skipped: 1 };
+    old['tests'] = { pass: 2, fail: 0, warn: 0, error: 1, skipped: 0 };
+    const parsed = HistoryRowSchema.parse(old);
+    expect(parsed.models).toEqual({ success: 1, error: 1, skipped: 1, noop: 0, reused: 0 });
+    expect(parsed.tests.reused).toBe(0);
   });
 });

@@ -29,9 +29,23 @@ describe('object paths', () => {
     expect(runDirectory(place(mk(1, '2022-06-01T09:00:00Z')))).toBe('date=2022-06-01/hour=09/job_id=30/run_id=1');
   });
 
-  it('refuses file names that could leave the run folder', () => {
-    for (const name of ['../x.json', 'a/b.json', '..', '.', 'x\0.json'])
-      expect(() => artifactPath('d', 1, name)).toThrow(/unsafe/);
+  it('refuses file names that could leave the run folder; a nested artifact keeps its path under the step', () => {
+    for (const name of [
+      '../x.json',
+      'a/../b.json',
+      '/abs.json',
+      'a//b.json',
+      'a/',
+      '..',
+      '.',
+      'x\0.json',
+      'a\\b',
+      'a/b c',
+    ])
+      expect(() => artifactPath('d', 1, name), name).toThrow(/unsafe/);
+    expect(artifactPath('d', 4, 'metadata/telemetry-4-otel.parquet')).toBe(
+      'd/step=4/metadata/telemetry-4-otel.parquet',
+    );
   });
 });
 

@@ -63,6 +63,7 @@ describe('run results and freshness as they stream', () => {
     expect(facts).toEqual({
       generatedAt: '2026-11-01T10:00:00Z',
       elapsedSeconds: 20.1,
+      which: 'build',
       results: [
         {
           id: 'model.shop.orders',

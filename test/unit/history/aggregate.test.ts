@@ -20,9 +20,9 @@ function row(at: string, over: Partial<HistoryRow> = {}): HistoryRow {
     trigger: null,
     gitBranch: null,
     failedStep: null,
-    tests: { pass: 10, fail: 0, warn: 0, error: 0, skipped: 0 },
-    unitTests: { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0 },
-    models: { success: 5, error: 0, skipped: 0 },
+    tests: { pass: 10, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 },
+    unitTests: { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 },
+    models: { success: 5, error: 0, skipped: 0, noop: 0, reused: 0 },
     freshness: { pass: 0, warn: 0, error: 0 },
     coverage: null,
     cost: null,
@@ -65,7 +65,7 @@ describe('the history’s figures', () => {
       agg.add(
         row(day(d), {
           failingTests: failing,
-          tests: { pass: 10 - failing.length, fail: failing.length, warn: 0, error: 0, skipped: 0 },
+          tests: { pass: 10 - failing.length, fail: failing.length, warn: 0, error: 0, skipped: 0, reused: 0 },
         }),
       );
     }
@@ -83,7 +83,7 @@ describe('the history’s figures', () => {
       agg.add(
         row(day(d), {
           failingTests: ran ? [['test.p.always', 'fail']] : [],
-          tests: { pass: ran ? 3 : 8, fail: ran ? 1 : 0, warn: 0, error: 0, skipped: 0 },
+          tests: { pass: ran ? 3 : 8, fail: ran ? 1 : 0, warn: 0, error: 0, skipped: 0, reused: 0 },
         }),
       );
     }
