@@ -13,7 +13,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { summarize, type CatalogFacts, type ManifestFacts, type ManifestTable } from '../lib/core/coverage.ts';
+import { summarize, type CatalogFacts, type ManifestFacts, type ManifestTable } from '../lib/coverage/coverage.ts';
 import { historyRow, runForRow, type StepFacts } from '../lib/core/history-row.ts';
 import { HISTORY_ROOT, historyRowPath, runDirectory } from '../lib/core/paths.ts';
 import { STEP_SUMMARY_FILE, summarizeStep, type NodeResult, type SourceFreshness } from '../lib/core/run-facts.ts';

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 
-export const JSON_SKIP_SOURCE = fileURLToPath(new URL('../lib/core/json-skip.wat', import.meta.url));
-export const JSON_SKIP_MODULE = fileURLToPath(new URL('../lib/core/json-skip-wasm.ts', import.meta.url));
+export const JSON_SKIP_SOURCE = fileURLToPath(new URL('../lib/json/json-skip.wat', import.meta.url));
+export const JSON_SKIP_MODULE = fileURLToPath(new URL('../lib/json/json-skip-wasm.ts', import.meta.url));
 
 export async function assembleJsonSkip(): Promise<Uint8Array> {
   const module = (await wabt()).parseWat('json-skip.wat', readFileSync(JSON_SKIP_SOURCE, 'utf8'), { simd: true });

@@ -9,7 +9,7 @@ import { peakRssMb } from './peak-rss.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../lib/cli/run.ts';
+import { runCli } from '../lib/cli/cli.ts';
 import { CatalogReader } from '../lib/facts/catalog.ts';
 import { ManifestReader } from '../lib/facts/manifest.ts';
 import { readFacts } from '../lib/facts/reader.ts';

@@ -4,7 +4,7 @@
  */
 import { peakRssMb } from './peak-rss.ts';
 import { parseArgs } from 'node:util';
-import { runCli } from '../lib/cli/run.ts';
+import { runCli } from '../lib/cli/cli.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, out: { type: 'string' } } });
 let stderr = '';

@@ -7,7 +7,7 @@ import { peakRssMb } from './peak-rss.ts';
 import { parseArgs } from 'node:util';
 import { tuneForSmallInstances } from '../lib/config/runtime.ts';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
-import { harvestRun } from '../lib/harvest/run.ts';
+import { harvestRun } from '../lib/harvest/run-harvest.ts';
 import { LocalFolder } from '../lib/storage/local.ts';
 
 const { values } = parseArgs({

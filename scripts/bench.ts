@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { DbtCloudClient } from '../lib/dbt-cloud/client.ts';
 import { DEFAULT_ARTIFACTS, OPTIONS } from '../lib/config/options.ts';
-import { ARTIFACT_CONCURRENCY, harvestRun } from '../lib/harvest/run.ts';
+import { ARTIFACT_CONCURRENCY, harvestRun } from '../lib/harvest/run-harvest.ts';
 import { harvestWindow } from '../lib/harvest/window.ts';
 import { LocalFolder } from '../lib/storage/local.ts';
 import { startFakeDbtCloud, type FakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';

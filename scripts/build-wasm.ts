@@ -1,7 +1,7 @@
 /**
- * Assembles lib/core/json-skip.wat into lib/core/json-skip-wasm.ts (the module's bytes, base64),
+ * Assembles lib/json/json-skip.wat into lib/json/json-skip-wasm.ts (the module's bytes, base64),
  * which is committed: the CLI and the functions load it from there, with nothing to build or ship
- * beside the JavaScript. test/unit/core/json-skip.test.ts fails when the two disagree.
+ * beside the JavaScript. test/unit/json/json-skip.test.ts fails when the two disagree.
  *
  *   npm run build:wasm
  */

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '../harness/browser.ts';
 import { writeHistoryDemo } from '../harness/history-demo.ts';
-import { runCli } from '../lib/cli/run.ts';
+import { runCli } from '../lib/cli/cli.ts';
 
 const { values } = parseArgs({
   options: { out: { type: 'string', default: 'docs/history-report.png' }, full: { type: 'boolean', default: false } },

@@ -1,4 +1,4 @@
-import { runCli } from '../lib/cli/run.ts';
+import { runCli } from '../lib/cli/cli.ts';
 
 /** Runs the CLI in this process and captures what it prints; relative paths resolve in `cwd`. */
 export async function cli(

@@ -10,7 +10,7 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config, type ConfigFor, type ConfigSources, type Need } from '../config/load.ts';
 import { OPTIONS, type OptionKey, type OptionSpec } from '../config/options.ts';
-import type { TextSchema } from '../config/values.ts';
+import type { TextSchema } from '../config/text-values.ts';
 import type { connectDbtCloud } from '../harvest/connect.ts';
 import { createLogger, type Logger } from '../log.ts';
 

@@ -5,7 +5,7 @@
  * says where the user was in INIT_CWD.
  * @module
  */
-import { runCli } from './run.ts';
+import { runCli } from './cli.ts';
 
 // Output piped into a reader that stops early (`| head`): the reader is done, and so are we.
 for (const stream of [process.stdout, process.stderr])

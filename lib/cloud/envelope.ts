@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { zodIssues } from '../core/errors.ts';
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 const PushEnvelopeSchema = z.object({
   message: z.object({

@@ -7,7 +7,7 @@ import type { ConfigFor } from '../config/load.ts';
 import { errorMessage } from '../core/errors.ts';
 import { RunMessageSchema } from '../core/messages.ts';
 import { connectDbtCloud } from '../harvest/connect.ts';
-import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run.ts';
+import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run-harvest.ts';
 import type { Logger } from '../log.ts';
 import { openStore } from '../storage/index.ts';
 import { unwrapPush } from './envelope.ts';

@@ -3,7 +3,7 @@
  * headers, the raw body) and a reply (status and a JSON body).
  * @module
  */
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 export interface CloudRequest {
   method: string;

@@ -12,7 +12,7 @@
 import type { ConfigFor } from '../config/load.ts';
 import { zodIssues } from '../core/errors.ts';
 import type { RunMessage } from '../core/messages.ts';
-import { RunStatus } from '../core/run.ts';
+import { RunStatus } from '../core/run-model.ts';
 import { outsideBecause, type Scope } from '../core/scope.ts';
 import {
   RUN_END_EVENTS,

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { parseDestination, type Destination } from '../core/destination.ts';
 import { ACCESS_URL_WHERE, parseBaseUrl } from './host.ts';
-import { boolText, fromParser, jobIdList, positiveInt } from './values.ts';
+import { boolText, fromParser, jobIdList, positiveInt } from './text-values.ts';
 
 /** The four artifacts dbt documents for every project (an allow-list tests and benchmarks name). */
 export const DEFAULT_ARTIFACTS = ['manifest.json', 'catalog.json', 'run_results.json', 'sources.json'] as const;

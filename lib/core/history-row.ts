@@ -13,9 +13,9 @@
  * @module
  */
 import { z } from 'zod';
-import type { CoverageSummary } from './coverage.ts';
+import type { CoverageSummary } from './coverage-summary.ts';
 import { zodIssues } from './errors.ts';
-import { dbtId } from './run.ts';
+import { dbtId } from './run-model.ts';
 import {
   FreshnessCountsSchema,
   ModelCountsSchema,

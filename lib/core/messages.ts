@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from 'zod';
-import { dbtId, dbtTimestamp, type Run } from './run.ts';
+import { dbtId, dbtTimestamp, type Run } from './run-model.ts';
 import { formatWindow, type Window } from './time.ts';
 
 export const RUN_MESSAGE_SOURCES = ['hourly', 'backfill', 'webhook', 'manual'] as const;

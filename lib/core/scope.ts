@@ -5,7 +5,7 @@
  * others accept too.
  * @module
  */
-import { RunStatus, type RunRow } from './run.ts';
+import { RunStatus, type RunRow } from './run-model.ts';
 
 export interface Scope {
   readonly projectId?: number;

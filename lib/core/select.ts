@@ -4,7 +4,7 @@
  * filtering is not trusted.
  * @module
  */
-import type { RunRow } from './run.ts';
+import type { RunRow } from './run-model.ts';
 import { runInScope, type Scope } from './scope.ts';
 import { inWindow, type Window } from './time.ts';
 

@@ -2,7 +2,7 @@
  * Which run steps invoked dbt, and with which sub-command: the pure part of harvesting one run.
  * @module
  */
-import type { Run } from './run.ts';
+import type { Run } from './run-model.ts';
 
 export interface DbtStep {
   /** The step's own index (1-based), used as `?step=` and in the object path. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from 'zod';
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 export const StatusBlock = z.looseObject({
   code: z.number().int().optional(),

@@ -12,7 +12,7 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { errorMessage } from '../core/errors.ts';
-import { ArtifactIncompleteError, ArtifactNotJsonError, ArtifactNotParquetError } from './errors.ts';
+import { ArtifactIncompleteError, ArtifactNotJsonError, ArtifactNotParquetError } from './dbt-cloud-errors.ts';
 
 /** What an artifact must be, from its name: JSON, Parquet, or anything (a nested SQL file). */
 export type ArtifactKind = 'json' | 'parquet' | 'any';

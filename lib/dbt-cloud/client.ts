@@ -18,7 +18,7 @@ import {
   type Job,
   type Run,
   type RunRow,
-} from '../core/run.ts';
+} from '../core/run-model.ts';
 import { ArtifactListSchema, envelope } from './api.ts';
 import { checkedBody, contentTypeProblem, kindOfArtifact, notItsKind } from './artifact-body.ts';
 import {
@@ -30,7 +30,7 @@ import {
   ListingTooLongError,
   PagingStuckError,
   WaitTimeoutError,
-} from './errors.ts';
+} from './dbt-cloud-errors.ts';
 import { realClock, type Clock } from './rate-limit.ts';
 import { Transport, asReadable, type TransportOptions } from './transport.ts';
 import { WebhookSubscriptionSchema, type NewWebhookSubscription, type WebhookSubscription } from './webhooks.ts';

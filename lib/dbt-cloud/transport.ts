@@ -20,9 +20,9 @@ import {
   DbtCloudResponseError,
   DbtCloudUnreachableError,
   DeadlineError,
-} from './errors.ts';
+} from './dbt-cloud-errors.ts';
 import { RateLimiter, realClock, type Clock } from './rate-limit.ts';
-import { JsonScanError, parseJsonBounded } from '../core/json-scan.ts';
+import { JsonScanError, parseJsonBounded } from '../json/json-scan.ts';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */

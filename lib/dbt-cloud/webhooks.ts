@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { dbtId, dbtTimestamp } from '../core/run.ts';
+import { dbtId, dbtTimestamp } from '../core/run-model.ts';
 
 /** The events a run's end raises. `job.run.completed` covers success, error and cancel. */
 export const RUN_END_EVENTS = ['job.run.completed', 'job.run.errored'] as const;

@@ -8,8 +8,8 @@
  * lower-cased, each once, in the catalog's order.
  * @module
  */
-import type { CatalogFacts, CatalogTable } from '../core/coverage.ts';
-import { ANY_KEY, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import type { CatalogFacts, CatalogTable } from '../coverage/coverage.ts';
+import { ANY_KEY, keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
 import { FactsReader, Interner, checkCount, type Limits } from './reader.ts';
 
 const ROOT = keyTable(['sources', 'nodes']);

@@ -20,9 +20,10 @@ import {
   type ManifestFacts,
   type ManifestTable,
   type TableType,
-} from '../core/coverage.ts';
-import { FingerprintSet } from '../core/fingerprints.ts';
-import { ANY_KEY, JsonBoundError, keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+} from '../coverage/coverage.ts';
+import { FingerprintSet } from '../json/fingerprints.ts';
+import { ANY_KEY, JsonBoundError, keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
+import { fields, type Fields } from './fields.ts';
 import {
   FactsReader,
   Interner,
@@ -37,20 +38,26 @@ import {
 
 const ROOT = keyTable(['metadata', 'sources', 'nodes', 'unit_tests']);
 const METADATA = keyTable(['dbt_version', 'dbt_schema_version', 'project_name', 'generated_at']);
-const NODE = keyTable([
-  'resource_type',
-  'unique_id',
-  'description',
-  'schema',
-  'name',
-  'original_file_path',
-  'column_name',
-  'test_metadata',
-  'depends_on',
-  'columns',
-]);
-/** What a node still has read once its type needs nothing else: resource_type, at NODE's index 0. */
+/** What a node still has read once its type needs nothing else. */
 const TYPE_KEY = keyTable(['resource_type']);
+/** What a node is, for what is read of it: a table (source, model, seed, snapshot), a test, a unit test, anything else. */
+type NodeKind = 'table' | 'test' | 'unitTest' | 'other';
+const KINDS: readonly NodeKind[] = ['table', 'test', 'unitTest', 'other'];
+/** The kinds each measure reads beyond their type (a table, always: its columns are what is counted). */
+const MEASURE_KINDS: Record<CoverageType, readonly NodeKind[]> = {
+  doc: ['table'],
+  test: ['table', 'test'],
+  'unit-test': ['table', 'unitTest'],
+};
+
+/** A field of a node: the kinds that read it, and, where not every measure needs it, those that do. */
+interface NodeField {
+  readonly key: string;
+  readonly visit: Visit | null;
+  readonly kinds: readonly NodeKind[];
+  readonly measures?: readonly CoverageType[];
+}
+
 const TEST_METADATA = keyTable(['name', 'kwargs']);
 const KWARGS = keyTable(['column_name', 'arg']);
 const DEPENDS_ON = keyTable(['nodes']);
@@ -74,13 +81,13 @@ interface NodeState {
   dependsOn: string[] | null;
   /** Lower-cased column name -> documented, the later column of a name winning (made at the first). */
   columns: Map<string, boolean> | null;
-  /** The fields (a bit each, by their index in NODE) passed by, the node being of a type that needs none of them. */
+  /** The fields (a bit each) passed by, the node being of a type that needs none of them. */
   skipped: number;
   /** The fields its type reads, as far as it is known (neededBy). */
   needed: number;
 }
 
-function newNode(): NodeState {
+function newNode(all: number): NodeState {
   return {
     type: null,
     uniqueId: null,
@@ -96,53 +103,12 @@ function newNode(): NodeState {
     dependsOn: null,
     columns: null,
     skipped: 0,
-    needed: ALL_FIELDS,
+    needed: all,
   };
 }
 
-/** The fields of NODE (a bit each, by index) each type reads: the first three, every type's. */
-const TABLE_FIELDS = 0b10_0011_1111; // resource_type, unique_id, description, schema, name, path, columns
-const TEST_FIELDS = 0b01_1100_0111; // and column_name, test_metadata, depends_on
-const UNIT_TEST_FIELDS = 0b01_0000_0111; // and depends_on
-const OTHER_FIELDS = 0b00_0000_0111;
-const ALL_FIELDS = TABLE_FIELDS | TEST_FIELDS;
-const TYPE_ONLY = 0b00_0000_0001;
-const COLUMNS = 0b10_0000_0000;
-
-/** The fields each kind of node needs read: for every measure, or only for one (what `coverage compute` needs). */
-interface Needs {
-  table: number;
-  test: number;
-  unitTest: number;
-  other: number;
-}
-const EVERY_MEASURE: Needs = {
-  table: TABLE_FIELDS,
-  test: TEST_FIELDS,
-  unitTest: UNIT_TEST_FIELDS,
-  other: OTHER_FIELDS,
-};
-/**
- * One measure's needs: `doc` reads no test, `test` and `unit-test` no column descriptions (the
- * catalog's columns are what they count) and no node of the other kind of test. A node passed by
- * still has its type read: that is what says it needs nothing else.
- */
-const MEASURE_NEEDS: Record<CoverageType, Needs> = {
-  doc: { table: TABLE_FIELDS, test: TYPE_ONLY, unitTest: TYPE_ONLY, other: TYPE_ONLY },
-  test: { table: TABLE_FIELDS & ~COLUMNS, test: TEST_FIELDS, unitTest: TYPE_ONLY, other: TYPE_ONLY },
-  'unit-test': { table: TABLE_FIELDS & ~COLUMNS, test: TYPE_ONLY, unitTest: UNIT_TEST_FIELDS, other: TYPE_ONLY },
-};
-
-function neededBy(needs: Needs, type: string | null): number {
-  if (type === null) return ALL_FIELDS;
-  return isTableType(type)
-    ? needs.table
-    : type === 'test'
-      ? needs.test
-      : type === 'unit_test'
-        ? needs.unitTest
-        : needs.other;
-}
+const kindOf = (type: string | null): NodeKind =>
+  isTableType(type) ? 'table' : type === 'test' ? 'test' : type === 'unit_test' ? 'unitTest' : 'other';
 
 const isTableType = (t: string | null): t is TableType => t !== null && (TABLE_TYPES as readonly string[]).includes(t);
 
@@ -178,8 +144,8 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
    */
   private readonly keepTables: boolean;
 
-  /** What each kind of node needs read. */
-  private readonly needs: Needs;
+  /** What each kind of node needs read: a mask of `node`'s fields by kind. */
+  private readonly needs: Record<NodeKind, number>;
 
   /**
    * `tables: false` leaves out each table's columns and tests (no catalog to match); `measure` reads
@@ -193,7 +159,75 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
   ) {
     super(what, limits);
     this.keepTables = options.tables ?? true;
-    this.needs = options.measure === undefined ? EVERY_MEASURE : MEASURE_NEEDS[options.measure];
+    const measure = options.measure;
+    const type = this.node.bit('resource_type');
+    // Every measure: each kind its fields. One measure: the kinds it counts, their fields it needs;
+    // every node still has its type read, which is what says it needs nothing else.
+    this.needs = Object.fromEntries(
+      KINDS.map((kind) => [
+        kind,
+        type |
+          this.node.mask(
+            (f) =>
+              f.kinds.includes(kind) &&
+              (measure === undefined ||
+                (MEASURE_KINDS[measure].includes(kind) && (f.measures === undefined || f.measures.includes(measure)))),
+          ),
+      ]),
+    ) as Record<NodeKind, number>;
+  }
+
+  /** The fields of a node, declared once: the key table, each key's visit, and what each is for. */
+  private readonly node: Fields<NodeField> = fields<NodeField>([
+    {
+      key: 'resource_type',
+      kinds: KINDS,
+      visit: textVisit((t) => {
+        const cur = this.cur;
+        cur.type = t;
+        cur.needed = this.neededBy(t);
+        if (cur.needed === this.node.bit('resource_type')) {
+          // Nothing else of this node is read (a test when only `doc` is computed): the rest of it is
+          // passed whole. A second resource_type, which dbt never writes, is still seen, and refuses
+          // the facts (endNode) if it names a type that needs what was passed.
+          cur.skipped |= this.node.all & ~cur.needed;
+          this.nodeVisit.keys = TYPE_KEY;
+        }
+      }),
+    },
+    { key: 'unique_id', kinds: KINDS, visit: textVisit((t) => (this.cur.uniqueId = t)) },
+    { key: 'description', kinds: KINDS, visit: describedVisit((yes) => (this.cur.described = yes)) },
+    { key: 'schema', kinds: ['table'], visit: strVisit((t) => (this.cur.schema = t)) },
+    { key: 'name', kinds: ['table'], visit: strVisit((t) => (this.cur.name = t)) },
+    { key: 'original_file_path', kinds: ['table'], visit: textVisit((t) => (this.cur.path = t)) },
+    { key: 'column_name', kinds: ['test'], visit: candidateVisit((c) => (this.cur.columnName = c)) },
+    {
+      key: 'test_metadata',
+      kinds: ['test'],
+      // An object (a generic test); null or anything else, as if there were none.
+      visit: {
+        object: () => {
+          this.cur.metadata = true;
+          return this.testMetadataVisit;
+        },
+        scalar: () => {
+          this.cur.metadata = false;
+        },
+      },
+    },
+    { key: 'depends_on', kinds: ['test', 'unitTest'], visit: { object: () => this.dependsOnVisit } },
+    {
+      key: 'columns',
+      kinds: ['table'],
+      // Only documentation reads a column's description; test coverage counts the catalog's columns.
+      measures: ['doc'],
+      // Skipped at byte level when no catalog will need them.
+      visit: { object: () => (this.keepTables ? this.columnsVisit : null) },
+    },
+  ]);
+
+  private neededBy(type: string | null): number {
+    return type === null ? this.node.all : this.needs[kindOf(type)];
   }
 
   protected rootObject(): ObjectVisit {
@@ -216,52 +250,18 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
 
   private readonly nodeOpen: Visit = {
     object: () => {
-      this.cur = newNode();
-      this.nodeVisit.keys = NODE;
+      this.cur = newNode(this.node.all);
+      this.nodeVisit.keys = this.node.keys;
       return this.nodeVisit;
     },
   };
   private readonly sectionObject: ObjectVisit = { keys: ANY_KEY, member: () => this.nodeOpen };
 
-  /** The node being read (nodes do not nest): the visits below are made once and write into it. */
-  private cur: NodeState = newNode();
-
-  private readonly fieldVisits: readonly Visit[] = [
-    textVisit((t) => {
-      const cur = this.cur;
-      cur.type = t;
-      cur.needed = neededBy(this.needs, t);
-      if (cur.needed === TYPE_ONLY) {
-        // Nothing else of this node is read (a test when only `doc` is computed): the rest of it is
-        // passed whole. A second resource_type, which dbt never writes, is still seen, and refuses
-        // the facts (endNode) if it names a type that needs what was passed.
-        cur.skipped |= ALL_FIELDS & ~TYPE_ONLY;
-        this.nodeVisit.keys = TYPE_KEY;
-      }
-    }),
-    textVisit((t) => (this.cur.uniqueId = t)),
-    describedVisit((yes) => (this.cur.described = yes)),
-    strVisit((t) => (this.cur.schema = t)),
-    strVisit((t) => (this.cur.name = t)),
-    textVisit((t) => (this.cur.path = t)),
-    candidateVisit((c) => (this.cur.columnName = c)),
-    // test_metadata: an object (a generic test); null or anything else, as if there were none.
-    {
-      object: () => {
-        this.cur.metadata = true;
-        return this.testMetadataVisit;
-      },
-      scalar: () => {
-        this.cur.metadata = false;
-      },
-    },
-    { object: () => this.dependsOnVisit },
-    // Skipped at byte level when no catalog will need them.
-    { object: () => (this.keepTables ? this.columnsVisit : null) },
-  ];
+  /** The node being read (nodes do not nest): the visits above are made once and write into it. */
+  private cur: NodeState = newNode(0);
 
   private readonly nodeVisit: ObjectVisit = {
-    keys: NODE,
+    keys: TYPE_KEY,
     member: (key) => {
       const k = key as number;
       // Once the node's type is known, the fields other types need are passed by at byte level.
@@ -269,7 +269,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
         this.cur.skipped |= 1 << k;
         return null;
       }
-      return this.fieldVisits[k];
+      return this.node.visit(k);
     },
     end: () => this.endNode(this.cur),
   };
@@ -343,7 +343,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     const type = n.type;
     // Only a node whose resource_type is given twice (a duplicated key: JSON keeps the later) can
     // need a field passed by as another type's; dbt never writes one.
-    if ((n.skipped & neededBy(this.needs, type)) !== 0)
+    if ((n.skipped & this.neededBy(type)) !== 0)
       throw new JsonBoundError(`node ${n.uniqueId ?? this.nodes} gives its resource_type twice, as different types`);
     if (isTableType(type)) {
       // Counted by id: a node given twice (a duplicated key) counts once, as its later form.

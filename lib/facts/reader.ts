@@ -1,13 +1,13 @@
 /**
  * What every facts reader shares: a document fed in chunks (as it is harvested, or from a file or
- * a bucket) to a validating JSON scanner (core/json-scan.ts) whose visitors keep only the facts
+ * a bucket) to a validating JSON scanner (json/json-scan.ts) whose visitors keep only the facts
  * asked for; the two ways it can fail; and the bounds that keep its memory small whatever the
  * document holds.
  * @module
  */
 import { Transform } from 'node:stream';
 import { HarvesterError } from '../core/errors.ts';
-import { JsonBoundError, JsonScanError, JsonScanner, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import { JsonBoundError, JsonScanError, JsonScanner, type ObjectVisit, type Visit } from '../json/json-scan.ts';
 
 /**
  * An artifact that is not a whole document of its kind (JSON, Parquet), or ended before it did: it

@@ -9,7 +9,7 @@
  * null.
  * @module
  */
-import { keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import { keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
 import {
   MESSAGE_CHARS,
   type NodeResult,
@@ -17,14 +17,13 @@ import {
   type SourceFreshness,
   type SourcesFacts,
 } from '../core/run-facts.ts';
+import { fields, type FieldSpec, type Fields } from './fields.ts';
 import { FactsReader, checkCount, type Limits } from './reader.ts';
 
 const ROOT = keyTable(['metadata', 'results', 'elapsed_time', 'args']);
 const METADATA = keyTable(['generated_at', 'dbt_schema_version']);
 const ARGS = keyTable(['which']);
-const RESULT = keyTable(['unique_id', 'status', 'execution_time', 'adapter_response', 'message']);
 const ADAPTER = keyTable(['bytes_processed', 'slot_ms']);
-const SOURCE = keyTable(['unique_id', 'status', 'max_loaded_at_time_ago_in_s', 'max_loaded_at']);
 
 const SUCCESSES = new Set(['success', 'pass', 'no-op', 'reused']);
 
@@ -36,6 +35,24 @@ function amount(kind: string, text: string | undefined): number | null {
 }
 
 const stringOf = (kind: string, text: string | undefined): string | null => (kind === 'string' ? (text ?? null) : null);
+
+/** A scalar read as `read` makes it. */
+const scalarVisit = <T>(read: (kind: string, text: string | undefined) => T, set: (value: T) => void): Visit => ({
+  text: true,
+  scalar: (kind, text) => set(read(kind, text)),
+});
+
+/** A visit of a list of records, each opened fresh (`open`), read with `record`'s fields, and kept by `end`. */
+function recordsVisit(open: () => void, record: Fields<FieldSpec>, end: () => void): Visit {
+  const visit: ObjectVisit = { keys: record.keys, member: (k) => record.visit(k as number), end };
+  const item: Visit = {
+    object: () => {
+      open();
+      return visit;
+    },
+  };
+  return { array: () => ({ item: () => item }) };
+}
 
 /** A visit of the root's metadata: generated_at and dbt_schema_version, into `set`. */
 function metadataVisit(set: (field: 'generatedAt' | 'schemaVersion', text: string | null) => void): Visit {
@@ -81,7 +98,7 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
               member: () => ({ text: true, scalar: (kind, text) => (this.which = stringOf(kind, text)) }),
             }),
           };
-        return { array: () => ({ item: () => this.resultOpen }) };
+        return this.resultsVisit;
       },
     };
   }
@@ -97,24 +114,22 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
     }),
   };
 
-  private readonly fieldVisits: readonly Visit[] = [
-    { text: true, scalar: (kind, text) => (this.cur.id = stringOf(kind, text)) },
-    { text: true, scalar: (kind, text) => (this.cur.status = stringOf(kind, text)) },
-    { text: true, scalar: (kind, text) => (this.cur.seconds = amount(kind, text)) },
-    { object: () => this.adapterVisit },
+  /** A result's fields, declared once. */
+  private readonly result = fields([
+    { key: 'unique_id', visit: scalarVisit(stringOf, (v) => (this.cur.id = v)) },
+    { key: 'status', visit: scalarVisit(stringOf, (v) => (this.cur.status = v)) },
+    { key: 'execution_time', visit: scalarVisit(amount, (v) => (this.cur.seconds = v)) },
+    { key: 'adapter_response', visit: { object: () => this.adapterVisit } },
     {
-      text: true,
-      scalar: (kind, text) => {
-        const message = stringOf(kind, text);
-        this.cur.message = message === null ? null : message.slice(0, MESSAGE_CHARS);
-      },
+      key: 'message',
+      visit: scalarVisit(stringOf, (v) => (this.cur.message = v === null ? null : v.slice(0, MESSAGE_CHARS))),
     },
-  ];
+  ]);
 
-  private readonly resultVisit: ObjectVisit = {
-    keys: RESULT,
-    member: (k) => this.fieldVisits[k as number],
-    end: () => {
+  private readonly resultsVisit = recordsVisit(
+    () => (this.cur = { id: null, status: null, seconds: null, bytes: null, slots: null, message: null }),
+    this.result,
+    () => {
       const c = this.cur;
       if (c.id === null || c.status === null) return;
       checkCount(this.results.length + 1, this.limits.nodes, 'results');
@@ -127,14 +142,7 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
         message: SUCCESSES.has(c.status) ? null : c.message,
       });
     },
-  };
-
-  private readonly resultOpen: Visit = {
-    object: () => {
-      this.cur = { id: null, status: null, seconds: null, bytes: null, slots: null, message: null };
-      return this.resultVisit;
-    },
-  };
+  );
 
   protected facts(): RunResultsFacts {
     return {
@@ -161,36 +169,29 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
       keys: ROOT,
       member: (k) => {
         if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
-        if (k === 1) return { array: () => ({ item: () => this.sourceOpen }) };
+        if (k === 1) return this.sourcesVisit;
         return null;
       },
     };
   }
 
-  private readonly fieldVisits: readonly Visit[] = [
-    { text: true, scalar: (kind, text) => (this.cur.id = stringOf(kind, text) ?? '') },
-    // Fusion writes Pass, Warn and Error; dbt Core pass, warn, error and runtime error.
-    { text: true, scalar: (kind, text) => (this.cur.status = (stringOf(kind, text) ?? '').toLowerCase()) },
-    { text: true, scalar: (kind, text) => (this.cur.lagSeconds = amount(kind, text)) },
-    { text: true, scalar: (kind, text) => (this.cur.maxLoadedAt = stringOf(kind, text)) },
-  ];
+  /** A source's (or model's) fields, declared once. Fusion writes Pass, Warn and Error; dbt Core pass, warn, error and runtime error. */
+  private readonly source = fields([
+    { key: 'unique_id', visit: scalarVisit(stringOf, (v) => (this.cur.id = v ?? '')) },
+    { key: 'status', visit: scalarVisit(stringOf, (v) => (this.cur.status = (v ?? '').toLowerCase())) },
+    { key: 'max_loaded_at_time_ago_in_s', visit: scalarVisit(amount, (v) => (this.cur.lagSeconds = v)) },
+    { key: 'max_loaded_at', visit: scalarVisit(stringOf, (v) => (this.cur.maxLoadedAt = v)) },
+  ]);
 
-  private readonly sourceVisit: ObjectVisit = {
-    keys: SOURCE,
-    member: (k) => this.fieldVisits[k as number],
-    end: () => {
+  private readonly sourcesVisit = recordsVisit(
+    () => (this.cur = { id: '', status: '', lagSeconds: null, maxLoadedAt: null }),
+    this.source,
+    () => {
       if (this.cur.id === '' || this.cur.status === '') return;
       checkCount(this.results.length + 1, this.limits.tables, 'sources');
       this.results.push(this.cur);
     },
-  };
-
-  private readonly sourceOpen: Visit = {
-    object: () => {
-      this.cur = { id: '', status: '', lagSeconds: null, maxLoadedAt: null };
-      return this.sourceVisit;
-    },
-  };
+  );
 
   protected facts(): SourcesFacts {
     return { generatedAt: this.meta.generatedAt, schemaVersion: this.meta.schemaVersion, results: this.results };

@@ -3,14 +3,14 @@
  * and harvest each with bounded concurrency.
  * @module
  */
-import type { RunRow } from '../core/run.ts';
+import type { RunRow } from '../core/run-model.ts';
 import { WHOLE_ACCOUNT, type Scope } from '../core/scope.ts';
 import { selectRuns } from '../core/select.ts';
 import { HarvesterError, errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
-import { harvestRun, type HarvestContext, type RunSource } from './run.ts';
+import { harvestRun, type HarvestContext, type RunSource } from './run-harvest.ts';
 
 export interface ListingOptions {
   /** A listed row that does not have the documented shape: skipped, and reported here. */

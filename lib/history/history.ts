@@ -6,7 +6,8 @@
  * and removed over each job's last runs.
  * @module
  */
-import { COVERAGE_FILE, CoverageSummarySchema, summarize, type CoverageSummary } from '../core/coverage.ts';
+import { summarize } from '../coverage/coverage.ts';
+import { COVERAGE_FILE, CoverageSummarySchema, type CoverageSummary } from '../core/coverage-summary.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { HistoryRow } from '../core/history-row.ts';
 import { runDirectory } from '../core/paths.ts';
@@ -19,7 +20,7 @@ import { readFacts } from '../facts/reader.ts';
 import { ObjectNotFoundError, readSmall, type Store } from '../storage/index.ts';
 import { HistoryAggregator, type CoverageDrop, type HistoryFigures } from './aggregate.ts';
 import { Rollup, type RollupOptions, type RollupStats } from './rollup.ts';
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 export interface TableChange {
   name: string;

@@ -25,7 +25,7 @@ import { drain } from '../core/pool.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { readSmall, type Store, type StoredEntry } from '../storage/index.ts';
 import { listRuns, rowOfStoredRun, type StoredRun } from './rows.ts';
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 /** Days younger than this are not compacted: their runs may still be arriving. */
 export const COMPACT_AFTER_DAYS = 2;

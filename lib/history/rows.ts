@@ -6,7 +6,8 @@
  * none), as the harvester would have made it.
  * @module
  */
-import { COVERAGE_FILE, CoverageSummarySchema, summarize, type CoverageSummary } from '../core/coverage.ts';
+import { summarize } from '../coverage/coverage.ts';
+import { COVERAGE_FILE, CoverageSummarySchema, type CoverageSummary } from '../core/coverage-summary.ts';
 import { historyRow, runForRow, type HistoryRow, type StepFacts } from '../core/history-row.ts';
 import { RUN_MARKER } from '../core/paths.ts';
 import { CatalogReader } from '../facts/catalog.ts';
@@ -14,7 +15,7 @@ import { ManifestReader } from '../facts/manifest.ts';
 import { readFacts } from '../facts/reader.ts';
 import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
 import { readSmall, type ObjectReader } from '../storage/index.ts';
-import { parseJsonBounded } from '../core/json-scan.ts';
+import { parseJsonBounded } from '../json/json-scan.ts';
 
 const RUN_PATH =
   /^(?:(.*)\/)?date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/job_id=(\d+)\/run_id=(\d+)\/(?:step=(\d+)\/)?([^/]+)$/;

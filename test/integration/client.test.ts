@@ -9,7 +9,7 @@ import {
   DbtCloudResponseError,
   ListingTooLongError,
   PagingStuckError,
-} from '../../lib/dbt-cloud/errors.ts';
+} from '../../lib/dbt-cloud/dbt-cloud-errors.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
 import { TOKEN, clientFor, fakeCloud, recordingClock, sha256Of, until } from '../helpers.ts';
 

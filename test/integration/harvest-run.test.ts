@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
+import { harvestRun, type HarvestContext } from '../../lib/harvest/run-harvest.ts';
 import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
 import { LocalFolder } from '../../lib/storage/local.ts';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { harvestRun, type HarvestContext } from '../../lib/harvest/run.ts';
+import { harvestRun, type HarvestContext } from '../../lib/harvest/run-harvest.ts';
 import type { DbtCloudClient } from '../../lib/dbt-cloud/client.ts';
 import { LocalFolder } from '../../lib/storage/local.ts';
 import { DEFAULT_ARTIFACTS } from '../../lib/config/options.ts';

@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tuneForSmallInstances } from '../../config/runtime.ts';
-import { anyText, oneOf, ratioText } from '../../config/values.ts';
+import { anyText, oneOf, ratioText } from '../../config/text-values.ts';
 import {
   compareReports,
   decreaseMessage,
@@ -15,12 +15,12 @@ import {
   type OutputFormat,
   type StoredReport,
   type StoredTable,
-} from '../../core/coverage-compare.ts';
-import { formatMarkdown, formatString, writeReportJson } from '../../core/coverage-report.ts';
-import { COVERAGE_TYPES, computeCoverage, type CoverageReport } from '../../core/coverage.ts';
-import { pythonFixed } from '../../core/python-format.ts';
+} from '../../coverage/coverage-compare.ts';
+import { formatMarkdown, formatString, writeReportJson } from '../../coverage/coverage-report.ts';
+import { COVERAGE_TYPES, computeCoverage, type CoverageReport } from '../../coverage/coverage.ts';
+import { pythonFixed } from '../../coverage/python-format.ts';
 import { CatalogReader } from '../../facts/catalog.ts';
-import { ReportReader } from '../../facts/coverage-report.ts';
+import { ReportReader } from '../../facts/coverage-report-reader.ts';
 import { ManifestReader } from '../../facts/manifest.ts';
 import { readFacts } from '../../facts/reader.ts';
 import { fileChunks } from '../../storage/local.ts';

@@ -5,7 +5,7 @@
  * @module
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { dayText, fromParser, oneOf, positiveInt } from '../../config/values.ts';
+import { dayText, fromParser, oneOf, positiveInt } from '../../config/text-values.ts';
 import { parseDestination } from '../../core/destination.ts';
 import { coveragePoint, pointsCsv, pointsJson, runsCsv, runsJson, type Sink } from '../../history/export.ts';
 import { readHistory, type History } from '../../history/history.ts';

@@ -3,7 +3,7 @@
  * into a folder or a bucket.
  * @module
  */
-import { anyText, timeText } from '../../config/values.ts';
+import { anyText, timeText } from '../../config/text-values.ts';
 import type { WindowSummary } from '../../harvest/window.ts';
 import { openStore } from '../../storage/index.ts';
 import {

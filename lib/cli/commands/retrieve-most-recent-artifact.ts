@@ -5,8 +5,8 @@
  * @module
  */
 import { pipeline } from 'node:stream';
-import { anyText, oneOf, positiveInt } from '../../config/values.ts';
-import { RunStatus } from '../../core/run.ts';
+import { anyText, oneOf, positiveInt } from '../../config/text-values.ts';
+import { RunStatus } from '../../core/run-model.ts';
 import { selectDbtSteps } from '../../core/steps.ts';
 import { jsonChecked } from '../../facts/reader.ts';
 import { LocalFolder } from '../../storage/local.ts';

@@ -7,7 +7,7 @@
  */
 import { pipeline } from 'node:stream';
 import { z } from 'zod';
-import { positiveInt } from '../../config/values.ts';
+import { positiveInt } from '../../config/text-values.ts';
 import { planArtifacts } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 import { selectDbtSteps } from '../../core/steps.ts';

@@ -2,8 +2,8 @@
  * trigger-job: start a run of a job, and optionally wait for it to end.
  * @module
  */
-import { anyText, boolText, nonEmptyText, positiveInt } from '../../config/values.ts';
-import { RunStatus, statusName, type Run } from '../../core/run.ts';
+import { anyText, boolText, nonEmptyText, positiveInt } from '../../config/text-values.ts';
+import { RunStatus, statusName, type Run } from '../../core/run-model.ts';
 import { arg, dbtCloud, clientOptions, commandConfig, defineCommand } from '../command.ts';
 
 export const triggerJob = defineCommand({

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { OPTIONS } from '../../config/options.ts';
-import { anyText, fromParser, jobIdList, positiveInt } from '../../config/values.ts';
+import { anyText, fromParser, jobIdList, positiveInt } from '../../config/text-values.ts';
 import { InputError, errorMessage } from '../../core/errors.ts';
-import { DbtCloudHttpError } from '../../dbt-cloud/errors.ts';
+import { DbtCloudHttpError } from '../../dbt-cloud/dbt-cloud-errors.ts';
 import { RUN_END_EVENTS, signWebhook, type WebhookSubscription } from '../../dbt-cloud/webhooks.ts';
 import { redact } from '../../log.ts';
 import { arg, dbtCloud, clientOptions, commandConfig, defineCommand, type Command } from '../command.ts';

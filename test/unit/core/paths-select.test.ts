@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { artifactPath, runDirectory, runMarkerPath } from '../../../lib/core/paths.ts';
 import { selectRuns } from '../../../lib/core/select.ts';
-import { RunSchema, type Run } from '../../../lib/core/run.ts';
+import { RunSchema, type Run } from '../../../lib/core/run-model.ts';
 import { WHOLE_ACCOUNT } from '../../../lib/core/scope.ts';
 
 /** A run as the client would hand it over: through the run schema, so its times are Timestamps. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commandOfStepName, dbtSubcommand, selectDbtSteps, storedFileName } from '../../../lib/core/steps.ts';
-import type { Run } from '../../../lib/core/run.ts';
+import type { Run } from '../../../lib/core/run-model.ts';
 
 describe('step names', () => {
   it.each([

@@ -3,11 +3,21 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { compareReports, formatCompare, formatNewMisses, formatSummary } from '../../../lib/core/coverage-compare.ts';
-import { formatMarkdown, formatString, reportJson } from '../../../lib/core/coverage-report.ts';
-import { COVERAGE_TYPES, computeCoverage, type CoverageType, type PathFilters } from '../../../lib/core/coverage.ts';
+import {
+  compareReports,
+  formatCompare,
+  formatNewMisses,
+  formatSummary,
+} from '../../../lib/coverage/coverage-compare.ts';
+import { formatMarkdown, formatString, reportJson } from '../../../lib/coverage/coverage-report.ts';
+import {
+  COVERAGE_TYPES,
+  computeCoverage,
+  type CoverageType,
+  type PathFilters,
+} from '../../../lib/coverage/coverage.ts';
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
-import { ReportReader } from '../../../lib/facts/coverage-report.ts';
+import { ReportReader } from '../../../lib/facts/coverage-report-reader.ts';
 import { ManifestReader } from '../../../lib/facts/manifest.ts';
 import { readFacts } from '../../../lib/facts/reader.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computeCoverage, summarize, type CoverageType, type ManifestFacts } from '../../../lib/core/coverage.ts';
-import { reportJson } from '../../../lib/core/coverage-report.ts';
+import { computeCoverage, summarize, type CoverageType, type ManifestFacts } from '../../../lib/coverage/coverage.ts';
+import { reportJson } from '../../../lib/coverage/coverage-report.ts';
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
 import { ManifestReader } from '../../../lib/facts/manifest.ts';
 import { ArtifactJsonError, FactsBoundError, type FactsReader } from '../../../lib/facts/reader.ts';

@@ -62,6 +62,7 @@ describe('run results and freshness as they stream', () => {
     const facts = feed(new RunResultsReader(), RESULTS, size);
     expect(facts).toEqual({
       generatedAt: '2026-11-01T10:00:00Z',
+      schemaVersion: 'https://schemas.getdbt.com/dbt/run-results/v6.json',
       elapsedSeconds: 20.1,
       which: 'build',
       results: [

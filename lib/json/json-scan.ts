@@ -110,12 +110,17 @@ export interface ScanOptions {
   byteOrderMark?: boolean;
   /** Skip with the WebAssembly kernel (json-skip.ts) where the runtime has it (default true). */
   kernel?: boolean;
+  /**
+   * The smallest chunk the kernel reads (default 8 KiB): a document of a few kilobytes read whole is
+   * checked as fast by the loop, and costs no kernel of its own.
+   */
+  kernelFrom?: number;
 }
 
-/** Writes so far, of every scanner: what tells the shared kernel whose chunk it holds. */
-let writes = 0;
-
 const BOM = [0xef, 0xbb, 0xbf];
+
+/** The smallest chunk the kernel reads, by default. */
+const KERNEL_FROM = 8 * 1024;
 
 /** Deeper than any document of a few GB can nest: 32 MB of bits. */
 export const MAX_DEPTH = 2 ** 28;
@@ -216,12 +221,25 @@ export class JsonScanner {
     this.maxText = options.maxText ?? 1024 * 1024;
     this.maxDepth = options.maxDepth ?? MAX_DEPTH;
     this.bomAt = options.byteOrderMark ? 0 : -1;
-    this.kernel = options.kernel === false ? null : skipKernel();
+    this.useKernel = options.kernel !== false;
+    this.kernelFrom = options.kernelFrom ?? KERNEL_FROM;
   }
 
-  private readonly kernel: SkipKernel | null;
-  /** This write's number (writes). */
+  private readonly useKernel: boolean;
+  private readonly kernelFrom: number;
+  private ownKernel: SkipKernel | null | undefined;
+  /** This scanner's own kernel, made when it first needs one (null where there is none). */
+  private get kernel(): SkipKernel | null {
+    if (this.ownKernel === undefined) this.ownKernel = this.useKernel ? skipKernel() : null;
+    return this.ownKernel;
+  }
+  /** This scanner's writes so far: which of its chunks its kernel holds. */
   private writeStamp = 0;
+
+  /** The kernel for this write's chunk: none for a chunk smaller than kernelFrom. */
+  private kernelFor(): SkipKernel | null {
+    return (this.view?.length ?? 0) >= this.kernelFrom ? this.kernel : null;
+  }
 
   /** Bytes read so far. */
   get bytes(): number {
@@ -231,7 +249,7 @@ export class JsonScanner {
   write(chunk: Uint8Array): void {
     const len = chunk.length;
     let i = 0;
-    this.writeStamp = ++writes;
+    this.writeStamp++;
     this.view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A UTF-8 byte order mark may open the document (RFC 8259 lets a reader ignore it).
     while (this.bomAt >= 0 && i < len) {
@@ -314,7 +332,7 @@ export class JsonScanner {
    * than KERNEL_LEVELS below the visited levels, a chunk too large to copy) or has none.
    */
   private skipRegion(chunk: Uint8Array, i: number): number {
-    const kernel = this.kernel;
+    const kernel = this.kernelFor();
     const floor = this.frames.length;
     const open = this.depth - floor;
     if (kernel !== null && open < KERNEL_LEVELS && kernel.load(chunk, this.writeStamp)) {
@@ -463,7 +481,7 @@ export class JsonScanner {
    * is one; else here, plain bytes one comparison each (plainEnd), then stringStop's words.
    */
   private skipStringEnd(chunk: Uint8Array, from: number): number {
-    const kernel = this.kernel;
+    const kernel = this.kernelFor();
     if (kernel?.load(chunk, this.writeStamp)) {
       const end = kernel.string(from, chunk.length);
       if (end >= 0) {
@@ -722,7 +740,7 @@ export class JsonScanner {
     const len = chunk.length;
     // The members no key names are passed by the kernel, where there is one: the table it matches
     // against (-1: none), made for `keys` when first needed.
-    const kernel = this.kernel;
+    const kernel = this.kernelFor();
     let table = -1;
     let tableOf: KeyTable | null = null;
     /** Whether the kernel read the key and its colon: the value is next. */

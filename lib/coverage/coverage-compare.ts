@@ -10,7 +10,7 @@
  * @module
  */
 import type { CoverageType } from './coverage.ts';
-import { HarvesterError } from './errors.ts';
+import { HarvesterError } from '../core/errors.ts';
 import { byCodePoint, centre, left, pythonPercent, right, signed } from './python-format.ts';
 
 export interface StoredColumn {

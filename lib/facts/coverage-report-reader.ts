@@ -6,10 +6,10 @@
  * coverage, the table's own hits. Read as it streams, within the same bounds as the artifacts.
  * @module
  */
-import type { StoredColumn, StoredReport, StoredTable } from '../core/coverage-compare.ts';
-import { COVERAGE_TYPES, type CoverageType } from '../core/coverage.ts';
+import type { StoredColumn, StoredReport, StoredTable } from '../coverage/coverage-compare.ts';
+import { COVERAGE_TYPES, type CoverageType } from '../coverage/coverage.ts';
 import { HarvesterError } from '../core/errors.ts';
-import { keyTable, type ObjectVisit, type Visit } from '../core/json-scan.ts';
+import { keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
 import { FactsReader, checkCount } from './reader.ts';
 
 /** A JSON document that is not a coverage report. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../harness/fake-dbt-cloud/prng.ts';
-import { byCodePoint, pythonString } from '../../../lib/core/python-format.ts';
+import { byCodePoint, pythonString } from '../../../lib/coverage/python-format.ts';
 
 /** Python's order, spelled out: the code points of each string, compared one by one. */
 function pythonOrder(a: string, b: string): number {

@@ -6,7 +6,8 @@
  */
 import { Readable, Writable, pipeline } from 'node:stream';
 import { pipeline as pipelineDone } from 'node:stream/promises';
-import { COVERAGE_FILE, summarize, type CatalogFacts, type ManifestFacts } from '../core/coverage.ts';
+import { summarize } from '../coverage/coverage.ts';
+import { COVERAGE_FILE } from '../core/coverage-summary.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
 import {
   CORE_ARTIFACTS,
@@ -18,25 +19,21 @@ import {
 import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../core/history-row.ts';
 import { artifactPath, historyRowPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { drain } from '../core/pool.ts';
-import { STEP_SUMMARY_FILE, summarizeStep, type RunResultsFacts, type SourcesFacts } from '../core/run-facts.ts';
-import { TERMINAL_STATUSES, type Run } from '../core/run.ts';
+import { STEP_SUMMARY_FILE, summarizeStep } from '../core/run-facts.ts';
+import { TERMINAL_STATUSES, type Run } from '../core/run-model.ts';
 import { runInScope, type Scope } from '../core/scope.ts';
 import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS } from '../core/time.ts';
-import { CatalogReader } from '../facts/catalog.ts';
-import { ManifestReader } from '../facts/manifest.ts';
-import { JsonCheck, readThrough, type ArtifactReader, type Read } from '../facts/reader.ts';
-import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
-import { kindOfArtifact } from '../dbt-cloud/artifact-body.ts';
+import { readerFor, type FactSlot, type StepFactsRead } from '../facts/artifact-readers.ts';
+import { readThrough, type ArtifactReader, type Read } from '../facts/reader.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import {
   ArtifactNotJsonError,
   ArtifactNotParquetError,
   DbtCloudAuthError,
   DbtCloudHttpError,
-} from '../dbt-cloud/errors.ts';
+} from '../dbt-cloud/dbt-cloud-errors.ts';
 import { storedContentType } from '../facts/checked.ts';
-import { ParquetCheck } from '../facts/parquet.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../storage/index.ts';
 
@@ -226,13 +223,7 @@ async function plan(ctx: HarvestContext, runId: number, steps: DbtStep[], log: L
 }
 
 /** The facts read from one step's files as they stream by. */
-interface StepRead {
-  manifest?: Read<ManifestFacts>;
-  catalog?: Read<CatalogFacts>;
-  results?: Read<RunResultsFacts>;
-  sources?: Read<SourcesFacts>;
-  /** freshness.json (`dbt freshness`): sources and models, read over sources.json where a step has both. */
-  freshness?: Read<SourcesFacts>;
+interface StepRead extends StepFactsRead {
   /** Only a `docs generate` step's catalog is read for coverage. */
   tables: boolean;
 }
@@ -280,40 +271,21 @@ async function storeArtifacts(
 }
 
 /**
- * The reader every file streams through (a fresh one each attempt): the facts reader of a file
- * coverage reads, else a check that the file is one whole JSON document (so that a body cut short
- * or replaced by a proxy's page is never stored). Its facts, once the file is read, go to the step.
+ * The reader every file streams through (a fresh one each attempt): the table of lib/facts says
+ * which. Its facts, once the file is read, go to the step's slot.
  */
 function observer(ctx: HarvestContext, coverage: Map<number, StepRead>, step: DbtStep, file: string): Observe {
   const tables = step.subcommand === 'docs generate';
-  const entry = (): StepRead => {
-    const e = coverage.get(step.index) ?? { tables };
-    coverage.set(step.index, e);
-    return e;
+  const { slot, reader } = readerFor(file, { coverage: ctx.coverage !== false, catalogStep: tables });
+  if (slot === null) return { reader, done: () => {}, facts: false };
+  return {
+    reader,
+    done: (read) => {
+      const e = coverage.get(step.index) ?? { tables };
+      coverage.set(step.index, e);
+      (e as unknown as Record<FactSlot, Read<unknown>>)[slot] = read;
+    },
   };
-  if (ctx.coverage !== false && file === 'manifest.json')
-    return {
-      // Tables and columns only where a catalog comes to match them.
-      reader: () => new ManifestReader(file, {}, { tables }),
-      done: (read) => (entry().manifest = read as Read<ManifestFacts>),
-    };
-  if (ctx.coverage !== false && file === 'catalog.json' && tables)
-    return { reader: () => new CatalogReader(file), done: (read) => (entry().catalog = read as Read<CatalogFacts>) };
-  if (file === 'run_results.json')
-    return {
-      reader: () => new RunResultsReader(file),
-      done: (read) => (entry().results = read as Read<RunResultsFacts>),
-    };
-  if (file === 'sources.json')
-    return { reader: () => new SourcesReader(file), done: (read) => (entry().sources = read as Read<SourcesFacts>) };
-  if (file === 'freshness.json')
-    return {
-      reader: () => new SourcesReader(file),
-      done: (read) => (entry().freshness = read as Read<SourcesFacts>),
-    };
-  // Fusion's telemetry: stored only when it is one whole Parquet file.
-  if (kindOfArtifact(file) === 'parquet') return { reader: () => new ParquetCheck(file), done: () => {}, facts: false };
-  return { reader: () => new JsonCheck(file), done: () => {}, facts: false };
 }
 
 interface Observe {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../harness/fake-dbt-cloud/prng.ts';
-import { FingerprintSet } from '../../../lib/core/fingerprints.ts';
+import { FingerprintSet } from '../../../lib/json/fingerprints.ts';
 
 describe('FingerprintSet', () => {
   it('answers as a Set of the texts does, through its growth, for ids that differ in one character', () => {

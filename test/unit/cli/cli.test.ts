@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../../lib/cli/run.ts';
+import { runCli } from '../../../lib/cli/cli.ts';
 import { packageVersion } from '../../../lib/cli/version.ts';
 
 /** The command line's conventions, with nothing but arguments: no dbt Cloud, no files. */

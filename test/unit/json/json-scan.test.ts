@@ -6,7 +6,7 @@ import {
   type ArrayVisit,
   type ObjectVisit,
   type Visit,
-} from '../../../lib/core/json-scan.ts';
+} from '../../../lib/json/json-scan.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { RunSchema, type Run } from '../../../lib/core/run.ts';
+import { RunSchema, type Run } from '../../../lib/core/run-model.ts';
 import type { ArtifactResult } from '../../../lib/dbt-cloud/client.ts';
-import { harvestRun, type RunSource } from '../../../lib/harvest/run.ts';
+import { harvestRun, type RunSource } from '../../../lib/harvest/run-harvest.ts';
 import type { ArtifactSink, WriteOptions, WriteResult } from '../../../lib/storage/index.ts';
 
 /** harvestRun against a run source and a store in memory: what it writes, in which order. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { JsonScanError, JsonScanner, keyTable, scanAll } from '../../../lib/core/json-scan.ts';
-import { JSON_SKIP_WASM } from '../../../lib/core/json-skip-wasm.ts';
-import { KERNEL_LEVELS, skipKernel } from '../../../lib/core/json-skip.ts';
+import { JsonScanError, JsonScanner, keyTable, scanAll } from '../../../lib/json/json-scan.ts';
+import { JSON_SKIP_WASM } from '../../../lib/json/json-skip-wasm.ts';
+import { KERNEL_LEVELS, skipKernel } from '../../../lib/json/json-skip.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 import { assembleJsonSkip, JSON_SKIP_SOURCE } from '../../../harness/wasm.ts';
 
@@ -27,7 +27,8 @@ function scan(bytes: Buffer, cuts: number[], kernel: boolean): Outcome {
         }),
       }),
     },
-    { kernel },
+    // The kernel reads every chunk, however small, so that both sides are compared everywhere.
+    { kernel, kernelFrom: 0 },
   );
   try {
     let at = 0;
@@ -123,22 +124,28 @@ describe('the WebAssembly skip loop', () => {
     }
   });
 
-  it('serves a scanner whose visitor scans another document in the middle of a write', () => {
+  it('serves a scanner whose visitor scans another document in the middle of a write, each with its own kernel', () => {
     const values: string[] = [];
-    const outer = new JsonScanner({
-      object: () => ({
-        keys: keyTable(['a', 'b']),
-        member: () => ({
-          text: true,
-          scalar: (_kind, text) => {
-            values.push(text!);
-            // Another document through the same kernel, whose memory now holds its bytes: where
-            // the outer document's next key starts, this one has a key the outer object names.
-            scanAll(Buffer.from(`{"a":"1","b":"9","inner":[${'"xxxxxxxxxxxxxxxxxxxx",'.repeat(50)}0]}`), null);
-          },
+    const outer = new JsonScanner(
+      {
+        object: () => ({
+          keys: keyTable(['a', 'b']),
+          member: () => ({
+            text: true,
+            scalar: (_kind, text) => {
+              values.push(text!);
+              // Another document, scanned in the middle of the outer one's write: were the kernel
+              // shared, its memory would now hold these bytes, where the outer document's next key
+              // starts this one has a key the outer object names.
+              scanAll(Buffer.from(`{"a":"1","b":"9","inner":[${'"xxxxxxxxxxxxxxxxxxxx",'.repeat(50)}0]}`), null, {
+                kernelFrom: 0,
+              });
+            },
+          }),
         }),
-      }),
-    });
+      },
+      { kernelFrom: 0 },
+    );
     outer.write(
       Buffer.from(`{"a":"1","s":"not this","t":[${'2,'.repeat(40)}3],"u":"${'y'.repeat(300)}","b":"4","c":{}}`),
     );

@@ -7,7 +7,7 @@
  * whenever another write (another scanner's, even one a visitor started) put other bytes there.
  *
  * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loops do
- * the work; the two give the same answers (test/unit/core/json-skip.test.ts).
+ * the work; the two give the same answers (test/unit/json/json-skip.test.ts).
  * @module
  */
 import { JSON_SKIP_WASM } from './json-skip-wasm.ts';
@@ -174,20 +174,20 @@ export class SkipKernel {
   }
 }
 
-let kernel: SkipKernel | null | undefined;
-
-/** The process's kernel, made at the first call; null where this runtime cannot run it. */
-export function skipKernel(): SkipKernel | null {
-  if (kernel === undefined) {
-    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-    try {
-      if (api === undefined) throw new Error('no WebAssembly');
-      // Compiling fails where SIMD is missing (V8 has had it since 9.1, Node 16.4).
-      const module = new api.Module(Buffer.from(JSON_SKIP_WASM, 'base64'));
-      kernel = new SkipKernel(new api.Instance(module).exports as Exports);
-    } catch {
-      kernel = null;
-    }
+/** The compiled module, once per process; null where this runtime cannot run it. */
+const MODULE: { readonly api: WebAssemblyApi; readonly module: object } | null = (() => {
+  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+  try {
+    if (api === undefined) return null;
+    // Compiling fails where SIMD is missing (V8 has had it since 9.1, Node 16.4).
+    return { api, module: new api.Module(Buffer.from(JSON_SKIP_WASM, 'base64')) };
+  } catch {
+    return null;
   }
-  return kernel;
+})();
+
+/** A new kernel, one scanner's own; null where this runtime cannot run it. */
+export function skipKernel(): SkipKernel | null {
+  if (MODULE === null) return null;
+  return new SkipKernel(new MODULE.api.Instance(MODULE.module).exports as Exports);
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { timeSchema } from '../core/time.ts';
-import { parsePositiveInt } from '../core/values.ts';
+import { parsePositiveInt } from '../core/numbers.ts';
 
 /** A text schema: reads a string into a T, or says what is wrong in words a user can act on. */
 export type TextSchema<T> = z.ZodType<T, string>;
