@@ -44,6 +44,16 @@ export type Fault =
   /** Answers 200 with this body and content type instead of the real one. */
   | { type: 'body'; contentType: string; text: string };
 
+/** One request to the API, as its route's handler gets it. */
+interface ApiCall {
+  method: string;
+  route: ReturnType<FakeDbtCloud['route']>;
+  params: URLSearchParams;
+  body: string;
+  res: ServerResponse;
+  fault: Fault | undefined;
+}
+
 export interface FaultRule {
   kind?: RouteKind | 'any';
   runId?: number;
@@ -436,250 +446,294 @@ export class FakeDbtCloud {
     res: ServerResponse,
     fault: Fault | undefined,
   ): Promise<void> {
+    const answer = this.routes[route.kind];
+    if (!answer) throw new HttpProblem(404, 'Not found.');
+    await answer({ method, route, params, body, res, fault });
+  }
+
+  /** The API's routes: each kind of request and what answers it. */
+  private readonly routes: Partial<Record<RouteKind, (call: ApiCall) => void | Promise<void>>> = {
+    runs: (c) => this.routeRuns(c),
+    run: (c) => this.routeRun(c),
+    cancel: (c) => this.routeCancel(c),
+    artifacts: (c) => this.routeArtifacts(c),
+    artifact: (c) => this.routeArtifact(c),
+    'job-artifact': (c) => this.routeJobArtifact(c),
+    jobs: (c) => this.routeJobs(c),
+    job: (c) => this.routeJob(c),
+    trigger: (c) => this.routeTrigger(c),
+    webhooks: (c) => this.routeWebhooks(c),
+    webhook: (c) => this.routeWebhook(c),
+    rerun: (c) => this.routeRerun(c),
+  };
+
+  private routeRuns(call: ApiCall): void | Promise<void> {
+    const { method, params, res } = call;
     const acct = this.account;
-    switch (route.kind) {
-      case 'runs': {
-        if (method !== 'GET') throw new HttpProblem(405, 'Method not allowed');
-        const { limit, offset } = paging(params);
-        const related = relatedOf(params);
-        for (const key of params.keys())
-          if (key.endsWith('__range')) throw new HttpProblem(400, `Invalid value for ${key}`);
-        const order = params.get('order_by') ?? 'id';
-        if (!ORDERS.has(order))
-          throw new HttpProblem(400, `Invalid order_by: ${order}. Choose one of id, created_at, finished_at.`);
-        const intParam = (k: string): number | undefined => {
-          const v = params.get(k);
-          if (v === null) return undefined;
-          if (!/^\d+$/.test(v)) throw new HttpProblem(400, `${k} must be an integer`);
-          return Number(v);
-        };
-        const jobId = intParam('job_definition_id');
-        const envId = intParam('environment_id');
-        const projectId = intParam('project_id');
-        const status = intParam('status');
-        const idGt = intParam('id__gt');
-        const statusIn = listParam(params, 'status__in').map(Number);
-        const projectIn = listParam(params, 'project_id__in').map(Number);
-        let rows = acct.runs.filter(
-          (r) =>
-            (jobId === undefined || r.jobId === jobId) &&
-            (envId === undefined || r.environmentId === envId) &&
-            (projectId === undefined || r.projectId === projectId) &&
-            (projectIn.length === 0 || projectIn.includes(r.projectId)) &&
-            (idGt === undefined || r.id > idGt) &&
-            (status === undefined || acct.statusOf(r) === status) &&
-            (statusIn.length === 0 || statusIn.includes(acct.statusOf(r))),
-        );
-        rows = sortRuns(rows, order, (r) => (acct.isComplete(r) ? r.finishedAt.getTime() : null));
-        const from = this.ignoreOffset ? 0 : offset;
-        const page = rows.slice(from, from + limit);
-        return sendJson(res, 200, {
-          status: ok(),
-          data: page.map((r) => acct.runJson(r, related)),
-          extra: {
-            filters: Object.fromEntries(params),
-            order_by: order,
-            pagination: { count: page.length, total_count: rows.length },
-          },
-        });
-      }
-      case 'run': {
-        const run = this.findRun(route.runId);
-        if (run.pollsLeft !== undefined && run.pollsLeft > 0) {
-          run.pollsLeft--;
-          if (run.pollsLeft === 0) this.completeTriggered(run);
-        }
-        return sendJson(res, 200, { status: ok(), data: acct.runJson(run, relatedOf(params)) });
-      }
-      case 'cancel': {
-        const run = this.findRun(route.runId);
-        if (!acct.isComplete(run)) {
-          run.patch['status'] = 30;
-          run.outcome = 'cancelled';
-          run.pollsLeft = 0;
-        }
-        return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set()) });
-      }
-      case 'artifacts': {
-        const run = this.findRun(route.runId);
-        const last = run.steps[run.steps.length - 1];
-        const files = acct.artifactsSaved(run) && last ? last.files : [];
-        return sendJson(res, 200, { status: ok(), data: files.length > 0 ? files : null });
-      }
-      case 'artifact': {
-        const run = this.findRun(route.runId);
-        const stepParam = params.get('step');
-        if (stepParam !== null && !/^\d+$/.test(stepParam)) throw new HttpProblem(400, 'step must be an integer');
-        const step = acct.stepFor(run, stepParam === null ? undefined : Number(stepParam));
-        const file = route.file ?? '';
-        if (!acct.artifactsSaved(run) || !step?.files.includes(file))
-          throw new HttpProblem(404, `No ${file} for run ${run.id}`);
-        return this.sendArtifact(res, run, step.index, file, fault);
-      }
-      case 'job-artifact': {
-        const job = this.findJob(route.jobId);
-        const run = sortRuns(
-          acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 10),
-          '-finished_at',
-          (r) => r.finishedAt.getTime(),
-        )[0];
-        const step = run && acct.stepFor(run, undefined);
-        const file = route.file ?? '';
-        if (!run || !step?.files.includes(file)) throw new HttpProblem(404, `No ${file} for job ${job.id}`);
-        return this.sendArtifact(res, run, step.index, file, fault);
-      }
-      case 'jobs': {
-        const { limit, offset } = paging(params);
-        const projectId = params.get('project_id');
-        const envId = params.get('environment_id');
-        const nameLike = params.get('name__icontains')?.toLowerCase();
-        const rows = acct.jobs.filter(
-          (j) =>
-            (projectId === null || j.projectId === Number(projectId)) &&
-            (envId === null || j.environmentId === Number(envId)) &&
-            (!nameLike || j.name.toLowerCase().includes(nameLike)),
-        );
-        const page = rows.slice(offset, offset + limit);
-        return sendJson(res, 200, {
-          status: ok(),
-          data: page.map((j) => acct.jobJson(j)),
-          extra: {
-            filters: Object.fromEntries(params),
-            order_by: 'id',
-            pagination: { count: page.length, total_count: rows.length },
-          },
-        });
-      }
-      case 'job':
-        return sendJson(res, 200, { status: ok(), data: acct.jobJson(this.findJob(route.jobId)) });
-      case 'trigger': {
-        if (method !== 'POST')
-          throw new HttpProblem(405, 'Method not allowed', { detail: `Method "${method}" not allowed.` });
-        const job = this.findJob(route.jobId);
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(body || '{}') as Record<string, unknown>;
-        } catch {
-          throw new HttpProblem(400, 'JSON parse error');
-        }
-        const cause = parsed['cause'];
-        if (typeof cause !== 'string' || cause.length === 0)
-          throw new HttpProblem(400, 'Invalid request', {
-            status: {
-              code: 400,
-              is_success: false,
-              user_message: 'The request was invalid. Please double check the provided data and try again.',
-              developer_message: '',
-            },
-            data: { cause: ['This field is required.'] },
-          });
-        if (cause.length > 255)
-          throw new HttpProblem(400, 'Invalid request', {
-            status: {
-              code: 400,
-              is_success: false,
-              user_message: 'The request was invalid. Please double check the provided data and try again.',
-              developer_message: '',
-            },
-            data: { cause: ['Ensure this field has no more than 255 characters.'] },
-          });
-        const steps = parsed['steps_override'];
-        const run = acct.triggerRun(
-          job.id,
-          {
-            cause,
-            git_sha: str(parsed['git_sha']),
-            git_branch: str(parsed['git_branch']),
-            steps_override: Array.isArray(steps) ? steps.map(String) : undefined,
-          },
-          this.nextTriggeredOutcome,
-        );
-        run.patch['trigger_body'] = parsed;
-        return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set(['trigger', 'job'])) });
-      }
-      case 'webhooks': {
-        if (method === 'GET') {
-          const { limit, offset } = paging(params);
-          const all = [...this.webhooks.subscriptions.values()];
-          const page = all.slice(offset, offset + limit);
-          return sendJson(res, 200, {
-            status: ok(),
-            data: page.map((w) => FakeWebhooks.view(w)),
-            extra: { pagination: { count: page.length, total_count: all.length } },
-          });
-        }
-        if (method !== 'POST') throw new HttpProblem(405, 'Method not allowed');
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(body || '{}') as Record<string, unknown>;
-        } catch {
-          throw new HttpProblem(400, 'JSON parse error');
-        }
-        const invalid: Record<string, string[]> = {};
-        if (typeof parsed['name'] !== 'string' || !parsed['name']) invalid['name'] = ['This field is required.'];
-        const url = parsed['client_url'];
-        let target: URL | null = null;
-        try {
-          target = typeof url === 'string' ? new URL(url) : null;
-        } catch {
-          target = null;
-        }
-        // dbt Cloud requires https; the fake also takes loopback http, where tests listen.
-        if (
-          !target ||
-          !(target.protocol === 'https:' || (target.protocol === 'http:' && target.hostname === '127.0.0.1'))
-        )
-          invalid['client_url'] = ['Enter a valid https URL.'];
-        const types = parsed['event_types'];
-        if (
-          !Array.isArray(types) ||
-          types.length === 0 ||
-          types.some((t) => !['job.run.started', 'job.run.completed', 'job.run.errored'].includes(String(t)))
-        )
-          invalid['event_types'] = ['Choose job.run.started, job.run.completed or job.run.errored.'];
-        const jobs = parsed['job_ids'];
-        if (
-          jobs !== undefined &&
-          (!Array.isArray(jobs) || jobs.some((j) => !acct.jobs.some((x) => x.id === Number(j))))
-        )
-          invalid['job_ids'] = ['Unknown job id.'];
-        if (Object.keys(invalid).length > 0)
-          throw new HttpProblem(400, 'Invalid request', {
-            status: {
-              code: 400,
-              is_success: false,
-              user_message: 'The request was invalid. Please double check the provided data and try again.',
-              developer_message: '',
-            },
-            data: invalid,
-          });
-        const created = this.webhooks.create(parsed);
-        return sendJson(res, 201, { status: ok(), data: FakeWebhooks.view(created, true) });
-      }
-      case 'webhook': {
-        const sub = route.subscriptionId ? this.webhooks.subscriptions.get(route.subscriptionId) : undefined;
-        if (!sub) throw new HttpProblem(404, 'The requested resource was not found.');
-        if (method === 'GET') return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
-        if (method === 'DELETE') {
-          this.webhooks.subscriptions.delete(sub.id);
-          return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
-        }
-        throw new HttpProblem(405, 'Method not allowed');
-      }
-      case 'rerun': {
-        const job = this.findJob(route.jobId);
-        const failed = sortRuns(
-          acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 20),
-          '-finished_at',
-          (r) => r.finishedAt.getTime(),
-        )[0];
-        if (!failed) throw new HttpProblem(400, 'No failed run to retry');
-        const run = acct.triggerRun(job.id, { cause: `Rerun of ${failed.id}` }, this.nextTriggeredOutcome);
-        return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set()) });
-      }
-      default:
-        throw new HttpProblem(404, 'Not found.');
+    if (method !== 'GET') throw new HttpProblem(405, 'Method not allowed');
+    const { limit, offset } = paging(params);
+    const related = relatedOf(params);
+    for (const key of params.keys())
+      if (key.endsWith('__range')) throw new HttpProblem(400, `Invalid value for ${key}`);
+    const order = params.get('order_by') ?? 'id';
+    if (!ORDERS.has(order))
+      throw new HttpProblem(400, `Invalid order_by: ${order}. Choose one of id, created_at, finished_at.`);
+    const intParam = (k: string): number | undefined => {
+      const v = params.get(k);
+      if (v === null) return undefined;
+      if (!/^\d+$/.test(v)) throw new HttpProblem(400, `${k} must be an integer`);
+      return Number(v);
+    };
+    const jobId = intParam('job_definition_id');
+    const envId = intParam('environment_id');
+    const projectId = intParam('project_id');
+    const status = intParam('status');
+    const idGt = intParam('id__gt');
+    const statusIn = listParam(params, 'status__in').map(Number);
+    const projectIn = listParam(params, 'project_id__in').map(Number);
+    let rows = acct.runs.filter(
+      (r) =>
+        (jobId === undefined || r.jobId === jobId) &&
+        (envId === undefined || r.environmentId === envId) &&
+        (projectId === undefined || r.projectId === projectId) &&
+        (projectIn.length === 0 || projectIn.includes(r.projectId)) &&
+        (idGt === undefined || r.id > idGt) &&
+        (status === undefined || acct.statusOf(r) === status) &&
+        (statusIn.length === 0 || statusIn.includes(acct.statusOf(r))),
+    );
+    rows = sortRuns(rows, order, (r) => (acct.isComplete(r) ? r.finishedAt.getTime() : null));
+    const from = this.ignoreOffset ? 0 : offset;
+    const page = rows.slice(from, from + limit);
+    return sendJson(res, 200, {
+      status: ok(),
+      data: page.map((r) => acct.runJson(r, related)),
+      extra: {
+        filters: Object.fromEntries(params),
+        order_by: order,
+        pagination: { count: page.length, total_count: rows.length },
+      },
+    });
+  }
+
+  private routeRun(call: ApiCall): void | Promise<void> {
+    const { route, params, res } = call;
+    const acct = this.account;
+    const run = this.findRun(route.runId);
+    if (run.pollsLeft !== undefined && run.pollsLeft > 0) {
+      run.pollsLeft--;
+      if (run.pollsLeft === 0) this.completeTriggered(run);
     }
+    return sendJson(res, 200, { status: ok(), data: acct.runJson(run, relatedOf(params)) });
+  }
+
+  private routeCancel(call: ApiCall): void | Promise<void> {
+    const { route, res } = call;
+    const acct = this.account;
+    const run = this.findRun(route.runId);
+    if (!acct.isComplete(run)) {
+      run.patch['status'] = 30;
+      run.outcome = 'cancelled';
+      run.pollsLeft = 0;
+    }
+    return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set()) });
+  }
+
+  private routeArtifacts(call: ApiCall): void | Promise<void> {
+    const { route, res } = call;
+    const acct = this.account;
+    const run = this.findRun(route.runId);
+    const last = run.steps[run.steps.length - 1];
+    const files = acct.artifactsSaved(run) && last ? last.files : [];
+    return sendJson(res, 200, { status: ok(), data: files.length > 0 ? files : null });
+  }
+
+  private routeArtifact(call: ApiCall): void | Promise<void> {
+    const { route, params, res, fault } = call;
+    const acct = this.account;
+    const run = this.findRun(route.runId);
+    const stepParam = params.get('step');
+    if (stepParam !== null && !/^\d+$/.test(stepParam)) throw new HttpProblem(400, 'step must be an integer');
+    const step = acct.stepFor(run, stepParam === null ? undefined : Number(stepParam));
+    const file = route.file ?? '';
+    if (!acct.artifactsSaved(run) || !step?.files.includes(file))
+      throw new HttpProblem(404, `No ${file} for run ${run.id}`);
+    return this.sendArtifact(res, run, step.index, file, fault);
+  }
+
+  private routeJobArtifact(call: ApiCall): void | Promise<void> {
+    const { route, res, fault } = call;
+    const acct = this.account;
+    const job = this.findJob(route.jobId);
+    const run = sortRuns(
+      acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 10),
+      '-finished_at',
+      (r) => r.finishedAt.getTime(),
+    )[0];
+    const step = run && acct.stepFor(run, undefined);
+    const file = route.file ?? '';
+    if (!run || !step?.files.includes(file)) throw new HttpProblem(404, `No ${file} for job ${job.id}`);
+    return this.sendArtifact(res, run, step.index, file, fault);
+  }
+
+  private routeJobs(call: ApiCall): void | Promise<void> {
+    const { params, res } = call;
+    const acct = this.account;
+    const { limit, offset } = paging(params);
+    const projectId = params.get('project_id');
+    const envId = params.get('environment_id');
+    const nameLike = params.get('name__icontains')?.toLowerCase();
+    const rows = acct.jobs.filter(
+      (j) =>
+        (projectId === null || j.projectId === Number(projectId)) &&
+        (envId === null || j.environmentId === Number(envId)) &&
+        (!nameLike || j.name.toLowerCase().includes(nameLike)),
+    );
+    const page = rows.slice(offset, offset + limit);
+    return sendJson(res, 200, {
+      status: ok(),
+      data: page.map((j) => acct.jobJson(j)),
+      extra: {
+        filters: Object.fromEntries(params),
+        order_by: 'id',
+        pagination: { count: page.length, total_count: rows.length },
+      },
+    });
+  }
+
+  private routeJob(call: ApiCall): void | Promise<void> {
+    const { route, res } = call;
+    const acct = this.account;
+    return sendJson(res, 200, { status: ok(), data: acct.jobJson(this.findJob(route.jobId)) });
+  }
+
+  private routeTrigger(call: ApiCall): void | Promise<void> {
+    const { method, route, body, res } = call;
+    const acct = this.account;
+    if (method !== 'POST')
+      throw new HttpProblem(405, 'Method not allowed', { detail: `Method "${method}" not allowed.` });
+    const job = this.findJob(route.jobId);
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(body || '{}') as Record<string, unknown>;
+    } catch {
+      throw new HttpProblem(400, 'JSON parse error');
+    }
+    const cause = parsed['cause'];
+    if (typeof cause !== 'string' || cause.length === 0)
+      throw new HttpProblem(400, 'Invalid request', {
+        status: {
+          code: 400,
+          is_success: false,
+          user_message: 'The request was invalid. Please double check the provided data and try again.',
+          developer_message: '',
+        },
+        data: { cause: ['This field is required.'] },
+      });
+    if (cause.length > 255)
+      throw new HttpProblem(400, 'Invalid request', {
+        status: {
+          code: 400,
+          is_success: false,
+          user_message: 'The request was invalid. Please double check the provided data and try again.',
+          developer_message: '',
+        },
+        data: { cause: ['Ensure this field has no more than 255 characters.'] },
+      });
+    const steps = parsed['steps_override'];
+    const run = acct.triggerRun(
+      job.id,
+      {
+        cause,
+        git_sha: str(parsed['git_sha']),
+        git_branch: str(parsed['git_branch']),
+        steps_override: Array.isArray(steps) ? steps.map(String) : undefined,
+      },
+      this.nextTriggeredOutcome,
+    );
+    run.patch['trigger_body'] = parsed;
+    return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set(['trigger', 'job'])) });
+  }
+
+  private routeWebhooks(call: ApiCall): void | Promise<void> {
+    const { method, params, body, res } = call;
+    const acct = this.account;
+    if (method === 'GET') {
+      const { limit, offset } = paging(params);
+      const all = [...this.webhooks.subscriptions.values()];
+      const page = all.slice(offset, offset + limit);
+      return sendJson(res, 200, {
+        status: ok(),
+        data: page.map((w) => FakeWebhooks.view(w)),
+        extra: { pagination: { count: page.length, total_count: all.length } },
+      });
+    }
+    if (method !== 'POST') throw new HttpProblem(405, 'Method not allowed');
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(body || '{}') as Record<string, unknown>;
+    } catch {
+      throw new HttpProblem(400, 'JSON parse error');
+    }
+    const invalid: Record<string, string[]> = {};
+    if (typeof parsed['name'] !== 'string' || !parsed['name']) invalid['name'] = ['This field is required.'];
+    const url = parsed['client_url'];
+    let target: URL | null = null;
+    try {
+      target = typeof url === 'string' ? new URL(url) : null;
+    } catch {
+      target = null;
+    }
+    // dbt Cloud requires https; the fake also takes loopback http, where tests listen.
+    if (!target || !(target.protocol === 'https:' || (target.protocol === 'http:' && target.hostname === '127.0.0.1')))
+      invalid['client_url'] = ['Enter a valid https URL.'];
+    const types = parsed['event_types'];
+    if (
+      !Array.isArray(types) ||
+      types.length === 0 ||
+      types.some((t) => !['job.run.started', 'job.run.completed', 'job.run.errored'].includes(String(t)))
+    )
+      invalid['event_types'] = ['Choose job.run.started, job.run.completed or job.run.errored.'];
+    const jobs = parsed['job_ids'];
+    if (jobs !== undefined && (!Array.isArray(jobs) || jobs.some((j) => !acct.jobs.some((x) => x.id === Number(j)))))
+      invalid['job_ids'] = ['Unknown job id.'];
+    if (Object.keys(invalid).length > 0)
+      throw new HttpProblem(400, 'Invalid request', {
+        status: {
+          code: 400,
+          is_success: false,
+          user_message: 'The request was invalid. Please double check the provided data and try again.',
+          developer_message: '',
+        },
+        data: invalid,
+      });
+    const created = this.webhooks.create(parsed);
+    return sendJson(res, 201, { status: ok(), data: FakeWebhooks.view(created, true) });
+  }
+
+  private routeWebhook(call: ApiCall): void | Promise<void> {
+    const { method, route, res } = call;
+    const sub = route.subscriptionId ? this.webhooks.subscriptions.get(route.subscriptionId) : undefined;
+    if (!sub) throw new HttpProblem(404, 'The requested resource was not found.');
+    if (method === 'GET') return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
+    if (method === 'DELETE') {
+      this.webhooks.subscriptions.delete(sub.id);
+      return sendJson(res, 200, { status: ok(), data: FakeWebhooks.view(sub) });
+    }
+    throw new HttpProblem(405, 'Method not allowed');
+  }
+
+  private routeRerun(call: ApiCall): void | Promise<void> {
+    const { route, res } = call;
+    const acct = this.account;
+    const job = this.findJob(route.jobId);
+    const failed = sortRuns(
+      acct.runs.filter((r) => r.jobId === job.id && acct.statusOf(r) === 20),
+      '-finished_at',
+      (r) => r.finishedAt.getTime(),
+    )[0];
+    if (!failed) throw new HttpProblem(400, 'No failed run to retry');
+    const run = acct.triggerRun(job.id, { cause: `Rerun of ${failed.id}` }, this.nextTriggeredOutcome);
+    return sendJson(res, 200, { status: ok(), data: acct.runJson(run, new Set()) });
   }
 
   private completeTriggered(run: FakeRun): void {

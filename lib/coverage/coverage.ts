@@ -156,6 +156,23 @@ export function matchTables(
 
 const share = (covered: number, total: number): number | null => (total > 0 ? covered / total : null);
 
+/** A table's line of a coverage report: its figures, and its columns' made when asked for. */
+function tableReport(
+  m: ManifestTable,
+  c: CatalogTable,
+  figures: { hits: number; covered: number; total: number },
+  columns: () => ColumnReport[],
+): TableReport {
+  return {
+    name: m.name,
+    uniqueId: c.uniqueId,
+    resourceType: m.resourceType,
+    ...figures,
+    coverage: share(figures.covered, figures.total),
+    columns,
+  };
+}
+
 /** Coverage of one type over the matched tables, optionally narrowed by their paths. */
 export function computeCoverage(
   manifest: ManifestFacts,
@@ -177,16 +194,10 @@ export function computeCoverage(
       if (m.resourceType !== 'model') continue;
       const hits = manifest.unitTests.get(c.uniqueId) ?? 0;
       const covered = hits > 0 ? 1 : 0;
-      byName.set(m.name, {
-        name: m.name,
-        uniqueId: c.uniqueId,
-        resourceType: m.resourceType,
-        hits,
-        covered,
-        total: 1,
-        coverage: covered,
-        columns: () => [],
-      });
+      byName.set(
+        m.name,
+        tableReport(m, c, { hits, covered, total: 1 }, () => []),
+      );
       continue;
     }
     const tests = manifest.tests.get(c.uniqueId);
@@ -200,20 +211,15 @@ export function computeCoverage(
       if (h > 0) covered++;
     }
     const total = c.columns.length;
-    byName.set(m.name, {
-      name: m.name,
-      uniqueId: c.uniqueId,
-      resourceType: m.resourceType,
-      hits,
-      covered,
-      total,
-      coverage: share(covered, total),
-      columns: () =>
+    byName.set(
+      m.name,
+      tableReport(m, c, { hits, covered, total }, () =>
         c.columns.map((name) => {
           const h = hitsOf(name);
           return { name, hits: h, covered: h > 0 ? 1 : 0, total: 1, coverage: h > 0 ? 1 : 0 };
         }),
-    });
+      ),
+    );
   }
   const reports = [...byName.values()];
   const covered = reports.reduce((n, t) => n + t.covered, 0);

@@ -226,11 +226,7 @@ export class DbtCloudClient {
     filters: ListRunsFilters = {},
     options: Omit<PageOptions, 'limit' | 'offset'> = {},
   ): AsyncGenerator<Run[], void, undefined> {
-    return this.pages('runs/', RunSchema, this.runQuery(filters), {
-      ...options,
-      limit: filters.limit,
-      offset: filters.offset,
-    });
+    return this.runPages(RunSchema, filters, options);
   }
 
   /** Runs, one page at a time, each row cut to what selecting a window needs (long listings). */
@@ -238,7 +234,15 @@ export class DbtCloudClient {
     filters: Omit<ListRunsFilters, 'include_related'> = {},
     options: Omit<PageOptions, 'limit' | 'offset'> = {},
   ): AsyncGenerator<RunRow[], void, undefined> {
-    return this.pages('runs/', RunRowSchema, this.runQuery(filters), {
+    return this.runPages(RunRowSchema, filters, options);
+  }
+
+  private runPages<T extends { id: number | string }>(
+    schema: z.ZodType<T>,
+    filters: ListRunsFilters,
+    options: Omit<PageOptions, 'limit' | 'offset'>,
+  ): AsyncGenerator<T[], void, undefined> {
+    return this.pages('runs/', schema, this.runQuery(filters), {
       ...options,
       limit: filters.limit,
       offset: filters.offset,

@@ -68,6 +68,14 @@ function refusal(answer: ApiAnswer, caller: string | null, permission: string): 
   return `the API answered ${answer.status}${message ? `: ${message}` : ''}`;
 }
 
+/** The failed check of a resource that could not be read: missing (re-apply), or not allowed. */
+const unread = (what: string, answer: ApiAnswer, caller: string | null, permission: string): CheckResult => ({
+  what,
+  ok: false,
+  detail: refusal(answer, caller, permission),
+  ...(answer.status === 404 ? { fix: APPLY } : {}),
+});
+
 /** The members holding `role` in an IAM policy (bindings without a condition). */
 function holders(policy: unknown, roles: readonly string[]): Set<string> {
   const out = new Set<string>();
@@ -274,13 +282,7 @@ async function checkScheduler(
     'cloudscheduler',
     `/v1/projects/${n.project}/locations/${n.region}/jobs/${n.schedulerJob}`,
   );
-  if (answer.status !== 200)
-    return {
-      what,
-      ok: false,
-      detail: refusal(answer, api.caller, 'cloudscheduler.jobs.get'),
-      ...(answer.status === 404 ? { fix: APPLY } : {}),
-    };
+  if (answer.status !== 200) return unread(what, answer, api.caller, 'cloudscheduler.jobs.get');
   const job = obj(answer.json);
   const state = str(job['state']);
   if (state === 'PAUSED')
@@ -330,22 +332,12 @@ async function* checkPubSub(
     const answer = await api.read('pubsub', `/v1/${topic(id)}`);
     yield answer.status === 200
       ? { what: `topic ${id}`, ok: true, detail: 'exists' }
-      : {
-          what: `topic ${id}`,
-          ok: false,
-          detail: refusal(answer, api.caller, 'pubsub.topics.get'),
-          ...(answer.status === 404 ? { fix: APPLY } : {}),
-        };
+      : unread(`topic ${id}`, answer, api.caller, 'pubsub.topics.get');
   }
   const what = `subscription ${n.pushSubscription}`;
   const answer = await api.read('pubsub', `/v1/projects/${n.project}/subscriptions/${n.pushSubscription}`);
   if (answer.status !== 200) {
-    yield {
-      what,
-      ok: false,
-      detail: refusal(answer, api.caller, 'pubsub.subscriptions.get'),
-      ...(answer.status === 404 ? { fix: APPLY } : {}),
-    };
+    yield unread(what, answer, api.caller, 'pubsub.subscriptions.get');
     return;
   }
   const sub = obj(answer.json);
@@ -383,13 +375,7 @@ async function checkSecret(
   const what = `secret ${secret}`;
   const path = `/v1/projects/${n.project}/secrets/${secret}`;
   const answer = known ?? (await api.read('secretmanager', path));
-  if (answer.status !== 200)
-    return {
-      what,
-      ok: false,
-      detail: refusal(answer, api.caller, 'secretmanager.secrets.get'),
-      ...(answer.status === 404 ? { fix: APPLY } : {}),
-    };
+  if (answer.status !== 200) return unread(what, answer, api.caller, 'secretmanager.secrets.get');
   const add =
     kind === 'token'
       ? `printf %s "$DBT_CLOUD_TOKEN" | gcloud secrets versions add ${secret} --project=${n.project} --data-file=-`
@@ -428,13 +414,7 @@ async function checkSecret(
 async function checkBucket(api: GoogleApis, n: DeploymentNames, bucket: string): Promise<CheckResult> {
   const what = `bucket gs://${bucket}`;
   const answer = await api.read('storage', `/b/${encodeURIComponent(bucket)}`);
-  if (answer.status !== 200)
-    return {
-      what,
-      ok: false,
-      detail: refusal(answer, api.caller, 'storage.buckets.get'),
-      ...(answer.status === 404 ? { fix: APPLY } : {}),
-    };
+  if (answer.status !== 200) return unread(what, answer, api.caller, 'storage.buckets.get');
   const policy = await api.read('storage', `/b/${encodeURIComponent(bucket)}/iam?optionsRequestedPolicyVersion=3`);
   if (policy.status !== 200)
     return {
@@ -457,13 +437,7 @@ async function checkDataset(api: GoogleApis, n: DeploymentNames, dataset: string
   const what = `BigQuery dataset ${n.project}.${dataset}`;
   const path = `/projects/${n.project}/datasets/${dataset}`;
   const answer = await api.read('bigquery', path);
-  if (answer.status !== 200)
-    return {
-      what,
-      ok: false,
-      detail: refusal(answer, api.caller, 'bigquery.datasets.get'),
-      ...(answer.status === 404 ? { fix: APPLY } : {}),
-    };
+  if (answer.status !== 200) return unread(what, answer, api.caller, 'bigquery.datasets.get');
   const missing: string[] = [];
   for (const table of BIGQUERY_TABLES) {
     const t = await api.read('bigquery', `${path}/tables/${table}`);

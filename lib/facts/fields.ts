@@ -19,6 +19,8 @@ export interface Fields<F extends FieldSpec> {
   readonly keys: KeyTable;
   /** Every field's bit. */
   readonly all: number;
+  /** The visit of each field, by its key index in `keys` (an array, for the hot path). */
+  readonly visits: readonly (Visit | null)[];
   /** The visit of the field at a key index of `keys`. */
   visit(index: number): Visit | null;
   /** A field's bit, by its key. */
@@ -36,6 +38,7 @@ export function fields<F extends FieldSpec>(list: readonly F[]): Fields<F> {
     list,
     keys,
     all: (1 << list.length) - 1,
+    visits,
     visit: (i) => visits[i] ?? null,
     bit: (key) => {
       const i = index.get(key);

@@ -269,7 +269,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
         this.cur.skipped |= 1 << k;
         return null;
       }
-      return this.node.visit(k);
+      return this.node.visits[k];
     },
     end: () => this.endNode(this.cur),
   };

@@ -44,7 +44,8 @@ const scalarVisit = <T>(read: (kind: string, text: string | undefined) => T, set
 
 /** A visit of a list of records, each opened fresh (`open`), read with `record`'s fields, and kept by `end`. */
 function recordsVisit(open: () => void, record: Fields<FieldSpec>, end: () => void): Visit {
-  const visit: ObjectVisit = { keys: record.keys, member: (k) => record.visit(k as number), end };
+  const visits = record.visits;
+  const visit: ObjectVisit = { keys: record.keys, member: (k) => visits[k as number], end };
   const item: Visit = {
     object: () => {
       open();
@@ -67,8 +68,31 @@ function metadataVisit(set: (field: 'generatedAt' | 'schemaVersion', text: strin
   };
 }
 
-export class RunResultsReader extends FactsReader<RunResultsFacts> {
-  private readonly meta = { generatedAt: null as string | null, schemaVersion: null as string | null };
+/**
+ * What both files' readers share: the root's `metadata` (generated_at, dbt_schema_version) and its
+ * `results`, read as `results` says; any other root member as `member` says.
+ */
+abstract class ResultsFileReader<T> extends FactsReader<T> {
+  protected readonly meta = { generatedAt: null as string | null, schemaVersion: null as string | null };
+
+  protected abstract readonly resultsVisit: Visit;
+  protected member(_key: number): Visit | null {
+    return null;
+  }
+
+  protected rootObject(): ObjectVisit {
+    return {
+      keys: ROOT,
+      member: (k) => {
+        if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
+        if (k === 1) return this.resultsVisit;
+        return this.member(k as number);
+      },
+    };
+  }
+}
+
+export class RunResultsReader extends ResultsFileReader<RunResultsFacts> {
   private elapsed: number | null = null;
   private which: string | null = null;
   private readonly results: NodeResult[] = [];
@@ -85,22 +109,11 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
     super(what, limits);
   }
 
-  protected rootObject(): ObjectVisit {
-    return {
-      keys: ROOT,
-      member: (k) => {
-        if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
-        if (k === 2) return { text: true, scalar: (kind, text) => (this.elapsed = amount(kind, text)) };
-        if (k === 3)
-          return {
-            object: () => ({
-              keys: ARGS,
-              member: () => ({ text: true, scalar: (kind, text) => (this.which = stringOf(kind, text)) }),
-            }),
-          };
-        return this.resultsVisit;
-      },
-    };
+  protected override member(k: number): Visit | null {
+    if (k === 2) return scalarVisit(amount, (v) => (this.elapsed = v));
+    if (k === 3)
+      return { object: () => ({ keys: ARGS, member: () => scalarVisit(stringOf, (v) => (this.which = v)) }) };
+    return null;
   }
 
   private readonly adapterVisit: ObjectVisit = {
@@ -126,7 +139,7 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
     },
   ]);
 
-  private readonly resultsVisit = recordsVisit(
+  protected readonly resultsVisit = recordsVisit(
     () => (this.cur = { id: null, status: null, seconds: null, bytes: null, slots: null, message: null }),
     this.result,
     () => {
@@ -155,24 +168,12 @@ export class RunResultsReader extends FactsReader<RunResultsFacts> {
   }
 }
 
-export class SourcesReader extends FactsReader<SourcesFacts> {
-  private readonly meta = { generatedAt: null as string | null, schemaVersion: null as string | null };
+export class SourcesReader extends ResultsFileReader<SourcesFacts> {
   private readonly results: SourceFreshness[] = [];
   private cur: SourceFreshness = { id: '', status: '', lagSeconds: null, maxLoadedAt: null };
 
   constructor(what = 'sources.json', limits: Partial<Limits> = {}) {
     super(what, limits);
-  }
-
-  protected rootObject(): ObjectVisit {
-    return {
-      keys: ROOT,
-      member: (k) => {
-        if (k === 0) return metadataVisit((field, t) => (this.meta[field] = t));
-        if (k === 1) return this.sourcesVisit;
-        return null;
-      },
-    };
   }
 
   /** A source's (or model's) fields, declared once. Fusion writes Pass, Warn and Error; dbt Core pass, warn, error and runtime error. */
@@ -183,7 +184,7 @@ export class SourcesReader extends FactsReader<SourcesFacts> {
     { key: 'max_loaded_at', visit: scalarVisit(stringOf, (v) => (this.cur.maxLoadedAt = v)) },
   ]);
 
-  private readonly sourcesVisit = recordsVisit(
+  protected readonly resultsVisit = recordsVisit(
     () => (this.cur = { id: '', status: '', lagSeconds: null, maxLoadedAt: null }),
     this.source,
     () => {

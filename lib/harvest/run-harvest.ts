@@ -9,13 +9,7 @@ import { pipeline as pipelineDone } from 'node:stream/promises';
 import { summarize } from '../coverage/coverage.ts';
 import { COVERAGE_FILE } from '../core/coverage-summary.ts';
 import { InputError, errorMessage } from '../core/errors.ts';
-import {
-  CORE_ARTIFACTS,
-  planArtifacts,
-  schemaWarning,
-  type ArtifactChoice,
-  type PlannedFile,
-} from '../core/artifacts.ts';
+import { planArtifacts, schemaWarning, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
 import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../core/history-row.ts';
 import { artifactPath, historyRowPath, runDirectory, runMarkerPath } from '../core/paths.ts';
 import { drain } from '../core/pool.ts';
@@ -45,12 +39,6 @@ export interface HarvestContext {
   store: ArtifactSink;
   /** Every top-level JSON artifact ('all'), or an allow-list. */
   artifacts: ArtifactChoice;
-  /**
-   * How files are found: from the run's list and dbt's table of which command writes what (the
-   * default), or by asking for every allowed file of every step (the behaviour before, kept for the
-   * benchmark's comparison).
-   */
-  discovery?: 'list' | 'probe-every-step';
   scope?: Scope;
   logger?: Logger;
   now?: () => number;
@@ -207,10 +195,6 @@ async function fetchRun(
  * dbt's table of which command writes what. A list that cannot be read leaves the table alone.
  */
 async function plan(ctx: HarvestContext, runId: number, steps: DbtStep[], log: Logger): Promise<PlannedFile[]> {
-  if (ctx.discovery === 'probe-every-step') {
-    const files = ctx.artifacts === 'all' ? CORE_ARTIFACTS : ctx.artifacts;
-    return steps.flatMap((step) => files.map((file) => ({ step, file, promised: false })));
-  }
   let listed: string[] | null = null;
   if (steps.length > 0)
     try {

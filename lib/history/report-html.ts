@@ -146,21 +146,29 @@ const jobLabel = (names: Map<number, string | null>, jobId: number): string => {
   return name ? `${name} (${jobId})` : `job ${jobId}`;
 };
 
-export async function renderHistoryHtml(history: History, options: ReportOptions): Promise<string> {
-  const f = history.figures;
-  const names = new Map(f.jobs.map((j) => [j.jobId, j.jobName]));
-  const label = (jobId: number) => jobLabel(names, jobId);
-  const charted = new Set(f.jobs.slice(0, MAX_SERIES).map((j) => j.jobId));
-  const chartNote = f.jobs.length > MAX_SERIES ? `The ${MAX_SERIES} busiest of ${f.jobs.length} jobs.` : undefined;
-  // A job's runs one by one while it has at most RECENT_RUNS here, its days beyond that.
-  const byDay = new Set(f.jobs.filter((j) => j.runs > RECENT_RUNS).map((j) => j.jobId));
-  const days = f.days.filter((d) => charted.has(d.jobId) && byDay.has(d.jobId));
-  const recent = f.recent.filter((r) => charted.has(r.jobId) && !byDay.has(r.jobId));
-  const series = Math.min(MAX_SERIES, f.jobs.length);
+/** What every section of the report reads: the figures, and how jobs are named and charted. */
+interface ReportContext {
+  history: History;
+  f: History['figures'];
+  options: ReportOptions;
+  label: (jobId: number) => string;
+  /** Jobs charted: the MAX_SERIES busiest. */
+  charted: Set<number>;
+  chartNote: string | undefined;
+  /** Jobs drawn a day (median) at a time: those with more than RECENT_RUNS runs here. */
+  byDay: Set<number>;
+  days: History['figures']['days'];
+  recent: History['figures']['recent'];
+  series: number;
+}
+
+const noon = (date: string) => `${date}T12:00:00Z`;
+
+/** Run health: per job, runs per day by outcome, duration and queue time, the runs that failed. */
+async function runHealthSection(c: ReportContext): Promise<string[]> {
+  const { f, label, chartNote, byDay, days, recent, series } = c;
   const sections: string[] = [];
 
-  // ---- run health ----
-  const noon = (date: string) => `${date}T12:00:00Z`;
   const durationValues = [
     ...recent
       .filter((r) => r.durationSeconds !== null)
@@ -273,7 +281,14 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     )}`,
   );
 
-  // ---- models ----
+  return sections;
+}
+
+/** Models: the slowest over time and now, regressions, bytes processed, models added and removed. */
+async function modelsSection(c: ReportContext): Promise<string[]> {
+  const { history, f, label } = c;
+  const sections: string[] = [];
+
   const modelLines = f.modelSeries.map((s) => ({
     at: `${s.date}T12:00:00Z`,
     seconds: s.seconds,
@@ -341,7 +356,14 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     )}`,
   );
 
-  // ---- tests ----
+  return sections;
+}
+
+/** Tests: results per day, failing now, flaky tests. */
+async function testsSection(c: ReportContext): Promise<string[]> {
+  const { f, label } = c;
+  const sections: string[] = [];
+
   const perResult = new Map<string, number>();
   for (const d of f.days)
     for (const k of ['pass', 'warn', 'fail', 'error', 'skipped'] as const)
@@ -389,7 +411,14 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     )}`,
   );
 
-  // ---- freshness ----
+  return sections;
+}
+
+/** Source freshness: the largest lag per day, and what is past its threshold now. */
+async function freshnessSection(c: ReportContext): Promise<string[]> {
+  const { f } = c;
+  const sections: string[] = [];
+
   const lagLines = f.sourceSeries.map((s) => ({
     at: `${s.date}T12:00:00Z`,
     hours: s.lagSeconds / 3600,
@@ -429,7 +458,14 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     )}`,
   );
 
-  // ---- coverage ----
+  return sections;
+}
+
+/** Coverage: documentation, test and unit-test coverage over time, the largest drops, per table. */
+async function coverageSection(c: ReportContext): Promise<string[]> {
+  const { history, options, label, days, recent, series } = c;
+  const sections: string[] = [];
+
   const coverageValues = [
     ...recent.flatMap((r) => [
       { at: r.finishedAt, kind: 'doc', value: r.doc, job: label(r.jobId) },
@@ -529,6 +565,37 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     );
   }
 
+  return sections;
+}
+
+export async function renderHistoryHtml(history: History, options: ReportOptions): Promise<string> {
+  const f = history.figures;
+  const names = new Map(f.jobs.map((j) => [j.jobId, j.jobName]));
+  const label = (jobId: number) => jobLabel(names, jobId);
+  const charted = new Set(f.jobs.slice(0, MAX_SERIES).map((j) => j.jobId));
+  // A job's runs one by one while it has at most RECENT_RUNS here, its days beyond that.
+  const byDay = new Set(f.jobs.filter((j) => j.runs > RECENT_RUNS).map((j) => j.jobId));
+  const c: ReportContext = {
+    history,
+    f,
+    options,
+    label,
+    charted,
+    chartNote: f.jobs.length > MAX_SERIES ? `The ${MAX_SERIES} busiest of ${f.jobs.length} jobs.` : undefined,
+    byDay,
+    days: f.days.filter((d) => charted.has(d.jobId) && byDay.has(d.jobId)),
+    recent: f.recent.filter((r) => charted.has(r.jobId) && !byDay.has(r.jobId)),
+    series: Math.min(MAX_SERIES, f.jobs.length),
+  };
+  const sections: string[] = [];
+  for (const part of [runHealthSection, modelsSection, testsSection, freshnessSection, coverageSection])
+    sections.push(...(await part(c)));
+  return page(c, sections);
+}
+
+/** The page around the sections: its head, style, title, navigation. */
+function page(c: ReportContext, sections: string[]): string {
+  const { history, f, options } = c;
   const s = history.stats;
   const skipped =
     s.skippedCount > 0

@@ -236,10 +236,8 @@ export class JsonScanner {
   /** This scanner's writes so far: which of its chunks its kernel holds. */
   private writeStamp = 0;
 
-  /** The kernel for this write's chunk: none for a chunk smaller than kernelFrom. */
-  private kernelFor(): SkipKernel | null {
-    return (this.view?.length ?? 0) >= this.kernelFrom ? this.kernel : null;
-  }
+  /** The kernel for this write's chunk (set as the write starts): none for a chunk smaller than kernelFrom. */
+  private writeKernel: SkipKernel | null = null;
 
   /** Bytes read so far. */
   get bytes(): number {
@@ -250,6 +248,7 @@ export class JsonScanner {
     const len = chunk.length;
     let i = 0;
     this.writeStamp++;
+    this.writeKernel = len >= this.kernelFrom ? this.kernel : null;
     this.view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A UTF-8 byte order mark may open the document (RFC 8259 lets a reader ignore it).
     while (this.bomAt >= 0 && i < len) {
@@ -332,7 +331,7 @@ export class JsonScanner {
    * than KERNEL_LEVELS below the visited levels, a chunk too large to copy) or has none.
    */
   private skipRegion(chunk: Uint8Array, i: number): number {
-    const kernel = this.kernelFor();
+    const kernel = this.writeKernel;
     const floor = this.frames.length;
     const open = this.depth - floor;
     if (kernel !== null && open < KERNEL_LEVELS && kernel.load(chunk, this.writeStamp)) {
@@ -481,7 +480,7 @@ export class JsonScanner {
    * is one; else here, plain bytes one comparison each (plainEnd), then stringStop's words.
    */
   private skipStringEnd(chunk: Uint8Array, from: number): number {
-    const kernel = this.kernelFor();
+    const kernel = this.writeKernel;
     if (kernel?.load(chunk, this.writeStamp)) {
       const end = kernel.string(from, chunk.length);
       if (end >= 0) {
@@ -537,11 +536,7 @@ export class JsonScanner {
       k++;
     }
     if (to - k >= 8) {
-      if (this.wordsOf !== chunk.buffer) {
-        this.wordsOf = chunk.buffer;
-        this.words = new Uint32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
-      }
-      const words = this.words!;
+      const words = this.wordsOfChunk(chunk);
       let w = (base + k) >>> 2;
       const end = (base + to) >>> 2;
       for (; w < end; w++) {
@@ -740,7 +735,7 @@ export class JsonScanner {
     const len = chunk.length;
     // The members no key names are passed by the kernel, where there is one: the table it matches
     // against (-1: none), made for `keys` when first needed.
-    const kernel = this.kernelFor();
+    const kernel = this.writeKernel;
     let table = -1;
     let tableOf: KeyTable | null = null;
     /** Whether the kernel read the key and its colon: the value is next. */
@@ -992,6 +987,15 @@ export class JsonScanner {
    * The first backslash or control character in [from, to), or `to`: four bytes at a time where the
    * chunk's memory allows (a word with none of them is passed in a few operations), else one by one.
    */
+  /** The chunk's buffer as 32-bit words (made once per buffer), for the word-at-a-time searches. */
+  private wordsOfChunk(chunk: Uint8Array): Uint32Array {
+    if (this.wordsOf !== chunk.buffer) {
+      this.wordsOf = chunk.buffer;
+      this.words = new Uint32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
+    }
+    return this.words!;
+  }
+
   private special(chunk: Uint8Array, from: number, to: number): number {
     let k = from;
     const base = chunk.byteOffset;
@@ -1001,11 +1005,7 @@ export class JsonScanner {
       k++;
     }
     if (to - k >= 16) {
-      if (this.wordsOf !== chunk.buffer) {
-        this.wordsOf = chunk.buffer;
-        this.words = new Uint32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
-      }
-      const words = this.words!;
+      const words = this.wordsOfChunk(chunk);
       let w = (base + k) >>> 2;
       const end = (base + to) >>> 2;
       for (; w < end; w++) {

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import ts from 'typescript';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -120,6 +121,24 @@ describe('module boundaries', () => {
         .map(([line, n]) => `${file}:${n}: ${line.trim()}`),
     );
     expect(problems).toEqual([]);
+  });
+
+  it('keeps every function of lib/ to 150 lines or fewer, so that a reader holds it in their head', () => {
+    const long: string[] = [];
+    for (const file of SOURCES.filter((f) => f.startsWith('lib/'))) {
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+          const lines = source.getLineAndCharacterOfPosition(node.getEnd()).line - first + 1;
+          const name = (node as ts.FunctionLikeDeclaration).name?.getText() ?? '(anonymous)';
+          if (lines > 150) long.push(`${file}:${first + 1} ${name}: ${lines} lines`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(long).toEqual([]);
   });
 
   it('names each file of lib/ once (but the commands, named after what they do), so a name says which room', () => {

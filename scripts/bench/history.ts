@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startFakeGcs } from '../../harness/fake-gcs/server.ts';
+import { results, rows, MB, log } from './shared.ts';
+
+/**
+ * `history` over 10,000 and 365,000 stored runs (the demo's project: three jobs, plus jobs of 50
+ * runs a day; rows only), each in its own process: the first read (which compacts each past day)
+ * and the second (a request per day); then, over a bucket (the fake Cloud Storage, 10,000 runs),
+ * the requests of each read.
+ */
+async function historyRead(from: string, out: string, env: Record<string, string> = {}) {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['scripts/bench-history-child.ts', '--from', from, '--out', out],
+    { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
+  );
+  const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
+  if (r.code !== 0) throw new Error(`history exited ${r.code}: ${r.stderr}`);
+  const { stat } = await import('node:fs/promises');
+  return {
+    seconds: Number(r.seconds.toFixed(1)),
+    maxRssMb: Number(r.maxRssMb.toFixed(1)),
+    reportBytes: (await stat(out)).size,
+    note: r.stderr.trim(),
+  };
+}
+
+/** The benchmark's history part (npm run bench -- --only history). */
+export async function historyPart(): Promise<void> {
+  const { writeHistoryDemo } = await import('../../harness/history-demo.ts');
+  const sizes = [
+    { runs: '10k', days: 20, extraJobs: 10 },
+    { runs: '365k', days: 365, extraJobs: 20 },
+  ];
+  const figures: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-history-'));
+    try {
+      const written = await writeHistoryDemo(join(dir, 'bucket'), {
+        days: size.days,
+        extraJobs: size.extraJobs,
+        extraRunsPerDay: 50,
+        rowsOnly: true,
+      });
+      log(
+        `history: ${written.runs} stored runs (${written.jobs} jobs, ${size.days} days), first read then second, each in its own process`,
+      );
+      const first = await historyRead(join(dir, 'bucket'), join(dir, 'first.html'));
+      const second = await historyRead(join(dir, 'bucket'), join(dir, 'second.html'));
+      figures[size.runs] = { runs: written.runs, first, second };
+      rows.push([
+        'history',
+        `history over ${written.runs} runs, first read (compacts each past day)`,
+        `${first.seconds} s, peak RSS ${first.maxRssMb} MB`,
+        '',
+      ]);
+      rows.push([
+        'history',
+        `history over ${written.runs} runs, second read (report ${(second.reportBytes / MB).toFixed(2)} MB)`,
+        `${second.seconds} s, peak RSS ${second.maxRssMb} MB`,
+        size.runs === '365k' ? `< 300 MB: ${second.maxRssMb < 300 && first.maxRssMb < 300 ? 'yes' : 'NO'}` : '',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const small = figures['10k'] as { second: { maxRssMb: number } };
+  const large = figures['365k'] as { second: { maxRssMb: number } };
+  rows.push([
+    'history',
+    'peak RSS, 365k runs against 10k',
+    `+${(large.second.maxRssMb - small.second.maxRssMb).toFixed(1)} MB`,
+    `< 50 MB: ${large.second.maxRssMb - small.second.maxRssMb < 50 ? 'yes' : 'NO'}`,
+  ]);
+  // Requests on a bucket: the fake Cloud Storage, under the real client.
+  const gcs = await startFakeGcs();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-history-gcs-'));
+  try {
+    const written = await writeHistoryDemo(join(dir, 'bucket'), {
+      days: 20,
+      extraJobs: 10,
+      extraRunsPerDay: 50,
+      rowsOnly: true,
+    });
+    const { readdir, readFile } = await import('node:fs/promises');
+    const files = (await readdir(join(dir, 'bucket'), { recursive: true, withFileTypes: true })).filter((e) =>
+      e.isFile(),
+    );
+    for (const f of files) {
+      const full = join(f.parentPath, f.name);
+      gcs.put('bench', full.slice(join(dir, 'bucket').length + 1), await readFile(full), 'application/json');
+    }
+    const count = async () => {
+      const before = gcs.requests.length;
+      await historyRead('gs://bench', join(dir, 'r.html'), {
+        STORAGE_API_ENDPOINT: gcs.url,
+        METADATA_SERVER_DETECTION: 'none',
+      });
+      const reqs = gcs.requests.slice(before);
+      return {
+        requests: reqs.length,
+        gets: reqs.filter((r) => r.op === 'get').length,
+        lists: reqs.filter((r) => r.op === 'list').length,
+        uploads: reqs.filter((r) => r.op === 'upload').length,
+      };
+    };
+    const first = await count();
+    const second = await count();
+    figures['bucket'] = { runs: written.runs, first, second };
+    rows.push([
+      'history',
+      `bucket of ${written.runs} runs, first read`,
+      `${first.requests} requests (${first.lists} lists, ${first.gets} reads, ${first.uploads} days written)`,
+      '',
+    ]);
+    rows.push([
+      'history',
+      `bucket of ${written.runs} runs, second read`,
+      `${second.requests} requests (${second.lists} lists, ${second.gets} reads)`,
+      `< runs/10: ${second.requests < written.runs / 10 ? 'yes' : 'NO'}`,
+    ]);
+  } finally {
+    await gcs.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  results['history'] = figures;
+}
