@@ -49,6 +49,19 @@ export function pythonFloat(x: number): string {
   return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
+/**
+ * Python's `str()` of a JSON number as `json.loads` reads it: an integer literal is an int, printed
+ * in full (`-0` as `0`); any other a float, printed as Python prints floats (`1e2` as `100.0`,
+ * `1e-7` as `1e-07`, past the largest double `inf`).
+ */
+export function pythonStrOfNumber(text: string): string {
+  if (/^-?\d+$/.test(text)) return BigInt(text).toString();
+  const x = Number(text);
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (Object.is(x, -0)) return '-0.0';
+  return pythonFloat(x);
+}
+
 /** A JSON string as Python's json.dumps writes it (ensure_ascii). */
 export function pythonString(s: string): string {
   // Most names are printable ASCII with nothing to escape: quoted as they are.

@@ -10,7 +10,7 @@
  */
 import type { CatalogFacts, CatalogTable } from '../coverage/coverage.ts';
 import { ANY_KEY, keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
-import { FactsReader, Interner, checkCount, type Limits } from './reader.ts';
+import { FactsReader, Interner, KeysSeen, checkCount, repeatedKey, type Limits } from './reader.ts';
 
 const ROOT = keyTable(['sources', 'nodes']);
 const TABLE = keyTable(['unique_id', 'columns']);
@@ -18,7 +18,7 @@ const COLUMN = keyTable(['name']);
 
 export class CatalogReader extends FactsReader<CatalogFacts> {
   private readonly sections = [new Map<string, CatalogTable>(), new Map<string, CatalogTable>()] as const;
-  private readonly names = new Interner();
+  private readonly names: Interner;
   private columns = 0;
   private tables = 0;
   /** The table being read (tables do not nest): the visits below are made once and write into it. */
@@ -30,12 +30,17 @@ export class CatalogReader extends FactsReader<CatalogFacts> {
 
   constructor(what = 'catalog.json', limits: Partial<Limits> = {}) {
     super(what, limits);
+    this.names = new Interner(this.limits.names);
   }
+
+  private readonly rootSeen = new KeysSeen();
 
   protected rootObject(): ObjectVisit {
     return {
       keys: ROOT,
       member: (k) => {
+        // A section given twice: JSON keeps the later, but the earlier's tables are counted already.
+        if (this.rootSeen.again(k as number)) throw repeatedKey('the catalog', ROOT.names[k as number]!);
         this.section = this.sections[k as 0 | 1];
         return this.sectionOpen;
       },
@@ -60,7 +65,11 @@ export class CatalogReader extends FactsReader<CatalogFacts> {
     keys: COLUMN,
     member: () => this.columnNameVisit,
     end: () => {
-      if (this.columnName !== undefined) this.tableColumns.add(this.names.of(this.columnName.toLowerCase()));
+      if (this.columnName === undefined) return;
+      this.tableColumns.add(this.names.of(this.columnName.toLowerCase()));
+      // Counted as they are read: a table of millions of columns stops here, not once it closes.
+      checkCount(this.tableColumns.size, this.limits.tableColumns, 'columns in one table');
+      checkCount(this.columns + this.tableColumns.size, this.limits.columns, 'columns');
     },
   };
 
@@ -71,10 +80,16 @@ export class CatalogReader extends FactsReader<CatalogFacts> {
     },
   };
 
+  // A repeated `columns`: its last value, whatever it is (JSON keeps the last).
   private readonly columnsOpen: Visit = {
     object: () => {
       this.tableColumns.clear();
       return { keys: ANY_KEY, member: () => this.columnOpen };
+    },
+    scalar: () => this.tableColumns.clear(),
+    array: () => {
+      this.tableColumns.clear();
+      return null;
     },
   };
 

@@ -35,7 +35,7 @@ const number = (text: string | undefined): number => Number(text);
 export class ReportReader extends FactsReader<StoredReport> {
   private covType: string | null = null;
   private tablesSeen = false;
-  private readonly entries: { table: Entry; columns: Entry[] | null }[] = [];
+  private entries: { table: Entry; columns: Entry[] | null }[] = [];
   private columns = 0;
 
   protected rootObject(): ObjectVisit {
@@ -59,6 +59,7 @@ export class ReportReader extends FactsReader<StoredReport> {
           if (k === 1) return scalar((kind, text) => (into.hits = kind === 'number' ? number(text) : null));
           if (k === 2) return scalar((kind, text) => (into.covered = kind === 'number' ? number(text) : null));
           if (!columns) return null;
+          // A repeated `columns`: its last value.
           const list: Entry[] = [];
           columns(list);
           return {
@@ -77,8 +78,17 @@ export class ReportReader extends FactsReader<StoredReport> {
   }
 
   private readonly tablesVisit: Visit = {
+    // A repeated `tables` that is not a list: JSON keeps it, and the report has no tables list.
+    scalar: () => this.noTables(),
+    object: () => {
+      this.noTables();
+      return null;
+    },
     array: () => {
+      // A repeated `tables`: JSON keeps its last value, read whole again.
       this.tablesSeen = true;
+      this.entries = [];
+      this.columns = 0;
       return {
         item: () => {
           checkCount(this.entries.length + 1, this.limits.tables, 'tables');
@@ -92,6 +102,11 @@ export class ReportReader extends FactsReader<StoredReport> {
       };
     },
   };
+
+  private noTables(): void {
+    this.tablesSeen = false;
+    this.entries = [];
+  }
 
   protected facts(): StoredReport {
     const covType = this.covType;

@@ -27,6 +27,8 @@ import { fields, type Fields } from './fields.ts';
 import {
   FactsReader,
   Interner,
+  KeysSeen,
+  repeatedKey,
   candidateVisit,
   checkCount,
   describedVisit,
@@ -119,7 +121,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     projectName: null,
     generatedAt: null,
   };
-  private readonly names = new Interner();
+  private readonly names: Interner;
   private readonly tables = new Map<string, ManifestTable>();
   /** Table id -> lower-cased column name -> tests attached. */
   private readonly tests = new Map<string, Map<string, number>>();
@@ -158,6 +160,7 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     options: { tables?: boolean; measure?: CoverageType } = {},
   ) {
     super(what, limits);
+    this.names = new Interner(this.limits.names);
     this.keepTables = options.tables ?? true;
     const measure = options.measure;
     const type = this.node.bit('resource_type');
@@ -205,24 +208,47 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       key: 'test_metadata',
       kinds: ['test'],
       // An object (a generic test); null or anything else, as if there were none.
+      // A repeated test_metadata: its last value, read whole again.
       visit: {
         object: () => {
           this.cur.metadata = true;
+          this.cur.metadataName = null;
+          this.cur.kwargColumn = undefined;
+          this.cur.kwargArg = undefined;
           return this.testMetadataVisit;
         },
         scalar: () => {
           this.cur.metadata = false;
+          this.cur.metadataName = null;
         },
       },
     },
-    { key: 'depends_on', kinds: ['test', 'unitTest'], visit: { object: () => this.dependsOnVisit } },
+    {
+      key: 'depends_on',
+      kinds: ['test', 'unitTest'],
+      // A repeated depends_on: its last value, whatever it is.
+      visit: {
+        object: () => {
+          this.cur.dependsOn = null;
+          return this.dependsOnVisit;
+        },
+        scalar: () => (this.cur.dependsOn = null),
+      },
+    },
     {
       key: 'columns',
       kinds: ['table'],
       // Only documentation reads a column's description; test coverage counts the catalog's columns.
       measures: ['doc'],
-      // Skipped at byte level when no catalog will need them.
-      visit: { object: () => (this.keepTables ? this.columnsVisit : null) },
+      // Skipped at byte level when no catalog will need them. A repeated `columns`: its last value,
+      // read whole again (JSON keeps the last).
+      visit: {
+        object: () => {
+          this.cur.columns = null;
+          return this.keepTables ? this.columnsVisit : null;
+        },
+        scalar: () => (this.cur.columns = null),
+      },
     },
   ]);
 
@@ -230,8 +256,18 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     return type === null ? this.node.all : this.needs[kindOf(type)];
   }
 
+  /** The root's sections shown so far: one shown twice has its facts refused (reader.ts, repeatedKey). */
+  private readonly rootSeen = new KeysSeen();
+
   protected rootObject(): ObjectVisit {
-    return { keys: ROOT, member: (k) => (k === 0 ? this.metadataVisit() : this.sectionVisit()) };
+    return {
+      keys: ROOT,
+      member: (k) => {
+        const key = k as number;
+        if (this.rootSeen.again(key) && key !== 0) throw repeatedKey('the manifest', ROOT.names[key]!);
+        return key === 0 ? this.metadataVisit() : this.sectionVisit();
+      },
+    };
   }
 
   private metadataVisit(): Visit {
@@ -274,7 +310,13 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
     end: () => this.endNode(this.cur),
   };
 
-  private readonly kwargsOpen: Visit = { object: () => this.kwargsVisit };
+  private readonly kwargsOpen: Visit = {
+    object: () => {
+      this.cur.kwargColumn = undefined;
+      this.cur.kwargArg = undefined;
+      return this.kwargsVisit;
+    },
+  };
   private readonly kwargsVisit: ObjectVisit = {
     keys: KWARGS,
     member: (k) => (k === 0 ? this.kwargColumnVisit : this.kwargArgVisit),
@@ -322,6 +364,8 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       const columns = this.cur.columns ?? new Map<string, boolean>();
       this.cur.columns = columns;
       columns.set(this.names.of(name.toLowerCase()), this.columnDescribed);
+      // Counted as they are read: a node of millions of columns stops here, not once it closes.
+      checkCount(columns.size, this.limits.tableColumns, 'columns in one node');
     },
   };
 
@@ -362,11 +406,12 @@ export class ManifestReader extends FactsReader<ManifestFacts> {
       });
       checkCount(this.tables.size, this.limits.tables, 'tables');
     } else if (type === 'test') {
-      if (n.uniqueId !== null && this.seen(n.uniqueId)) return;
+      // A test given twice: JSON keeps the later, whose attachment cannot replace the earlier's.
+      if (n.uniqueId !== null && this.seen(n.uniqueId)) throw repeatedKey('the manifest', n.uniqueId);
       this.models.tests++;
       this.attachTest(n);
     } else if (type === 'unit_test') {
-      if (n.uniqueId !== null && this.seen(n.uniqueId)) return;
+      if (n.uniqueId !== null && this.seen(n.uniqueId)) throw repeatedKey('the manifest', n.uniqueId);
       this.models.unitTests++;
       const deps = n.dependsOn;
       if (!deps || deps.length === 0) return;

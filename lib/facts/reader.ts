@@ -6,6 +6,7 @@
  * @module
  */
 import { Transform } from 'node:stream';
+import { pythonStrOfNumber } from '../coverage/python-format.ts';
 import { HarvesterError } from '../core/errors.ts';
 import { JsonBoundError, JsonScanError, JsonScanner, type ObjectVisit, type Visit } from '../json/json-scan.ts';
 
@@ -41,17 +42,22 @@ export class FactsBoundError extends HarvesterError {
 }
 
 /**
- * The bounds, whatever an artifact holds. A name, id or path longer than MAX_TEXT bytes (dbt's are a
- * few hundred at most) stops the facts. Tables and columns are counted: the largest project
- * measured (scripts/bench.ts, a public project copied 300 times: 23,400 tables, 216,000 catalog
- * columns) keeps its facts in about 25 MB of heap; the limits are ten times the largest project
- * the coverage issue describes (23,700 tables, 859,500 columns), so a real project never meets
- * them, and a hostile catalog of millions of tables costs at most a few hundred MB before it is
- * dropped.
+ * The bounds, whatever an artifact holds, counted as the facts are read (never only once a table
+ * closes), so that a reader stops at them holding no more than they allow. A name, id or path
+ * longer than MAX_TEXT bytes (dbt's are a few hundred at most) stops the facts. Tables and columns
+ * are counted: the largest project measured (scripts/bench.ts, a public project copied 300 times:
+ * 23,400 tables, 216,000 catalog columns) keeps its facts in about 25 MB of heap; the limits are
+ * ten times the largest project the coverage issue describes (23,700 tables, 859,500 columns), so a
+ * real project never meets them. One table holds at most MAX_TABLE_COLUMNS columns (ten times
+ * BigQuery's own limit of 10,000 a table), and the distinct column names kept at most MAX_NAMES: a
+ * hostile catalog of millions of columns in one table, or of millions of distinct names, stops
+ * there, within tens of megabytes, and only its facts are dropped.
  */
 export const MAX_TEXT = 64 * 1024;
 export const MAX_TABLES = 250_000;
 export const MAX_COLUMNS = 8_000_000;
+export const MAX_TABLE_COLUMNS = 100_000;
+export const MAX_NAMES = 1_000_000;
 /** Nodes of a manifest (tables, tests, unit tests, and the rest), each a small record. */
 export const MAX_NODES = 1_000_000;
 
@@ -59,22 +65,67 @@ export const MAX_NODES = 1_000_000;
 export interface Limits {
   tables: number;
   columns: number;
+  /** Columns of one table. */
+  tableColumns: number;
+  /** Distinct column names kept (interned). */
+  names: number;
   nodes: number;
 }
 
-export const LIMITS: Limits = { tables: MAX_TABLES, columns: MAX_COLUMNS, nodes: MAX_NODES };
+export const LIMITS: Limits = {
+  tables: MAX_TABLES,
+  columns: MAX_COLUMNS,
+  tableColumns: MAX_TABLE_COLUMNS,
+  names: MAX_NAMES,
+  nodes: MAX_NODES,
+};
+
+/**
+ * A repeated key: JSON (JSON.parse, Python's json, dbt-coverage) keeps its last value. A reader
+ * takes a repeated field's last value where it can (a scalar, or a container it reads again
+ * whole); where the first value's facts are already counted (a manifest's `nodes` read twice) it
+ * cannot take them back, and its facts are refused with this, never merged.
+ */
+export function repeatedKey(where: string, key: string): JsonBoundError {
+  return new JsonBoundError(
+    `${where} repeats the key "${key}": JSON keeps its last value, and the facts of the first are already counted, so none are read`,
+  );
+}
+
+/** The keys (by their index in a key table) an object has shown so far. */
+export class KeysSeen {
+  private seen = 0;
+  /** Notes a key; true when the object showed it before. */
+  again(key: number): boolean {
+    const bit = 1 << key;
+    const before = (this.seen & bit) !== 0;
+    this.seen |= bit;
+    return before;
+  }
+  reset(): void {
+    this.seen = 0;
+  }
+}
 
 /** Throws the bound a count passed. */
 export function checkCount(count: number, limit: number, what: string): void {
   if (count > limit) throw new JsonBoundError(`more than ${limit.toLocaleString('en-US')} ${what}`);
 }
 
-/** One string object for equal texts (a column name repeated over thousands of tables is kept once). */
+/**
+ * One string object for equal texts (a column name repeated over thousands of tables is kept once),
+ * at most `limit` of them: past it, the facts stop (a bound, not a document error).
+ */
 export class Interner {
   private readonly seen = new Map<string, string>();
+  private readonly limit: number;
+  constructor(limit = MAX_NAMES) {
+    this.limit = limit;
+  }
   of(text: string): string {
     const known = this.seen.get(text);
     if (known !== undefined) return known;
+    checkCount(this.seen.size + 1, this.limit, 'distinct column names');
     this.seen.set(text, text);
     return text;
   }
@@ -191,12 +242,22 @@ export function textVisit(set: (text: string | null) => void): Visit {
   };
 }
 
-/** Python's `str(value)` of a scalar (None, True, False, a number as written); of a container, its brackets. */
+/** Python's `str(value)` of a scalar (None, True, False, a number as Python prints it); of a container, its brackets. */
 export function strVisit(set: (text: string) => void): Visit {
   return {
     text: true,
     scalar: (kind, text) =>
-      set(kind === 'null' ? 'None' : kind === 'true' ? 'True' : kind === 'false' ? 'False' : (text ?? '')),
+      set(
+        kind === 'null'
+          ? 'None'
+          : kind === 'true'
+            ? 'True'
+            : kind === 'false'
+              ? 'False'
+              : kind === 'number'
+                ? pythonStrOfNumber(text ?? '0')
+                : (text ?? ''),
+      ),
     container: (kind) => set(kind === 'object' ? '{}' : '[]'),
   };
 }

@@ -43,7 +43,7 @@ const scalarVisit = <T>(read: (kind: string, text: string | undefined) => T, set
 });
 
 /** A visit of a list of records, each opened fresh (`open`), read with `record`'s fields, and kept by `end`. */
-function recordsVisit(open: () => void, record: Fields<FieldSpec>, end: () => void): Visit {
+function recordsVisit(start: () => void, open: () => void, record: Fields<FieldSpec>, end: () => void): Visit {
   const visits = record.visits;
   const visit: ObjectVisit = { keys: record.keys, member: (k) => visits[k as number], end };
   const item: Visit = {
@@ -52,7 +52,13 @@ function recordsVisit(open: () => void, record: Fields<FieldSpec>, end: () => vo
       return visit;
     },
   };
-  return { array: () => ({ item: () => item }) };
+  return {
+    array: () => {
+      // A repeated `results`: JSON keeps its last value, read whole again (the list is held).
+      start();
+      return { item: () => item };
+    },
+  };
 }
 
 /** A visit of the root's metadata: generated_at and dbt_schema_version, into `set`. */
@@ -95,7 +101,7 @@ abstract class ResultsFileReader<T> extends FactsReader<T> {
 export class RunResultsReader extends ResultsFileReader<RunResultsFacts> {
   private elapsed: number | null = null;
   private which: string | null = null;
-  private readonly results: NodeResult[] = [];
+  private results: NodeResult[] = [];
   private cur: {
     id: string | null;
     status: string | null;
@@ -132,7 +138,17 @@ export class RunResultsReader extends ResultsFileReader<RunResultsFacts> {
     { key: 'unique_id', visit: scalarVisit(stringOf, (v) => (this.cur.id = v)) },
     { key: 'status', visit: scalarVisit(stringOf, (v) => (this.cur.status = v)) },
     { key: 'execution_time', visit: scalarVisit(amount, (v) => (this.cur.seconds = v)) },
-    { key: 'adapter_response', visit: { object: () => this.adapterVisit } },
+    {
+      key: 'adapter_response',
+      // A repeated adapter_response: its last value, read whole again.
+      visit: {
+        object: () => {
+          this.cur.bytes = null;
+          this.cur.slots = null;
+          return this.adapterVisit;
+        },
+      },
+    },
     {
       key: 'message',
       visit: scalarVisit(stringOf, (v) => (this.cur.message = v === null ? null : v.slice(0, MESSAGE_CHARS))),
@@ -140,6 +156,7 @@ export class RunResultsReader extends ResultsFileReader<RunResultsFacts> {
   ]);
 
   protected readonly resultsVisit = recordsVisit(
+    () => (this.results = []),
     () => (this.cur = { id: null, status: null, seconds: null, bytes: null, slots: null, message: null }),
     this.result,
     () => {
@@ -169,7 +186,7 @@ export class RunResultsReader extends ResultsFileReader<RunResultsFacts> {
 }
 
 export class SourcesReader extends ResultsFileReader<SourcesFacts> {
-  private readonly results: SourceFreshness[] = [];
+  private results: SourceFreshness[] = [];
   private cur: SourceFreshness = { id: '', status: '', lagSeconds: null, maxLoadedAt: null };
 
   constructor(what = 'sources.json', limits: Partial<Limits> = {}) {
@@ -185,6 +202,7 @@ export class SourcesReader extends ResultsFileReader<SourcesFacts> {
   ]);
 
   protected readonly resultsVisit = recordsVisit(
+    () => (this.results = []),
     () => (this.cur = { id: '', status: '', lagSeconds: null, maxLoadedAt: null }),
     this.source,
     () => {

@@ -17,6 +17,7 @@
  * a broken document.
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import { KERNEL_LEVELS, NAMED, type SkipKernel, skipKernel } from './json-skip.ts';
 
 /** A document that is not JSON, or ended before it did: what and where. */
@@ -118,6 +119,43 @@ export interface ScanOptions {
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
+
+/** The bytes of the UTF-8 character a lead byte starts (1 for a byte that starts none). */
+function utf8Length(lead: number): number {
+  return lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 1;
+}
+
+/** Whether the bytes (fewer than a whole character) can begin a valid UTF-8 character. */
+function isUtf8Prefix(bytes: Uint8Array): boolean {
+  const n = utf8Length(bytes[0]!);
+  if (n === 1 || bytes.length >= n) return false;
+  const probe = Buffer.alloc(n, 0x80);
+  probe.set(bytes);
+  // The smallest continuation completing it: valid only if what is there already is.
+  for (let k = bytes.length; k < n; k++) probe[k] = 0x80;
+  if (isUtf8(probe)) return true;
+  for (let k = bytes.length; k < n; k++) probe[k] = 0xbf;
+  return isUtf8(probe);
+}
+
+/** The index of the first byte of `bytes` that is not (the start of) a valid UTF-8 character. */
+function firstNotUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const n = utf8Length(b);
+    if (n === 1 || i + n > bytes.length || !isUtf8(bytes.subarray(i, i + n))) return i;
+    i += n;
+  }
+  return bytes.length;
+}
+
+/** Visited levels read in place (members, nested); deeper ones by the general loop. */
+const FAST_LEVELS = 256;
 
 /** The smallest chunk the kernel reads, by default. */
 const KERNEL_FROM = 8 * 1024;
@@ -245,6 +283,59 @@ export class JsonScanner {
   }
 
   write(chunk: Uint8Array): void {
+    // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): bytes that are not are refused where
+    // they stand, after whatever else is wrong before them.
+    const bad = this.utf8Invalid(chunk);
+    if (bad !== null) {
+      const at = this.offset + bad;
+      if (bad > 0) this.scan(chunk.subarray(0, bad));
+      throw new JsonScanError('not valid UTF-8 (JSON exchanged between systems must be UTF-8: RFC 8259 §8.1)', at);
+    }
+    this.scan(chunk);
+  }
+
+  /** What the previous chunk ended with of a character not yet whole (0 to 3 bytes). */
+  private utf8Tail: Buffer = Buffer.alloc(0);
+
+  /**
+   * Where the chunk's first byte that is not UTF-8 is, relative to the chunk's start (negative: in
+   * the character the previous chunk began), or null when there is none.
+   */
+  private utf8Invalid(chunk: Uint8Array): number | null {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    if (this.utf8Tail.length > 0) {
+      const tail = this.utf8Tail;
+      const need = utf8Length(tail[0]!) - tail.length;
+      const joined = Buffer.concat([tail, bytes.subarray(0, need)]);
+      if (joined.length < tail.length + need) {
+        if (!isUtf8Prefix(joined)) return -tail.length;
+        this.utf8Tail = joined;
+        return null;
+      }
+      if (!isUtf8(joined)) return -tail.length;
+      this.utf8Tail = Buffer.alloc(0);
+      start = need;
+    }
+    // A character cut by the chunk's end waits for the next chunk.
+    let cut = bytes.length;
+    for (let k = 1; k <= 3 && cut - k >= start; k++) {
+      const b = bytes[cut - k]!;
+      if ((b & 0xc0) === 0x80) continue;
+      if (b >= 0xc0 && utf8Length(b) > k) cut -= k;
+      break;
+    }
+    if (isUtf8(bytes.subarray(start, cut))) {
+      if (cut < bytes.length) {
+        if (!isUtf8Prefix(bytes.subarray(cut))) return cut;
+        this.utf8Tail = Buffer.from(bytes.subarray(cut));
+      }
+      return null;
+    }
+    return start + firstNotUtf8(bytes.subarray(start, cut));
+  }
+
+  private scan(chunk: Uint8Array): void {
     const len = chunk.length;
     let i = 0;
     this.writeStamp++;
@@ -765,7 +856,9 @@ export class JsonScanner {
       } else if (b === 0x7b || b === 0x5b) {
         const depth = this.depth;
         if (visit !== null) {
-          // A container asked for: read in place too, as far as it goes.
+          // A container asked for: read in place too, as far as it goes; deeper than FAST_LEVELS
+          // (the in-place path recurses a few calls a level), by the general loop, which does not.
+          if (depth >= FAST_LEVELS) return i;
           end = this.nested(chunk, i);
           if (this.depth !== depth) return end;
         } else if (i + 1 < len && chunk[i + 1] === b + 2) {

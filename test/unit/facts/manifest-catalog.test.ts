@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { jsonOf } from '../../json-oracle.ts';
 import { computeCoverage, summarize, type CoverageType, type ManifestFacts } from '../../../lib/coverage/coverage.ts';
 import { reportJson } from '../../../lib/coverage/coverage-report.ts';
 import { CatalogReader } from '../../../lib/facts/catalog.ts';
@@ -383,7 +384,7 @@ describe('the readers against dbt-coverage’s rules on JSON.parse', () => {
             ]);
       let valid = true;
       try {
-        JSON.parse(corrupted.toString('utf8'));
+        jsonOf(corrupted);
       } catch {
         valid = false;
       }
@@ -421,9 +422,60 @@ describe('fields read by type', () => {
   });
 });
 
-describe('a node given twice', () => {
-  it('counts once, as JSON.parse keeps it (the later)', () => {
-    const text = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": ""}, "model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": "x"}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}}}`;
-    expect(feed(new ManifestReader(), text).models).toMatchObject({ total: 1, documented: 1, tests: 1 });
+describe('a key given twice (JSON keeps its last value)', () => {
+  it('takes a table given twice as JSON.parse keeps it (the later); refuses a test given twice, whose first attachment is counted', () => {
+    const model = `"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": ""}, "model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "description": "x"}`;
+    expect(feed(new ManifestReader(), `{"nodes": {${model}}}`).models).toMatchObject({ total: 1, documented: 1 });
+    const test = `"test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "depends_on": {"nodes": ["model.p.a"]}}`;
+    expect(() => feed(new ManifestReader(), `{"nodes": {${model}, ${test}, ${test}}}`)).toThrow(
+      /repeats the key "test\.p\.t": JSON keeps its last value, and the facts of the first are already counted, so none are read/,
+    );
+  });
+
+  it("reads a node's repeated fields as JSON.parse does: each field's last value, never the two merged", () => {
+    // The issue's case: a model whose "columns" key appears twice, the second time {}.
+    const text = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "schema": "s", "name": "a", "description": "d", "columns": {"id": {"name": "id", "description": "the id"}, "x": {"name": "x", "description": "an x"}}, "columns": {}}}}`;
+    const tables = feed(new ManifestReader(), text).tables;
+    expect([...tables.get('model.p.a')!.documented]).toEqual([]);
+    const parsed = JSON.parse(text) as { nodes: Record<string, { columns: object }> };
+    expect(parsed.nodes['model.p.a']!.columns).toEqual({});
+    // A test's metadata and dependencies given twice: the later.
+    const twice = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "schema": "s", "name": "a", "columns": {"id": {"name": "id"}}}, "model.p.b": {"unique_id": "model.p.b", "resource_type": "model", "schema": "s", "name": "b", "columns": {"id": {"name": "id"}}}, "test.p.t": {"unique_id": "test.p.t", "resource_type": "test", "test_metadata": {"name": "not_null", "kwargs": {"column_name": "id"}}, "depends_on": {"nodes": ["model.p.a"]}, "test_metadata": {"name": "unique", "kwargs": {"arg": "x"}}, "depends_on": {"nodes": ["model.p.b"]}}}}`;
+    const facts = feed(new ManifestReader(), twice);
+    expect([...facts.tests.keys()]).toEqual(['model.p.b']);
+    expect([...facts.tests.get('model.p.b')!]).toEqual([['x', 1]]);
+  });
+
+  it('refuses a manifest or catalog whose root repeats a section, which cannot be taken back once counted', () => {
+    const node = `{"unique_id": "model.p.a", "resource_type": "model", "schema": "s", "name": "a"}`;
+    expect(() => feed(new ManifestReader(), `{"nodes": {"model.p.a": ${node}}, "nodes": {}}`)).toThrow(
+      /the manifest repeats the key "nodes"/,
+    );
+    const table = `{"unique_id": "model.p.a", "columns": {"ID": {"name": "ID"}}}`;
+    expect(() => feed(new CatalogReader(), `{"nodes": {"model.p.a": ${table}}, "nodes": {}}`)).toThrow(
+      /the catalog repeats the key "nodes"/,
+    );
+    // A table's columns given twice: the later.
+    const columns = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "columns": {"ID": {"name": "ID"}}, "columns": {"NAME": {"name": "NAME"}}}}}`;
+    expect(feed(new CatalogReader(), columns).tables[0]!.columns).toEqual(['name']);
+  });
+});
+
+describe('bounds counted as the facts are read', () => {
+  it('stops one table at its column bound, and the distinct names at theirs, with the bound named', () => {
+    const columns = (n: number, prefix = 'c') =>
+      Array.from({ length: n }, (_, i) => `"${prefix}${i}": {"name": "${prefix}${i}"}`).join(', ');
+    const oneTable = `{"nodes": {"model.p.a": {"unique_id": "model.p.a", "columns": {${columns(50)}}}}}`;
+    expect(() => feed(new CatalogReader('catalog.json', { tableColumns: 40 }), oneTable, 64)).toThrow(FactsBoundError);
+    expect(() => feed(new CatalogReader('catalog.json', { tableColumns: 40 }), oneTable)).toThrow(
+      /more than 40 columns in one table/,
+    );
+    const tables = `{"nodes": {${[0, 1, 2]
+      .map((t) => `"model.p.t${t}": {"unique_id": "model.p.t${t}", "columns": {${columns(10, `t${t}_`)}}}`)
+      .join(', ')}}}`;
+    expect(() => feed(new CatalogReader('catalog.json', { names: 25 }), tables)).toThrow(
+      /more than 25 distinct column names/,
+    );
+    expect(feed(new CatalogReader('catalog.json', { names: 30 }), tables).tables).toHaveLength(3);
   });
 });

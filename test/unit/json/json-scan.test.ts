@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { jsonOf } from '../../json-oracle.ts';
 import {
   JsonScanError,
   JsonScanner,
   keyTable,
   type ArrayVisit,
   type ObjectVisit,
+  scanAll,
   type Visit,
 } from '../../../lib/json/json-scan.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
@@ -156,7 +158,7 @@ describe('the JSON scanner against JSON.parse', () => {
       let expected: unknown;
       let valid = true;
       try {
-        expected = JSON.parse(bytes.toString('utf8'));
+        expected = jsonOf(bytes);
       } catch {
         valid = false;
       }
@@ -209,7 +211,7 @@ describe('the JSON scanner against JSON.parse', () => {
         let expected: unknown;
         let valid = true;
         try {
-          const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+          const parsed: unknown = jsonOf(bytes);
           expected =
             parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && Object.hasOwn(parsed, 'a')
               ? (parsed as Record<string, unknown>).a
@@ -245,6 +247,22 @@ describe('the JSON scanner against JSON.parse', () => {
     scanner.write(Buffer.from(']'.repeat(n)));
     scanner.end();
     expect(scanner.bytes).toBe(2 * n);
+  });
+
+  it('reads a visitor that visits every level as deep as the document goes, without running out of stack', () => {
+    const K = keyTable(['a']);
+    let deepest = 0;
+    const deep = (level: number): Visit => ({
+      object: () => ({ keys: K, member: () => deep(level + 1) }),
+      array: () => ({ item: () => deep(level + 1) }),
+      scalar: () => (deepest = Math.max(deepest, level)),
+    });
+    for (const n of [3_000, 50_000]) {
+      deepest = 0;
+      scanAll(Buffer.from(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`), deep(0));
+      expect(deepest).toBe(n);
+      expect(() => scanAll(Buffer.from(`${'{"a":'.repeat(n)}1${'}'.repeat(n - 1)}`), deep(0))).toThrow(JsonScanError);
+    }
   });
 
   it('says where and what is wrong, and that a document was cut short', () => {
