@@ -15,6 +15,9 @@ export interface HttpErrorInit {
   userMessage: string | null;
   retriable: boolean;
   attempts: number;
+  /** For an answer that could have been retried: the time already spent waiting, and what the server asked. */
+  waitedMs?: number;
+  retryAfterMs?: number | null;
 }
 
 /** dbt Cloud answered with an HTTP error status. */
@@ -31,7 +34,10 @@ export class DbtCloudHttpError extends DbtCloudError {
       message ??
         `dbt Cloud answered ${init.status} to ${init.method} ${init.url}` +
           (init.userMessage ? `: ${init.userMessage}` : '') +
-          (init.attempts > 1 ? ` (after ${init.attempts} attempts)` : ''),
+          (init.attempts > 1 ? ` (after ${init.attempts} attempts)` : '') +
+          (init.retryAfterMs != null
+            ? `; it asked to wait ${Math.round(init.retryAfterMs / 1000)} s more (Retry-After), past what one request waits in all (${Math.round((init.waitedMs ?? 0) / 1000)} s waited so far): try again later`
+            : ''),
       exitCode !== undefined ? { exitCode } : undefined,
     );
     this.method = init.method;

@@ -38,6 +38,17 @@ export interface RetryPolicy {
   maxThrottleWaitMs: number;
   /** ... and at most this many times, however short the waits. */
   maxThrottledRetries: number;
+  /**
+   * The most time one request spends waiting between its attempts, whatever the answers (429, 5xx,
+   * dropped connections): a server that keeps asking for an hour (`Retry-After: 3600`) fails the
+   * request, naming what it asked, rather than hold it for 48 minutes.
+   */
+  maxWaitMs: number;
+  /**
+   * A refused connection (nothing listens at the host and port) is tried again for at most this
+   * long, then is a setting to fix (a wrong port), not a failure to retry for minutes.
+   */
+  maxRefusedMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -47,6 +58,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 360_000,
   maxThrottleWaitMs: 420_000,
   maxThrottledRetries: 60,
+  maxWaitMs: 420_000,
+  maxRefusedMs: 5_000,
 };
 
 /** A JSON answer is read whole, so it is capped (after decompression); artifacts stream instead. */
@@ -101,6 +114,10 @@ interface SendState {
   redirects: number;
   throttled: number;
   throttledWaitMs: number;
+  /** Time spent waiting between attempts, every cause together (maxWaitMs). */
+  waitedMs: number;
+  /** Time spent waiting on refused connections (maxRefusedMs). */
+  refusedMs: number;
 }
 
 export interface TransportStats {
@@ -170,6 +187,8 @@ export class Transport {
       redirects: 0,
       throttled: 0,
       throttledWaitMs: 0,
+      waitedMs: 0,
+      refusedMs: 0,
     };
     for (let attempt = 1; ; attempt++) {
       // The token goes to dbt Cloud's origin only: never along a redirect to another one.
@@ -183,14 +202,24 @@ export class Transport {
       if ('reason' in sent) {
         const permanent = permanentNetworkProblem(sent.error, this.host);
         if (permanent) throw new DbtCloudUnreachableError(state.method, state.url, permanent, sent.error);
-        if (attempt <= this.retry.maxRetries && state.method !== 'POST') {
-          await this.backoff(
-            this.delayFor(attempt, null),
-            `${state.method} ${state.url}: ${sent.reason}`,
-            attempt,
-            false,
-            options.deadline,
+        const delay = this.delayFor(attempt, null);
+        // Nothing listens there: briefly, a restart; for longer, a wrong host or port (a setting).
+        const refused = connectionRefused(sent.error);
+        if (refused && state.refusedMs + delay > this.retry.maxRefusedMs)
+          throw new DbtCloudUnreachableError(
+            state.method,
+            state.url,
+            `nothing answers at ${this.host} (connection refused, for ${Math.round((state.refusedMs + delay) / 1000)} s). Check DBT_CLOUD_HOST (--host), its port above all: your account's access URL, such as ab123.us1.dbt.com`,
+            sent.error,
           );
+        if (
+          attempt <= this.retry.maxRetries &&
+          state.method !== 'POST' &&
+          state.waitedMs + delay <= this.retry.maxWaitMs
+        ) {
+          if (refused) state.refusedMs += delay;
+          state.waitedMs += delay;
+          await this.backoff(delay, `${state.method} ${state.url}: ${sent.reason}`, attempt, false, options.deadline);
           continue;
         }
         throw new DbtCloudNetworkError(state.method, state.url, attempt, sent.reason, sent.error);
@@ -204,9 +233,17 @@ export class Transport {
         continue;
       }
       const body = await readSmallBody(response, this.timeoutMs);
-      const delay = this.retryDelay(state, attempt, response);
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+      const delay = this.retryDelay(state, attempt, response, retryAfterMs);
       if (delay !== null) {
-        await this.backoff(delay, `${state.method} ${state.url}: ${status}`, attempt, status === 429, options.deadline);
+        const asked = retryAfterMs !== null ? ` (Retry-After: ${Math.round(retryAfterMs / 1000)} s)` : '';
+        await this.backoff(
+          delay,
+          `${state.method} ${state.url}: ${status}${asked}`,
+          attempt,
+          status === 429,
+          options.deadline,
+        );
         continue;
       }
       const init = {
@@ -216,6 +253,7 @@ export class Transport {
         userMessage: userMessageOf(body),
         retriable: RETRIABLE_STATUS(status),
         attempts: attempt,
+        ...(RETRIABLE_STATUS(status) ? { waitedMs: state.waitedMs, retryAfterMs } : {}),
       };
       if (status === 401) throw new DbtCloudAuthError(init, this.host);
       throw new DbtCloudHttpError(init);
@@ -275,19 +313,31 @@ export class Transport {
    * 429 within the throttling budget (time and count), 5xx within the retry count; POSTs only on
    * 429 (the request was refused, so nothing happened: a 5xx may hide a job run that did start).
    */
-  private retryDelay(state: SendState, attempt: number, response: Response): number | null {
+  private retryDelay(
+    state: SendState,
+    attempt: number,
+    response: Response,
+    retryAfterMs: number | null,
+  ): number | null {
     const status = response.status;
     if (status === 429) this.stats.throttled++;
     if (!RETRIABLE_STATUS(status) || (state.method === 'POST' && status !== 429)) return null;
-    const delay = this.delayFor(attempt, parseRetryAfter(response.headers.get('retry-after'), this.clock.now()));
-    if (status !== 429) return attempt <= this.retry.maxRetries ? delay : null;
-    if (
-      state.throttled >= this.retry.maxThrottledRetries ||
-      state.throttledWaitMs + delay > this.retry.maxThrottleWaitMs
-    )
-      return null;
-    state.throttled++;
-    state.throttledWaitMs += delay;
+    // Retry-After is honoured as asked (at least the backoff): one longer than the wait left fails
+    // the request now, naming it, rather than cut short and tried again too early.
+    const delay = Math.max(this.delayFor(attempt, null), retryAfterMs ?? 0);
+    if (state.waitedMs + delay > this.retry.maxWaitMs) return null;
+    if (status !== 429) {
+      if (attempt > this.retry.maxRetries) return null;
+    } else {
+      if (
+        state.throttled >= this.retry.maxThrottledRetries ||
+        state.throttledWaitMs + delay > this.retry.maxThrottleWaitMs
+      )
+        return null;
+      state.throttled++;
+      state.throttledWaitMs += delay;
+    }
+    state.waitedMs += delay;
     return delay;
   }
 
@@ -411,6 +461,11 @@ export function permanentNetworkProblem(err: unknown, host: string): string | nu
   if (/CERT|self[- ]signed|unable to (get|verify)|altname/i.test(code) || /certificate/i.test(text))
     return `the TLS certificate of ${host} is not valid for it (${text}). Check DBT_CLOUD_HOST (--host)`;
   return null;
+}
+
+/** Whether nothing listened where a request was sent (ECONNREFUSED). */
+export function connectionRefused(err: unknown): boolean {
+  return codeOf(err) === 'ECONNREFUSED' || /ECONNREFUSED/.test(errorMessage(err));
 }
 
 /** Retry-After as seconds or as an HTTP date; null when absent or unreadable. */

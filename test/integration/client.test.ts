@@ -275,6 +275,31 @@ describe('retries', () => {
     c.close();
   });
 
+  it('caps the time one request waits, for every answer: a 503 asking for an hour fails at once, naming it', async () => {
+    const clock = recordingClock();
+    const c = clientFor(fake, {
+      clock,
+      random: () => 1,
+      retry: { maxRetries: 8, baseDelayMs: 500, maxDelayMs: 60_000, maxWaitMs: 420_000 },
+    });
+    fake.inject({ kind: 'run', fault: { type: 'status', status: 503, retryAfter: '3600' } });
+    const hour = await c.getRun(fake.account.runs[0]!.id).catch((e: unknown) => e);
+    expect((hour as DbtCloudHttpError).status).toBe(503);
+    expect((hour as Error).message).toMatch(
+      /answered 503[\s\S]*asked to wait 3600 s more \(Retry-After\), past what one request waits in all \(0 s waited so far\)/,
+    );
+    expect(clock.sleeps.filter((ms) => ms > 1000)).toEqual([]);
+    fake.clearFaults();
+    // Asking 100 s a time: four waits fit in 420 s, the fifth would not.
+    fake.inject({ kind: 'run', fault: { type: 'status', status: 502, retryAfter: '100' } });
+    const err = await c.getRun(fake.account.runs[0]!.id).catch((e: unknown) => e);
+    expect((err as DbtCloudHttpError).status).toBe(502);
+    expect(clock.sleeps.filter((ms) => ms > 1000)).toEqual([100_000, 100_000, 100_000, 100_000]);
+    expect((err as Error).message).toMatch(/400 s waited so far/);
+    fake.clearFaults();
+    c.close();
+  });
+
   it('keeps retrying 429s past the retry count, for as long as the throttle budget lasts', async () => {
     const clock = recordingClock();
     const c = clientFor(fake, {
