@@ -590,6 +590,20 @@ export class FakeAccount {
             use_custom_branch: false,
             custom_branch: null,
             state: 1,
+            // What an environment may carry besides its own fields: its connection and credentials
+            // (the harvest keeps only their ids).
+            connection_id: env.id + 700,
+            credentials_id: env.id + 900,
+            connection: { id: env.id + 700, name: 'BigQuery', type: 'bigquery', details: { project_id: 'acme-prod' } },
+            credentials: {
+              id: env.id + 900,
+              type: 'bigquery',
+              state: 1,
+              threads: 4,
+              target_name: 'prod',
+              schema: 'analytics',
+              username: 'svc-dbt@acme-prod.iam.gserviceaccount.com',
+            },
           }
         : null,
       run_steps: related.has('run_steps')

@@ -82,9 +82,13 @@ export class FakeGcs {
   /** Where finalised objects are also written as files (`<dir>/<bucket>/<name>`), for people to look at. */
   private readonly mirrorDir: string | undefined;
 
-  constructor(options: { storeContent?: boolean; mirrorDir?: string } = {}) {
+  /** The buckets that exist; when set, any other bucket answers 404 as Cloud Storage does. Unset: every bucket exists. */
+  private readonly buckets: ReadonlySet<string> | undefined;
+
+  constructor(options: FakeGcsOptions = {}) {
     this.storeContent = options.storeContent ?? true;
     this.mirrorDir = options.mirrorDir;
+    this.buckets = options.buckets ? new Set(options.buckets) : undefined;
   }
 
   get url(): string {
@@ -172,6 +176,9 @@ export class FakeGcs {
     this.requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     try {
+      const named = /^(?:\/upload)?\/storage\/v1\/b\/([^/]+)/.exec(url.pathname);
+      if (named && this.buckets && !this.buckets.has(decodeURIComponent(named[1]!)))
+        return error(res, 404, 'The specified bucket does not exist.');
       const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
       const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
       const listing = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
@@ -485,6 +492,13 @@ function splitMultipart(body: Buffer, boundary: string): { contentType: string |
   return parts;
 }
 
-export async function startFakeGcs(options: { storeContent?: boolean; mirrorDir?: string } = {}): Promise<FakeGcs> {
+export interface FakeGcsOptions {
+  storeContent?: boolean;
+  mirrorDir?: string;
+  /** The buckets that exist (others answer 404); unset, every bucket exists. */
+  buckets?: readonly string[];
+}
+
+export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGcs> {
   return new FakeGcs(options).start();
 }

@@ -9,7 +9,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OPTIONS, type OptionSpec } from '../config/options.ts';
 import { ConfigError, HarvesterError, InputError, errorMessage } from '../core/errors.ts';
-import { scrub } from '../log.ts';
+import { redact, scrub } from '../log.ts';
 import {
   COMMON_SETTINGS,
   argsHelp,
@@ -89,7 +89,25 @@ ${EXIT_HELP}
 ${COMMON_HELP}`;
 
 /** Runs the CLI; its outcome as an exit status. Whatever it writes is scrubbed of every registered secret. */
+/**
+ * Registers, before any argument is parsed or echoed, every secret the process knows: each secret
+ * setting's variable, and the value given to its flag in any form (`--token X`, `--token=X`, and
+ * `--token= X`, where the shell split the value off into a positional argument).
+ */
+function registerSecrets(argv: readonly string[], env: Record<string, string | undefined>): void {
+  for (const o of Object.values(OPTIONS) as OptionSpec[]) {
+    if (!o.secret) continue;
+    redact(env[o.variable]?.trim());
+    if (!o.flag) continue;
+    argv.forEach((word, i) => {
+      if (word === `--${o.flag}` || word === `--${o.flag}=`) redact(argv[i + 1]?.trim());
+      else if (word.startsWith(`--${o.flag}=`)) redact(word.slice(o.flag!.length + 3).trim());
+    });
+  }
+}
+
 export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
+  registerSecrets(argv, rawIo.env);
   const io: CliIO = { ...rawIo, stdout: (t) => rawIo.stdout(scrub(t)), stderr: (t) => rawIo.stderr(scrub(t)) };
   const [first, ...afterFirst] = argv;
   if (!first || first === '--help' || first === '-h' || first === 'help') {

@@ -36,6 +36,22 @@ import {
   zeroTests,
 } from './run-facts.ts';
 
+/**
+ * A run's link as it may be shown: an https URL without credentials, else null. Checked wherever a
+ * link is read (dbt Cloud's answer, a stored `_run.json`, a stored row), not only where it was
+ * written: a `javascript:` link in a stored row must never reach a report.
+ */
+export function safeRunLink(text: unknown): string | null {
+  if (typeof text !== 'string' || text.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'https:' && !url.username && !url.password ? text : null;
+}
+
 /** The most of each list a row keeps: the report shows the top of each, never the whole. */
 export const ROW_LIMITS = { slowest: 25, failingTests: 100, sources: 100 } as const;
 
@@ -54,8 +70,11 @@ export const HistoryRowSchema = z.object({
   status: z.enum(['success', 'error', 'cancelled']),
   durationSeconds: seconds,
   queuedSeconds: seconds,
-  /** The run's page in dbt Cloud. */
-  href: z.string().nullable(),
+  /** The run's page in dbt Cloud: https only, checked as a row is read as well as written. */
+  href: z
+    .string()
+    .nullable()
+    .transform((h) => safeRunLink(h)),
   trigger: z.string().nullable(),
   gitBranch: z.string().nullable(),
   /** The first step that did not succeed, in a run that did not. */
@@ -269,7 +288,7 @@ export function runForRow(stored: unknown): RunForRow {
     createdAt: parseDbtTime(run.created_at),
     startedAt: parseDbtTime(run.started_at),
     finishedAt,
-    href: typeof run.href === 'string' && run.href.startsWith('https://') ? run.href : null,
+    href: safeRunLink(run.href),
     trigger: run.trigger?.cause ?? null,
     gitBranch: run.git_branch ?? null,
     steps: (run.run_steps ?? []).map((s) => ({ index: s.index, name: s.name, status: s.status ?? null })),

@@ -8,7 +8,7 @@ import { Readable, Writable, pipeline } from 'node:stream';
 import { pipeline as pipelineDone } from 'node:stream/promises';
 import { summarize } from '../coverage/coverage.ts';
 import { COVERAGE_FILE } from '../core/coverage-summary.ts';
-import { InputError, errorMessage } from '../core/errors.ts';
+import { HarvesterError, InputError, errorMessage } from '../core/errors.ts';
 import { planArtifacts, schemaWarning, type ArtifactChoice, type PlannedFile } from '../core/artifacts.ts';
 import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../core/history-row.ts';
 import { artifactPath, historyRowPath, runDirectory, runMarkerPath } from '../core/paths.ts';
@@ -117,7 +117,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   // The run's row in the history rollup, then `_run.json` last: its presence means everything of
   // the run is stored. A row that cannot be made (a `_run.json` the history cannot read) is left
   // to the history's rebuild; one that cannot be written fails the run, to be tried again.
-  const runJson = `${JSON.stringify(run)}\n`;
+  const runJson = `${JSON.stringify(storedRun(run))}\n`;
   let row: string | null = null;
   try {
     row = `${JSON.stringify(HistoryRowSchema.parse(historyRow(runForRow(JSON.parse(runJson)), facts)))}\n`;
@@ -143,6 +143,43 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
   }
   log.info('run stored', { files: tally.files, bytes: tally.bytes, path: runDir });
   return { status: 'stored', runId, jobId, path: runDir, ...tally };
+}
+
+/**
+ * The run as `_run.json` keeps it: every field of dbt Cloud's answer, but of its related
+ * `environment` only the fields dbt's v2 spec gives an environment (EnvironmentV2: ids, name,
+ * type, deployment type, dbt version, branch), never the nested connection, credentials or
+ * extended attributes an answer may carry (their ids are kept).
+ */
+export const ENVIRONMENT_FIELDS = [
+  'id',
+  'account_id',
+  'project_id',
+  'name',
+  'type',
+  'deployment_type',
+  'dbt_version',
+  'use_custom_branch',
+  'custom_branch',
+  'dbt_project_subdirectory',
+  'supports_docs',
+  'state',
+  'connection_id',
+  'credentials_id',
+  'repository_id',
+  'extended_attributes_id',
+  'created_by_id',
+  'created_at',
+  'updated_at',
+] as const;
+
+export function storedRun(run: Run): Run {
+  const env = run.environment;
+  if (!env || typeof env !== 'object') return run;
+  const kept = Object.fromEntries(
+    ENVIRONMENT_FIELDS.filter((k) => k in env).map((k) => [k, (env as Record<string, unknown>)[k]]),
+  );
+  return { ...run, environment: kept };
 }
 
 /** The skipped outcome when the run's `_run.json` exists; a failure when the store cannot tell. */
@@ -380,7 +417,8 @@ async function fetchToStore(
   const attempts = ctx.fileAttempts ?? 3;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const again = async (attempt: number, err: unknown): Promise<void> => {
-    if (attempt >= attempts) throw err;
+    // A setting to fix (a symbolic link in the folder, say) fails the same way every time.
+    if (attempt >= attempts || (err instanceof HarvesterError && err.exitCode === 2)) throw err;
     if (ctx.stats) ctx.stats.fileRetries++;
     (ctx.logger ?? silentLogger).warn('artifact transfer failed; retrying', { runId, step, file, attempt, error: err });
     await sleep(250 * 2 ** (attempt - 1));

@@ -12,7 +12,7 @@
  */
 import { RECENT_RUNS } from './aggregate.ts';
 import type { History } from './history.ts';
-import type { HistoryRow } from '../core/history-row.ts';
+import { safeRunLink, type HistoryRow } from '../core/history-row.ts';
 
 export interface ReportOptions {
   /** What was read (a folder or gs:// URL). */
@@ -39,8 +39,10 @@ const secs = (s: number | null | undefined): string => {
 const bytes = (n: number): string =>
   n >= 1e12 ? `${(n / 1e12).toFixed(2)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
 const shortId = (id: string): string => id.split('.').slice(2).join('.') || id;
-const link = (row: { href: string | null; runId: number }): string =>
-  row.href ? `<a href="${esc(row.href)}">${row.runId}</a>` : String(row.runId);
+const link = (row: { href: string | null; runId: number }): string => {
+  const href = safeRunLink(row.href);
+  return href ? `<a href="${esc(href)}">${row.runId}</a>` : String(row.runId);
+};
 
 /** The palettes: ten clearly distinct colours, or twenty (in pairs of shades) for more series. */
 const MAX_SERIES = 20;

@@ -38,6 +38,33 @@ export class GcsBucket implements Store {
     return this.place.objectName(path);
   }
 
+  /** One listing of at most one object (storage.objects.list, which the harvest account has), bounded in time. */
+  async problem(timeoutMs = 30_000): Promise<string | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    try {
+      const listed = await Promise.race([
+        this.bucket
+          .getFiles({ prefix: this.place.objectName(''), autoPaginate: false, maxResults: 1 })
+          .then(() => null),
+        late,
+      ]);
+      if (listed === 'late') return `${this.description} did not answer within ${Math.round(timeoutMs / 1000)} s`;
+      return null;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404)
+        return `the bucket ${this.bucket.name} does not exist (check --gcs-bucket-name, or ARTIFACTS_DESTINATION)`;
+      if (status === 401 || status === 403)
+        return `this account may not list objects in ${this.bucket.name} (it needs roles/storage.objectViewer and roles/storage.objectCreator on the bucket): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+      return `${this.description} cannot be reached: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async exists(path: string): Promise<boolean> {
     const [exists] = await this.bucket.file(this.name(path)).exists();
     return exists;

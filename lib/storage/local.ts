@@ -9,10 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
-import { access, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { HarvesterError } from '../core/errors.ts';
 import { checkRelativePath } from '../core/paths.ts';
 import {
   ObjectNotFoundError,
@@ -28,6 +29,13 @@ import {
 const PARTIAL = /^\.(\d+)\.[0-9a-f-]{36}\.partial$/;
 const temporaryName = (): string => `.${process.pid}.${randomUUID()}.partial`;
 const isTemporary = (name: string): boolean => name.startsWith('.') || name.endsWith('.partial');
+
+/** A write that would pass through a symbolic link inside the folder (exit status 2: a folder to fix). */
+export class SymlinkedPathError extends HarvesterError {
+  constructor(message: string) {
+    super('SYMLINKED_PATH', message, { exitCode: 2 });
+  }
+}
 
 export class LocalFolder implements Store {
   readonly root: string;
@@ -66,8 +74,31 @@ export class LocalFolder implements Store {
     return true;
   }
 
+  /**
+   * Refuses a path whose folders below the root include a symbolic link (or whose file is one):
+   * a write through it would land outside the folder.
+   */
+  private async noLinks(path: string): Promise<void> {
+    let at = this.root;
+    for (const segment of path.split('/')) {
+      at = join(at, segment);
+      const info = await lstat(at).catch(() => null);
+      if (info === null) return;
+      if (info.isSymbolicLink())
+        throw new SymlinkedPathError(
+          `${at} is a symbolic link: nothing is written through it, so that every write stays inside ${this.root}`,
+        );
+    }
+  }
+
   async write(path: string, body: Readable, options: WriteOptions): Promise<WriteResult> {
     const target = this.resolve(path);
+    try {
+      await this.noLinks(path);
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
     if (!options.replace && (await this.exists(path))) {
       body.destroy();
       return { status: 'exists', bytes: (await stat(target)).size };

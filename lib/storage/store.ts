@@ -39,6 +39,11 @@ export interface ListOptions {
 export interface ArtifactSink {
   /** For messages: the folder or gs:// URL. */
   readonly description: string;
+  /**
+   * Whether the destination can be reached and read, asked once before any work: what is wrong
+   * (a bucket that does not exist, one this account may not read, no answer), or null.
+   */
+  problem?(): Promise<string | null>;
   exists(path: string): Promise<boolean>;
   write(path: string, body: Readable, options: WriteOptions): Promise<WriteResult>;
 }

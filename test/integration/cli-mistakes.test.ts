@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDbtCloud } from '../../harness/fake-dbt-cloud/server.ts';
-import { cli } from '../cli.ts';
+import { cli, cliProcess } from '../cli.ts';
 import { TOKEN, fakeCloud } from '../helpers.ts';
 
 /**
@@ -24,28 +23,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
 /** The binary, with only the environment given (and PATH). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['lib/cli/main.ts', ...args],
-      { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
-        resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
-      },
-    );
-  });
-}
+const run = (args: string[], env: Record<string, string> = {}) => cliProcess(args, env);
 
 /** A job that generates docs, so its newest successful run has a manifest. */
 const docsJob = () => fake.account.jobs.find((j) => j.generateDocs) ?? fake.account.jobs[0]!;

@@ -151,6 +151,31 @@ describe('history', () => {
     expect(lines[1]).toContain(`"'=HYPERLINK(""https://evil.example"",""x"")"`);
   });
 
+  it('never links a stored row whose run link is not https (a javascript: link is shown as the bare id)', async () => {
+    const linkDir = join(dir, 'links');
+    const row = JSON.parse(
+      await readFile(join(demo, (await listFiles(demo)).find((f) => f.startsWith('_history/rows/'))!), 'utf8'),
+    ) as HistoryRow;
+    const { mkdir } = await import('node:fs/promises');
+    for (const [runId, href] of [
+      [1, 'javascript:alert(document.domain)'],
+      [2, 'JaVaScRiPt:alert(1)'],
+      [3, 'http://cloud.example/runs/3'],
+    ] as const) {
+      const path = `_history/rows/date=${row.finishedAt.slice(0, 10)}/job_id=${row.jobId}/run_id=${runId}.json`;
+      await mkdir(join(linkDir, path, '..'), { recursive: true });
+      await writeFile(join(linkDir, path), JSON.stringify({ ...row, runId, href }));
+    }
+    const out = join(linkDir, 'report.html');
+    const res = await cli(['history', '--from', linkDir, '--out', out, '--read-only'], {});
+    expect(res.code, res.stderr).toBe(0);
+    const html = await readFile(out, 'utf8');
+    expect(html.toLowerCase()).not.toContain('javascript:');
+    expect(html).not.toContain('http://cloud.example');
+    const json = await cli(['history', '--from', linkDir, '--format', 'json', '--read-only'], {});
+    expect((JSON.parse(json.stdout) as Output).runs.map((r) => r.href)).toEqual([null, null, null]);
+  });
+
   it('reports a bad or truncated stored file and leaves it out, never failing the report', async () => {
     const bad = join(dir, 'bad');
     const files = (await listFiles(demo)).filter((f) => f.startsWith('_history/'));

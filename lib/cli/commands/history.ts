@@ -5,6 +5,7 @@
  * @module
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { InputError } from '../../core/errors.ts';
 import { dayText, fromParser, oneOf, positiveInt } from '../../config/text-values.ts';
 import { parseDestination } from '../../core/destination.ts';
 import { coveragePoint, pointsCsv, pointsJson, runsCsv, runsJson, type Sink } from '../../history/export.ts';
@@ -64,6 +65,8 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
   const { since } = args;
   const jobIds = args['job-id'];
   const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
+  const unusable = await store.problem?.();
+  if (unusable) throw new InputError(`Cannot read ${store.description}`, [unusable]);
   const options = { since, jobIds, write: !args['read-only'], logger: cliLogger(io, config) };
   const target = format === 'html' ? null : sink(ctx, out);
   let onRow: (row: HistoryRow) => void = () => {};

@@ -3,6 +3,7 @@
  * into a folder or a bucket.
  * @module
  */
+import { InputError } from '../../core/errors.ts';
 import { anyText, timeText } from '../../config/text-values.ts';
 import type { WindowSummary } from '../../harvest/window.ts';
 import { openStore } from '../../storage/index.ts';
@@ -77,6 +78,9 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
     });
     const logger = cliLogger(io, config);
     const store = await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
+    // The destination, once, before any run: a bucket that cannot serve stops here with one message.
+    const unusable = await store.problem?.();
+    if (unusable) throw new InputError(`Cannot store into ${store.description}`, [unusable]);
     const client = await dbtCloud(config.dbtCloud, { ...clientOptions(io, config), logger });
     const progress = io.isTTY
       ? (done: number, total: number, s: WindowSummary) =>

@@ -31,12 +31,14 @@ const artifactArg = z
 export const retrieveRunArtifacts = defineCommand({
   name: 'retrieve-run-artifacts',
   summary: "fetch one run's artifacts by its id, as dbt left them in target/",
-  usage: `--run-id R --output-folder DIR [--step N] [--artifact NAME ...]`,
+  usage: `--run-id R --output-folder DIR [--step N] [--artifact NAME ...] [--force]`,
   description: `Writes the run's artifacts into DIR under their own names (manifest.json, run_results.json,
 catalog.json, sources.json, freshness.json, semantic_manifest.json, ..., and a Fusion run's
 metadata/telemetry-<step>-otel.parquet): each from the last step of the run that wrote it, or from step N.
 Without --artifact, every top-level JSON artifact the run has, and its telemetry. Each file is checked
-to be one whole JSON document (or Parquet file) and replaces a file of the same name only once it is.
+to be one whole JSON document (or Parquet file) before it is placed. Files already in DIR under those
+names are left alone and the command stops, unless --force: then each is replaced only once the new
+one is whole.
 Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a run id that does not exist.`,
   dbtCloud: true,
   settings: [],
@@ -53,6 +55,9 @@ Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a
       placeholder: 'NAME',
       multiple: true,
     }),
+    force: arg.switch(
+      'replace files of the same names already in the folder (by default they are left alone, and the command stops)',
+    ),
   },
   async run(ctx) {
     const { io, args } = ctx;
@@ -81,6 +86,14 @@ Exit status: 0 written; 1 an --artifact the run does not have; 2 bad usage, or a
       const folder = new LocalFolder(args['output-folder']);
       const written: { file: string; step: number; bytes: number }[] = [];
       const files = [...new Set([...(asked ?? []), ...plan.map((p) => p.file)])];
+      // A file this command did not write (a package.json, a target/ of your own) is never replaced
+      // unless asked: the run's list may name any file.
+      const there = [];
+      for (const file of files) if (await folder.exists(file)) there.push(file);
+      if (there.length > 0 && !args.force)
+        throw new InputError(`${args['output-folder']} already has ${there.join(', ')}`, [
+          'nothing was replaced: write into an empty folder, or add --force to replace them',
+        ]);
       const missing: string[] = [];
       for (const file of files) {
         // The last step that wrote it: the latest candidate that has it.
