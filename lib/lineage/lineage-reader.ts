@@ -1,0 +1,102 @@
+/**
+ * What the lineage readers share: a document fed in chunks to a validating JSON scanner whose
+ * visitors keep only what lineage needs, with the bounds of the facts readers (facts/reader.ts).
+ * Unlike those, a value asked for may be up to 1 MiB (a model's compiled SQL, a description), not
+ * 64 KiB: past that, the step's lineage is not read (a bound, reported), never its neighbours'.
+ * @module
+ */
+import { JsonScanError, JsonScanner, keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
+import { ArtifactJsonError, FactsBoundError, LIMITS, type ArtifactReader, type Limits } from '../facts/reader.ts';
+
+/** The longest string a lineage reader keeps (compiled SQL, descriptions). */
+export const MAX_LINEAGE_TEXT = 1024 * 1024;
+
+export abstract class LineageReader<T> implements ArtifactReader<T> {
+  protected readonly what: string;
+  protected readonly limits: Limits;
+  private readonly scanner: JsonScanner;
+
+  constructor(what: string, limits: Partial<Limits> = {}) {
+    this.what = what;
+    this.limits = { ...LIMITS, ...limits };
+    this.scanner = new JsonScanner(
+      { object: () => this.rootObject() },
+      { maxText: MAX_LINEAGE_TEXT, byteOrderMark: true },
+    );
+  }
+
+  protected abstract rootObject(): ObjectVisit | null;
+  protected abstract facts(): T;
+
+  write(chunk: Uint8Array): void {
+    try {
+      this.scanner.write(chunk);
+    } catch (err) {
+      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
+    }
+  }
+
+  finish(): T {
+    try {
+      this.scanner.end();
+    } catch (err) {
+      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
+    }
+    if (this.scanner.bound) throw new FactsBoundError(this.what, this.scanner.bound);
+    return this.facts();
+  }
+}
+
+/** A string's text (or null for anything else), into `set`. */
+export const text = (set: (value: string | null) => void): Visit => ({
+  text: true,
+  scalar: (kind, t) => set(kind === 'string' ? (t ?? null) : null),
+  container: () => set(null),
+});
+
+/** A non-negative number as written (or null for anything else), into `set`. */
+export const amount = (set: (value: number | null) => void): Visit => ({
+  text: true,
+  scalar: (kind, t) => {
+    const n = kind === 'number' && t !== undefined ? Number(t) : Number.NaN;
+    set(Number.isFinite(n) && n >= 0 ? n : null);
+  },
+  container: () => set(null),
+});
+
+/** An array of strings (null when it is not an array), into `set`, at most `limit` items. */
+export function strings(set: (value: string[] | null) => void, limit: number): Visit {
+  return {
+    array: () => {
+      const items: string[] = [];
+      set(items);
+      return {
+        item: () => ({
+          text: true,
+          scalar: (kind, t) => {
+            if (kind === 'string' && t !== undefined && items.length < limit) items.push(t);
+          },
+        }),
+      };
+    },
+    scalar: () => set(null),
+    object: () => {
+      set(null);
+      return null;
+    },
+  };
+}
+
+/** An object whose members named in `members` are visited as given, the rest passed by. */
+export function members(visits: Record<string, Visit | (() => Visit | null)>, end?: () => void): ObjectVisit {
+  const names = Object.keys(visits);
+  const keys = keyTable(names);
+  return {
+    keys,
+    member: (k) => {
+      const v = visits[names[k as number]!]!;
+      return typeof v === 'function' ? v() : v;
+    },
+    ...(end ? { end } : {}),
+  };
+}
