@@ -22,6 +22,8 @@ export const GOOGLE_APIS = {
   secretmanager: 'https://secretmanager.googleapis.com',
   storage: 'https://storage.googleapis.com/storage/v1',
   bigquery: 'https://bigquery.googleapis.com/bigquery/v2',
+  /** Dataplex's Data Lineage API, which `lineage export --dataplex` writes events to. */
+  datalineage: 'https://datalineage.googleapis.com',
 } as const;
 export type GoogleApi = keyof typeof GOOGLE_APIS;
 
