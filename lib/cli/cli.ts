@@ -24,6 +24,7 @@ import {
 import { COVERAGE_COMMANDS } from './commands/coverage.ts';
 import { deployVerify } from './commands/deploy.ts';
 import { coverageHistory, history } from './commands/history.ts';
+import { lineageExport } from './commands/lineage.ts';
 import { retrieveRunArtifacts } from './commands/retrieve-run-artifacts.ts';
 import { retrieveArtifactsTimeInterval } from './commands/retrieve-artifacts-time-interval.ts';
 import { retrieveMostRecentArtifact } from './commands/retrieve-most-recent-artifact.ts';
@@ -41,6 +42,7 @@ export const COMMANDS: readonly Command[] = [
   ...COVERAGE_COMMANDS,
   coverageHistory,
   history,
+  lineageExport,
   deployVerify,
 ];
 

@@ -54,6 +54,8 @@ export interface Config {
   storageApiEndpoint?: string;
   /** Tests only: where deploy verify finds Google's APIs. */
   googleApisEndpoint?: string;
+  /** lineage export --url: the OpenLineage endpoint's bearer token. */
+  openLineageApiKey?: string;
   logLevel: Severity;
   /** What is accepted but should change (a deprecated host), to be said once by whoever loaded the configuration. */
   warnings: string[];
@@ -162,6 +164,7 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     backfillMaxDays: r.defaulted('backfillMaxDays'),
     storageApiEndpoint: r.optional('storageApiEndpoint'),
     googleApisEndpoint: r.optional('googleApisEndpoint'),
+    openLineageApiKey: r.optional('openLineageApiKey'),
     logLevel: r.defaulted('logLevel'),
     warnings: [],
   };

@@ -237,9 +237,15 @@ export const OPTIONS = {
     describe: 'tests and local emulators only: a Cloud Storage JSON API endpoint',
     schema: z.string().url(),
   },
+  openLineageApiKey: {
+    variable: 'OPENLINEAGE_API_KEY',
+    describe: 'lineage export --url: sent as a bearer token to the OpenLineage endpoint. Never logged.',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    secret: true,
+  },
   googleApisEndpoint: {
     variable: 'GOOGLE_APIS_ENDPOINT',
-    describe: 'tests and local stand-ins only: one endpoint for every Google API deploy verify reads',
+    describe: 'tests and local stand-ins only: one endpoint for every Google API deploy verify and lineage export call',
     schema: z.string().url(),
   },
   secretManagerApiEndpoint: {
