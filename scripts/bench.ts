@@ -3,7 +3,7 @@
  * harvest, against the fake dbt Cloud on loopback. Prints a markdown table and writes
  * bench-results/bench.json.
  *
- *   npm run bench -- [--only memory,throughput,requests,ratelimit,backfill,roundtrips,freshness,history,coverage,webhook]
+ *   npm run bench -- [--only memory,throughput,requests,ratelimit,backfill,roundtrips,freshness,history,coverage,webhook,concurrent]
  *                    [--runs 500] [--fresh-runs 60] [--dbt-coverage DIR] [--copies 300]
  */
 import { memoryPart } from './bench/memory.ts';
@@ -16,6 +16,7 @@ import { coveragePart } from './bench/coverage.ts';
 import { webhookPart } from './bench/webhook.ts';
 import { roundtripsPart } from './bench/roundtrips.ts';
 import { freshnessPart } from './bench/freshness.ts';
+import { concurrentPart } from './bench/concurrent.ts';
 import { only, results, rows } from './bench/shared.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 
@@ -30,6 +31,7 @@ const PARTS: [string, () => Promise<void>][] = [
   ['webhook', webhookPart],
   ['roundtrips', roundtripsPart],
   ['freshness', freshnessPart],
+  ['concurrent', () => concurrentPart()],
 ];
 for (const [name, part] of PARTS) if (only.has(name)) await part();
 

@@ -8,6 +8,7 @@ import { errorMessage } from '../core/errors.ts';
 import { RunMessageSchema } from '../core/messages.ts';
 import { connectDbtCloud } from '../harvest/connect.ts';
 import { harvestRun, type HarvestContext, type RunOutcome } from '../harvest/run-harvest.ts';
+import { FactsGate } from '../harvest/facts-gate.ts';
 import type { Logger } from '../log.ts';
 import { openStore } from '../storage/index.ts';
 import { unwrapPush } from './envelope.ts';
@@ -70,6 +71,8 @@ export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logg
     coverage: config.coverage,
     scope: config.scope,
     logger,
+    // An instance serving several deliveries at once (harvest_concurrency) reads big facts one run at a time.
+    factsGate: new FactsGate(),
   };
   return (req) => handleHarvestRun(ctx, req);
 }

@@ -46,9 +46,39 @@ function noteRefusal(reason: string, fields: Record<string, unknown>): void {
   refusals.counts = {};
 }
 
+/**
+ * How much of a refused request's body is still read, and for how long, before its connection is
+ * closed (a "lingering close", as nginx does it): a client still sending a body of a few megabytes
+ * then reads the answer, instead of a reset that hides it. Bounded, so a refusal costs little.
+ */
+const LINGER_BYTES = 4 * 1024 * 1024;
+const LINGER_MS = 2_000;
+
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, detail: string): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
-  res.end(JSON.stringify({ error, details: [detail] }), () => req.destroy());
+  // Not `Connection: close`: Node would close the socket as the answer ends, under a client still
+  // sending (EPIPE, the answer lost); the connection is closed by linger() instead.
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ error, details: [detail] }), () => linger(req));
+}
+
+function linger(req: IncomingMessage): void {
+  if (req.complete) {
+    req.destroy();
+    return;
+  }
+  let drained = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    req.destroy();
+  };
+  const timer = setTimeout(stop, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) stop();
+  });
+  req.on('end', stop);
+  req.resume();
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;

@@ -19,7 +19,7 @@ import { runInScope, type Scope } from '../core/scope.ts';
 import { selectDbtSteps, storedFileName, type DbtStep } from '../core/steps.ts';
 import { HOUR_MS } from '../core/time.ts';
 import { readerFor, type FactSlot, type StepFactsRead } from '../facts/artifact-readers.ts';
-import { readThrough, type ArtifactReader, type Read } from '../facts/reader.ts';
+import { JsonCheck, readThrough, type ArtifactReader, type Read } from '../facts/reader.ts';
 import { RUN_RELATED, type ArtifactResult, type DbtCloudClient } from '../dbt-cloud/client.ts';
 import {
   ArtifactNotJsonError,
@@ -30,6 +30,7 @@ import {
 import { storedContentType } from '../facts/checked.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ArtifactSink } from '../storage/index.ts';
+import { BIG_FACTS_BYTES, type FactsGate } from './facts-gate.ts';
 
 /** What harvesting one run asks of dbt Cloud. */
 export type RunSource = Pick<DbtCloudClient, 'accountId' | 'getRun' | 'getRunArtifact' | 'listRunArtifacts'>;
@@ -53,6 +54,8 @@ export interface HarvestContext {
   artifactConcurrency?: number;
   /** Write each step's coverage.json from its manifest and catalog as they stream by (default true). */
   coverage?: boolean;
+  /** Shared by the runs harvested at once: the facts of big artifacts are read by one run at a time. */
+  factsGate?: FactsGate;
 }
 
 /**
@@ -84,6 +87,14 @@ interface Tally {
  * hint, a run already stored is recognised without asking dbt Cloud.
  */
 export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
+  try {
+    return await harvestOne(runId, ctx, hint);
+  } finally {
+    ctx.factsGate?.release(runId);
+  }
+}
+
+async function harvestOne(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
   if (hint) {
     const stored = await storedAlready(ctx, runId, hint.jobId, runDirectory({ runId, ...hint }));
     if (stored) return stored;
@@ -440,12 +451,20 @@ async function fetchToStore(
       await again(attempt, new Error(`dbt Cloud lists ${file} for this run, but answered 404 for step ${step}`));
       continue;
     }
+    // A big artifact while another run reads big facts: stored checked, its facts read once the gate is ours.
+    const deferred =
+      observe.facts !== false &&
+      ctx.factsGate !== undefined &&
+      (artifact.contentLength ?? 0) >= BIG_FACTS_BYTES &&
+      !ctx.factsGate.tryTake(runId);
     try {
       let observed = false;
-      const seen = readThrough(observe.reader(), (read) => {
-        observed = true;
-        observe.done(read);
-      });
+      const seen = deferred
+        ? readThrough(new JsonCheck(path))
+        : readThrough(observe.reader(), (read) => {
+            observed = true;
+            observe.done(read);
+          });
       // A body that breaks off, or is not JSON, fails the tee, and so the write; the store's own failure stays the store's.
       pipeline(artifact.body, seen, () => {});
       const written = await ctx.store.write(path, seen, {
@@ -454,7 +473,8 @@ async function fetchToStore(
       });
       // Stored before (by a harvest killed before the run's _run.json), so the store did not read
       // the body; the step's summaries still need its facts: a second download is read, not written.
-      if (written.status === 'exists' && !observed && observe.facts !== false) {
+      if ((written.status === 'exists' || deferred) && !observed && observe.facts !== false) {
+        if (deferred) await ctx.factsGate?.take(runId);
         const second = await ctx.client.getRunArtifact(runId, file, step);
         if (!second.found) throw new Error(`dbt Cloud no longer has ${file} of step ${step}`);
         await pipelineDone(

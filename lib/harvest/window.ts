@@ -10,6 +10,7 @@ import { HarvesterError, errorMessage } from '../core/errors.ts';
 import { drain } from '../core/pool.ts';
 import { formatWindow, type Window } from '../core/time.ts';
 import type { DbtCloudClient, InvalidRow } from '../dbt-cloud/client.ts';
+import { FactsGate } from './facts-gate.ts';
 import { harvestRun, type HarvestContext, type RunSource } from './run-harvest.ts';
 
 export interface ListingOptions {
@@ -87,7 +88,8 @@ export async function harvestWindow(
     invalidRowDetails: [],
   };
   const stats = { fileRetries: 0 };
-  ctx = { ...ctx, stats };
+  // The runs harvested at once share one gate for the facts of big artifacts (facts-gate.ts).
+  ctx = { ...ctx, stats, factsGate: ctx.factsGate ?? new FactsGate() };
   const runs = listWindowRuns(ctx.client, window, ctx.scope ?? WHOLE_ACCOUNT, {
     onInvalidRow: (row) => {
       summary.invalidRows++;

@@ -51,8 +51,21 @@ export interface LatestTables {
   job_name: string | null;
   run_id: number;
   finished_at: string;
+  /** The LATEST_TABLES tables of lowest documentation coverage (then by name), of `tables_total`. */
   tables: CoverageSummary['tables'];
+  tables_total: number;
 }
+
+/**
+ * The most tables kept of each job's latest coverage: the report lists as many, the least covered
+ * first, and a project of 23,000 tables in each of hundreds of jobs would otherwise hold gigabytes
+ * (its whole list is in the run's coverage.json).
+ */
+export const LATEST_TABLES = 200;
+
+/** Lowest documentation coverage first, then by name. */
+export const byDocumentation = (a: CoverageSummary['tables'][number], b: CoverageSummary['tables'][number]): number =>
+  a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1);
 
 /** Models that appeared or disappeared between two consecutive runs of a job. */
 export interface ModelChange {
@@ -150,7 +163,8 @@ export async function readHistory(
         job_name: row.jobName,
         run_id: row.runId,
         finished_at: row.finishedAt,
-        tables: summary.tables,
+        tables: summary.tables.sort(byDocumentation).slice(0, LATEST_TABLES),
+        tables_total: summary.tables.length,
       });
     } catch (err) {
       log.warn("a job's latest coverage was not read", { runId: row.runId, error: errorMessage(err) });

@@ -11,7 +11,7 @@
  * @module
  */
 import { RECENT_RUNS } from './aggregate.ts';
-import type { History } from './history.ts';
+import { byDocumentation, type History } from './history.ts';
 import { safeRunLink, type HistoryRow } from '../core/history-row.ts';
 
 export interface ReportOptions {
@@ -543,10 +543,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
   );
   const maxTables = options.maxTables ?? 200;
   for (const l of history.latest) {
-    const tables = [...l.tables].sort(
-      (a, b) =>
-        a.documented / Math.max(1, a.columns) - b.documented / Math.max(1, b.columns) || (a.name < b.name ? -1 : 1),
-    );
+    const tables = [...l.tables].sort(byDocumentation);
     sections.push(
       `<h3>Per table: ${esc(label(l.job_id))}, run ${l.run_id} (${time(l.finished_at)})</h3>${table(
         [
@@ -563,7 +560,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
         ],
         tables.slice(0, maxTables),
         { empty: 'No table.' },
-      )}${tables.length > maxTables ? `<p class="note">${tables.length - maxTables} more tables not listed.</p>` : ''}`,
+      )}${l.tables_total > Math.min(maxTables, tables.length) ? `<p class="note">${l.tables_total - Math.min(maxTables, tables.length)} more tables not listed.</p>` : ''}`,
     );
   }
 

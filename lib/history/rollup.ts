@@ -14,7 +14,7 @@
  *   whole. Read-only, the rows are computed in memory, every time, with a warning.
  *
  * Bad objects (not JSON, not a row) are reported and left out, never fatal. Memory holds one day of
- * rows at a time (and, while rebuilding, the list of runs).
+ * rows at a time, rebuilding or not.
  * @module
  */
 import { Readable } from 'node:stream';
@@ -145,7 +145,12 @@ export class Rollup {
     }
   }
 
-  /** The asked days of the destination, in order. */
+  /**
+   * The asked days of the destination, in order. Three listings in date order are walked together,
+   * a day at a time: each day's compacted objects (listed first: a few hundred names), its single
+   * rows, and (until the rollup is built) the runs stored before rows existed, whose rows are
+   * computed from their files as their day comes. Memory holds one day, however long the history.
+   */
   async *days(): AsyncGenerator<Day> {
     const since = this.options.since ? dayOf(this.options.since) : '';
     const today = (this.options.now ?? (() => new Date()))();
@@ -159,39 +164,58 @@ export class Rollup {
       if (o?.kind === 'day' && o.date >= since && o.rows > (best.get(o.date) ?? 0)) best.set(o.date, o.rows);
       if (entry.path >= `${HISTORY_ROOT}/e`) break;
     }
-    // Runs stored before rows existed: rows computed from their files, written where allowed.
-    const computed = built ? new Map<string, HistoryRow[]>() : await this.rebuild(since);
-    // Then the rows, day by day, as the listing brings them.
-    let date: string | null = null;
-    let listed = new Map<number, { path: string; jobId: number }>();
-    const pending = [...new Set([...best.keys(), ...computed.keys()])].sort();
-    const flush = async function* (this: Rollup, upTo: string | null): AsyncGenerator<Day> {
-      while (pending.length > 0 && (upTo === null || pending[0]! < upTo)) {
-        const d = pending.shift()!;
-        yield this.day(d, new Map(), best.get(d), computed.get(d) ?? [], d <= closed);
+    const compacted = [...best.keys()].sort();
+    const rows = byDay(this.listedRows(since));
+    // Runs stored before rows existed: their rows are computed, and written where allowed.
+    const runs = built ? byDay<StoredRun>(none()) : byDay(this.storedRuns(since));
+    let row = await rows.next();
+    let run = await runs.next();
+    let c = 0;
+    for (;;) {
+      const heads = [row.done ? null : row.value.date, run.done ? null : run.value.date, compacted[c] ?? null];
+      const date = heads.filter((d): d is string => d !== null).sort()[0];
+      if (date === undefined) break;
+      const listed = new Map<number, { path: string; jobId: number }>();
+      if (!row.done && row.value.date === date) {
+        for (const r of row.value.items) listed.set(r.runId, r);
+        row = await rows.next();
       }
-    };
+      let unrowed: StoredRun[] = [];
+      if (!run.done && run.value.date === date) {
+        unrowed = run.value.items;
+        run = await runs.next();
+      }
+      if (compacted[c] === date) c++;
+      yield await this.day(date, listed, best.get(date), unrowed, date <= closed);
+    }
+    if (!built && this.rebuilt.complete && since === '' && this.writable && this.rebuilt.runs > 0)
+      await this.write(
+        `${HISTORY_ROOT}/built/at=${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+        `${JSON.stringify({ rows: this.rebuilt.runs })}\n`,
+      );
+  }
+
+  /** The rows listed under `_history/rows/`, in date order. */
+  private async *listedRows(
+    since: string,
+  ): AsyncGenerator<{ date: string; runId: number; path: string; jobId: number }> {
     for await (const entry of this.list(`${HISTORY_ROOT}/rows/`)) {
       const o = parseHistoryPath(entry.path);
-      if (o?.kind !== 'row' || o.date < since) continue;
-      if (o.date !== date) {
-        if (date !== null) {
-          yield* flush.call(this, date);
-          yield await this.day(date, listed, best.get(date), computed.get(date) ?? [], date <= closed);
-        }
-        yield* flush.call(this, o.date);
-        if (pending[0] === o.date) pending.shift();
-        date = o.date;
-        listed = new Map();
-      }
-      listed.set(o.runId, { path: entry.path, jobId: o.jobId });
+      if (o?.kind === 'row' && o.date >= since)
+        yield { date: o.date, runId: o.runId, path: entry.path, jobId: o.jobId };
     }
-    if (date !== null) {
-      yield* flush.call(this, date);
-      yield await this.day(date, listed, best.get(date), computed.get(date) ?? [], date <= closed);
-    }
-    yield* flush.call(this, null);
   }
+
+  /** Every whole run of the destination's tree, in date order (whether it has a row is told by its day). */
+  private async *storedRuns(since: string): AsyncGenerator<StoredRun> {
+    for await (const run of listRuns(this.store, () => this.stats.listed++)) {
+      this.rebuilt.runs++;
+      if (run.date >= since) yield run;
+    }
+  }
+
+  /** The rebuild of rows for runs stored before rows existed: runs seen, and whether every row was written. */
+  private readonly rebuilt = { runs: 0, complete: true, warned: false };
 
   private wanted(jobId: number): boolean {
     const jobs = this.options.jobIds;
@@ -207,7 +231,7 @@ export class Rollup {
     date: string,
     listed: Map<number, { path: string; jobId: number }>,
     bestRows: number | undefined,
-    computed: HistoryRow[],
+    unrowed: StoredRun[],
     closed: boolean,
   ): Promise<Day> {
     const rows = new Map<number, HistoryRow>();
@@ -243,11 +267,10 @@ export class Rollup {
         this.skip(path, errorMessage(err));
       }
     });
-    for (const row of computed) {
-      if (rows.has(row.runId)) continue;
-      rows.set(row.runId, row);
-      this.stats.computed++;
-    }
+    await this.compute(
+      unrowed.filter((r) => !rows.has(r.runId) && !listed.has(r.runId)),
+      rows,
+    );
     const all = [...rows.values()].sort(byTime);
     if (compacting && all.length > (bestRows ?? 0) && all.length >= listed.size) {
       if (await this.write(historyDayPath(date, all.length), all.map((r) => `${JSON.stringify(r)}\n`).join('')))
@@ -259,24 +282,14 @@ export class Rollup {
   }
 
   /**
-   * The rows of runs stored before rows existed, computed from their files, by day; written (and
-   * the rollup marked built) where the destination allows it.
+   * The rows of a day's runs stored before rows existed, computed from their files and written
+   * (where the destination allows it), so that the next read finds them.
    */
-  private async rebuild(since: string): Promise<Map<string, HistoryRow[]>> {
-    const have = new Set<number>();
-    for await (const entry of this.list(`${HISTORY_ROOT}/rows/`)) {
-      const o = parseHistoryPath(entry.path);
-      if (o?.kind === 'row') have.add(o.runId);
+  private async compute(runs: StoredRun[], into: Map<number, HistoryRow>): Promise<void> {
+    if (runs.length > 0 && !this.rebuilt.warned) {
+      this.rebuilt.warned = true;
+      this.log.warn('runs without a history row: computing their rows from their stored files, once');
     }
-    const runs: StoredRun[] = [];
-    for await (const run of listRuns(this.store, () => this.stats.listed++))
-      if (!have.has(run.runId) && run.date >= since) runs.push(run);
-    const out = new Map<string, HistoryRow[]>();
-    if (runs.length > 0)
-      this.log.warn('runs without a history row: computing their rows from their stored files, once', {
-        runs: runs.length,
-      });
-    let complete = true;
     await drain(runs.values(), this.options.concurrency ?? 16, async (run) => {
       try {
         const row = await rowOfStoredRun(this.store, run, () => this.stats.reads++);
@@ -287,20 +300,31 @@ export class Rollup {
           )
         ) {
           this.stats.written.rows++;
-        } else complete = false;
-        const d = row.finishedAt.slice(0, 10);
-        const list = out.get(d) ?? [];
-        list.push(row);
-        out.set(d, list);
+        } else this.rebuilt.complete = false;
+        into.set(row.runId, row);
+        this.stats.computed++;
       } catch (err) {
+        // Left out and reported; a broken run does not keep the rollup from being marked built.
         this.skip(run.folder, errorMessage(err));
       }
     });
-    if (complete && since === '' && this.writable && have.size + runs.length > 0)
-      await this.write(
-        `${HISTORY_ROOT}/built/at=${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-        `${JSON.stringify({ rows: have.size + runs.length })}\n`,
-      );
-    return out;
   }
+}
+
+async function* none<T>(): AsyncGenerator<T> {}
+
+/** Consecutive items of the same date, together (the listings are in date order). */
+async function* byDay<T extends { date: string }>(
+  items: AsyncIterable<T>,
+): AsyncGenerator<{ date: string; items: T[] }, void, undefined> {
+  let group: { date: string; items: T[] } | null = null;
+  for await (const item of items) {
+    if (group && group.date !== item.date) {
+      yield group;
+      group = null;
+    }
+    group ??= { date: item.date, items: [] };
+    group.items.push(item);
+  }
+  if (group) yield group;
 }

@@ -7,10 +7,11 @@
  * @module
  */
 import { summarize } from '../coverage/coverage.ts';
-import { COVERAGE_FILE, CoverageSummarySchema, type CoverageSummary } from '../core/coverage-summary.ts';
+import { COVERAGE_FILE, type CoverageSummary } from '../core/coverage-summary.ts';
 import { historyRow, runForRow, type HistoryRow, type StepFacts } from '../core/history-row.ts';
 import { RUN_MARKER } from '../core/paths.ts';
 import { CatalogReader } from '../facts/catalog.ts';
+import { CoverageFiguresReader } from '../facts/coverage-figures.ts';
 import { ManifestReader } from '../facts/manifest.ts';
 import { readFacts } from '../facts/reader.ts';
 import { RunResultsReader, SourcesReader } from '../facts/run-results.ts';
@@ -94,12 +95,8 @@ export async function rowOfStoredRun(reader: ObjectReader, run: StoredRun, onRea
     const catalog = files.has('catalog.json') && files.has('manifest.json');
     if (standing?.[0] === index) {
       if (files.has(COVERAGE_FILE)) {
-        onRead();
-        const parsed = CoverageSummarySchema.safeParse(
-          parseJsonBounded(await readSmall(reader, `${dir}/${COVERAGE_FILE}`, 32 * 1024 * 1024)),
-        );
-        if (!parsed.success) throw new Error(`${dir}/${COVERAGE_FILE} is not a coverage summary this version reads`);
-        coverage = parsed.data;
+        // Its figures only: the per-table lists (megabytes for a big project) stream past.
+        coverage = await read(`${dir}/${COVERAGE_FILE}`, (w) => new CoverageFiguresReader(w));
       } else {
         const manifest = await read(`${dir}/manifest.json`, (w) => new ManifestReader(w));
         const catalogFacts = catalog ? await read(`${dir}/catalog.json`, (w) => new CatalogReader(w)) : null;

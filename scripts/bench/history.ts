@@ -12,10 +12,10 @@ import { results, rows, MB, log } from './shared.ts';
  * and the second (a request per day); then, over a bucket (the fake Cloud Storage, 10,000 runs),
  * the requests of each read.
  */
-async function historyRead(from: string, out: string, env: Record<string, string> = {}) {
+async function historyRead(from: string, out: string, env: Record<string, string> = {}, coverage = false) {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['scripts/bench-history-child.ts', '--from', from, '--out', out],
+    ['scripts/bench-history-child.ts', '--from', from, '--out', out, ...(coverage ? ['--coverage'] : [])],
     { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
   );
   const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
@@ -27,6 +27,55 @@ async function historyRead(from: string, out: string, env: Record<string, string
     reportBytes: (await stat(out)).size,
     note: r.stderr.trim(),
   };
+}
+
+/**
+ * The upgrade path: a destination harvested before the rollup existed (harness/history-upgrade.ts:
+ * runs of many jobs over a year, each with its `_run.json` and its docs step's coverage.json, no
+ * rows), read by `coverage history --format json` for the first time, then a second time.
+ */
+async function upgradeRead(figures: Record<string, unknown>): Promise<void> {
+  const { writeUpgradeHistory } = await import('../../harness/history-upgrade.ts');
+  const tables = Number(process.env['BENCH_UPGRADE_TABLES'] ?? 100);
+  const shapes = [
+    { runs: 10_000, jobs: 40 },
+    { runs: 100_000, jobs: 274 },
+  ].filter((s) => s.runs <= Number(process.env['BENCH_UPGRADE_MAX_RUNS'] ?? 100_000));
+  const peaks: number[] = [];
+  for (const shape of shapes) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-upgrade-'));
+    try {
+      const { bytes } = await writeUpgradeHistory(join(dir, 'bucket'), { ...shape, days: 365, tables });
+      log(
+        `history: upgrade path, ${shape.runs} runs of ${shape.jobs} jobs over a year, each with a coverage.json of ${tables} tables (${(bytes / 1024).toFixed(0)} KiB) and no row; coverage history, first read then second`,
+      );
+      const first = await historyRead(join(dir, 'bucket'), join(dir, 'first.json'), {}, true);
+      const second = await historyRead(join(dir, 'bucket'), join(dir, 'second.json'), {}, true);
+      figures[`upgrade${shape.runs}`] = { ...shape, tables, first, second };
+      peaks.push(first.maxRssMb);
+      rows.push([
+        'history',
+        `upgrade: first read of ${shape.runs} runs without rows (${shape.jobs} jobs)`,
+        `${first.seconds} s, peak RSS ${first.maxRssMb} MB`,
+        `<= 300 MB: ${first.maxRssMb <= 300 ? 'yes' : 'NO'}`,
+      ]);
+      rows.push([
+        'history',
+        `upgrade: second read of the same`,
+        `${second.seconds} s, peak RSS ${second.maxRssMb} MB`,
+        '',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  if (peaks.length === 2)
+    rows.push([
+      'history',
+      'upgrade: first read, 100k runs against 10k',
+      `+${(peaks[1]! - peaks[0]!).toFixed(1)} MB`,
+      `<= 50 MB: ${peaks[1]! - peaks[0]! <= 50 ? 'yes' : 'NO'}`,
+    ]);
 }
 
 /** The benchmark's history part (npm run bench -- --only history). */
@@ -127,5 +176,6 @@ export async function historyPart(): Promise<void> {
     await gcs.stop();
     await rm(dir, { recursive: true, force: true });
   }
+  await upgradeRead(figures);
   results['history'] = figures;
 }

@@ -49,6 +49,10 @@ async function expectNothingPublishedSince(before: number): Promise<void> {
     attributes: { marker: 'true' },
   });
   await until("the marker's audit copy", () => published.some((m) => m.id === id));
+  // The marker's run harvested (or found stored) before the next test counts objects: nothing in flight.
+  await until("the marker's run stored", () =>
+    gcs.list(BUCKET).some((o) => o.name.endsWith(`run_id=${stored.id}/_run.json`)),
+  );
   expect(
     published
       .slice(before)

@@ -3,6 +3,7 @@
  * into a folder or a bucket.
  * @module
  */
+import { tuneForSmallInstances } from '../../config/runtime.ts';
 import { InputError } from '../../core/errors.ts';
 import { anyText, timeText } from '../../config/text-values.ts';
 import type { WindowSummary } from '../../harvest/window.ts';
@@ -77,6 +78,8 @@ Exit status: 0 all stored or already stored; 1 some runs failed or were not read
       },
     });
     const logger = cliLogger(io, config);
+    // Artifacts read byte by byte, several runs at once: V8 tuned as harvestRun is (config/runtime.ts).
+    tuneForSmallInstances('reading');
     const store = await openStore(config.destination, { storageApiEndpoint: config.storageApiEndpoint });
     // The destination, once, before any run: a bucket that cannot serve stops here with one message.
     const unusable = await store.problem?.();
