@@ -29,6 +29,7 @@ const LAYERS: Layer[] = [
   { name: 'harvest', paths: ['lib/harvest/'], rank: 6 },
   { name: 'history', paths: ['lib/history/'], rank: 6 },
   { name: 'deploy', paths: ['lib/deploy/'], rank: 6 },
+  { name: 'alerts', paths: ['lib/alerts/'], rank: 6 },
   { name: 'cloud', paths: ['lib/cloud/'], rank: 7 },
   { name: 'cli', paths: ['lib/cli/'], rank: 7 },
   { name: 'functions', paths: ['functions/'], rank: 8 },
