@@ -38,3 +38,15 @@ export const oneLine = (text: string): string => {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= SUMMARY_CHARS ? flat : `${flat.slice(0, SUMMARY_CHARS - 1)}…`;
 };
+
+/**
+ * The "run stored" message harvestRun publishes after a run's `_run.json` (RUN_STORED_TOPIC), for
+ * alertRun: enough to find the run's history row.
+ */
+export const RunStoredMessageSchema = z.object({
+  runId: dbtId,
+  jobId: dbtId,
+  /** ISO 8601, UTC: the run's finished_at, which places its folder and its row. */
+  finishedAt: z.iso.datetime(),
+});
+export type RunStoredMessage = z.infer<typeof RunStoredMessageSchema>;
