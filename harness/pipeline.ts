@@ -10,14 +10,15 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { FUNCTIONS, type FunctionName } from '../lib/cloud/functions.ts';
+import { FUNCTIONS, type FunctionName as AnyFunctionName } from '../lib/cloud/functions.ts';
 import { RUN_END_EVENTS } from '../lib/dbt-cloud/webhooks.ts';
 import type { FakeDbtCloud } from './fake-dbt-cloud/server.ts';
 import type { FakeSubscription } from './fake-dbt-cloud/webhooks.ts';
 import { startFakeSecretManager, type FakeSecretManager } from './fake-secret-manager.ts';
 import { buildOnce, freePort, startFunction, startPubSubEmulator, type Started } from './services.ts';
 
-export type { FunctionName };
+/** The functions every pipeline serves; alertRun only with `alerts`. */
+export type FunctionName = Exclude<AnyFunctionName, 'alertRun'>;
 
 export interface PipelineOptions {
   project: string;
@@ -31,12 +32,20 @@ export interface PipelineOptions {
   ackDeadlineSeconds?: number;
   /** Called with each dead letter as it arrives. */
   onDeadLetter?: (m: Message) => void;
-  /** Fixed ports (npm run dev): the functions on base+1 to base+4, the emulator on base+5. */
+  /** Fixed ports (npm run dev): the functions on base+1 to base+4, the emulator on base+5, alertRun on base+6. */
   basePort?: number;
+  /**
+   * Alerts on: alertRun served, with these settings (a sink), harvestRun publishing each run stored
+   * to the topic `runs-stored`, pushed to alertRun (same retry and dead-letter settings).
+   */
+  alerts?: Record<string, string>;
 }
 
 export interface Pipeline {
-  fns: Record<FunctionName, Started>;
+  fns: Record<FunctionName, Started> & { alertRun?: Started };
+  /** Every "run stored" message (alerts on), and every one dead-lettered. */
+  stored: Message[];
+  storedDead: Message[];
   /** Holds the token and the webhook secret the functions read at run time, as Secret Manager does when deployed. */
   secrets: FakeSecretManager;
   /** The fake dbt Cloud's webhook subscription to receiveWebhook (its secret is in `secrets`). */
@@ -171,8 +180,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   };
   secrets.addVersion(secretNames.token, options.token);
   // Every function's port is known before it starts: dbt Cloud's subscription names receiveWebhook's URL.
-  const ports = await Promise.all(FUNCTIONS.map((_, i) => (options.basePort ? options.basePort + 1 + i : freePort())));
-  const webhookPort = ports[FUNCTIONS.findIndex((f) => f.name === 'receiveWebhook')]!;
+  const served = FUNCTIONS.filter((fn) => fn.name !== 'alertRun' || options.alerts);
+  const ports = await Promise.all(
+    served.map((fn, i) => (options.basePort ? options.basePort + (fn.name === 'alertRun' ? 6 : 1 + i) : freePort())),
+  );
+  const webhookPort = ports[served.findIndex((f) => f.name === 'receiveWebhook')]!;
   const webhook = options.fake.webhooks.create({
     name: 'dbt-cloud-harvester',
     client_url: `http://127.0.0.1:${webhookPort}/`,
@@ -193,9 +205,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     METADATA_SERVER_DETECTION: 'none',
     GOOGLE_CLOUD_PROJECT: options.project,
     LOG_LEVEL: 'DEBUG',
+    ...(options.alerts
+      ? { RUN_STORED_TOPIC: `projects/${options.project}/topics/runs-stored`, ...options.alerts }
+      : {}),
     ...options.env,
   };
-  const started = await Promise.allSettled(FUNCTIONS.map((fn, i) => startFunction(fn.name, env, ports[i])));
+  const started = await Promise.allSettled(served.map((fn, i) => startFunction(fn.name, env, ports[i])));
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     // Leave no emulator or function behind when the pipeline cannot start.
@@ -206,8 +221,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     throw failure.reason;
   }
   const processes = Object.fromEntries(
-    FUNCTIONS.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value]),
-  ) as Record<FunctionName, Started>;
+    served.map((fn, i) => [fn.name, (started[i] as PromiseFulfilledResult<Started>).value]),
+  ) as Record<FunctionName, Started> & { alertRun?: Started };
 
   // harvestRun may be killed and replaced: one handle over every process it has been, behind one URL.
   const instances: Started[] = [processes.harvestRun];
@@ -231,8 +246,27 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const dead: Message[] = [];
   keep(audit, published);
   keep(deadSub, dead, options.onDeadLetter);
+  const stored: Message[] = [];
+  const storedDead: Message[] = [];
+  if (processes.alertRun) {
+    const [storedTopic] = await pubsub.createTopic('runs-stored');
+    const [storedDeadTopic] = await pubsub.createTopic('runs-stored-dead');
+    await storedTopic.createSubscription('alert-push', {
+      pushConfig: { pushEndpoint: `${processes.alertRun.url}/` },
+      ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
+      deadLetterPolicy: { deadLetterTopic: storedDeadTopic.name, maxDeliveryAttempts: options.maxDeliveryAttempts },
+      retryPolicy: {
+        minimumBackoff: { seconds: options.backoffSeconds.min },
+        maximumBackoff: { seconds: options.backoffSeconds.max },
+      },
+    });
+    const [storedAudit] = await storedTopic.createSubscription('stored-audit');
+    const [storedDeadSub] = await storedDeadTopic.createSubscription('stored-dead-letters');
+    keep(storedAudit, stored);
+    keep(storedDeadSub, storedDead);
+  }
 
-  const fns: Record<FunctionName, Started> = {
+  const fns: Pipeline['fns'] = {
     ...processes,
     harvestRun: {
       url: front.url,
@@ -250,13 +284,20 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     pubsub,
     published,
     dead,
+    stored,
+    storedDead,
     restartHarvestRun: async () => {
       await latest().kill();
       instances.push(await startFunction('harvestRun', env));
     },
     close: async () => {
       await pubsub.close();
-      await Promise.all(FUNCTIONS.map((fn) => (fn.name === 'harvestRun' ? latest() : processes[fn.name]).stop()));
+      await Promise.all(
+        served
+          .filter((fn) => fn.name !== 'alertRun')
+          .map((fn) => (fn.name === 'harvestRun' ? latest() : processes[fn.name as FunctionName]).stop()),
+      );
+      await processes.alertRun?.stop();
       await front.close();
       await emulator.stop();
       await secrets.stop();

@@ -148,7 +148,8 @@ if (liveEvery > 0) {
 for (const { name } of FUNCTIONS) {
   let seen = 0;
   setInterval(() => {
-    const out = pipeline.fns[name].output();
+    // alertRun runs only with alerts on (the dev pipeline has them off).
+    const out = pipeline.fns[name]?.output() ?? '';
     if (out.length > seen) {
       for (const line of out.slice(seen).split('\n').filter(Boolean)) process.stdout.write(`[${name}] ${line}\n`);
       seen = out.length;

@@ -54,6 +54,7 @@ resource "google_cloudfunctions2_function" "fn" {
     time_sleep.apis_ready,
     time_sleep.grants_ready,
     google_pubsub_topic.runs,
+    google_pubsub_topic.runs_stored,
   ]
 }
 

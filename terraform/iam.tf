@@ -185,6 +185,10 @@ resource "time_sleep" "grants_ready" {
     google_pubsub_topic_iam_member.webhook_publisher,
     google_storage_bucket_iam_member.harvest_create,
     google_storage_bucket_iam_member.harvest_read,
+    google_storage_bucket_iam_member.alert_read,
+    google_storage_bucket_iam_member.alert_records,
+    google_secret_manager_secret_iam_member.alert_reader,
+    google_pubsub_topic_iam_member.harvest_stored_publisher,
   ]
 }
 

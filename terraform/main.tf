@@ -66,10 +66,24 @@ locals {
         max_instances = var.harvest_max_instances
         concurrency   = var.harvest_concurrency
         ingress       = "ALLOW_INTERNAL_ONLY"
-        env           = merge(local.dbt_cloud_env, { ARTIFACTS_DESTINATION = local.destination })
+        env           = merge(local.dbt_cloud_env, { ARTIFACTS_DESTINATION = local.destination }, local.alerts_enabled ? { RUN_STORED_TOPIC = local.runs_stored_topic } : {})
         dbt_cloud     = true
       }
     },
+    # alerts.tf: only with a sink. It reads the bucket and sends; it never calls dbt Cloud.
+    local.alerts_enabled ? {
+      alertRun = {
+        slug          = "alert-run"
+        memory        = "512Mi"
+        cpu           = null
+        timeout       = 300
+        max_instances = 5
+        concurrency   = 1
+        ingress       = "ALLOW_INTERNAL_ONLY"
+        env           = local.alert_env
+        dbt_cloud     = false
+      }
+    } : {},
     # It never calls dbt Cloud: no token, no host. dbt Cloud gives up on slow answers, and the
     # function answers as soon as the message is published.
     var.webhook_enabled ? {

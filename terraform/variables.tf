@@ -384,3 +384,35 @@ variable "telemetry_table" {
   type        = bool
   default     = false
 }
+
+# ---- alerts (docs/alerts.md) ----------------------------------------------------------------------
+
+variable "alert_sinks" {
+  description = "Where alerts go: any of slack, teams, webhook, pagerduty (each gets a secret to add its URL or key to). Empty, the default: alerts off, no alertRun."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for s in var.alert_sinks : contains(["slack", "teams", "webhook", "pagerduty"], s)])
+    error_message = "alert_sinks takes slack, teams, webhook and pagerduty."
+  }
+}
+
+variable "alert_webhook_url" {
+  description = "The generic webhook's https URL, when alert_sinks has webhook (its signing key goes in the secret <name_prefix>-alerts-webhook-secret)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.alert_webhook_url == "" || startswith(var.alert_webhook_url, "https://")
+    error_message = "alert_webhook_url must be an https URL."
+  }
+}
+
+variable "alert_settings" {
+  description = "Other ALERTS_* settings of alertRun (docs/alerts.md), such as { ALERTS_SLOWER_RATIO = \"2\" }."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k in keys(var.alert_settings) : contains(["ALERTS_RULES", "ALERTS_INCLUDE_WARN", "ALERTS_SLOWER_RATIO", "ALERTS_SLOWER_SECONDS", "ALERTS_MAX_MESSAGES"], k)])
+    error_message = "alert_settings takes ALERTS_RULES, ALERTS_INCLUDE_WARN, ALERTS_SLOWER_RATIO, ALERTS_SLOWER_SECONDS and ALERTS_MAX_MESSAGES."
+  }
+}

@@ -21,6 +21,7 @@ import {
   type Command,
   type FlagValues,
 } from './command.ts';
+import { ALERT_COMMANDS } from './commands/alerts.ts';
 import { COVERAGE_COMMANDS } from './commands/coverage.ts';
 import { deployVerify } from './commands/deploy.ts';
 import { coverageHistory, history } from './commands/history.ts';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly Command[] = [
   history,
   lineageExport,
   deployVerify,
+  ...ALERT_COMMANDS,
 ];
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;

@@ -64,6 +64,12 @@ export const FUNCTIONS = [
     },
     load: () => import('./receive-webhook.ts'),
   }),
+  define({
+    name: 'alertRun',
+    caller: 'Pub/Sub push of "run stored" messages, OIDC',
+    needs: ['destination', 'alerts'],
+    load: () => import('./alert-run.ts'),
+  }),
 ] as const;
 
 export type FunctionName = (typeof FUNCTIONS)[number]['name'];

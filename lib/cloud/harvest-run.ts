@@ -13,8 +13,11 @@ import type { Logger } from '../log.ts';
 import { openStore } from '../storage/index.ts';
 import { unwrapPush } from './envelope.ts';
 import { failure, jsonBody, onlyPost, type CloudRequest, type Handler, type Reply } from './http.ts';
+import { runStoredMessage, runStoredNotifier, type RunStoredNotifier } from './run-stored.ts';
 
-export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger }, req: CloudRequest): Promise<Reply> {
+type HarvestRunContext = HarvestContext & { logger: Logger; runStored?: RunStoredNotifier };
+
+export async function handleHarvestRun(ctx: HarvestRunContext, req: CloudRequest): Promise<Reply> {
   const log = ctx.logger;
   const refused = onlyPost(req, 'a Pub/Sub push envelope');
   if (refused) return refused;
@@ -47,6 +50,17 @@ export async function handleHarvestRun(ctx: HarvestContext & { logger: Logger },
     runLog.error('harvest crashed', { error: err });
     return failure(500, 'harvest failed', [errorMessage(err)], { runId: msg.runId });
   }
+  const stored = ctx.runStored ? runStoredMessage(outcome, (ctx.now ?? Date.now)()) : null;
+  if (stored && ctx.runStored) {
+    try {
+      await ctx.runStored.notify(stored);
+    } catch (err) {
+      runLog.error('run stored, but alertRun could not be told; retrying (the run is not harvested again)', {
+        error: err,
+      });
+      return failure(503, 'run stored, not published to RUN_STORED_TOPIC', [errorMessage(err)], { runId: msg.runId });
+    }
+  }
   switch (outcome.status) {
     case 'stored':
       // harvestRun has logged "run stored" with this delivery's context: one outcome line per delivery.
@@ -73,6 +87,7 @@ export async function create(config: ConfigFor<'dbtCloud' | 'destination'>, logg
     logger,
     // An instance serving several deliveries at once (harvest_concurrency) reads big facts one run at a time.
     factsGate: new FactsGate(),
+    ...(config.runStoredTopic ? { runStored: runStoredNotifier(config.runStoredTopic) } : {}),
   };
   return (req) => handleHarvestRun(ctx, req);
 }

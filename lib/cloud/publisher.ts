@@ -40,12 +40,17 @@ export class PubSubRunPublisher implements RunPublisher {
     return topic;
   }
 
-  async publish(messages: readonly RunMessage[]): Promise<number> {
+  publish(messages: readonly RunMessage[]): Promise<number> {
+    return this.publishJson(messages.map((m) => ({ data: m, attributes: messageAttributes(m) })));
+  }
+
+  /** Publishes JSON messages of any shape (the "run stored" messages for alertRun), awaited. */
+  async publishJson(messages: readonly { data: unknown; attributes: Record<string, string> }[]): Promise<number> {
     this.topic ??= this.open();
     const topic = await this.topic;
     const results = await Promise.allSettled(
       messages.map((m) =>
-        topic.publishMessage({ data: Buffer.from(JSON.stringify(m)), attributes: messageAttributes(m) }),
+        topic.publishMessage({ data: Buffer.from(JSON.stringify(m.data)), attributes: m.attributes }),
       ),
     );
     const failed = results.filter((r) => r.status === 'rejected');

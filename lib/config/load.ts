@@ -10,6 +10,7 @@ import type { Destination } from '../core/destination.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
 import { redact, type Severity } from '../log.ts';
+import { readAlertSettings, type AlertSettings } from './alert-settings.ts';
 import { legacyHostWarning } from './host.ts';
 import {
   OPTIONS,
@@ -57,12 +58,16 @@ export interface Config {
   /** lineage export --url: the OpenLineage endpoint's bearer token. */
   openLineageApiKey?: string;
   logLevel: Severity;
+  /** Where harvestRun tells of each run stored (alertRun reads it). */
+  runStoredTopic?: TopicName;
+  /** The alert rules' settings and sinks (docs/alerts.md). */
+  alerts: AlertSettings;
   /** What is accepted but should change (a deprecated host), to be said once by whoever loaded the configuration. */
   warnings: string[];
 }
 
 /** What a process needs; a need that is not met is a configuration problem. */
-export type Need = 'dbtCloud' | 'accountId' | 'webhookSecret' | 'destination' | 'runsTopic' | 'jobId';
+export type Need = 'dbtCloud' | 'accountId' | 'webhookSecret' | 'destination' | 'runsTopic' | 'jobId' | 'alerts';
 export type ConfigFor<N extends Need> = Config & Required<Pick<Config, N>>;
 
 export interface ConfigSources<N extends Need> {
@@ -88,6 +93,17 @@ export const NEED_OPTIONS: Record<Need, readonly (readonly OptionKey[])[]> = {
   destination: [['destination']],
   runsTopic: [['runsTopic']],
   jobId: [['jobId']],
+  alerts: [
+    [
+      'slackWebhookUrl',
+      'slackWebhookUrlSecret',
+      'alertWebhookUrl',
+      'teamsWebhookUrl',
+      'teamsWebhookUrlSecret',
+      'pagerdutyRoutingKey',
+      'pagerdutyRoutingKeySecret',
+    ],
+  ],
 };
 
 const NEED_HINTS: Record<Need, string> = {
@@ -97,6 +113,7 @@ const NEED_HINTS: Record<Need, string> = {
   destination: ' (gs://bucket[/prefix] or a local folder)',
   runsTopic: ' for the dispatchers (projects/P/topics/T or a topic id)',
   jobId: '',
+  alerts: ': alerts go nowhere until a sink is set (docs/alerts.md)',
 };
 
 /** Reads settings from the sources, noting which were given and every problem. */
@@ -166,6 +183,8 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
     googleApisEndpoint: r.optional('googleApisEndpoint'),
     openLineageApiKey: r.optional('openLineageApiKey'),
     logLevel: r.defaulted('logLevel'),
+    runStoredTopic: r.optional('runStoredTopic'),
+    alerts: { rules: [], includeWarn: false, slowerRatio: 0, slowerSeconds: 0, maxMessages: 0 },
     warnings: [],
   };
   const secretEndpoint = r.optional('secretManagerApiEndpoint');
@@ -180,6 +199,14 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
   // Said where dbt Cloud is called, not by every command that happens to see the variable.
   const legacy = baseUrl === undefined ? null : legacyHostWarning(baseUrl);
   if (legacy && ((sources.needs ?? []) as readonly Need[]).includes('dbtCloud')) config.warnings.push(legacy);
+  config.alerts = readAlertSettings({
+    optional: (key) => r.optional(key),
+    defaulted: <K extends OptionKey>(key: K) =>
+      (r.optional(key) ??
+        (OPTIONS[key] as OptionSpec).schema.parse((OPTIONS[key] as OptionSpec).default)) as OptionValue<K>,
+    secret: (valueKey, nameKey) => oneSecret(r, valueKey, nameKey, fromSecret),
+    problem: (text) => r.problems.push(text),
+  });
   const webhookSecret = oneSecret(r, 'webhookSecret', 'webhookSecretName', fromSecret);
   if (webhookSecret !== undefined) config.webhookSecret = webhookSecret;
   if (sources.cloud && config.destination?.kind === 'local') {
@@ -195,12 +222,12 @@ export function loadConfig<N extends Need = never>(sources: ConfigSources<N>): C
 /** A secret given as a value or as the Secret Manager secret holding it, not both; the value is redacted from every output. */
 function oneSecret<N extends Need>(
   r: Reader<N>,
-  valueKey: 'token' | 'webhookSecret',
-  nameKey: 'tokenSecret' | 'webhookSecretName',
+  valueKey: OptionKey,
+  nameKey: OptionKey,
   fromSecret: (name: SecretVersionName | undefined) => SecretSource | undefined,
 ): SecretSource | undefined {
-  const value = r.optional(valueKey);
-  const name = r.optional(nameKey);
+  const value = r.optional(valueKey) as string | undefined;
+  const name = r.optional(nameKey) as SecretVersionName | undefined;
   if (value !== undefined) redact(value);
   if (value !== undefined && name !== undefined)
     r.problems.push(`set ${r.label(OPTIONS[valueKey])} or ${OPTIONS[nameKey].variable}, not both`);

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { parseDestination, type Destination } from '../core/destination.ts';
 import { ACCESS_URL_WHERE, parseBaseUrl } from './host.ts';
+import { ALERT_RULES, type AlertRule } from '../core/alert.ts';
 import { boolText, fromParser, jobIdList, positiveInt } from './text-values.ts';
 
 /** The four artifacts dbt documents for every project (an allow-list tests and benchmarks name). */
@@ -70,6 +71,46 @@ function parseTopic(text: string): TopicName | { problem: string } {
   if (/^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(trimmed) && !trimmed.startsWith('goog')) return { topic: trimmed };
   return { problem: `"${text}" is not projects/PROJECT/topics/TOPIC or a topic id` };
 }
+
+/** Alert rule names separated by commas, each once. */
+const alertRuleList = fromParser<AlertRule[]>((text) => {
+  const names = [
+    ...new Set(
+      text
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const unknown = names.filter((n) => !(ALERT_RULES as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0)
+    return {
+      problem: `must name rules among ${ALERT_RULES.join(', ')}${unknown.length ? ` ("${unknown.join('", "')}" is not one)` : ''}`,
+    };
+  return names as AlertRule[];
+});
+
+/** A ratio above 1 (1.5 for "half as long again"). */
+const ratioAbove1 = fromParser<number>((text) => {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) && n > 1 && n <= 100
+    ? n
+    : { problem: `must be a number above 1 and at most 100 (1.5: half as long again), not "${text}"` };
+});
+
+/** An alert sink's URL: https (http only to this machine, for tests and local receivers). */
+const sinkUrl = fromParser<string>((text) => {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return { problem: 'must be a URL (https://...)' };
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback)
+    ? text.trim()
+    : { problem: 'must be an https URL' };
+});
 
 export const OPTIONS = {
   accountId: {
@@ -252,6 +293,98 @@ export const OPTIONS = {
     variable: 'SECRET_MANAGER_API_ENDPOINT',
     describe: 'tests and local emulators only: a Secret Manager REST endpoint',
     schema: z.string().url(),
+  },
+  runStoredTopic: {
+    variable: 'RUN_STORED_TOPIC',
+    describe: 'harvestRun: the topic it tells of each run stored, for alertRun (projects/P/topics/T or a topic id)',
+    schema: fromParser(parseTopic),
+  },
+  // Alerts (docs/alerts.md): the rules' settings, then the sinks; a sink's secret as a value or as
+  // the Secret Manager secret holding it.
+  alertRules: {
+    variable: 'ALERTS_RULES',
+    default: ALERT_RULES.join(','),
+    describe: 'the alert rules to evaluate (comma-separated)',
+    schema: alertRuleList,
+  },
+  alertIncludeWarn: {
+    variable: 'ALERTS_INCLUDE_WARN',
+    default: 'false',
+    describe: 'also alert on tests and freshness checks that warned',
+    schema: boolText,
+  },
+  alertSlowerRatio: {
+    variable: 'ALERTS_SLOWER_RATIO',
+    default: '1.5',
+    describe: "model-slower: the last 7 days' median time at least this many times the 28 days before",
+    schema: ratioAbove1,
+  },
+  alertSlowerSeconds: {
+    variable: 'ALERTS_SLOWER_SECONDS',
+    default: '60',
+    describe: 'model-slower: and at least this many seconds longer',
+    schema: positiveInt(86_400),
+  },
+  alertMaxMessages: {
+    variable: 'ALERTS_MAX_MESSAGES',
+    default: '20',
+    describe: 'messages a sink is sent in one delivery at most; the runs past it are folded into one digest',
+    schema: positiveInt(1000),
+  },
+  slackWebhookUrl: {
+    variable: 'ALERTS_SLACK_WEBHOOK_URL',
+    secret: true,
+    describe: 'a Slack incoming webhook URL to send alerts to',
+    schema: sinkUrl,
+  },
+  slackWebhookUrlSecret: {
+    variable: 'ALERTS_SLACK_WEBHOOK_URL_SECRET',
+    describe: 'instead of the Slack URL: the Secret Manager secret holding it (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
+  },
+  teamsWebhookUrl: {
+    variable: 'ALERTS_TEAMS_WEBHOOK_URL',
+    secret: true,
+    describe: 'a Microsoft Teams workflow webhook URL to send alerts to',
+    schema: sinkUrl,
+  },
+  teamsWebhookUrlSecret: {
+    variable: 'ALERTS_TEAMS_WEBHOOK_URL_SECRET',
+    describe: 'instead of the Teams URL: the Secret Manager secret holding it (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
+  },
+  alertWebhookUrl: {
+    variable: 'ALERTS_WEBHOOK_URL',
+    describe: 'a URL to POST each alert message to as signed JSON (needs ALERTS_WEBHOOK_SECRET)',
+    schema: sinkUrl,
+  },
+  alertWebhookSecret: {
+    variable: 'ALERTS_WEBHOOK_SECRET',
+    secret: true,
+    describe: 'the key that signs each generic webhook body (X-Harvester-Signature: sha256=HMAC)',
+    schema: z.string().trim().min(16, 'is too short to sign with: use at least 16 characters (openssl rand -hex 32)'),
+  },
+  alertWebhookSecretName: {
+    variable: 'ALERTS_WEBHOOK_SECRET_NAME',
+    describe: 'instead of the webhook key: the Secret Manager secret holding it (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
+  },
+  pagerdutyRoutingKey: {
+    variable: 'ALERTS_PAGERDUTY_ROUTING_KEY',
+    secret: true,
+    describe: "a PagerDuty Events API v2 integration's routing key: failed runs trigger, the next success resolves",
+    schema: z
+      .string()
+      .trim()
+      .regex(
+        /^[A-Za-z0-9]{32}$/,
+        "must be the integration's 32-character routing key (PagerDuty: Service > Integrations)",
+      ),
+  },
+  pagerdutyRoutingKeySecret: {
+    variable: 'ALERTS_PAGERDUTY_ROUTING_KEY_SECRET',
+    describe: 'instead of the routing key: the Secret Manager secret holding it (projects/P/secrets/S[/versions/V])',
+    schema: fromParser(parseSecretName),
   },
   logLevel: {
     variable: 'LOG_LEVEL',

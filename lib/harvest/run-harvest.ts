@@ -65,8 +65,9 @@ export interface HarvestContext {
 export const ARTIFACT_CONCURRENCY = 8;
 
 export type RunOutcome =
-  | { status: 'stored'; runId: number; jobId: number; path: string; files: number; bytes: number }
-  | { status: 'skipped'; runId: number; jobId?: number; reason: string }
+  | { status: 'stored'; runId: number; jobId: number; path: string; files: number; bytes: number; finishedAt?: string }
+  /** `finishedAt` (ISO 8601) where the run is stored already. */
+  | { status: 'skipped'; runId: number; jobId?: number; reason: string; finishedAt?: string }
   | { status: 'not-ready'; runId: number; jobId?: number; reason: string }
   | { status: 'failed'; runId: number; jobId?: number; error: string; retriable: boolean };
 
@@ -96,7 +97,7 @@ export async function harvestRun(runId: number, ctx: HarvestContext, hint?: RunH
 
 async function harvestOne(runId: number, ctx: HarvestContext, hint?: RunHint): Promise<RunOutcome> {
   if (hint) {
-    const stored = await storedAlready(ctx, runId, hint.jobId, runDirectory({ runId, ...hint }));
+    const stored = await storedAlready(ctx, runId, hint.jobId, runDirectory({ runId, ...hint }), hint.finishedAt);
     if (stored) return stored;
   }
   const found = await fetchRun(ctx, runId);
@@ -105,7 +106,7 @@ async function harvestOne(runId: number, ctx: HarvestContext, hint?: RunHint): P
   const jobId = run.job_definition_id;
   const log = (ctx.logger ?? silentLogger).child({ runId, jobId });
   const runDir = runDirectory({ runId, jobId, finishedAt });
-  const stored = await storedAlready(ctx, runId, jobId, runDir);
+  const stored = await storedAlready(ctx, runId, jobId, runDir, finishedAt);
   if (stored) return stored;
 
   const tally: Tally = { files: 0, bytes: 0 };
@@ -153,7 +154,7 @@ async function harvestOne(runId: number, ctx: HarvestContext, hint?: RunHint): P
     return { status: 'failed', runId, jobId, error: `storing ${marker}: ${errorMessage(written)}`, retriable: true };
   }
   log.info('run stored', { files: tally.files, bytes: tally.bytes, path: runDir });
-  return { status: 'stored', runId, jobId, path: runDir, ...tally };
+  return { status: 'stored', runId, jobId, path: runDir, ...tally, finishedAt: finishedAt.toISOString() };
 }
 
 /**
@@ -199,10 +200,11 @@ async function storedAlready(
   runId: number,
   jobId: number,
   runDir: string,
+  finishedAt: Date,
 ): Promise<RunOutcome | null> {
   try {
     if (await ctx.store.exists(runMarkerPath(runDir)))
-      return { status: 'skipped', runId, jobId, reason: 'already stored' };
+      return { status: 'skipped', runId, jobId, reason: 'already stored', finishedAt: finishedAt.toISOString() };
     return null;
   } catch (err) {
     const error = `cannot read ${ctx.store.description}: ${errorMessage(err)}`;

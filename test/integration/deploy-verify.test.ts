@@ -55,6 +55,8 @@ beforeAll(async () => {
   };
   const backends: Partial<Record<DeployedFunction, string>> = {};
   for (const fn of FUNCTIONS) {
+    // alertRun is deployed only with alerts on; deploy verify checks the four that always are.
+    if (fn.name === 'alertRun') continue;
     ff.http(`verify-${fn.name}`, serve(fn, env, []));
     backends[fn.name] = await listen(getTestServer(`verify-${fn.name}`));
   }

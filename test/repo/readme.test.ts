@@ -12,10 +12,15 @@ const DEPLOYMENT_DOC = readFileSync('docs/deployment.md', 'utf8');
 const section = (heading: string): string => docSection(README, heading);
 
 describe('README', () => {
-  it('lists every setting once, with its flag and default, and nothing that is not one', () => {
-    const table = rows(section('Configuration'));
+  it.each([
+    ['README.md', 'Configuration'],
+    ['docs/alerts.md', 'Settings'],
+  ])('%s lists every setting once, with its flag and default, and nothing that is not one', (doc, heading) => {
+    const table = rows(docSection(readFileSync(doc, 'utf8'), heading));
     const byVariable = new Map(table.map((cells) => [/`([A-Z_]+)`/.exec(cells[0]!)?.[1] ?? cells[0]!, cells]));
-    const declared = Object.values(OPTIONS) as OptionSpec[];
+    // The alerts' settings are documented with the alerts, the rest in the README.
+    const alerting = (o: OptionSpec) => o.variable.startsWith('ALERTS_') || o.variable === 'RUN_STORED_TOPIC';
+    const declared = (Object.values(OPTIONS) as OptionSpec[]).filter((o) => alerting(o) === (doc !== 'README.md'));
     expect([...byVariable.keys()].sort()).toEqual(declared.map((o) => o.variable).sort());
     for (const o of declared) {
       const [, flag, dflt] = byVariable.get(o.variable)!;

@@ -50,6 +50,8 @@ const projectNumber = (): string =>
   )![1]!;
 const account = (id: string): string =>
   `serviceAccount:${vars()['name_prefix']}-${id}@${vars()['project_id']}.iam.gserviceaccount.com`;
+/** The functions of the default plan: alertRun only with alert_sinks (its own describe below). */
+const DEPLOYED = FUNCTIONS.filter((f) => f.name !== 'alertRun');
 const SLUGS: Record<string, string> = {
   dispatchHourly: 'dispatch-hourly',
   backfill: 'backfill',
@@ -101,12 +103,12 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
       ofType('google_cloudfunctions2_function')
         .map((r) => r.index)
         .sort(),
-    ).toEqual(FUNCTIONS.map((f) => f.name).sort());
+    ).toEqual(DEPLOYED.map((f) => f.name).sort());
     // Only a function resource builds its image; a Cloud Run service with a build_config would run
     // an image nobody built (hashicorp/terraform-provider-google#22263).
     expect(ofType('google_cloud_run_v2_service')).toEqual([]);
     const source = one('google_storage_bucket_object.source').values;
-    for (const f of FUNCTIONS) {
+    for (const f of DEPLOYED) {
       const storage = first<{ storage_source: unknown }>(
         first<{ source: unknown }>(fn(f.name).values['build_config']).source,
       ).storage_source;
@@ -302,7 +304,7 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   });
 
   it('runs each function as its own account, built by the build account, configured by variables the code reads', () => {
-    for (const f of FUNCTIONS) {
+    for (const f of DEPLOYED) {
       const r = fn(f.name);
       const build = first<Record<string, unknown>>(r.values['build_config']);
       expect(build['runtime'], f.name).toBe('nodejs22');
@@ -367,7 +369,7 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
   });
 
   it('reaches from outside only the functions people and dbt Cloud call: Scheduler and Pub/Sub push are internal traffic', () => {
-    expect(Object.fromEntries(FUNCTIONS.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({
+    expect(Object.fromEntries(DEPLOYED.map((f) => [f.name, serviceConfig(f.name)['ingress_settings']]))).toEqual({
       dispatchHourly: 'ALLOW_INTERNAL_ONLY',
       backfill: 'ALLOW_ALL',
       harvestRun: 'ALLOW_INTERNAL_ONLY',
@@ -516,7 +518,7 @@ describe('the plan of terraform/ (real terraform, stand-in providers)', () => {
 
   it("keeps every instance together under dbt Cloud's 5,000 requests a minute", () => {
     const rpm = Number(env('harvestRun')['DBT_CLOUD_REQUESTS_PER_MINUTE']);
-    const callers = FUNCTIONS.filter((f) => (f.needs as readonly Need[]).includes('dbtCloud'));
+    const callers = DEPLOYED.filter((f) => (f.needs as readonly Need[]).includes('dbtCloud'));
     expect(callers.map((f) => f.name).sort()).toEqual(['backfill', 'dispatchHourly', 'harvestRun']);
     const instances = callers.reduce((n, f) => n + Number(serviceConfig(f.name)['max_instance_count']), 0);
     expect(rpm * instances).toBeLessThanOrEqual(5000);
@@ -822,4 +824,103 @@ describe('cloudbuild.yaml', () => {
   it('keeps its logs in Cloud Logging, as a build run by a user-specified service account must', () => {
     expect(build.options?.['logging']).toBe('CLOUD_LOGGING_ONLY');
   });
+});
+
+describe('alert_sinks = ["slack", "webhook"] (docs/alerts.md)', () => {
+  it('adds alertRun, told by harvestRun over its own topic, with least privilege and a secret per sink', async () => {
+    const run = await planTerraform({
+      standIns,
+      mutate: (f) =>
+        setVariable(
+          'alert_webhook_url',
+          '"https://alerts.example.com/hook"',
+        )(setVariable('alert_sinks', '["slack", "webhook"]')(f)),
+    });
+    expect(run.ok, run.output).toBe(true);
+    const on = plannedResources(run.plan!).filter((r) => r.mode === 'managed');
+    const v = vars();
+    const [prefix, project] = [String(v['name_prefix']), String(v['project_id'])];
+    const before = new Set(resources.map((r) => r.address));
+    expect(
+      on
+        .filter((r) => !before.has(r.address))
+        .map((r) => r.address)
+        .sort(),
+    ).toEqual([
+      'google_cloud_run_v2_service_iam_member.alert_invoker[0]',
+      'google_cloudfunctions2_function.fn["alertRun"]',
+      'google_pubsub_subscription.alert[0]',
+      'google_pubsub_subscription.runs_stored_dead_letters[0]',
+      'google_pubsub_subscription_iam_member.alert_dead_letter_subscriber[0]',
+      'google_pubsub_topic.runs_stored[0]',
+      'google_pubsub_topic.runs_stored_dead_letters[0]',
+      'google_pubsub_topic_iam_member.alert_dead_letter_publisher[0]',
+      'google_pubsub_topic_iam_member.harvest_stored_publisher[0]',
+      'google_secret_manager_secret.alerts["slack"]',
+      'google_secret_manager_secret.alerts["webhook"]',
+      'google_secret_manager_secret_iam_member.alert_reader["slack"]',
+      'google_secret_manager_secret_iam_member.alert_reader["webhook"]',
+      'google_service_account.fn["alertRun"]',
+      'google_service_account_iam_member.deployer_acts_as["alertRun"]',
+      'google_storage_bucket_iam_member.alert_read[0]',
+      'google_storage_bucket_iam_member.alert_records[0]',
+    ]);
+    const get = (address: string) => on.find((r) => r.address === address)!.values;
+    const fnOf = get('google_cloudfunctions2_function.fn["alertRun"]');
+    const sc = first<Record<string, unknown>>(fnOf['service_config']);
+    expect(first<Record<string, unknown>>(fnOf['build_config'])['entry_point']).toBe('alertRun');
+    expect(sc['ingress_settings']).toBe('ALLOW_INTERNAL_ONLY');
+    expect(`serviceAccount:${String(sc['service_account_email'])}`).toBe(account('alert-run'));
+    const alertEnv = sc['environment_variables'] as Record<string, string>;
+    for (const name of Object.keys(alertEnv)) expect(CONFIG_VARIABLES, `alertRun sets ${name}`).toContain(name);
+    const alertRun = FUNCTIONS.find((f) => f.name === 'alertRun')!;
+    for (const group of (alertRun.needs as readonly Need[]).flatMap((need) => NEED_OPTIONS[need]))
+      expect(
+        group.some((key) => OPTIONS[key].variable in alertEnv),
+        `alertRun lacks ${group.join(' or ')}`,
+      ).toBe(true);
+    expect(alertEnv).toMatchObject({
+      ALERTS_SLACK_WEBHOOK_URL_SECRET: `projects/${project}/secrets/${prefix}-alerts-slack-webhook-url/versions/latest`,
+      ALERTS_WEBHOOK_URL: 'https://alerts.example.com/hook',
+      ALERTS_WEBHOOK_SECRET_NAME: `projects/${project}/secrets/${prefix}-alerts-webhook-secret/versions/latest`,
+    });
+    expect(Object.keys(alertEnv).filter((k) => k.startsWith('DBT_CLOUD_TOKEN'))).toEqual([]);
+    const harvestEnv = first<Record<string, unknown>>(
+      get('google_cloudfunctions2_function.fn["harvestRun"]')['service_config'],
+    )['environment_variables'] as Record<string, string>;
+    expect(harvestEnv['RUN_STORED_TOPIC']).toBe(`projects/${project}/topics/${prefix}-runs-stored`);
+    // Pushed with OIDC as the push account, retried with backoff, then dead-lettered.
+    const sub = get('google_pubsub_subscription.alert[0]');
+    expect(first<{ oidc_token: unknown }>(sub['push_config']).oidc_token).toMatchObject([
+      { service_account_email: account('push').slice('serviceAccount:'.length) },
+    ]);
+    expect(first<Record<string, unknown>>(sub['dead_letter_policy'])).toMatchObject({
+      dead_letter_topic: `projects/${project}/topics/${prefix}-runs-stored-dead-letter`,
+    });
+    // alertRun reads the bucket, creates objects only under _alerts/, and reads its sinks' secrets.
+    const bucket = `${project}-dbt-artifacts`;
+    const granted = (member: string) =>
+      on
+        .filter((r) => /_iam_member$/.test(r.type) && r.values['member'] === member)
+        .map(
+          (r) =>
+            `${String(r.values['role'])} on ${String(r.values['bucket'] ?? r.values['secret_id'] ?? r.values['topic'])}`,
+        )
+        .sort();
+    expect(granted(account('alert-run'))).toEqual([
+      `roles/secretmanager.secretAccessor on ${prefix}-alerts-slack-webhook-url`,
+      `roles/secretmanager.secretAccessor on ${prefix}-alerts-webhook-secret`,
+      `roles/storage.objectCreator on ${bucket}`,
+      `roles/storage.objectViewer on ${bucket}`,
+    ]);
+    const records = first<Record<string, string>>(
+      get('google_storage_bucket_iam_member.alert_records[0]')['condition'],
+    );
+    const prefixPath = String(v['artifacts_prefix'] ?? '') ? `${String(v['artifacts_prefix'])}/` : '';
+    expect(records['expression']).toBe(
+      `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefixPath}_alerts/")`,
+    );
+    expect(granted(account('harvest-run'))).toContain(`roles/pubsub.publisher on ${prefix}-runs-stored`);
+    expect(ofType('google_secret_manager_secret_version')).toEqual([]);
+  }, 120_000);
 });
