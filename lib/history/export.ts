@@ -24,31 +24,45 @@ const csvLine = (cells: readonly unknown[]): string => `${cells.map(csvCell).joi
 
 // ---- history --------------------------------------------------------------------------------------
 
+/** Every field of a run, flattened (the lists of a run, its slowest models and failing tests, are JSON's). */
 const RUN_COLUMNS: [string, (r: HistoryRow) => unknown][] = [
   ['runId', (r) => r.runId],
   ['jobId', (r) => r.jobId],
   ['jobName', (r) => r.jobName],
   ['finishedAt', (r) => r.finishedAt],
   ['status', (r) => r.status],
-  ['durationSeconds', (r) => r.durationSeconds],
-  ['queuedSeconds', (r) => r.queuedSeconds],
+  ['durationSeconds', (r) => milliseconds(r.durationSeconds)],
+  ['queuedSeconds', (r) => milliseconds(r.queuedSeconds)],
   ['failedStep', (r) => (r.failedStep ? `${r.failedStep.index}: ${r.failedStep.name}` : null)],
-  ['tests.pass', (r) => r.tests.pass],
-  ['tests.fail', (r) => r.tests.fail],
-  ['tests.warn', (r) => r.tests.warn],
-  ['tests.error', (r) => r.tests.error],
-  ['tests.skipped', (r) => r.tests.skipped],
-  ['models.success', (r) => r.models.success],
-  ['models.error', (r) => r.models.error],
-  ['models.skipped', (r) => r.models.skipped],
+  ...(['pass', 'fail', 'warn', 'error', 'skipped', 'reused'] as const).map(
+    (k): [string, (r: HistoryRow) => unknown] => [`tests.${k}`, (r) => r.tests[k]],
+  ),
+  ...(['success', 'error', 'skipped', 'noop', 'reused'] as const).map((k): [string, (r: HistoryRow) => unknown] => [
+    `models.${k}`,
+    (r) => r.models[k],
+  ]),
   ['freshness.pass', (r) => r.freshness.pass],
   ['freshness.warn', (r) => r.freshness.warn],
   ['freshness.error', (r) => r.freshness.error],
-  ['docCoverage', (r) => ratio(r.coverage?.doc)],
-  ['testCoverage', (r) => ratio(r.coverage?.test)],
-  ['unitTestCoverage', (r) => ratio(r.coverage?.unitTest)],
+  ['docCoverage', (r) => fraction(ratio(r.coverage?.doc))],
+  ['testCoverage', (r) => fraction(ratio(r.coverage?.test))],
+  ['unitTestCoverage', (r) => fraction(ratio(r.coverage?.unitTest))],
   ['bytesProcessed', (r) => r.cost?.bytesProcessed ?? null],
   ['href', (r) => r.href],
+  // Added after the others (version 2), so that scripts reading columns by position keep working.
+  ...(['pass', 'fail', 'warn', 'error', 'skipped', 'reused'] as const).map(
+    (k): [string, (r: HistoryRow) => unknown] => [`unitTests.${k}`, (r) => r.unitTests[k]],
+  ),
+  ['slotMs', (r) => r.cost?.slotMs ?? null],
+  ['trigger', (r) => r.trigger],
+  ['gitBranch', (r) => r.gitBranch],
+  ['projectId', (r) => r.projectId],
+  ['environmentId', (r) => r.environmentId],
+  ['modelCount', (r) => r.modelCount],
+  ['coverageStep', (r) => r.coverage?.step ?? null],
+  ['slowestModel', (r) => r.slowest[0]?.[0] ?? null],
+  ['slowestSeconds', (r) => milliseconds(r.slowest[0]?.[1] ?? null)],
+  ['failingTests', (r) => r.failingTests.length],
 ];
 
 const ratio = (f: { covered: number; total: number } | null | undefined): number | null =>
@@ -64,13 +78,49 @@ export function runsCsv(out: Sink): { row: (r: HistoryRow) => void } {
   return { row: (r) => out.write(csvLine(RUN_COLUMNS.map(([, get]) => get(r)))) };
 }
 
-/** `history --format json`: `{"source", "runs": [...each run as it comes...], then the figures}`. */
+/** The version of `history --format json` (its top-level `schemaVersion`). */
+export const HISTORY_JSON_VERSION = 2;
+
+/** Seconds rounded to the millisecond; a ratio to four decimals (no float noise such as 58.989999999999995). */
+export const milliseconds = (s: number | null | undefined): number | null =>
+  s === null || s === undefined ? null : Math.round(s * 1000) / 1000;
+export const fraction = (r: number | null | undefined): number | null =>
+  r === null || r === undefined ? null : Math.round(r * 10_000) / 10_000;
+
+/** Keys whose numbers are seconds (to the millisecond); every other fraction is a ratio (four decimals). */
+const SECONDS = /(seconds|Seconds|Median|Max)$/;
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** Version 2 of a figure: camelCase keys, seconds to the millisecond, ratios to four decimals. */
+export function v2(value: unknown, key = ''): unknown {
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? value : SECONDS.test(key) ? milliseconds(value) : fraction(value);
+  if (Array.isArray(value)) return value.map((v) => v2(v, key));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [camel(k), v2(v, camel(k))]));
+}
+
+/** A run, version 2: the contract's fields by their names, lists of objects instead of tuples. */
+export function runV2(r: HistoryRow): Record<string, unknown> {
+  const { v: _v, slowest, failingTests, sources, ...rest } = r;
+  return v2({
+    ...rest,
+    slowest: slowest.map(([model, seconds, status]) => ({ model, seconds, status })),
+    failingTests: failingTests.map(([test, status]) => ({ test, status })),
+    sources: sources.map(([source, status, lagSeconds]) => ({ source, status, lagSeconds })),
+  }) as Record<string, unknown>;
+}
+
+/**
+ * `history --format json`, version 2: `{"schemaVersion": 2, "source", "runs": [...each run as it
+ * comes...], then the figures}`.
+ */
 export function runsJson(out: Sink, source: string): { row: (r: HistoryRow) => void; end: (h: History) => void } {
   let first = true;
-  out.write(`{"source":${JSON.stringify(source)},"runs":[`);
+  out.write(`{"schemaVersion":${HISTORY_JSON_VERSION},"source":${JSON.stringify(source)},"runs":[`);
   return {
     row: (r) => {
-      out.write(`${first ? '\n' : ',\n'}${JSON.stringify(r)}`);
+      out.write(`${first ? '\n' : ',\n'}${JSON.stringify(runV2(r))}`);
       first = false;
     },
     end: (h) => {
@@ -82,7 +132,12 @@ export function runsJson(out: Sink, source: string): { row: (r: HistoryRow) => v
         failures: f.failures.map((r) => r.runId),
         models: {
           slowestNow: f.slowestNow,
-          regressions: f.regressions,
+          // Seconds before and after, named so.
+          regressions: f.regressions.map(({ before, after, ...r }) => ({
+            ...r,
+            beforeSeconds: before,
+            afterSeconds: after,
+          })),
           series: f.modelSeries,
           changes: h.modelChanges,
         },
@@ -91,7 +146,7 @@ export function runsJson(out: Sink, source: string): { row: (r: HistoryRow) => v
         coverage: { drops: h.drops, latest: h.latest },
         stats: h.stats,
       };
-      out.write(`${first ? '' : '\n'}],${JSON.stringify(rest).slice(1)}\n`);
+      out.write(`${first ? '' : '\n'}],${JSON.stringify(v2(rest)).slice(1)}\n`);
     },
   };
 }

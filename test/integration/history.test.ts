@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGcs, type FakeGcs } from '../../harness/fake-gcs/server.ts';
 import { writeHistoryDemo } from '../../harness/history-demo.ts';
 import { HistoryRowSchema, type HistoryRow } from '../../lib/core/history-row.ts';
+import { runV2 } from '../../lib/history/export.ts';
 import { cli } from '../cli.ts';
 import { listFiles } from '../expected.ts';
 
@@ -35,7 +36,9 @@ afterAll(async () => {
 });
 
 interface Output {
+  schemaVersion: number;
   runs: Record<string, unknown>[];
+  coverage: { latest: Record<string, unknown>[]; drops: Record<string, unknown>[] };
   jobs: { jobId: number; runs: number }[];
   tests: { failingNow: { test: string }[]; flaky: { test: string }[] };
   models: { regressions: { model: string }[] };
@@ -72,7 +75,7 @@ describe('history', () => {
     // In time order, and each the row the harvester stored for it.
     const times = out.runs.map((r) => r['finishedAt'] as string);
     expect(times).toEqual([...times].sort());
-    const first = out.runs[0] as HistoryRow;
+    const first = out.runs[0] as unknown as HistoryRow;
     const stored = await readFile(
       join(
         demo,
@@ -80,7 +83,21 @@ describe('history', () => {
       ),
       'utf8',
     );
-    expect(first).toEqual(HistoryRowSchema.parse(JSON.parse(stored)));
+    expect(first).toEqual(runV2(HistoryRowSchema.parse(JSON.parse(stored))));
+    // Version 2: a schemaVersion; objects, never tuples; camelCase keys; no float noise.
+    expect(out.schemaVersion).toBe(2);
+    const slow = out.runs.find((r) => (r['slowest'] as unknown[]).length > 0)!;
+    expect((slow['slowest'] as unknown[])[0]).toEqual({
+      model: expect.any(String),
+      seconds: expect.any(Number),
+      status: expect.any(String),
+    });
+    const text = JSON.stringify(out);
+    expect(text).not.toMatch(/"[a-z]+_[a-z_]+":/);
+    expect(text).not.toMatch(/\d\.\d{5,}/);
+    expect(Object.keys(out.coverage.latest[0]!)).toEqual(
+      expect.arrayContaining(['jobId', 'jobName', 'runId', 'finishedAt', 'tables', 'tablesTotal']),
+    );
     // What the demo put in it: a model that got slower, a test failing now, a flaky test, a stale source.
     expect(out.models.regressions.map((r) => r.model)).toContain('model.jaffle_shop.fct_orders');
     expect(out.tests.failingNow.map((t) => t.test)).toContain('test.jaffle_shop.unique_fct_payments_payment_id');
@@ -149,6 +166,19 @@ describe('history', () => {
       'queuedSeconds',
     ]);
     expect(lines[1]).toContain(`"'=HYPERLINK(""https://evil.example"",""x"")"`);
+    // Every field of a run, the later ones after the first columns.
+    expect(lines[0]!.split(',')).toEqual(
+      expect.arrayContaining([
+        'unitTests.pass',
+        'slotMs',
+        'trigger',
+        'gitBranch',
+        'projectId',
+        'environmentId',
+        'models.noop',
+        'tests.reused',
+      ]),
+    );
   });
 
   it('never links a stored row whose run link is not https (a javascript: link is shown as the bare id)', async () => {
