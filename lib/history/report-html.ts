@@ -54,16 +54,47 @@ interface Column<T> {
   cell: (row: T) => string;
 }
 
+/** A row's job, as the job filter reads it (`data-job`), when the row is of one job. */
+function jobOf(row: unknown): string {
+  const r = row as { jobId?: unknown; job_id?: unknown };
+  const job = typeof r.jobId === 'number' ? r.jobId : typeof r.job_id === 'number' ? r.job_id : null;
+  return job === null ? '' : ` data-job="${job}"`;
+}
+
+/**
+ * The job filter: a <select> naming every job; choosing one hides every table row of another job
+ * (rows carry `data-job`), and the sections of other jobs' per-table coverage. No request, no
+ * library: the page stays one file that works offline.
+ */
+function jobFilter(c: ReportContext): string {
+  const { f, label } = c;
+  if (f.jobs.length < 2) return '';
+  const options = f.jobs
+    .map((j) => `<option value="${j.jobId}">${esc(label(j.jobId))} (${j.runs} runs)</option>`)
+    .join('');
+  return `<p class="filter"><label>Job <select id="job-filter"><option value="">All jobs</option>${options}</select></label> <span class="note" id="job-filter-note"></span></p>
+<script>
+document.getElementById('job-filter').addEventListener('change', function (e) {
+  var job = e.target.value;
+  var rows = document.querySelectorAll('[data-job]');
+  var shown = 0;
+  rows.forEach(function (r) { var on = !job || r.getAttribute('data-job') === job; r.hidden = !on; if (on) shown++; });
+  document.getElementById('job-filter-note').textContent = job ? shown + ' rows of this job shown; the charts show every job.' : '';
+});
+</script>`;
+}
+
 /** A table of its first `shown` rows, the rest folded under a <details>. */
 function table<T>(columns: Column<T>[], rows: readonly T[], options: { shown?: number; empty: string }): string {
   if (rows.length === 0) return `<p class="note">${options.empty}</p>`;
   const shown = options.shown ?? 10;
   const head = `<thead><tr>${columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${esc(c.header)}</th>`).join('')}</tr></thead>`;
   const body = (part: readonly T[]) =>
-    `<tbody>${part.map((r) => `<tr>${columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`).join('')}</tbody>`;
-  const first = `<table>${head}${body(rows.slice(0, shown))}</table>`;
+    `<tbody>${part.map((r) => `<tr${jobOf(r)}>${columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`).join('')}</tbody>`;
+  // Each table in a box of its own that scrolls sideways on a narrow screen, never the page.
+  const first = `<div class="wide"><table>${head}${body(rows.slice(0, shown))}</table></div>`;
   if (rows.length <= shown) return first;
-  return `${first}<details><summary>${rows.length - shown} more</summary><table>${head}${body(rows.slice(shown))}</table></details>`;
+  return `${first}<details><summary>${rows.length - shown} more</summary><div class="wide"><table>${head}${body(rows.slice(shown))}</table></div></details>`;
 }
 
 /** A Vega-Lite spec rendered to SVG. */
@@ -86,10 +117,23 @@ async function chart(spec: Record<string, unknown>, series = 10): Promise<string
   } as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return withTitles(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Each mark of a chart answers a hover with its values: the description Vega-Lite gives it (every
+ * field it encodes: "day (UTC): Nov 20, 2026; runs: 24; outcome: success") as its SVG `<title>`,
+ * which the browser shows, in the page itself, with no script.
+ */
+export function withTitles(svg: string): string {
+  return svg.replace(
+    /<path([^>]*?) aria-label="([^"]*)"([^>]*?role="graphics-symbol"[^>]*?)\/>/g,
+    (_m, before: string, label: string, after: string) =>
+      `<path${before} aria-label="${label}"${after}><title>${label}</title></path>`,
+  );
 }
 
 const figure = (svg: string, note?: string): string =>
@@ -545,7 +589,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
   for (const l of history.latest) {
     const tables = [...l.tables].sort(byDocumentation);
     sections.push(
-      `<h3>Per table: ${esc(label(l.job_id))}, run ${l.run_id} (${time(l.finished_at)})</h3>${table(
+      `<div data-job="${l.job_id}"><h3>Per table: ${esc(label(l.job_id))}, run ${l.run_id} (${time(l.finished_at)})</h3>${table(
         [
           { header: 'table', cell: (t) => `<code>${esc(t.name)}</code>` },
           { header: 'columns', numeric: true, cell: (t) => String(t.columns) },
@@ -560,7 +604,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
         ],
         tables.slice(0, maxTables),
         { empty: 'No table.' },
-      )}${l.tables_total > Math.min(maxTables, tables.length) ? `<p class="note">${l.tables_total - Math.min(maxTables, tables.length)} more tables not listed.</p>` : ''}`,
+      )}${l.tables_total > Math.min(maxTables, tables.length) ? `<p class="note">${l.tables_total - Math.min(maxTables, tables.length)} more tables not listed.</p>` : ''}</div>`,
     );
   }
 
@@ -610,7 +654,8 @@ function page(c: ReportContext, sections: string[]): string {
 <style>
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.3rem; margin-top: 2.4rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; } h3 { font-size: 1rem; margin-top: 1.6rem; }
-nav a { margin-right: 1rem; } .meta, .note, figcaption { color: #59636e; } figure { margin: .5rem 0 0; } figure svg { max-width: 100%; height: auto; }
+nav a { margin-right: 1rem; display: inline-block; } .meta, .note, figcaption { color: #59636e; } figure { margin: .5rem 0 0; overflow-x: auto; } figure svg { max-width: 100%; min-width: 640px; height: auto; }
+.wide { overflow-x: auto; } td code { overflow-wrap: anywhere; } h1, h2, h3, p { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin-top: .5rem; } th, td { border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bad, .error { color: #cf222e; } .success { color: #1a7f37; } .cancelled { color: #59636e; } code { font-size: 12px; }
@@ -621,6 +666,7 @@ details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; }
 <h1>dbt run history</h1>
 <p class="meta">${esc(options.source)} · ${f.runs} runs of ${f.jobs.length} jobs, ${period} · generated ${esc(options.generatedAt.toISOString())} by dbt-cloud-harvester</p>
 <nav><a href="#runs">Run health</a><a href="#models">Models</a><a href="#tests">Tests</a><a href="#freshness">Source freshness</a><a href="#coverage">Coverage</a></nav>
+${jobFilter(c)}
 ${skipped}
 ${sections.join('\n')}
 </body>

@@ -136,4 +136,97 @@ describe.skipIf(!available)('the history report in Chromium', () => {
     ])
       expect(await page.locator(`text=${text}`).count(), text).toBeGreaterThan(0);
   });
+
+  it('answers a hover on a mark of every chart with its values', async () => {
+    const charts = await page.$$('figure svg');
+    expect(charts.length).toBeGreaterThan(5);
+    for (const [n, svg] of charts.entries()) {
+      // The first mark with a title whose box is at least a pixel each way (a bar, a point, a line).
+      const mark = await svg.evaluateHandle((el) =>
+        [...el.querySelectorAll('path[role="graphics-symbol"]')].find((p) => {
+          const box = p.getBoundingClientRect();
+          return p.querySelector('title') && box.width >= 1 && box.height >= 1;
+        }),
+      );
+      const element = mark.asElement();
+      expect(element, `chart ${n} has a mark with values`).not.toBeNull();
+      await element!.scrollIntoViewIfNeeded();
+      const box = (await element!.boundingBox())!;
+      const at = await element!.evaluate((p: unknown, b: { x: number; y: number; width: number; height: number }) => {
+        const path = p as {
+          getAttribute(name: string): string | null;
+          getTotalLength(): number;
+          getPointAtLength(n: number): { x: number; y: number };
+          getScreenCTM(): { a: number; b: number; c: number; d: number; e: number; f: number } | null;
+        };
+        // A filled mark (a bar, a point) at its centre; a line (no fill) at a point of it.
+        const filled = (path.getAttribute('fill') ?? 'none') !== 'none';
+        const point = !filled && path.getTotalLength() > 0 ? path.getPointAtLength(path.getTotalLength() / 2) : null;
+        const m = path.getScreenCTM();
+        return point && m
+          ? { x: point.x * m.a + point.y * m.c + m.e, y: point.x * m.b + point.y * m.d + m.f }
+          : { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+      }, box);
+      await page.mouse.move(at.x, at.y);
+      const hovered = await page.evaluate(
+        ({ x, y }) => {
+          interface Node {
+            tagName: string;
+            closest(selector: string): Node | null;
+            querySelector(selector: string): { textContent: string | null } | null;
+          }
+          const doc = (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): Node | null } })
+            .document;
+          const hit = doc.elementFromPoint(x, y);
+          const mark = hit?.closest('path[role="graphics-symbol"]');
+          return mark?.querySelector('title')?.textContent ?? `no mark under the mouse (${hit?.tagName})`;
+        },
+        { x: at.x, y: at.y },
+      );
+      expect(hovered, `chart ${n}: what the mouse is over says its values`).toMatch(/\S+: \S+/);
+    }
+  });
+
+  it('narrows every table to the job chosen in the job filter, and back', async () => {
+    const jobs = await page.$$eval('#job-filter option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+    expect(jobs[0]).toBe('');
+    expect(jobs.length).toBeGreaterThan(2);
+    const visibleJobs = () =>
+      page.$$eval('[data-job]', (els) =>
+        els.filter((e) => !(e as unknown as { hidden: boolean }).hidden).map((e) => e.getAttribute('data-job')),
+      );
+    const all = await visibleJobs();
+    expect(new Set(all).size).toBe(jobs.length - 1);
+    const job = jobs[1]!;
+    await page.selectOption('#job-filter', job);
+    const narrowed = await visibleJobs();
+    expect(narrowed.length).toBeGreaterThan(0);
+    expect(new Set(narrowed)).toEqual(new Set([job]));
+    // The rows of other jobs are hidden for the eye too, not only marked.
+    const seen = await page.$$eval(`tr[data-job]:not([data-job="${job}"])`, (rows) =>
+      rows.filter((r) => r.checkVisibility()),
+    );
+    expect(seen).toHaveLength(0);
+    await page.selectOption('#job-filter', '');
+    expect(await visibleJobs()).toHaveLength(all.length);
+  });
+
+  it('fits a phone (390 px): no sideways scroll of the page, wide tables scroll in their own box', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const width = await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+            .scrollWidth,
+      );
+      expect(width).toBeLessThanOrEqual(390);
+      // Chart text stays readable: the charts shrink to 640 px at most, then scroll in their box.
+      const scale = await page.$$eval('figure svg', (svgs) =>
+        Math.min(...svgs.map((svg) => svg.getBoundingClientRect().width / Number(svg.getAttribute('width')))),
+      );
+      expect(scale).toBeGreaterThanOrEqual(0.6);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
 });
