@@ -19,6 +19,7 @@
 import { oneLine, type Alert, type AlertRule, type AlertSeverity } from '../core/alert.ts';
 import type { HistoryRow } from '../core/history-row.ts';
 import { freshnessOutcome, kindOf } from '../core/run-facts.ts';
+import type { NodeFailure } from '../history/failures.ts';
 
 export interface RuleSettings {
   rules: readonly AlertRule[];
@@ -34,13 +35,6 @@ export const DEFAULT_RULE_SETTINGS: RuleSettings = {
   slowerRatio: 1.5,
   slowerSeconds: 60,
 };
-
-/** A node's result that was not a success, with dbt's message. */
-export interface NodeFailure {
-  id: string;
-  status: string;
-  message: string | null;
-}
 
 export interface RunEvidence {
   row: HistoryRow;

@@ -19,6 +19,7 @@ import { ManifestReader } from '../facts/manifest.ts';
 import { readFacts } from '../facts/reader.ts';
 import { ObjectNotFoundError, readSmall, type Store } from '../storage/index.ts';
 import { HistoryAggregator, type CoverageDrop, type HistoryFigures } from './aggregate.ts';
+import { nodeFailures, type NodeFailure } from './failures.ts';
 import { Rollup, type RollupOptions, type RollupStats } from './rollup.ts';
 import { parseJsonBounded } from '../json/json-scan.ts';
 
@@ -79,6 +80,8 @@ export interface ModelChange {
 
 export interface History {
   figures: HistoryFigures;
+  /** Why the failed runs the report lists failed (the newest FAILED_RUNS_EXPLAINED), by run. */
+  failureReasons: Map<number, NodeFailure[]>;
   drops: Drop[];
   latest: LatestTables[];
   modelChanges: ModelChange[];
@@ -171,7 +174,29 @@ export async function readHistory(
     }
   }
   const modelChanges = await changesOfModels(store, [...lastRuns.values()], rollup.stats, log);
-  return { figures, drops, latest, modelChanges, stats: rollup.stats };
+  const failureReasons = await reasonsOf(store, figures.failures.slice(0, FAILED_RUNS_EXPLAINED), log);
+  return { figures, failureReasons, drops, latest, modelChanges, stats: rollup.stats };
+}
+
+/** The failed runs whose reasons are read (each costs a listing and a few reads), and what is kept of each. */
+export const FAILED_RUNS_EXPLAINED = 20;
+const NODES_KEPT = 10;
+const MESSAGE_KEPT = 4000;
+
+async function reasonsOf(store: Store, rows: readonly HistoryRow[], log: Logger): Promise<Map<number, NodeFailure[]>> {
+  const reasons = new Map<number, NodeFailure[]>();
+  await drain(rows.values(), 8, async (row) => {
+    try {
+      const nodes = await nodeFailures(store, row);
+      reasons.set(
+        row.runId,
+        nodes.slice(0, NODES_KEPT).map((n) => ({ ...n, message: n.message?.slice(0, MESSAGE_KEPT) ?? null })),
+      );
+    } catch (err) {
+      log.warn('why a failed run failed was not read', { runId: row.runId, error: errorMessage(err) });
+    }
+  });
+  return reasons;
 }
 
 function dropWithTables(d: CoverageDrop, before: CoverageSummary | null, after: CoverageSummary | null): Drop {

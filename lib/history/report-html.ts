@@ -54,6 +54,23 @@ interface Column<T> {
   cell: (row: T) => string;
 }
 
+/**
+ * Why a run failed: its first failing nodes and dbt's message for each, shortened, the whole text
+ * one click away; a dash when the run's files say nothing (a step that failed before dbt ran).
+ */
+function reasons(nodes: readonly { id: string; status: string; message: string | null }[] | undefined): string {
+  if (!nodes || nodes.length === 0) return '–';
+  const short = (text: string) => (text.length > 160 ? `${text.slice(0, 159)}…` : text);
+  const line = (n: { id: string; status: string; message: string | null }) =>
+    `<code>${esc(shortId(n.id))}</code> ${esc(n.status)}${n.message ? `: ${esc(short(n.message.replace(/\s+/g, ' ')))}` : ''}`;
+  const first = nodes.slice(0, 2).map(line).join('<br>');
+  const whole = nodes.some((n) => (n.message?.length ?? 0) > 160) || nodes.length > 2;
+  if (!whole) return first;
+  return `${first}<details class="why"><summary>whole text</summary><pre>${nodes
+    .map((n) => esc(`${n.id} ${n.status}${n.message ? `\n${n.message}` : ''}`))
+    .join('\n\n')}</pre></details>`;
+}
+
 /** A row's job, as the job filter reads it (`data-job`), when the row is of one job. */
 function jobOf(row: unknown): string {
   const r = row as { jobId?: unknown; job_id?: unknown };
@@ -321,6 +338,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
         { header: 'at step', cell: (r) => (r.failedStep ? esc(`${r.failedStep.index}: ${r.failedStep.name}`) : '–') },
         { header: 'tests failed', numeric: true, cell: (r) => String(r.tests.fail + r.tests.error) },
         { header: 'models failed', numeric: true, cell: (r) => String(r.models.error) },
+        { header: 'why, in dbt’s words', cell: (r) => reasons(c.history.failureReasons.get(r.runId)) },
       ],
       f.failures,
       { empty: 'No run failed.' },
@@ -655,7 +673,7 @@ function page(c: ReportContext, sections: string[]): string {
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.3rem; margin-top: 2.4rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; } h3 { font-size: 1rem; margin-top: 1.6rem; }
 nav a { margin-right: 1rem; display: inline-block; } .meta, .note, figcaption { color: #59636e; } figure { margin: .5rem 0 0; overflow-x: auto; } figure svg { max-width: 100%; min-width: 640px; height: auto; }
-.wide { overflow-x: auto; } td code { overflow-wrap: anywhere; } h1, h2, h3, p { overflow-wrap: anywhere; }
+.wide { overflow-x: auto; } .why pre { white-space: pre-wrap; font-size: 12px; max-height: 20rem; overflow: auto; } td code { overflow-wrap: anywhere; } h1, h2, h3, p { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin-top: .5rem; } th, td { border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bad, .error { color: #cf222e; } .success { color: #1a7f37; } .cancelled { color: #59636e; } code { font-size: 12px; }

@@ -119,7 +119,7 @@ describe.skipIf(!available)('the history report in Chromium', () => {
     // Folded rows are not shown until asked for.
     const shown = await page.$$eval('details tbody tr', (rows) => rows.filter((r) => r.checkVisibility()).length);
     expect(shown).toBe(0);
-    await page.locator('details summary').first().click();
+    await page.locator('details:not(.why) summary').first().click();
     expect(
       await page.$$eval('details[open] tbody tr', (rows) => rows.filter((r) => r.checkVisibility()).length),
     ).toBeGreaterThan(0);
@@ -135,6 +135,13 @@ describe.skipIf(!available)('the history report in Chromium', () => {
       'mart_marketing_attribution',
     ])
       expect(await page.locator(`text=${text}`).count(), text).toBeGreaterThan(0);
+    // A failed run says why, in dbt's words: the failing node and its message.
+    const why = await page.$$eval('h3 + .wide table', (tables) => {
+      const failed = tables.find((t) => t.querySelector('th:last-child')?.textContent?.startsWith('why'));
+      return failed ? [...failed.querySelectorAll('tbody tr td:last-child')].map((td) => td.textContent ?? '') : [];
+    });
+    expect(why.length).toBeGreaterThan(0);
+    expect(why.filter((w) => /(fail|error): .+/.test(w)).length).toBeGreaterThan(why.length / 2);
   });
 
   it('answers a hover on a mark of every chart with its values', async () => {

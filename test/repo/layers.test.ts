@@ -30,7 +30,8 @@ const LAYERS: Layer[] = [
   { name: 'history', paths: ['lib/history/'], rank: 6 },
   { name: 'deploy', paths: ['lib/deploy/'], rank: 6 },
   { name: 'lineage', paths: ['lib/lineage/'], rank: 6 },
-  { name: 'alerts', paths: ['lib/alerts/'], rank: 6 },
+  // The alerts read the history (its rows and why a run failed).
+  { name: 'alerts', paths: ['lib/alerts/'], rank: 6.5 },
   { name: 'cloud', paths: ['lib/cloud/'], rank: 7 },
   { name: 'cli', paths: ['lib/cli/'], rank: 7 },
   { name: 'functions', paths: ['functions/'], rank: 8 },
