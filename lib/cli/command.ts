@@ -10,7 +10,8 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config, type ConfigFor, type ConfigSources, type Need } from '../config/load.ts';
 import { OPTIONS, type OptionKey, type OptionSpec } from '../config/options.ts';
-import type { TextSchema } from '../config/text-values.ts';
+import { dayText, fromParser, positiveInt, type TextSchema } from '../config/text-values.ts';
+import { parseDestination, type Destination } from '../core/destination.ts';
 import type { connectDbtCloud } from '../harvest/connect.ts';
 import { createLogger, type Logger } from '../log.ts';
 
@@ -202,6 +203,32 @@ const writable = (path: string): Promise<boolean> =>
 
 /** A path as given, resolved where the user stands. */
 export const resolvePath = (io: CliIO, path: string): string => (isAbsolute(path) ? path : resolve(io.cwd, path));
+
+/** The options of the commands that read what the harvester stored: where, since when, which jobs. */
+export const storedRunsArgs = {
+  from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
+    placeholder: 'WHERE',
+    required: '--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored',
+  }),
+  since: arg.text(dayText, 'only runs finished on or after this day (2026-10-01, UTC)', { placeholder: 'DATE' }),
+  'job-id': arg.text(positiveInt(), 'only this job (repeatable)', { placeholder: 'J', multiple: true }),
+};
+
+/**
+ * A `--from` source as the commands that read a destination take it: a folder resolved where the
+ * user stands and checked (what is wrong with it added to `problems`), a bucket as given.
+ */
+export async function sourceFrom(
+  io: CliIO,
+  problems: string[],
+  from: Destination | undefined,
+): Promise<Destination | undefined> {
+  if (from?.kind !== 'local') return from;
+  const path = resolvePath(io, from.path);
+  const problem = await pathProblem(path, 'folder-to-read');
+  if (problem) problems.push(`--from ${path} ${problem}`);
+  return { kind: 'local', path };
+}
 
 /** Loads the configuration with the command's flags and its argument problems, reported together. */
 export function commandConfig<N extends Need = never>(

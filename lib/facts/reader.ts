@@ -137,13 +137,14 @@ export abstract class FactsReader<T> implements ArtifactReader<T> {
   protected readonly limits: Limits;
   private readonly scanner: JsonScanner;
 
-  constructor(what: string, limits: Partial<Limits> = {}) {
+  /** `maxText`: the longest value a visitor may ask to see (a reader of compiled SQL asks for more). */
+  constructor(what: string, limits: Partial<Limits> = {}, maxText = MAX_TEXT) {
     this.what = what;
     this.limits = { ...LIMITS, ...limits };
     // The document's root object is visited as rootObject() says, asked when it opens (the
     // subclass is built by then); anything else at the root is only checked.
     // A UTF-8 byte order mark may open an artifact (dbt-cloud/artifact-body.ts lets it through).
-    this.scanner = new JsonScanner({ object: () => this.rootObject() }, { maxText: MAX_TEXT, byteOrderMark: true });
+    this.scanner = new JsonScanner({ object: () => this.rootObject() }, { maxText, byteOrderMark: true });
   }
 
   /** The visit of the document's root object; null to check it without reading anything. */

@@ -5,45 +5,16 @@
  * 64 KiB: past that, the step's lineage is not read (a bound, reported), never its neighbours'.
  * @module
  */
-import { JsonScanError, JsonScanner, keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
-import { ArtifactJsonError, FactsBoundError, LIMITS, type ArtifactReader, type Limits } from '../facts/reader.ts';
+import { keyTable, type ObjectVisit, type Visit } from '../json/json-scan.ts';
+import { FactsReader, type Limits } from '../facts/reader.ts';
 
 /** The longest string a lineage reader keeps (compiled SQL, descriptions). */
 export const MAX_LINEAGE_TEXT = 1024 * 1024;
 
-export abstract class LineageReader<T> implements ArtifactReader<T> {
-  protected readonly what: string;
-  protected readonly limits: Limits;
-  private readonly scanner: JsonScanner;
-
+/** A facts reader whose visitors may ask for values of up to MAX_LINEAGE_TEXT. */
+export abstract class LineageReader<T> extends FactsReader<T> {
   constructor(what: string, limits: Partial<Limits> = {}) {
-    this.what = what;
-    this.limits = { ...LIMITS, ...limits };
-    this.scanner = new JsonScanner(
-      { object: () => this.rootObject() },
-      { maxText: MAX_LINEAGE_TEXT, byteOrderMark: true },
-    );
-  }
-
-  protected abstract rootObject(): ObjectVisit | null;
-  protected abstract facts(): T;
-
-  write(chunk: Uint8Array): void {
-    try {
-      this.scanner.write(chunk);
-    } catch (err) {
-      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
-    }
-  }
-
-  finish(): T {
-    try {
-      this.scanner.end();
-    } catch (err) {
-      throw err instanceof JsonScanError ? new ArtifactJsonError(this.what, err) : err;
-    }
-    if (this.scanner.bound) throw new FactsBoundError(this.what, this.scanner.bound);
-    return this.facts();
+    super(what, limits, MAX_LINEAGE_TEXT);
   }
 }
 

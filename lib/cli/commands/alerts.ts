@@ -12,15 +12,7 @@ import { deliver } from '../../alerts/deliver.ts';
 import { evaluateWindow, sinksOf } from '../../alerts/alerting.ts';
 import { SentLedger } from '../../alerts/ledger.ts';
 import { openStore, type Store } from '../../storage/index.ts';
-import {
-  arg,
-  cliLogger,
-  commandConfig,
-  defineCommand,
-  pathProblem,
-  resolvePath,
-  type CommandContext,
-} from '../command.ts';
+import { arg, cliLogger, commandConfig, defineCommand, sourceFrom, type CommandContext } from '../command.ts';
 
 const alertArgs = {
   from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
@@ -41,12 +33,7 @@ type Ctx = CommandContext<typeof alertArgs>;
 /** The store to read, checked; the window's start (default: yesterday, UTC). */
 async function open(ctx: Ctx, needs: 'alerts' | null) {
   const { io, args, problems } = ctx;
-  let from = args.from;
-  if (from?.kind === 'local') {
-    from = { kind: 'local', path: resolvePath(io, from.path) };
-    const problem = await pathProblem(from.path, 'folder-to-read');
-    if (problem) problems.push(`--from ${from.path} ${problem}`);
-  }
+  const from = await sourceFrom(io, problems, args.from);
   const config = commandConfig(ctx, needs ? { needs: [needs] } : {});
   const store: Store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
   const unusable = await store.problem?.();

@@ -6,8 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { InputError } from '../../core/errors.ts';
-import { dayText, fromParser, oneOf, positiveInt } from '../../config/text-values.ts';
-import { parseDestination } from '../../core/destination.ts';
+import { oneOf } from '../../config/text-values.ts';
 import { coveragePoint, pointsCsv, pointsJson, runsCsv, runsJson, type Sink } from '../../history/export.ts';
 import { readHistory, type History } from '../../history/history.ts';
 import { renderHistoryHtml } from '../../history/report-html.ts';
@@ -19,20 +18,15 @@ import {
   cliLogger,
   commandConfig,
   defineCommand,
-  pathProblem,
-  resolvePath,
+  sourceFrom,
+  storedRunsArgs,
   type CommandContext,
 } from '../command.ts';
 
 const FORMATS = ['html', 'json', 'csv'] as const;
 
 const historyArgs = {
-  from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
-    placeholder: 'WHERE',
-    required: '--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored',
-  }),
-  since: arg.text(dayText, 'only runs finished on or after this day (2026-10-01, UTC)', { placeholder: 'DATE' }),
-  'job-id': arg.text(positiveInt(), 'only this job (repeatable)', { placeholder: 'J', multiple: true }),
+  ...storedRunsArgs,
   out: arg.path('file-to-write', 'where to write (required for html)', { placeholder: 'FILE' }),
   format: arg.text(oneOf(FORMATS), 'html (default), json or csv', { placeholder: 'FORMAT' }),
   'read-only': arg.switch('never write the rollup (by default it is completed where the destination allows)'),
@@ -53,12 +47,7 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
   const out = args.out;
   if (format === 'html' && ctx.flags['out'] === undefined)
     problems.push('--out FILE is required for the HTML report (or --format json|csv, to stdout)');
-  let from = args.from;
-  if (from?.kind === 'local') {
-    from = { kind: 'local', path: resolvePath(io, from.path) };
-    const problem = await pathProblem(from.path, 'folder-to-read');
-    if (problem) problems.push(`--from ${from.path} ${problem}`);
-  }
+  const from = await sourceFrom(io, problems, args.from);
   const config = commandConfig(ctx);
   // A year of rows is a lot of short-lived garbage: collect it sooner rather than grow the heap.
   tuneForSmallInstances('memory');

@@ -6,13 +6,12 @@
  */
 import { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
-import { parseDestination } from '../../core/destination.ts';
-import { dayText, fromParser, nonEmptyText, positiveInt } from '../../config/text-values.ts';
+import { nonEmptyText, positiveInt } from '../../config/text-values.ts';
 import { tuneForSmallInstances } from '../../config/runtime.ts';
 import { exportLineage } from '../../lineage/lineage-export.ts';
 import { DATAPLEX_PARENT, type LineageSink } from '../../lineage/lineage-sink.ts';
 import { openStore } from '../../storage/index.ts';
-import { arg, cliLogger, commandConfig, defineCommand, pathProblem, resolvePath } from '../command.ts';
+import { arg, cliLogger, commandConfig, defineCommand, sourceFrom, storedRunsArgs } from '../command.ts';
 import { packageVersion } from '../version.ts';
 
 const httpUrl = z
@@ -21,12 +20,7 @@ const httpUrl = z
   .refine((t) => URL.canParse(t) && /^https?:$/.test(new URL(t).protocol), 'must be an http(s) URL');
 
 const lineageArgs = {
-  from: arg.text(fromParser(parseDestination), 'a folder or gs://BUCKET[/PREFIX] the harvester stored into', {
-    placeholder: 'WHERE',
-    required: '--from DIR|gs://BUCKET[/PREFIX] is required: where the harvester stored',
-  }),
-  since: arg.text(dayText, 'only runs finished on or after this day (2026-10-01, UTC)', { placeholder: 'DATE' }),
-  'job-id': arg.text(positiveInt(), 'only this job (repeatable)', { placeholder: 'J', multiple: true }),
+  ...storedRunsArgs,
   out: arg.path('file-to-write', 'write the events to this file, one per line (JSON Lines)', { placeholder: 'FILE' }),
   url: arg.text(httpUrl, 'POST the events to this OpenLineage endpoint (http://localhost:5000: /api/v1/lineage)', {
     placeholder: 'URL',
@@ -67,12 +61,7 @@ Exit status: 0 exported; 1 no run found, or events not delivered; 2 bad usage.`,
     const targets = [args.out, args.url, args.dataplex].filter((t) => t !== undefined);
     if (targets.length !== 1)
       problems.push('give exactly one of --out FILE.jsonl, --url URL or --dataplex projects/P/locations/L');
-    let from = args.from;
-    if (from?.kind === 'local') {
-      from = { kind: 'local', path: resolvePath(io, from.path) };
-      const problem = await pathProblem(from.path, 'folder-to-read');
-      if (problem) problems.push(`--from ${from.path} ${problem}`);
-    }
+    const from = await sourceFrom(io, problems, args.from);
     const config = commandConfig(ctx);
     tuneForSmallInstances('memory');
     const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
