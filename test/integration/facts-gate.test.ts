@@ -69,7 +69,6 @@ describe('the facts of big manifests, one run at a time', () => {
     for (const f of one.filter((p) => !p.startsWith('_history/')))
       expect(await readFile(join(dir, 'many', f)), f).toEqual(await readFile(join(dir, 'one', f)));
     // At most one second download for each big manifest that had to wait (two steps of each run write one).
-    expect(together - alone).toBeGreaterThanOrEqual(0);
     expect(together - alone).toBeLessThanOrEqual(2 * (big.size - 1));
   }, 400_000);
 });
