@@ -18,7 +18,7 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
-import { KERNEL_LEVELS, NAMED, type SkipKernel, skipKernel } from './json-skip.ts';
+import { KERNEL_LEVELS, KERNELS, type KernelLender, NAMED, type SkipKernel } from './json-skip.ts';
 
 /** A document that is not JSON, or ended before it did: what and where. */
 export class JsonScanError extends Error {
@@ -113,9 +113,11 @@ export interface ScanOptions {
   kernel?: boolean;
   /**
    * The smallest chunk the kernel reads (default 8 KiB): a document of a few kilobytes read whole is
-   * checked as fast by the loop, and costs no kernel of its own.
+   * checked as fast by the loop, and borrows no kernel.
    */
   kernelFrom?: number;
+  /** Who lends the kernel (default the process's, KERNELS): a test's own to count instances. */
+  lender?: KernelLender;
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
@@ -261,15 +263,24 @@ export class JsonScanner {
     this.bomAt = options.byteOrderMark ? 0 : -1;
     this.useKernel = options.kernel !== false;
     this.kernelFrom = options.kernelFrom ?? KERNEL_FROM;
+    this.lender = options.lender ?? KERNELS;
   }
 
   private readonly useKernel: boolean;
   private readonly kernelFrom: number;
-  private ownKernel: SkipKernel | null | undefined;
-  /** This scanner's own kernel, made when it first needs one (null where there is none). */
+  private readonly lender: KernelLender;
+  /** The kernel lent to this scanner: undefined before it needs one, null once given back or where there is none. */
+  private lent: SkipKernel | null | undefined;
+  /** The kernel lent to this scanner, borrowed when it first needs one (null where there is none). */
   private get kernel(): SkipKernel | null {
-    if (this.ownKernel === undefined) this.ownKernel = this.useKernel ? skipKernel() : null;
-    return this.ownKernel;
+    if (this.lent === undefined) this.lent = this.useKernel ? this.lender.lend() : null;
+    return this.lent;
+  }
+  /** Gives the kernel back: the document ended or failed; should it be written on, the loop reads alone. */
+  private giveBack(): void {
+    if (this.lent) this.lender.giveBack(this.lent);
+    this.lent = null;
+    this.writeKernel = null;
   }
   /** This scanner's writes so far: which of its chunks its kernel holds. */
   private writeStamp = 0;
@@ -285,13 +296,19 @@ export class JsonScanner {
   write(chunk: Uint8Array): void {
     // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): bytes that are not are refused where
     // they stand, after whatever else is wrong before them.
-    const bad = this.utf8Invalid(chunk);
-    if (bad !== null) {
-      const at = this.offset + bad;
-      if (bad > 0) this.scan(chunk.subarray(0, bad));
-      throw new JsonScanError('not valid UTF-8 (JSON exchanged between systems must be UTF-8: RFC 8259 §8.1)', at);
+    try {
+      const bad = this.utf8Invalid(chunk);
+      if (bad !== null) {
+        const at = this.offset + bad;
+        if (bad > 0) this.scan(chunk.subarray(0, bad));
+        throw new JsonScanError('not valid UTF-8 (JSON exchanged between systems must be UTF-8: RFC 8259 §8.1)', at);
+      }
+      this.scan(chunk);
+    } catch (err) {
+      // The document failed (or a visitor did): the kernel goes back for the next scanner.
+      this.giveBack();
+      throw err;
     }
-    this.scan(chunk);
   }
 
   /** What the previous chunk ended with of a character not yet whole (0 to 3 bytes). */
@@ -647,6 +664,7 @@ export class JsonScanner {
 
   /** The document ended: throws JsonScanError when it ended before its value did. */
   end(): void {
+    this.giveBack();
     if (this.token === T_NUMBER && this.depth === 0 && this.numberEnds()) {
       this.finishNumber();
       this.afterValue();

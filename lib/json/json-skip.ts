@@ -3,8 +3,13 @@
  * sixteen bytes at a time; a skipped container checked token by token as the scanner's own loop
  * (skipHere) checks it; and the members of a visited object that its key table does not name,
  * passed whole up to the next key it does. One instance serves every scanner of the process: a
- * write's chunk is copied into its memory the first time the kernel is asked about it, and again
- * whenever another write (another scanner's, even one a visitor started) put other bytes there.
+ * write's chunk is copied into its memory the first time the kernel is asked about it.
+ *
+ * A kernel is lent to one scanner at a time (KernelLender): the scanner keeps it from the first
+ * chunk it has the kernel read to its end (or its first error), then gives it back for the next
+ * scanner. A process reading a hundred thousand files one after the other thus uses one instance
+ * and its memory, not one per file left for the garbage collector (whose instances, each holding
+ * its chunk's megabyte, pile up between collections: docs/performance.md, issue 38).
  *
  * Where WebAssembly or its SIMD is missing, `skipKernel()` is null and the scanner's own loops do
  * the work; the two give the same answers (test/unit/json/json-skip.test.ts).
@@ -54,6 +59,11 @@ export class SkipKernel {
   private loaded = -1;
 
   private readonly exports: Exports;
+
+  /** Forgets which chunk is in memory: the kernel is lent to another scanner, whose writes count anew. */
+  reset(): void {
+    this.loaded = -1;
+  }
 
   constructor(exports: Exports) {
     this.exports = exports;
@@ -186,7 +196,43 @@ const MODULE: { readonly api: WebAssemblyApi; readonly module: object } | null =
   }
 })();
 
-/** A new kernel, one scanner's own; null where this runtime cannot run it. */
+/** Idle kernels a lender keeps: as many as scanners commonly read at once in one process. */
+const IDLE_KEPT = 8;
+
+/**
+ * Lends kernels to scanners, one scanner at a time: a scanner that is reading holds its own (a
+ * visitor may start another scanner in the middle of a write, which is lent another), and gives it
+ * back when its document ended. One that never gives its kernel back (dropped half-read) only costs
+ * that instance, which goes with it.
+ */
+export class KernelLender {
+  private readonly idle: SkipKernel[] = [];
+  /** Instances this lender made: how many scanners ever read at once, or dropped theirs. */
+  made = 0;
+
+  /** A kernel for one scanner's use until it gives it back; null where this runtime has none. */
+  lend(): SkipKernel | null {
+    const kept = this.idle.pop();
+    if (kept !== undefined) return kept;
+    if (MODULE === null) return null;
+    this.made++;
+    return new SkipKernel(new MODULE.api.Instance(MODULE.module).exports as Exports);
+  }
+
+  /** Takes back a kernel its scanner will not use again. */
+  giveBack(kernel: SkipKernel): void {
+    kernel.reset();
+    if (this.idle.length < IDLE_KEPT && !this.idle.includes(kernel)) this.idle.push(kernel);
+  }
+}
+
+/**
+ * The process's lender, the JSON layer's one piece of shared state at module level: what it holds is
+ * idle kernels, no scanner's bytes that another could read (test/repo/layers.test.ts).
+ */
+export const KERNELS = new KernelLender();
+
+/** A kernel of its own, lent by no one (the tests' way to call it directly); null where there is none. */
 export function skipKernel(): SkipKernel | null {
   if (MODULE === null) return null;
   return new SkipKernel(new MODULE.api.Instance(MODULE.module).exports as Exports);

@@ -115,12 +115,18 @@ describe('module boundaries', () => {
     expect(problems).toEqual([]);
   });
 
-  it('keeps no mutable state at module level in the JSON layer: every scanner has its own', () => {
+  // Lookup tables (a Map or a byte table filled once) are constants; an instance of a class is state.
+  it('keeps no mutable state at module level in the JSON layer but the kernel lender, which holds no scanner’s bytes', () => {
     const problems = files('lib/json').flatMap((file) =>
       readFileSync(file, 'utf8')
         .split('\n')
         .map((line, n) => [line, n + 1] as const)
-        .filter(([line]) => /^(export\s+)?(let|var)\s/.test(line))
+        .filter(
+          ([line]) =>
+            /^(export\s+)?(let|var)\s/.test(line) ||
+            /^(export\s+)?const\s+\w+\s*(:[^=]+)?=\s*new\s+(?!(Map|Uint8Array)\b)/.test(line),
+        )
+        .filter(([line]) => !/^export const KERNELS = new KernelLender\(\);$/.test(line))
         .map(([line, n]) => `${file}:${n}: ${line.trim()}`),
     );
     expect(problems).toEqual([]);

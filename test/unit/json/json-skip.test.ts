@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonOf } from '../../json-oracle.ts';
 import { JsonScanError, JsonScanner, keyTable, scanAll } from '../../../lib/json/json-scan.ts';
 import { JSON_SKIP_WASM } from '../../../lib/json/json-skip-wasm.ts';
-import { KERNEL_LEVELS, skipKernel } from '../../../lib/json/json-skip.ts';
+import { KERNEL_LEVELS, KernelLender, skipKernel } from '../../../lib/json/json-skip.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 import { assembleJsonSkip, JSON_SKIP_SOURCE } from '../../../harness/wasm.ts';
 
@@ -125,8 +125,36 @@ describe('the WebAssembly skip loop', () => {
     }
   });
 
-  it('serves a scanner whose visitor scans another document in the middle of a write, each with its own kernel', () => {
+  it('reads file after file with one kernel, lent to each scanner in turn, even after a document failed', () => {
+    // A kernel per file, left to the garbage collector with its chunk's megabyte, made a long
+    // history's first read grow with its runs (issue 38).
+    const lender = new KernelLender();
+    const big = (a: string) => Buffer.from(`{"s":"${'x'.repeat(20_000)}","a":"${a}","t":[${'1,'.repeat(5000)}2]}`);
+    const found: (string | undefined)[] = [];
+    for (let n = 0; n < 30; n++) {
+      let a: string | undefined;
+      const scanner = new JsonScanner(
+        { object: () => ({ keys: keyTable(['a']), member: () => ({ text: true, scalar: (_k, t) => void (a = t) }) }) },
+        { lender },
+      );
+      const doc = big(`v${n}`);
+      try {
+        // Every third document is cut by a byte that is not JSON, after its kernel read a chunk.
+        scanner.write(n % 3 === 2 ? Buffer.concat([doc.subarray(0, 30_000), Buffer.from('}}')]) : doc);
+        scanner.end();
+        found.push(a);
+      } catch (err) {
+        expect(err).toBeInstanceOf(JsonScanError);
+        found.push('failed');
+      }
+    }
+    expect(found).toEqual(Array.from({ length: 30 }, (_, n) => (n % 3 === 2 ? 'failed' : `v${n}`)));
+    expect(lender.made).toBe(1);
+  });
+
+  it('serves a scanner whose visitor scans another document in the middle of a write, each with a kernel of its own', () => {
     const values: string[] = [];
+    const lender = new KernelLender();
     const outer = new JsonScanner(
       {
         object: () => ({
@@ -140,18 +168,21 @@ describe('the WebAssembly skip loop', () => {
               // starts this one has a key the outer object names.
               scanAll(Buffer.from(`{"a":"1","b":"9","inner":[${'"xxxxxxxxxxxxxxxxxxxx",'.repeat(50)}0]}`), null, {
                 kernelFrom: 0,
+                lender,
               });
             },
           }),
         }),
       },
-      { kernelFrom: 0 },
+      { kernelFrom: 0, lender },
     );
     outer.write(
       Buffer.from(`{"a":"1","s":"not this","t":[${'2,'.repeat(40)}3],"u":"${'y'.repeat(300)}","b":"4","c":{}}`),
     );
     outer.end();
     expect(values).toEqual(['1', '4']);
+    // The outer scanner held one kernel while the inner ones borrowed another, in turn.
+    expect(lender.made).toBe(2);
   });
 
   it('leaves a region nested deeper than it holds to the scanner, and reads on past it', () => {
