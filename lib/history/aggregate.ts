@@ -121,6 +121,11 @@ export interface HistoryFigures {
   slowestNow: { jobId: number; model: string; seconds: number; status: string; runId: number }[];
   /** Daily medians of the models of `slowestNow` (and the regressions). */
   modelSeries: { jobId: number; model: string; date: string; seconds: number }[];
+  /**
+   * The models the report opens a view of (each of `slowestNow` and `regressions`): every day's
+   * median execution time over the period, oldest first.
+   */
+  modelViews: { jobId: number; model: string; series: { date: string; seconds: number }[] }[];
   regressions: Regression[];
   failingNow: FailingTest[];
   flaky: FlakyTest[];
@@ -438,6 +443,18 @@ export class HistoryAggregator {
       for (const [date, v] of this.modelDays.get(key) ?? [])
         if (typeof v === 'number') modelSeries.push({ jobId: Number(job), model, date, seconds: v });
     }
+    const viewed = new Set([
+      ...slowestNow.map((s) => `${s.jobId}\u0000${s.model}`),
+      ...regressions.slice(0, 20).map((r) => `${r.jobId}\u0000${r.model}`),
+    ]);
+    const modelViews = [...viewed].map((key) => {
+      const [job, model] = key.split('\u0000') as [string, string];
+      const series = [...(this.modelDays.get(key) ?? [])]
+        .filter((e): e is [string, number] => typeof e[1] === 'number')
+        .map(([date, seconds]) => ({ date, seconds }))
+        .sort((a, b) => (a.date < b.date ? -1 : 1));
+      return { jobId: Number(job), model, series };
+    });
     const window = lastAt - 28 * DAY_MS;
     const flaky: FlakyTest[] = [...this.flips.values()]
       .map((f) => ({
@@ -479,6 +496,7 @@ export class HistoryAggregator {
       failures: this.failures.slice(-50).reverse(),
       slowestNow,
       modelSeries,
+      modelViews,
       regressions: regressions.slice(0, 20),
       failingNow: [...this.failing.values()].sort((a, b) => (a.since < b.since ? -1 : 1)).slice(0, 100),
       flaky,

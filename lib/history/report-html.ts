@@ -223,6 +223,8 @@ interface ReportContext {
   days: History['figures']['days'];
   recent: History['figures']['recent'];
   series: number;
+  /** The anchor of a model's view (`#model-N`), where the report has one. */
+  viewOf: (jobId: number, model: string) => string | null;
 }
 
 const noon = (date: string) => `${date}T12:00:00Z`;
@@ -371,7 +373,7 @@ async function modelsSection(c: ReportContext): Promise<string[]> {
   sections.push(
     `<h3>Slowest models now</h3>${table(
       [
-        { header: 'model', cell: (m) => `<code>${esc(m.model)}</code>` },
+        { header: 'model', cell: (m) => modelLink(c, m.jobId, m.model) },
         { header: 'job', cell: (m) => esc(label(m.jobId)) },
         { header: 'execution time', numeric: true, cell: (m) => secs(m.seconds) },
         { header: 'status', cell: (m) => esc(m.status) },
@@ -383,7 +385,7 @@ async function modelsSection(c: ReportContext): Promise<string[]> {
   sections.push(
     `<h3>Regressions</h3><p class="note">Median of the last 7 days against the 28 days before (each day's median), 20 % slower or more.</p>${table(
       [
-        { header: 'model', cell: (r) => `<code>${esc(r.model)}</code>` },
+        { header: 'model', cell: (r) => modelLink(c, r.jobId, r.model) },
         { header: 'job', cell: (r) => esc(label(r.jobId)) },
         { header: 'before', numeric: true, cell: (r) => secs(r.before) },
         { header: 'last 7 days', numeric: true, cell: (r) => secs(r.after) },
@@ -609,7 +611,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
     sections.push(
       `<div data-job="${l.job_id}"><h3>Per table: ${esc(label(l.job_id))}, run ${l.run_id} (${time(l.finished_at)})</h3>${table(
         [
-          { header: 'table', cell: (t) => `<code>${esc(t.name)}</code>` },
+          { header: 'table', cell: (t) => modelLink(c, l.job_id, t.unique_id, t.name) },
           { header: 'columns', numeric: true, cell: (t) => String(t.columns) },
           { header: 'documented', numeric: true, cell: (t) => pct(t.columns ? t.documented / t.columns : null) },
           { header: 'tested', numeric: true, cell: (t) => pct(t.columns ? t.tested / t.columns : null) },
@@ -629,6 +631,115 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
   return sections;
 }
 
+/** A model's name, a link to its view where the report has one. */
+function modelLink(c: ReportContext, jobId: number, model: string, shown = model): string {
+  const view = c.viewOf(jobId, model);
+  return view ? `<a href="#${view}"><code>${esc(shown)}</code></a>` : `<code>${esc(shown)}</code>`;
+}
+
+/** Whether a test is named after a model, as dbt names generic tests (`not_null_orders_id` of `orders`). */
+function testOf(test: string, model: string): boolean {
+  const name = test.split('.')[2] ?? test;
+  const m = model.split('.').slice(2).join('.') || model;
+  return name === m || name.endsWith(`_${m}`) || name.includes(`_${m}_`) || name.startsWith(`${m}_`);
+}
+
+/**
+ * A model's execution time over the period, drawn here (a view per model would cost Vega a second
+ * each): a line of its daily medians, a point per day (per week past 120 days) whose <title> says
+ * its date and time.
+ */
+export function timeline(series: readonly { date: string; seconds: number }[]): string {
+  if (series.length === 0) return '<p class="note">No execution time stored for this model.</p>';
+  let points = series.map((p) => ({ from: p.date, to: p.date, seconds: p.seconds }));
+  if (points.length > 120) {
+    const weeks: typeof points = [];
+    for (let i = 0; i < points.length; i += 7) {
+      const week = points.slice(i, i + 7);
+      const sorted = week.map((p) => p.seconds).sort((a, b) => a - b);
+      weeks.push({ from: week[0]!.from, to: week.at(-1)!.to, seconds: sorted[Math.floor(sorted.length / 2)]! });
+    }
+    points = weeks;
+  }
+  const w = 640;
+  const h = 150;
+  const left = 56;
+  const bottom = 24;
+  const top = Math.max(...points.map((p) => p.seconds)) || 1;
+  const first = Date.parse(`${points[0]!.from}T00:00:00Z`);
+  const span = Math.max(1, Date.parse(`${points.at(-1)!.from}T00:00:00Z`) - first);
+  const x = (p: { from: string }) =>
+    points.length === 1
+      ? left + (w - left - 10) / 2
+      : left + ((Date.parse(`${p.from}T00:00:00Z`) - first) / span) * (w - left - 10);
+  const y = (v: number) => 8 + (1 - v / top) * (h - bottom - 8);
+  const line = points.map((p) => `${x(p).toFixed(1)},${y(p.seconds).toFixed(1)}`).join(' ');
+  const marks = points
+    .map(
+      (p) =>
+        `<circle cx="${x(p).toFixed(1)}" cy="${y(p.seconds).toFixed(1)}" r="3" fill="#0969da"><title>${p.from === p.to ? p.from : `${p.from} to ${p.to}`}: ${esc(secs(p.seconds))} (median)</title></circle>`,
+    )
+    .join('');
+  return `<figure><svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="execution time per ${points.length < series.length ? 'week' : 'day'}">
+<text x="${left - 6}" y="${y(top) + 4}" text-anchor="end" font-size="11">${esc(secs(top))}</text><text x="${left - 6}" y="${y(0) + 4}" text-anchor="end" font-size="11">0 s</text>
+<line x1="${left}" y1="${y(0)}" x2="${w - 10}" y2="${y(0)}" stroke="#d0d7de"/>
+<text x="${left}" y="${h - 6}" font-size="11">${points[0]!.from}</text><text x="${w - 10}" y="${h - 6}" font-size="11" text-anchor="end">${points.at(-1)!.to}</text>
+<polyline points="${line}" fill="none" stroke="#0969da" stroke-width="1.5"/>${marks}</svg><figcaption class="note">Execution time, each ${points.length < series.length ? 'week’s median of its days’ medians' : 'day’s median'} (UTC days); hover a point for its value.</figcaption></figure>`;
+}
+
+/**
+ * A view of each model the report names with a time (the slowest now, the regressions): its time
+ * over the period, its tests and its coverage. Opened by a click on its name (`#model-N`, shown by
+ * CSS :target: no script).
+ */
+async function modelViewsSection(c: ReportContext): Promise<string[]> {
+  const { f, history, label } = c;
+  return f.modelViews.map((v) => {
+    const id = c.viewOf(v.jobId, v.model)!;
+    const now = f.slowestNow.find((s) => s.jobId === v.jobId && s.model === v.model);
+    const regression = f.regressions.find((r) => r.jobId === v.jobId && r.model === v.model);
+    const latest = history.latest.find((l) => l.job_id === v.jobId);
+    const table = latest?.tables.find((t) => t.unique_id === v.model);
+    const failing = f.failingNow.filter((t) => t.jobId === v.jobId && testOf(t.test, v.model));
+    const flaky = f.flaky.filter((t) => t.jobId === v.jobId && testOf(t.test, v.model));
+    const facts: [string, string][] = [
+      ['job', esc(label(v.jobId))],
+      ['last execution time', now ? `${secs(now.seconds)} (${esc(now.status)}, run ${now.runId})` : '–'],
+      [
+        'last 7 days against the 28 before',
+        regression
+          ? `<span class="bad">${secs(regression.before)} → ${secs(regression.after)} (+${(regression.change * 100).toFixed(0)}%)</span>`
+          : 'no regression',
+      ],
+      [
+        'coverage now',
+        table
+          ? `${table.columns} columns: ${pct(table.columns ? table.documented / table.columns : null)} documented, ${pct(table.columns ? table.tested / table.columns : null)} tested; ${table.tests} tests${table.unit_tests === undefined ? '' : `, ${table.unit_tests} unit tests`} (run ${latest!.run_id})`
+          : latest
+            ? 'not among the least covered tables listed for this job'
+            : 'no coverage stored for this job',
+      ],
+      [
+        'tests failing now',
+        failing.length > 0
+          ? failing
+              .map(
+                (t) => `<code>${esc(t.test)}</code> <span class="bad">${esc(t.status)}</span> since ${time(t.since)}`,
+              )
+              .join('<br>')
+          : 'none',
+      ],
+      [
+        'flaky tests',
+        flaky.length > 0 ? flaky.map((t) => `<code>${esc(t.test)}</code> (${t.flips} changes)`).join('<br>') : 'none',
+      ],
+    ];
+    return `<section class="model-view" id="${id}"><h2>Model <code>${esc(v.model)}</code></h2><p><a href="#models">back to the models</a></p>
+${timeline(v.series)}<div class="wide"><table class="facts"><tbody>${facts.map(([k, val]) => `<tr><th>${k}</th><td>${val}</td></tr>`).join('')}</tbody></table></div>
+<p class="note">Tests are those named after the model, as dbt names its generic tests (not_null_${esc(v.model.split('.').at(-1))}_…).</p></section>`;
+  });
+}
+
 export async function renderHistoryHtml(history: History, options: ReportOptions): Promise<string> {
   const f = history.figures;
   const names = new Map(f.jobs.map((j) => [j.jobId, j.jobName]));
@@ -636,7 +747,9 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   const charted = new Set(f.jobs.slice(0, MAX_SERIES).map((j) => j.jobId));
   // A job's runs one by one while it has at most RECENT_RUNS here, its days beyond that.
   const byDay = new Set(f.jobs.filter((j) => j.runs > RECENT_RUNS).map((j) => j.jobId));
+  const views = new Map(f.modelViews.map((v, i) => [`${v.jobId}\u0000${v.model}`, `model-${i + 1}`]));
   const c: ReportContext = {
+    viewOf: (jobId, model) => views.get(`${jobId}\u0000${model}`) ?? null,
     history,
     f,
     options,
@@ -649,7 +762,14 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     series: Math.min(MAX_SERIES, f.jobs.length),
   };
   const sections: string[] = [];
-  for (const part of [runHealthSection, modelsSection, testsSection, freshnessSection, coverageSection])
+  for (const part of [
+    runHealthSection,
+    modelsSection,
+    testsSection,
+    freshnessSection,
+    coverageSection,
+    modelViewsSection,
+  ])
     sections.push(...(await part(c)));
   return page(c, sections);
 }
@@ -678,6 +798,8 @@ table { border-collapse: collapse; width: 100%; margin-top: .5rem; } th, td { bo
 th { background: #f6f8fa; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bad, .error { color: #cf222e; } .success { color: #1a7f37; } .cancelled { color: #59636e; } code { font-size: 12px; }
 details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; }
+.model-view { display: none; } .model-view:target { display: block; border: 1px solid #d0d7de; border-radius: 6px; padding: 0 1rem 1rem; margin-top: 1.5rem; }
+.timeline { max-width: 100%; height: auto; } .facts th { width: 16rem; background: none; }
 </style>
 </head>
 <body>

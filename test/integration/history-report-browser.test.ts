@@ -49,7 +49,7 @@ describe.skipIf(!available)('the history report in Chromium', () => {
 
   it('opens offline, with no error and no request, and draws every chart whole', async () => {
     expect(await page.title()).toBe('dbt run history');
-    const charts = await page.$$eval('figure svg', (svgs) =>
+    const charts = await page.$$eval('figure svg.marks', (svgs) =>
       svgs.map((svg) => {
         const box = svg.getBoundingClientRect();
         const texts = [...svg.querySelectorAll('text')].map((t) => t.getBoundingClientRect());
@@ -72,14 +72,14 @@ describe.skipIf(!available)('the history report in Chromium', () => {
 
   it('gives every series of a chart its own colour, and names each whole in its legend', async () => {
     // Each legend's symbols: colour and shape (a legend of shapes draws them in one colour).
-    const legends = await page.$$eval('figure svg g.role-legend', (groups) =>
+    const legends = await page.$$eval('figure svg.marks g.role-legend', (groups) =>
       groups.map((g) =>
         [...g.querySelectorAll('g.role-legend-symbol path')].map(
           (p) => `${p.getAttribute('fill')}|${p.getAttribute('stroke')}|${p.getAttribute('d')}`,
         ),
       ),
     );
-    const labels = await page.$$eval('figure svg', (svgs) =>
+    const labels = await page.$$eval('figure svg.marks', (svgs) =>
       svgs.map((svg) => [...svg.querySelectorAll('g.role-legend-label text')].map((t) => t.textContent ?? '')),
     );
     expect(legends.filter((l) => l.length > 1).length).toBeGreaterThanOrEqual(6);
@@ -145,7 +145,7 @@ describe.skipIf(!available)('the history report in Chromium', () => {
   });
 
   it('answers a hover on a mark of every chart with its values', async () => {
-    const charts = await page.$$('figure svg');
+    const charts = await page.$$('figure svg.marks');
     expect(charts.length).toBeGreaterThan(5);
     for (const [n, svg] of charts.entries()) {
       // The first mark with a title whose box is at least a pixel each way (a bar, a point, a line).
@@ -218,6 +218,42 @@ describe.skipIf(!available)('the history report in Chromium', () => {
     expect(await visibleJobs()).toHaveLength(all.length);
   });
 
+  it('opens a model’s view on a click on its name: its time over the period (each point saying its value), its tests, its coverage', async () => {
+    const hiddenViews = await page.$$eval('.model-view', (vs) => vs.filter((v) => v.checkVisibility()).length);
+    expect(hiddenViews).toBe(0);
+    const link = page.locator('#models ~ .wide a[href^="#model-"]').first();
+    const model = (await link.textContent())!;
+    await link.click();
+    const view = page.locator('.model-view:target');
+    await expect.poll(() => view.count()).toBe(1);
+    expect(await view.isVisible()).toBe(true);
+    expect(await view.locator('h2').textContent()).toContain(model);
+    // Its time over the period: a point a day or a week, each with its date and time.
+    const points = await view.locator('svg.timeline circle title').allTextContents();
+    expect(points.length).toBeGreaterThan(5);
+    for (const p of points) expect(p).toMatch(/^\d{4}-\d{2}-\d{2}.*: \d.* (s|min|h).*\(median\)$/);
+    const facts = Object.fromEntries(
+      await view
+        .locator('table.facts tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [r.querySelector('th')!.textContent, r.querySelector('td')!.textContent]),
+        ),
+    );
+    expect(Object.keys(facts)).toEqual([
+      'job',
+      'last execution time',
+      'last 7 days against the 28 before',
+      'coverage now',
+      'tests failing now',
+      'flaky tests',
+    ]);
+    expect(facts['last execution time']).toMatch(/^\d.* \(\w+, run \d+\)$/);
+    // Back to the models closes it.
+    await view.locator('a[href="#models"]').click();
+    await expect.poll(() => page.locator('.model-view:target').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
   it('fits a phone (390 px): no sideways scroll of the page, wide tables scroll in their own box', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
@@ -228,7 +264,7 @@ describe.skipIf(!available)('the history report in Chromium', () => {
       );
       expect(width).toBeLessThanOrEqual(390);
       // Chart text stays readable: the charts shrink to 640 px at most, then scroll in their box.
-      const scale = await page.$$eval('figure svg', (svgs) =>
+      const scale = await page.$$eval('figure svg.marks', (svgs) =>
         Math.min(...svgs.map((svg) => svg.getBoundingClientRect().width / Number(svg.getAttribute('width')))),
       );
       expect(scale).toBeGreaterThanOrEqual(0.6);

@@ -134,7 +134,17 @@ describe('the WebAssembly skip loop', () => {
     for (let n = 0; n < 30; n++) {
       let a: string | undefined;
       const scanner = new JsonScanner(
-        { object: () => ({ keys: keyTable(['a']), member: () => ({ text: true, scalar: (_k, t) => void (a = t) }) }) },
+        {
+          object: () => ({
+            keys: keyTable(['a']),
+            member: () => ({
+              text: true,
+              scalar: (_k, t) => {
+                a = t;
+              },
+            }),
+          }),
+        },
         { lender },
       );
       const doc = big(`v${n}`);
