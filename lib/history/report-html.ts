@@ -79,25 +79,52 @@ function jobOf(row: unknown): string {
 }
 
 /**
- * The job filter: a <select> naming every job; choosing one hides every table row of another job
- * (rows carry `data-job`), and the sections of other jobs' per-table coverage. No request, no
- * library: the page stays one file that works offline.
+ * The filters: a job <select> naming every job, and an environment <select> where the jobs run in
+ * several; choosing hides every table row and chart mark of another job (they carry `data-job`),
+ * and the sections of other jobs' per-table coverage. The daily totals (runs by outcome, test
+ * results) stay totals of every job, and say so. No request, no library: the page stays one file
+ * that works offline.
  */
 function jobFilter(c: ReportContext): string {
   const { f, label } = c;
   if (f.jobs.length < 2) return '';
+  const envOf = (j: (typeof f.jobs)[number]) => j.last.environmentId ?? '';
   const options = f.jobs
-    .map((j) => `<option value="${j.jobId}">${esc(label(j.jobId))} (${j.runs} runs)</option>`)
+    .map((j) => `<option value="${j.jobId}" data-env="${envOf(j)}">${esc(label(j.jobId))} (${j.runs} runs)</option>`)
     .join('');
-  return `<p class="filter"><label>Job <select id="job-filter"><option value="">All jobs</option>${options}</select></label> <span class="note" id="job-filter-note"></span></p>
+  const environments = [...new Set(f.jobs.map(envOf))].filter((e) => e !== '').sort((a, b) => Number(a) - Number(b));
+  const envSelect =
+    environments.length < 2
+      ? ''
+      : ` <label>Environment <select id="env-filter"><option value="">All environments</option>${environments
+          .map((e) => `<option value="${e}">environment ${e}</option>`)
+          .join('')}</select></label>`;
+  return `<p class="filter"><label>Job <select id="job-filter"><option value="">All jobs</option>${options}</select></label>${envSelect} <span class="note" id="job-filter-note"></span></p>
 <script>
-document.getElementById('job-filter').addEventListener('change', function (e) {
-  var job = e.target.value;
-  var rows = document.querySelectorAll('[data-job]');
-  var shown = 0;
-  rows.forEach(function (r) { var on = !job || r.getAttribute('data-job') === job; r.hidden = !on; if (on) shown++; });
-  document.getElementById('job-filter-note').textContent = job ? shown + ' rows of this job shown; the charts show every job.' : '';
-});
+(function () {
+  var jobSelect = document.getElementById('job-filter');
+  var envSelect = document.getElementById('env-filter');
+  var envOf = {};
+  jobSelect.querySelectorAll('option[data-env]').forEach(function (o) { envOf[o.value] = o.getAttribute('data-env'); });
+  function apply() {
+    var job = jobSelect.value;
+    var env = envSelect ? envSelect.value : '';
+    if (job && env && envOf[job] !== env) { jobSelect.value = ''; job = ''; }
+    jobSelect.querySelectorAll('option[data-env]').forEach(function (o) { o.hidden = !!env && o.getAttribute('data-env') !== env; });
+    var shown = 0;
+    document.querySelectorAll('[data-job]').forEach(function (el) {
+      var j = el.getAttribute('data-job');
+      var on = (!job || j === job) && (!env || envOf[j] === env);
+      if (on) el.removeAttribute('data-off'); else el.setAttribute('data-off', '');
+      if (on && el.tagName === 'TR') shown++;
+    });
+    document.getElementById('job-filter-note').textContent = job || env
+      ? shown + ' table rows shown; the daily totals (runs by outcome, test results) are of every job.'
+      : '';
+  }
+  jobSelect.addEventListener('change', apply);
+  if (envSelect) envSelect.addEventListener('change', apply);
+})();
 </script>`;
 }
 
@@ -148,8 +175,11 @@ async function chart(spec: Record<string, unknown>, series = 10): Promise<string
 export function withTitles(svg: string): string {
   return svg.replace(
     /<path([^>]*?) aria-label="([^"]*)"([^>]*?role="graphics-symbol"[^>]*?)\/>/g,
-    (_m, before: string, label: string, after: string) =>
-      `<path${before} aria-label="${label}"${after}><title>${label}</title></path>`,
+    (_m, before: string, label: string, after: string) => {
+      // A mark of one job ("…; job: Nightly (70100)") follows the job filter.
+      const job = /(?:^|; )job: [^;]*?(\d+)\)?(?:;|$)/.exec(label)?.[1];
+      return `<path${before} aria-label="${label}"${after}${job ? ` data-job="${job}"` : ''}><title>${label}</title></path>`;
+    },
   );
 }
 
@@ -797,7 +827,7 @@ nav a { margin-right: 1rem; display: inline-block; } .meta, .note, figcaption { 
 table { border-collapse: collapse; width: 100%; margin-top: .5rem; } th, td { border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bad, .error { color: #cf222e; } .success { color: #1a7f37; } .cancelled { color: #59636e; } code { font-size: 12px; }
-details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; }
+details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; } [data-off] { display: none !important; }
 .model-view { display: none; } .model-view:target { display: block; border: 1px solid #d0d7de; border-radius: 6px; padding: 0 1rem 1rem; margin-top: 1.5rem; }
 .timeline { max-width: 100%; height: auto; } .facts th { width: 16rem; background: none; }
 </style>

@@ -194,28 +194,47 @@ describe.skipIf(!available)('the history report in Chromium', () => {
     }
   });
 
-  it('narrows every table to the job chosen in the job filter, and back', async () => {
+  it('narrows every table and every job’s chart marks to the job chosen in the job filter, and back', async () => {
     const jobs = await page.$$eval('#job-filter option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
     expect(jobs[0]).toBe('');
     expect(jobs.length).toBeGreaterThan(2);
-    const visibleJobs = () =>
-      page.$$eval('[data-job]', (els) =>
-        els.filter((e) => !(e as unknown as { hidden: boolean }).hidden).map((e) => e.getAttribute('data-job')),
-      );
-    const all = await visibleJobs();
+    const visibleJobs = (selector = '[data-job]') =>
+      page.$$eval(selector, (els) => els.filter((e) => e.checkVisibility()).map((e) => e.getAttribute('data-job')));
+    const all = await visibleJobs('tr[data-job]');
     expect(new Set(all).size).toBe(jobs.length - 1);
+    const marks = await visibleJobs('svg [data-job]');
+    expect(new Set(marks).size).toBeGreaterThan(1);
     const job = jobs[1]!;
     await page.selectOption('#job-filter', job);
-    const narrowed = await visibleJobs();
+    const narrowed = await visibleJobs('tr[data-job]');
     expect(narrowed.length).toBeGreaterThan(0);
     expect(new Set(narrowed)).toEqual(new Set([job]));
-    // The rows of other jobs are hidden for the eye too, not only marked.
-    const seen = await page.$$eval(`tr[data-job]:not([data-job="${job}"])`, (rows) =>
-      rows.filter((r) => r.checkVisibility()),
-    );
-    expect(seen).toHaveLength(0);
+    // The charts' lines and points of other jobs go too, those of this job stay.
+    expect(new Set(await visibleJobs('svg [data-job]'))).toEqual(new Set([job]));
+    expect(await page.textContent('#job-filter-note')).toMatch(/table rows shown/);
     await page.selectOption('#job-filter', '');
-    expect(await visibleJobs()).toHaveLength(all.length);
+    expect(await visibleJobs('tr[data-job]')).toHaveLength(all.length);
+    expect(await visibleJobs('svg [data-job]')).toHaveLength(marks.length);
+  });
+
+  it('narrows to one environment’s jobs in the environment filter, where jobs run in several', async () => {
+    const envs = await page.$$eval('#env-filter option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
+    expect(envs.length).toBeGreaterThanOrEqual(3);
+    const envOf = Object.fromEntries(
+      await page.$$eval('#job-filter option[data-env]', (os) =>
+        os.map((o) => [o.getAttribute('value'), o.getAttribute('data-env')]),
+      ),
+    );
+    for (const env of envs.slice(1)) {
+      await page.selectOption('#env-filter', env);
+      const shown = await page.$$eval('tr[data-job]', (rows) =>
+        rows.filter((r) => r.checkVisibility()).map((r) => r.getAttribute('data-job')!),
+      );
+      expect(shown.length).toBeGreaterThan(0);
+      expect(new Set(shown.map((j) => envOf[j]))).toEqual(new Set([env]));
+    }
+    await page.selectOption('#env-filter', '');
+    expect(problems).toEqual([]);
   });
 
   it('opens a model’s view on a click on its name: its time over the period (each point saying its value), its tests, its coverage', async () => {
