@@ -107,6 +107,8 @@ export interface RecentRun {
   doc: number | null;
   test: number | null;
   unitTest: number | null;
+  /** Data and unit tests together, by result (for a window of hours, drawn an hour at a time). */
+  tests: { pass: number; warn: number; fail: number; error: number; skipped: number };
 }
 
 export interface HistoryFigures {
@@ -208,6 +210,13 @@ export class HistoryAggregator {
       doc: ratio(row.coverage?.doc),
       test: ratio(row.coverage?.test),
       unitTest: ratio(row.coverage?.unitTest),
+      tests: {
+        pass: row.tests.pass + row.unitTests.pass,
+        warn: row.tests.warn + row.unitTests.warn,
+        fail: row.tests.fail + row.unitTests.fail,
+        error: row.tests.error + row.unitTests.error,
+        skipped: row.tests.skipped + row.unitTests.skipped,
+      },
     });
     // Trimmed in batches: shifting one row off a long array is a copy of all the others.
     if (recent.length >= RECENT_RUNS + 100) recent.splice(0, recent.length - RECENT_RUNS);

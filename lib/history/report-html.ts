@@ -44,6 +44,9 @@ const link = (row: { href: string | null; runId: number }): string => {
   return href ? `<a href="${esc(href)}">${row.runId}</a>` : String(row.runId);
 };
 
+/** The longest window drawn an hour at a time (a bar a day would be one or two giant bars). */
+const HOURLY_SPAN = 2 * 86_400_000;
+
 /** The palettes: ten clearly distinct colours, or twenty (in pairs of shades) for more series. */
 const MAX_SERIES = 20;
 
@@ -210,18 +213,24 @@ async function dailyLines<T extends { at: string }>(
   );
 }
 
-/** Counts a day stacked by category, each category in its own colour: one figure. */
-async function dailyBars<T extends { date: string }>(
+/**
+ * Counts stacked by category, each category in its own colour, a bar a day (`date`, a day) or, over
+ * a window of hours, a bar an hour (`date`, an ISO time): one figure.
+ */
+async function periodBars<T extends { date: string }>(
   values: readonly T[],
   y: { field: keyof T & string; title: string },
   by: { field: keyof T & string; colours: Record<string, string> },
+  hourly: boolean,
 ): Promise<string> {
   return figure(
     await chart({
       data: { values },
       mark: { type: 'bar' },
       encoding: {
-        x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
+        x: hourly
+          ? { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdatehours', title: 'hour (UTC)' }
+          : { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'day (UTC)' },
         y: { field: y.field, type: 'quantitative', stack: 'zero', title: y.title },
         color: {
           field: by.field,
@@ -232,6 +241,29 @@ async function dailyBars<T extends { date: string }>(
       },
     }),
   );
+}
+
+/**
+ * Counts summed by period and category: a day's from the days' figures, or an hour's from the
+ * runs themselves where the window is a few hours (every run of it is among the recent ones).
+ */
+function perPeriod<K extends string>(
+  c: ReportContext,
+  kinds: readonly K[],
+  ofDay: (d: ReportContext['f']['days'][number], k: K) => number,
+  ofRun: (r: ReportContext['f']['recent'][number], k: K) => number,
+): { date: string; kind: K; count: number }[] {
+  const sums = new Map<string, number>();
+  const add = (date: string, k: K, n: number) => {
+    if (n > 0) sums.set(`${date}|${k}`, (sums.get(`${date}|${k}`) ?? 0) + n);
+  };
+  if (c.hourly)
+    for (const r of c.f.recent) for (const k of kinds) add(`${r.finishedAt.slice(0, 13)}:00:00Z`, k, ofRun(r, k));
+  else for (const d of c.f.days) for (const k of kinds) add(d.date, k, ofDay(d, k));
+  return [...sums].map(([key, count]) => {
+    const [date, kind] = key.split('|') as [string, K];
+    return { date, kind, count };
+  });
 }
 
 const jobLabel = (names: Map<number, string | null>, jobId: number): string => {
@@ -253,6 +285,8 @@ interface ReportContext {
   days: History['figures']['days'];
   recent: History['figures']['recent'];
   series: number;
+  /** The window is a few hours (at most HOURLY_SPAN, every run recent): totals drawn an hour at a time. */
+  hourly: boolean;
   /** The anchor of a model's view (`#model-N`), where the report has one. */
   viewOf: (jobId: number, model: string) => string | null;
 }
@@ -280,14 +314,12 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
       .filter((d) => d.queuedMedian !== null)
       .map((d) => ({ at: noon(d.date), value: d.queuedMedian!, job: label(d.jobId) })),
   ];
-  const perDay = new Map<string, number>();
-  for (const d of f.days)
-    for (const k of ['success', 'error', 'cancelled'] as const)
-      if (d[k] > 0) perDay.set(`${d.date}|${k}`, (perDay.get(`${d.date}|${k}`) ?? 0) + d[k]);
-  const outcomes = [...perDay].map(([key, runs]) => {
-    const [date, outcome] = key.split('|') as [string, string];
-    return { date, outcome, runs };
-  });
+  const outcomes = perPeriod(
+    c,
+    ['success', 'error', 'cancelled'] as const,
+    (d, k) => d[k],
+    (r, k) => (r.status === k ? 1 : 0),
+  ).map((p) => ({ date: p.date, outcome: p.kind, runs: p.count }));
   const perRunNote =
     byDay.size === 0
       ? 'Each run.'
@@ -309,10 +341,11 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
   sections.push(`<h2 id="runs">Run health</h2>${jobsTable}`);
   if (outcomes.length > 0)
     sections.push(
-      `<h3>Runs per day, by outcome</h3>${await dailyBars(
+      `<h3>Runs per ${c.hourly ? 'hour' : 'day'}, by outcome</h3>${await periodBars(
         outcomes,
         { field: 'runs', title: 'runs' },
         { field: 'outcome', colours: { success: '#2da44e', error: '#cf222e', cancelled: '#8c959f' } },
+        c.hourly,
       )}`,
     );
   if (durationValues.length > 0)
@@ -460,25 +493,34 @@ async function testsSection(c: ReportContext): Promise<string[]> {
   const { f, label } = c;
   const sections: string[] = [];
 
-  const perResult = new Map<string, number>();
-  for (const d of f.days)
-    for (const k of ['pass', 'warn', 'fail', 'error', 'skipped'] as const)
-      if (d.tests[k] + d.unitTests[k] > 0)
-        perResult.set(`${d.date}|${k}`, (perResult.get(`${d.date}|${k}`) ?? 0) + d.tests[k] + d.unitTests[k]);
-  const testBars = [...perResult].map(([key, tests]) => {
-    const [date, result] = key.split('|') as [string, string];
-    return { date, result, tests };
-  });
+  const results = ['pass', 'warn', 'fail', 'error', 'skipped'] as const;
+  const testBars = perPeriod(
+    c,
+    results,
+    (d, k) => d.tests[k] + d.unitTests[k],
+    (r, k) => r.tests[k],
+  ).map((p) => ({ date: p.date, result: p.kind, tests: p.count }));
+  const colours = { pass: '#2da44e', warn: '#d4a72c', fail: '#cf222e', error: '#8250df', skipped: '#8c959f' };
+  const unit = c.hourly ? 'hour' : 'day';
   sections.push(`<h2 id="tests">Tests</h2>`);
   if (testBars.length > 0)
     sections.push(
-      `<h3>Test results per day</h3>${await dailyBars(
+      `<h3>Test results per ${unit}</h3>${await periodBars(
         testBars,
         { field: 'tests', title: 'test results (data and unit tests)' },
-        {
-          field: 'result',
-          colours: { pass: '#2da44e', warn: '#d4a72c', fail: '#cf222e', error: '#8250df', skipped: '#8c959f' },
-        },
+        { field: 'result', colours },
+        c.hourly,
+      )}`,
+    );
+  // Failures on their own scale: beside thousands of passes, a few failures are a pixel high.
+  const notPassed = testBars.filter((b) => b.result === 'warn' || b.result === 'fail' || b.result === 'error');
+  if (notPassed.length > 0)
+    sections.push(
+      `<h3>Tests that did not pass, per ${unit}</h3>${await periodBars(
+        notPassed,
+        { field: 'tests', title: 'warnings, failures and errors' },
+        { field: 'result', colours: { warn: colours.warn, fail: colours.fail, error: colours.error } },
+        c.hourly,
       )}`,
     );
   sections.push(
@@ -790,6 +832,11 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
     days: f.days.filter((d) => charted.has(d.jobId) && byDay.has(d.jobId)),
     recent: f.recent.filter((r) => charted.has(r.jobId) && !byDay.has(r.jobId)),
     series: Math.min(MAX_SERIES, f.jobs.length),
+    hourly:
+      byDay.size === 0 &&
+      f.first !== null &&
+      f.last !== null &&
+      Date.parse(f.last) - Date.parse(f.first) <= HOURLY_SPAN,
   };
   const sections: string[] = [];
   for (const part of [

@@ -227,6 +227,37 @@ describe('history', () => {
     expect(res.stderr).toContain(`${rows[7]} left out: ${rows[7]} is not a history row this version reads`);
   });
 
+  it('draws a window of hours an hour at a time, a month a day at a time, and test failures on a scale of their own', async () => {
+    const bars = (html: string, heading: string) => {
+      const at = html.indexOf(`>${heading}</h3>`);
+      expect(at, heading).toBeGreaterThan(0);
+      const svg = html.slice(at, html.indexOf('</svg>', at));
+      return { count: (svg.match(/aria-roledescription="bar"/g) ?? []).length, svg };
+    };
+    const read = await cli(['history', '--from', demo, '--out', join(dir, 'month.html'), '--read-only'], {});
+    expect(read.code, read.stderr).toBe(0);
+    const month = await readFile(join(dir, 'month.html'), 'utf8');
+    expect(bars(month, 'Runs per day, by outcome').svg).toContain('day (UTC)');
+    // Failures apart: its bars are warnings, failures and errors only, its axis scaled to them.
+    const failures = bars(month, 'Tests that did not pass, per day');
+    expect(failures.count).toBeGreaterThan(0);
+    expect(failures.svg).not.toMatch(/result: (pass|skipped)/);
+    const hours = await mkdtemp(join(tmpdir(), 'history-hours-'));
+    try {
+      await writeHistoryDemo(hours, { days: 1 });
+      const res = await cli(['history', '--from', hours, '--out', join(hours, 'r.html'), '--read-only'], {});
+      expect(res.code, res.stderr).toBe(0);
+      const html = await readFile(join(hours, 'r.html'), 'utf8');
+      const runs = bars(html, 'Runs per hour, by outcome');
+      expect(runs.svg).toContain('hour (UTC)');
+      // The hourly job alone ran in most of the day's hours: a bar each, not one giant bar.
+      expect(runs.count).toBeGreaterThanOrEqual(12);
+      expect(bars(html, 'Test results per hour').count).toBeGreaterThanOrEqual(12);
+    } finally {
+      await rm(hours, { recursive: true, force: true });
+    }
+  });
+
   it('writes one self-contained HTML report, and says so when nothing is stored', async () => {
     const out = join(dir, 'report.html');
     const res = await cli(['history', '--from', demo, '--out', out, '--read-only'], {});
