@@ -47,6 +47,10 @@ const link = (row: { href: string | null; runId: number }): string => {
 /** The longest window drawn an hour at a time (a bar a day would be one or two giant bars). */
 const HOURLY_SPAN = 2 * 86_400_000;
 
+/** Time axes labelled with dates, or with times over a window of hours (never a column of "12 PM"). */
+const DAYS = { format: '%b %d' };
+const HOURS = { format: '%b %d %H:%M' };
+
 /** The palettes: ten clearly distinct colours, or twenty (in pairs of shades) for more series. */
 const MAX_SERIES = 20;
 
@@ -144,13 +148,48 @@ function table<T>(columns: Column<T>[], rows: readonly T[], options: { shown?: n
   return `${first}<details><summary>${rows.length - shown} more</summary><div class="wide"><table>${head}${body(rows.slice(shown))}</table></div></details>`;
 }
 
+/** Jobs drawn together in one chart; more are drawn as small multiples, a row a job. */
+const OVERLAID_JOBS = 6;
+
+/**
+ * A chart of one line per job: over one plot while there are at most OVERLAID_JOBS, a row a job
+ * beyond (each row its own y scale, the job named above it), where a dozen lines were spaghetti.
+ * `layer` and `encoding` are the plot's; values carry the job's label in `job`.
+ */
+function perJob(
+  values: readonly object[],
+  jobs: number,
+  plot: { layer?: object[]; mark?: object; encoding: Record<string, unknown> },
+): Record<string, unknown> {
+  if (jobs <= OVERLAID_JOBS) return { data: { values }, ...plot };
+  return {
+    data: { values },
+    facet: {
+      row: {
+        field: 'job',
+        type: 'nominal',
+        title: null,
+        header: { labelAngle: 0, labelAlign: 'left', labelOrient: 'top', labelAnchor: 'start', labelFontSize: 11 },
+      },
+    },
+    spacing: 6,
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 860,
+      height: 48,
+      ...plot,
+      encoding: { ...plot.encoding, color: { ...(plot.encoding['color'] as object), legend: null } },
+    },
+  };
+}
+
 /** A Vega-Lite spec rendered to SVG. */
 async function chart(spec: Record<string, unknown>, series = 10): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const faceted = 'facet' in spec;
   const compiled = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 860,
-    height: 220,
+    ...(faceted ? {} : { width: 860, height: 220 }),
     background: 'white',
     // Room for the last date under the axis.
     padding: { left: 5, top: 5, right: 30, bottom: 5 },
@@ -202,7 +241,7 @@ async function dailyLines<T extends { at: string }>(
         data: { values },
         mark: { type: 'line', point: true, strokeWidth: 1.5 },
         encoding: {
-          x: { field: 'at', type: 'temporal', title: 'day (UTC)' },
+          x: { field: 'at', type: 'temporal', title: 'day (UTC)', axis: DAYS, scale: { type: 'utc' } },
           y: { field: y.field, type: 'quantitative', title: y.title },
           color: { field: series, type: 'nominal', title: series },
         },
@@ -352,8 +391,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
     sections.push(
       `<h3>Duration</h3>${figure(
         await chart(
-          {
-            data: { values: durationValues },
+          perJob(durationValues, series, {
             layer: [
               { mark: { type: 'line', strokeWidth: 1.5 } },
               {
@@ -365,11 +403,17 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
               },
             ],
             encoding: {
-              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              x: {
+                field: 'at',
+                type: 'temporal',
+                title: 'run finished (UTC)',
+                axis: c.hourly ? HOURS : DAYS,
+                scale: { type: 'utc' },
+              },
               y: { field: 'value', type: 'quantitative', title: 'minutes' },
               color: { field: 'job', type: 'nominal', title: 'job' },
             },
-          },
+          }),
           series,
         ),
         `${perRunNote} Marked: runs that failed or were cancelled. ${chartNote ?? ''}`.trim(),
@@ -379,15 +423,20 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
     sections.push(
       `<h3>Queue time</h3>${figure(
         await chart(
-          {
-            data: { values: queueValues },
+          perJob(queueValues, series, {
             mark: { type: 'line', strokeWidth: 1.5 },
             encoding: {
-              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              x: {
+                field: 'at',
+                type: 'temporal',
+                title: 'run finished (UTC)',
+                axis: c.hourly ? HOURS : DAYS,
+                scale: { type: 'utc' },
+              },
               y: { field: 'value', type: 'quantitative', title: 'seconds waiting to start' },
               color: { field: 'job', type: 'nominal', title: 'job' },
             },
-          },
+          }),
           series,
         ),
         perRunNote,
@@ -635,7 +684,13 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
             data: { values },
             mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5, point: values.length <= 400 },
             encoding: {
-              x: { field: 'at', type: 'temporal', title: 'run finished (UTC)' },
+              x: {
+                field: 'at',
+                type: 'temporal',
+                title: 'run finished (UTC)',
+                axis: c.hourly ? HOURS : DAYS,
+                scale: { type: 'utc' },
+              },
               y: {
                 field: 'value',
                 type: 'quantitative',

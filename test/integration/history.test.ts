@@ -227,7 +227,7 @@ describe('history', () => {
     expect(res.stderr).toContain(`${rows[7]} left out: ${rows[7]} is not a history row this version reads`);
   });
 
-  it('draws a window of hours an hour at a time, a month a day at a time, and test failures on a scale of their own', async () => {
+  it('draws a window of hours an hour at a time, a month a day at a time, test failures on a scale of their own, many jobs a row each', async () => {
     const bars = (html: string, heading: string) => {
       const at = html.indexOf(`>${heading}</h3>`);
       expect(at, heading).toBeGreaterThan(0);
@@ -244,7 +244,8 @@ describe('history', () => {
     expect(failures.svg).not.toMatch(/result: (pass|skipped)/);
     const hours = await mkdtemp(join(tmpdir(), 'history-hours-'));
     try {
-      await writeHistoryDemo(hours, { days: 1 });
+      // More than six jobs: the duration chart draws a row a job rather than their lines over one another.
+      await writeHistoryDemo(hours, { days: 1, extraJobs: 4 });
       const res = await cli(['history', '--from', hours, '--out', join(hours, 'r.html'), '--read-only'], {});
       expect(res.code, res.stderr).toBe(0);
       const html = await readFile(join(hours, 'r.html'), 'utf8');
@@ -253,6 +254,9 @@ describe('history', () => {
       // The hourly job alone ran in most of the day's hours: a bar each, not one giant bar.
       expect(runs.count).toBeGreaterThanOrEqual(12);
       expect(bars(html, 'Test results per hour').count).toBeGreaterThanOrEqual(12);
+      const duration = bars(html, 'Duration').svg;
+      expect(duration.match(/>minutes<\/text>/g)!.length).toBeGreaterThan(6);
+      expect(duration).toMatch(/>[A-Z][a-z]{2} \d{2} \d{2}:\d{2}<\/text>/);
     } finally {
       await rm(hours, { recursive: true, force: true });
     }
