@@ -220,9 +220,12 @@ describe('history', () => {
     const text = await readFile(join(bad, rows[3]!), 'utf8');
     await writeFile(join(bad, rows[3]!), text.slice(0, text.length / 2));
     await writeFile(join(bad, rows[7]!), '{"v":1,"runId":"not a number"}');
+    // Nested 100,000 deep within a row's bytes: parsed without recursion, then refused as a row.
+    await writeFile(join(bad, rows[9]!), `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     const res = await cli(['history', '--from', bad, '--format', 'json', '--read-only'], {});
     expect(res.code, res.stderr).toBe(0);
-    expect((JSON.parse(res.stdout) as Output).runs).toHaveLength(rows.length - 2);
+    expect((JSON.parse(res.stdout) as Output).runs).toHaveLength(rows.length - 3);
+    expect(res.stderr).toContain(`${rows[9]} left out: ${rows[9]} is not a history row this version reads`);
     expect(res.stderr).toContain(`${rows[3]} left out: ${rows[3]} is not JSON`);
     expect(res.stderr).toContain(`${rows[7]} left out: ${rows[7]} is not a history row this version reads`);
   });
