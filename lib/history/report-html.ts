@@ -20,6 +20,8 @@ export interface ReportOptions {
   generatedAt: Date;
   /** Most tables listed per job in the latest coverage (lowest coverage first). */
   maxTables?: number;
+  /** Only the coverage part (`coverage history`): its charts, drops and per-table figures. */
+  coverageOnly?: boolean;
 }
 
 const esc = (text: unknown): string =>
@@ -894,15 +896,10 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
       Date.parse(f.last) - Date.parse(f.first) <= HOURLY_SPAN,
   };
   const sections: string[] = [];
-  for (const part of [
-    runHealthSection,
-    modelsSection,
-    testsSection,
-    freshnessSection,
-    coverageSection,
-    modelViewsSection,
-  ])
-    sections.push(...(await part(c)));
+  const parts = options.coverageOnly
+    ? [coverageSection]
+    : [runHealthSection, modelsSection, testsSection, freshnessSection, coverageSection, modelViewsSection];
+  for (const part of parts) sections.push(...(await part(c)));
   return page(c, sections);
 }
 
@@ -920,7 +917,7 @@ function page(c: ReportContext, sections: string[]): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dbt run history</title>
+<title>${options.coverageOnly ? 'dbt coverage history' : 'dbt run history'}</title>
 <style>
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.3rem; margin-top: 2.4rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; } h3 { font-size: 1rem; margin-top: 1.6rem; }
@@ -935,9 +932,9 @@ details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; } [dat
 </style>
 </head>
 <body>
-<h1>dbt run history</h1>
+<h1>${options.coverageOnly ? 'dbt coverage history' : 'dbt run history'}</h1>
 <p class="meta">${esc(options.source)} · ${f.runs} runs of ${f.jobs.length} jobs, ${period} · generated ${esc(options.generatedAt.toISOString())} by dbt-cloud-harvester</p>
-<nav><a href="#runs">Run health</a><a href="#models">Models</a><a href="#tests">Tests</a><a href="#freshness">Source freshness</a><a href="#coverage">Coverage</a></nav>
+${options.coverageOnly ? '' : '<nav><a href="#runs">Run health</a><a href="#models">Models</a><a href="#tests">Tests</a><a href="#freshness">Source freshness</a><a href="#coverage">Coverage</a></nav>'}
 ${jobFilter(c)}
 ${skipped}
 ${sections.join('\n')}

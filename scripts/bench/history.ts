@@ -12,11 +12,17 @@ import { results, rows, MB, log } from './shared.ts';
  * and the second (a request per day); then, over a bucket (the fake Cloud Storage, 10,000 runs),
  * the requests of each read.
  */
-async function historyRead(from: string, out: string, env: Record<string, string> = {}, coverage = false) {
+async function historyRead(
+  from: string,
+  out: string,
+  env: Record<string, string> = {},
+  coverage = false,
+  code = process.cwd(),
+) {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['scripts/bench-history-child.ts', '--from', from, '--out', out, ...(coverage ? ['--coverage'] : [])],
-    { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
+    [join(code, 'scripts/bench-history-child.ts'), '--from', from, '--out', out, ...(coverage ? ['--coverage'] : [])],
+    { maxBuffer: 1 << 20, env: { ...process.env, ...env }, cwd: code },
   );
   const r = JSON.parse(stdout) as { code: number; stderr: string; seconds: number; maxRssMb: number };
   if (r.code !== 0) throw new Error(`history exited ${r.code}: ${r.stderr}`);
@@ -78,6 +84,78 @@ async function upgradeRead(figures: Record<string, unknown>): Promise<void> {
     ]);
 }
 
+/**
+ * How soon a report is usable in Chromium: from asking for the page to its load event, then until
+ * choosing a job in the filter has narrowed the page (the filter answers), in seconds.
+ */
+async function openInChromium(file: string): Promise<{ loadSeconds: number; interactiveSeconds: number } | null> {
+  const { chromiumPath, launchChromium } = await import('../../harness/browser.ts');
+  if (chromiumPath() === undefined) return null;
+  const { pathToFileURL } = await import('node:url');
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const started = performance.now();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const loaded = performance.now();
+    const job = await page.$eval('#job-filter option[data-env]', (o) => o.getAttribute('value')!);
+    await page.selectOption('#job-filter', job);
+    await page.waitForFunction(() => {
+      const d = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } })
+        .document;
+      return (d.getElementById('job-filter-note')?.textContent ?? '') !== '';
+    });
+    const interactive = performance.now();
+    return {
+      loadSeconds: Number(((loaded - started) / 1000).toFixed(2)),
+      interactiveSeconds: Number(((interactive - started) / 1000).toFixed(2)),
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * The year's report (issue 34): written from the rollup, its size, how soon Chromium can use it;
+ * beside the previous version's when BENCH_PREVIOUS names a checkout of it (its own node_modules).
+ */
+async function yearReport(bucket: string, dir: string, runs: number): Promise<Record<string, unknown>> {
+  const now = await historyRead(bucket, join(dir, 'year.html'));
+  const opened = await openInChromium(join(dir, 'year.html'));
+  rows.push([
+    'report',
+    `a year's report from the rollup (${runs} runs): written in`,
+    `${now.seconds} s, peak RSS ${now.maxRssMb} MB`,
+    `<= 10 s: ${now.seconds <= 10 ? 'yes' : 'NO'}`,
+  ]);
+  rows.push([
+    'report',
+    'its size',
+    `${(now.reportBytes / MB).toFixed(2)} MB`,
+    `<= 8 MB: ${now.reportBytes <= 8 * MB ? 'yes' : 'NO'}`,
+  ]);
+  if (opened)
+    rows.push([
+      'report',
+      'in Chromium: loaded, then a job chosen in the filter has narrowed the page',
+      `${opened.loadSeconds} s, ${opened.interactiveSeconds} s`,
+      `<= 2 s: ${opened.interactiveSeconds <= 2 ? 'yes' : 'NO'}`,
+    ]);
+  const previous = process.env['BENCH_PREVIOUS'];
+  let before: Record<string, unknown> | null = null;
+  if (previous) {
+    const then = await historyRead(bucket, join(dir, 'year-previous.html'), {}, false, previous);
+    before = then;
+    rows.push([
+      'report',
+      `the same with the previous version (${previous})`,
+      `${then.seconds} s, peak RSS ${then.maxRssMb} MB, ${(then.reportBytes / MB).toFixed(2)} MB`,
+      '',
+    ]);
+  }
+  return { now, opened, previous: before };
+}
+
 /** The benchmark's history part (npm run bench -- --only history). */
 export async function historyPart(): Promise<void> {
   const { writeHistoryDemo } = await import('../../harness/history-demo.ts');
@@ -101,6 +179,7 @@ export async function historyPart(): Promise<void> {
       const first = await historyRead(join(dir, 'bucket'), join(dir, 'first.html'));
       const second = await historyRead(join(dir, 'bucket'), join(dir, 'second.html'));
       figures[size.runs] = { runs: written.runs, first, second };
+      if (size.runs === '365k') figures['yearReport'] = await yearReport(join(dir, 'bucket'), dir, written.runs);
       rows.push([
         'history',
         `history over ${written.runs} runs, first read (compacts each past day)`,

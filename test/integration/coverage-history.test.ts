@@ -183,16 +183,18 @@ describe('coverage history', () => {
     expect(lines.slice(1).map((l) => l.split(',')[2])).toEqual(['1001', '1002', '1003']);
   });
 
-  it('writes one self-contained HTML report', async () => {
+  it('writes one self-contained HTML report of coverage alone', async () => {
     const out = join(dir, '..', `report-${Date.now()}.html`);
     const res = await cli(['coverage', 'history', '--from', dir, '--out', out], {});
     expect(res.code, res.stderr).toBe(0);
     const html = await readFile(out, 'utf8');
     await rm(out);
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(html).toContain('<title>dbt coverage history</title>');
+    // Coverage and nothing else (history writes the whole report).
+    expect([...html.matchAll(/<h2 id="(\w+)"/g)].map((m) => m[1])).toEqual(['coverage']);
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(html).toContain('streamlit_test.customers');
-    // Self-contained: nothing to fetch, nothing to run.
     // Self-contained: nothing fetched (an inline script at most: the job filter).
     expect(html).not.toMatch(/<script[^>]*\ssrc=|<link |src="http|url\(/);
   });

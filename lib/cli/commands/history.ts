@@ -1,7 +1,7 @@
 /**
  * history: how a project's runs go and how it is documented and tested, over every stored run (the
  * rollup, lib/history/), as one HTML report, or every run as JSON or CSV. coverage history: the
- * coverage series of the same runs, as it has always been written.
+ * coverage part alone, as a report of its own, or the coverage series of the same runs.
  * @module
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -96,7 +96,11 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
     return 1;
   }
   if (format === 'html') {
-    const html = await renderHistoryHtml(history, { source: store.description, generatedAt: new Date() });
+    const html = await renderHistoryHtml(history, {
+      source: store.description,
+      generatedAt: new Date(),
+      coverageOnly: kind === 'coverage',
+    });
     const file = sink(ctx, out);
     file.write(html);
     file.close();
@@ -130,7 +134,8 @@ export const coverageHistory = defineCommand({
   name: 'coverage history',
   summary: 'documentation, test and unit-test coverage over every stored run, as a report or a series',
   usage: `--from DIR|gs://BUCKET[/PREFIX] [--since DATE] [--job-id J ...] [--out FILE] [--format html|json|csv]`,
-  description: `The coverage part of history: the same report (html), or the coverage of each run as JSON ("points",
+  description: `The coverage part of history: a report of coverage alone (html: the coverage charts, the largest drops
+and each job's latest per-table figures; history writes it within the whole report), or the coverage of each run as JSON ("points",
 the largest drops between consecutive runs and the tables that caused them, each job's latest per-table
 figures) or CSV. A run harvested before summaries existed has its coverage computed from its stored
 manifest and catalog (origin "computed").
