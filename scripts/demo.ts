@@ -2,11 +2,12 @@
  * npm run demo: starts the fake dbt Cloud with a day of runs, harvests three hours of it into
  * ./demo-output/history with the real CLI (a child process, exactly as a user runs it), fetches
  * the newest production manifest for CI, and prints what was stored; then writes a month of a
- * realistic project's runs (harness/history-demo.ts, stored as the harvester stores them) and the
- * history report over it, which shows what a month of runs looks like.
+ * realistic project's runs (harness/history-demo.ts, stored as the harvester stores them), ending
+ * the day the demo harvested, and writes the history report over both: the month before, and the
+ * three hours just harvested (their jobs are the fake's, beside the month's three).
  */
 import { spawn } from 'node:child_process';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { cp, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { startFakeDbtCloud } from '../harness/fake-dbt-cloud/server.ts';
 import { writeHistoryDemo } from '../harness/history-demo.ts';
@@ -65,8 +66,13 @@ const manifest = await run([
   join(OUT, 'state'),
 ]);
 await fake.stop();
-const month = await writeHistoryDemo(join(OUT, 'month'));
-process.stdout.write(`\nA month of a realistic project: ${month.runs} runs of ${month.jobs} jobs in ./${OUT}/month\n`);
+// The month before the harvested day, generated; the harvested runs (and their history rows)
+// copied beside it, so that the report shows both: what was just harvested, and what a month holds.
+const month = await writeHistoryDemo(join(OUT, 'month'), { end: new Date('2022-06-01T00:00:00Z') });
+await cp(join(OUT, 'history'), join(OUT, 'month'), { recursive: true });
+process.stdout.write(
+  `\nA month of a realistic project before it (generated: ${month.runs} runs of ${month.jobs} jobs), and the runs just harvested, in ./${OUT}/month\n`,
+);
 const report = await run(['history', '--from', join(OUT, 'month'), '--out', join(OUT, 'history.html')]);
 
 const files: { path: string; size: number }[] = [];
@@ -95,6 +101,6 @@ for (const f of files.filter((f) => f.path.startsWith(example.path.replace('_run
   process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
 process.stdout.write(`For CI: ${files.find((f) => f.path.startsWith('state/'))?.path ?? '(none)'}\n`);
 process.stdout.write(
-  `The month's run health, model timings, tests, freshness and coverage: open ./${OUT}/history.html in a browser\n`,
+  `The report over the generated month and the three hours harvested (the fake's jobs): open ./${OUT}/history.html in a browser\n`,
 );
 process.exitCode = harvested === 0 && again === 0 && manifest === 0 && report === 0 ? 0 : 1;
