@@ -227,6 +227,35 @@ export function withTitles(svg: string): string {
   );
 }
 
+/**
+ * Each value with its series' summary (`summary`), which the series' line answers a hover with: a
+ * line is one mark, which Vega would describe by its first point alone. Begins with the series'
+ * field and name ("job: Nightly (70100); …"), which the job filter reads.
+ */
+function summarized<T extends { at: string }>(
+  values: readonly T[],
+  series: keyof T & string,
+  value: keyof T & string,
+  shown: (v: number) => string,
+): (T & { summary: string })[] {
+  const bySeries = new Map<unknown, T[]>();
+  for (const v of values) {
+    const list = bySeries.get(v[series]);
+    if (list) list.push(v);
+    else bySeries.set(v[series], [v]);
+  }
+  const summaries = new Map<unknown, string>();
+  for (const [name, list] of bySeries) {
+    const numbers = list.map((v) => v[value] as number).sort((a, b) => a - b);
+    const times = list.map((v) => v.at).sort();
+    summaries.set(
+      name,
+      `${series}: ${String(name)}; ${list.length} points, ${times[0]!.slice(0, 10)} to ${times.at(-1)!.slice(0, 10)}; from ${shown(numbers[0]!)} to ${shown(numbers.at(-1)!)}, median ${shown(numbers[Math.floor(numbers.length / 2)]!)}`,
+    );
+  }
+  return values.map((v) => ({ ...v, summary: summaries.get(v[series])! }));
+}
+
 const figure = (svg: string, note?: string): string =>
   `<figure>${svg}${note ? `<figcaption class="note">${esc(note)}</figcaption>` : ''}</figure>`;
 
@@ -240,8 +269,11 @@ async function dailyLines<T extends { at: string }>(
   return figure(
     await chart(
       {
-        data: { values },
-        mark: { type: 'line', point: true, strokeWidth: 1.5 },
+        data: { values: summarized(values, series, y.field, (v) => v.toFixed(1)) },
+        layer: [
+          { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { description: { field: 'summary' } } },
+          { mark: { type: 'point', filled: true, size: 20 } },
+        ],
         encoding: {
           x: { field: 'at', type: 'temporal', title: 'day (UTC)', axis: DAYS, scale: { type: 'utc' } },
           y: { field: y.field, type: 'quantitative', title: y.title },
@@ -393,29 +425,38 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
     sections.push(
       `<h3>Duration</h3>${figure(
         await chart(
-          perJob(durationValues, series, {
-            layer: [
-              { mark: { type: 'line', strokeWidth: 1.5 } },
-              {
-                mark: { type: 'point', filled: true, size: 28 },
-                transform: [{ filter: "datum.status === 'error' || datum.status === 'cancelled'" }],
-                encoding: {
-                  shape: { field: 'status', type: 'nominal', title: 'run', scale: { domain: ['error', 'cancelled'] } },
+          perJob(
+            summarized(durationValues, 'job', 'value', (v) => `${v.toFixed(1)} min`),
+            series,
+            {
+              layer: [
+                { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { description: { field: 'summary' } } },
+                {
+                  mark: { type: 'point', filled: true, size: 28 },
+                  transform: [{ filter: "datum.status === 'error' || datum.status === 'cancelled'" }],
+                  encoding: {
+                    shape: {
+                      field: 'status',
+                      type: 'nominal',
+                      title: 'run',
+                      scale: { domain: ['error', 'cancelled'] },
+                    },
+                  },
                 },
+              ],
+              encoding: {
+                x: {
+                  field: 'at',
+                  type: 'temporal',
+                  title: 'run finished (UTC)',
+                  axis: c.hourly ? HOURS : DAYS,
+                  scale: { type: 'utc' },
+                },
+                y: { field: 'value', type: 'quantitative', title: 'minutes' },
+                color: { field: 'job', type: 'nominal', title: 'job' },
               },
-            ],
-            encoding: {
-              x: {
-                field: 'at',
-                type: 'temporal',
-                title: 'run finished (UTC)',
-                axis: c.hourly ? HOURS : DAYS,
-                scale: { type: 'utc' },
-              },
-              y: { field: 'value', type: 'quantitative', title: 'minutes' },
-              color: { field: 'job', type: 'nominal', title: 'job' },
             },
-          }),
+          ),
           series,
         ),
         `${perRunNote} Marked: runs that failed or were cancelled. ${chartNote ?? ''}`.trim(),
@@ -425,20 +466,25 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
     sections.push(
       `<h3>Queue time</h3>${figure(
         await chart(
-          perJob(queueValues, series, {
-            mark: { type: 'line', strokeWidth: 1.5 },
-            encoding: {
-              x: {
-                field: 'at',
-                type: 'temporal',
-                title: 'run finished (UTC)',
-                axis: c.hourly ? HOURS : DAYS,
-                scale: { type: 'utc' },
+          perJob(
+            summarized(queueValues, 'job', 'value', (v) => `${v.toFixed(0)} s`),
+            series,
+            {
+              mark: { type: 'line', strokeWidth: 1.5 },
+              encoding: {
+                description: { field: 'summary' },
+                x: {
+                  field: 'at',
+                  type: 'temporal',
+                  title: 'run finished (UTC)',
+                  axis: c.hourly ? HOURS : DAYS,
+                  scale: { type: 'utc' },
+                },
+                y: { field: 'value', type: 'quantitative', title: 'seconds waiting to start' },
+                color: { field: 'job', type: 'nominal', title: 'job' },
               },
-              y: { field: 'value', type: 'quantitative', title: 'seconds waiting to start' },
-              color: { field: 'job', type: 'nominal', title: 'job' },
             },
-          }),
+          ),
           series,
         ),
         perRunNote,
@@ -683,8 +729,14 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
       `<h3>${title}</h3>${figure(
         await chart(
           {
-            data: { values },
-            mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5, point: values.length <= 400 },
+            data: { values: summarized(values, 'job', 'value', pct) },
+            layer: [
+              {
+                mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5 },
+                encoding: { description: { field: 'summary' } },
+              },
+              ...(values.length <= 400 ? [{ mark: { type: 'point', filled: true, size: 20 } }] : []),
+            ],
             encoding: {
               x: {
                 field: 'at',

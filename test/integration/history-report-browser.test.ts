@@ -194,6 +194,15 @@ describe.skipIf(!available)('the history report in Chromium', () => {
     }
   });
 
+  it('answers a hover on a line with its whole series (points, span, range), not with its first point', async () => {
+    const lines = await page.$$eval('svg.marks path[aria-roledescription="line mark"] title', (ts) =>
+      ts.map((t) => t.textContent ?? ''),
+    );
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines)
+      expect(line).toMatch(/^\w+: .+; \d+ points, \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}; from .+ to .+, median .+$/);
+  });
+
   it('narrows every table and every job’s chart marks to the job chosen in the job filter, and back', async () => {
     const jobs = await page.$$eval('#job-filter option', (os) => os.map((o) => o.getAttribute('value') ?? ''));
     expect(jobs[0]).toBe('');
