@@ -53,6 +53,15 @@ const HOURLY_SPAN = 2 * 86_400_000;
 const DAYS = { format: '%b %d' };
 const HOURS = { format: '%b %d %H:%M' };
 
+/** The x channel of a chart of runs: when each finished. */
+const runTime = (c: { hourly: boolean }) => ({
+  field: 'at',
+  type: 'temporal',
+  title: 'run finished (UTC)',
+  axis: c.hourly ? HOURS : DAYS,
+  scale: { type: 'utc' },
+});
+
 /** The palettes: ten clearly distinct colours, or twenty (in pairs of shades) for more series. */
 const MAX_SERIES = 20;
 
@@ -445,13 +454,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
                 },
               ],
               encoding: {
-                x: {
-                  field: 'at',
-                  type: 'temporal',
-                  title: 'run finished (UTC)',
-                  axis: c.hourly ? HOURS : DAYS,
-                  scale: { type: 'utc' },
-                },
+                x: runTime(c),
                 y: { field: 'value', type: 'quantitative', title: 'minutes' },
                 color: { field: 'job', type: 'nominal', title: 'job' },
               },
@@ -473,13 +476,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
               mark: { type: 'line', strokeWidth: 1.5 },
               encoding: {
                 description: { field: 'summary' },
-                x: {
-                  field: 'at',
-                  type: 'temporal',
-                  title: 'run finished (UTC)',
-                  axis: c.hourly ? HOURS : DAYS,
-                  scale: { type: 'utc' },
-                },
+                x: runTime(c),
                 y: { field: 'value', type: 'quantitative', title: 'seconds waiting to start' },
                 color: { field: 'job', type: 'nominal', title: 'job' },
               },
@@ -738,13 +735,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
               ...(values.length <= 400 ? [{ mark: { type: 'point', filled: true, size: 20 } }] : []),
             ],
             encoding: {
-              x: {
-                field: 'at',
-                type: 'temporal',
-                title: 'run finished (UTC)',
-                axis: c.hourly ? HOURS : DAYS,
-                scale: { type: 'utc' },
-              },
+              x: runTime(c),
               y: {
                 field: 'value',
                 type: 'quantitative',

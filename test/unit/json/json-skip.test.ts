@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonOf } from '../../json-oracle.ts';
-import { JsonScanError, JsonScanner, keyTable, scanAll } from '../../../lib/json/json-scan.ts';
+import { JsonScanError, JsonScanner, keyTable, scanAll, type Visit } from '../../../lib/json/json-scan.ts';
 import { JSON_SKIP_WASM } from '../../../lib/json/json-skip-wasm.ts';
 import { KERNEL_LEVELS, KernelLender, skipKernel } from '../../../lib/json/json-skip.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
@@ -14,20 +14,20 @@ import { assembleJsonSkip, JSON_SKIP_SOURCE } from '../../../harness/wasm.ts';
  */
 type Outcome = { ok: true; a: string | undefined; bytes: number } | { ok: false; message: string };
 
+/** A visitor of the root object's "a", handing its text to `found`. */
+const visitA = (found: (text: string | undefined) => void): Visit => ({
+  object: () => ({
+    keys: keyTable(['a']),
+    member: () => ({ text: true, scalar: (_kind, text) => found(text) }),
+  }),
+});
+
 function scan(bytes: Buffer, cuts: number[], kernel: boolean): Outcome {
   let a: string | undefined;
   const scanner = new JsonScanner(
-    {
-      object: () => ({
-        keys: keyTable(['a']),
-        member: () => ({
-          text: true,
-          scalar: (_kind, text) => {
-            a = text;
-          },
-        }),
-      }),
-    },
+    visitA((text) => {
+      a = text;
+    }),
     // The kernel reads every chunk, however small, so that both sides are compared everywhere.
     { kernel, kernelFrom: 0 },
   );
@@ -134,17 +134,9 @@ describe('the WebAssembly skip loop', () => {
     for (let n = 0; n < 30; n++) {
       let a: string | undefined;
       const scanner = new JsonScanner(
-        {
-          object: () => ({
-            keys: keyTable(['a']),
-            member: () => ({
-              text: true,
-              scalar: (_k, t) => {
-                a = t;
-              },
-            }),
-          }),
-        },
+        visitA((text) => {
+          a = text;
+        }),
         { lender },
       );
       const doc = big(`v${n}`);
