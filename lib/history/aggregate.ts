@@ -107,9 +107,20 @@ export interface RecentRun {
   doc: number | null;
   test: number | null;
   unitTest: number | null;
-  /** Data and unit tests together, by result (for a window of hours, drawn an hour at a time). */
+}
+
+/** An hour's runs by outcome and its test results (data and unit tests together), of every job. */
+export interface HourFigures {
+  /** The hour's start, ISO 8601 UTC. */
+  hour: string;
+  success: number;
+  error: number;
+  cancelled: number;
   tests: { pass: number; warn: number; fail: number; error: number; skipped: number };
 }
+
+/** The hours kept: a window of two days is drawn an hour at a time (the report's HOURLY_SPAN). */
+const HOURS_KEPT = 49;
 
 export interface HistoryFigures {
   first: string | null;
@@ -119,6 +130,8 @@ export interface HistoryFigures {
   days: DayFigures[];
   /** The last RECENT_RUNS runs of each job, by finishedAt. */
   recent: RecentRun[];
+  /** The last hours' totals (at most two days' worth), oldest first. */
+  hours: HourFigures[];
   failures: HistoryRow[];
   slowestNow: { jobId: number; model: string; seconds: number; status: string; runId: number }[];
   /** Daily medians of the models of `slowestNow` (and the regressions). */
@@ -189,6 +202,7 @@ export class HistoryAggregator {
   private readonly lastCoverage = new Map<number, HistoryRow>();
   private drops: CoverageDrop[] = [];
   private readonly lastFreshness = new Map<number, HistoryRow>();
+  private readonly hours = new Map<string, HourFigures>();
 
   /** Rows in time order (a day's rows, then the next day's). */
   add(row: HistoryRow): void {
@@ -210,14 +224,8 @@ export class HistoryAggregator {
       doc: ratio(row.coverage?.doc),
       test: ratio(row.coverage?.test),
       unitTest: ratio(row.coverage?.unitTest),
-      tests: {
-        pass: row.tests.pass + row.unitTests.pass,
-        warn: row.tests.warn + row.unitTests.warn,
-        fail: row.tests.fail + row.unitTests.fail,
-        error: row.tests.error + row.unitTests.error,
-        skipped: row.tests.skipped + row.unitTests.skipped,
-      },
     });
+    this.hour(row);
     // Trimmed in batches: shifting one row off a long array is a copy of all the others.
     if (recent.length >= RECENT_RUNS + 100) recent.splice(0, recent.length - RECENT_RUNS);
     this.recent.set(row.jobId, recent);
@@ -257,6 +265,21 @@ export class HistoryAggregator {
       }
     }
     this.coverage(row);
+  }
+
+  /** The hour's totals: the last HOURS_KEPT hours are kept, older ones dropped as new ones open. */
+  private hour(row: HistoryRow): void {
+    const key = `${row.finishedAt.slice(0, 13)}:00:00.000Z`;
+    let h = this.hours.get(key);
+    if (!h) {
+      h = { hour: key, success: 0, error: 0, cancelled: 0, tests: { pass: 0, warn: 0, fail: 0, error: 0, skipped: 0 } };
+      this.hours.set(key, h);
+      const oldest = Date.parse(key) - HOURS_KEPT * 3_600_000;
+      for (const k of this.hours.keys()) if (Date.parse(k) <= oldest) this.hours.delete(k);
+    }
+    h[row.status]++;
+    for (const k of ['pass', 'warn', 'fail', 'error', 'skipped'] as const)
+      h.tests[k] += row.tests[k] + row.unitTests[k];
   }
 
   private job(row: HistoryRow): void {
@@ -502,6 +525,7 @@ export class HistoryAggregator {
       recent: [...this.recent.values()]
         .flatMap((rows) => rows.slice(-RECENT_RUNS))
         .sort((a, b) => (a.finishedAt < b.finishedAt ? -1 : 1)),
+      hours: [...this.hours.values()].sort((a, b) => (a.hour < b.hour ? -1 : 1)),
       failures: this.failures.slice(-50).reverse(),
       slowestNow,
       modelSeries,

@@ -326,21 +326,20 @@ async function periodBars<T extends { date: string }>(
 }
 
 /**
- * Counts summed by period and category: a day's from the days' figures, or an hour's from the
- * runs themselves where the window is a few hours (every run of it is among the recent ones).
+ * Counts summed by period and category: a day's from the days' figures, or over a window of hours
+ * an hour's (the aggregate keeps the last two days' hours).
  */
 function perPeriod<K extends string>(
   c: ReportContext,
   kinds: readonly K[],
   ofDay: (d: ReportContext['f']['days'][number], k: K) => number,
-  ofRun: (r: ReportContext['f']['recent'][number], k: K) => number,
+  ofHour: (h: ReportContext['f']['hours'][number], k: K) => number,
 ): { date: string; kind: K; count: number }[] {
   const sums = new Map<string, number>();
   const add = (date: string, k: K, n: number) => {
     if (n > 0) sums.set(`${date}|${k}`, (sums.get(`${date}|${k}`) ?? 0) + n);
   };
-  if (c.hourly)
-    for (const r of c.f.recent) for (const k of kinds) add(`${r.finishedAt.slice(0, 13)}:00:00Z`, k, ofRun(r, k));
+  if (c.hourly) for (const h of c.f.hours) for (const k of kinds) add(h.hour, k, ofHour(h, k));
   else for (const d of c.f.days) for (const k of kinds) add(d.date, k, ofDay(d, k));
   return [...sums].map(([key, count]) => {
     const [date, kind] = key.split('|') as [string, K];
@@ -367,7 +366,7 @@ interface ReportContext {
   days: History['figures']['days'];
   recent: History['figures']['recent'];
   series: number;
-  /** The window is a few hours (at most HOURLY_SPAN, every run recent): totals drawn an hour at a time. */
+  /** The window is a few hours (at most HOURLY_SPAN): totals drawn an hour at a time. */
   hourly: boolean;
   /** The anchor of a model's view (`#model-N`), where the report has one. */
   viewOf: (jobId: number, model: string) => string | null;
@@ -400,7 +399,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
     c,
     ['success', 'error', 'cancelled'] as const,
     (d, k) => d[k],
-    (r, k) => (r.status === k ? 1 : 0),
+    (h, k) => h[k],
   ).map((p) => ({ date: p.date, outcome: p.kind, runs: p.count }));
   const perRunNote =
     byDay.size === 0
@@ -592,7 +591,7 @@ async function testsSection(c: ReportContext): Promise<string[]> {
     c,
     results,
     (d, k) => d.tests[k] + d.unitTests[k],
-    (r, k) => r.tests[k],
+    (h, k) => h.tests[k],
   ).map((p) => ({ date: p.date, result: p.kind, tests: p.count }));
   const colours = { pass: '#2da44e', warn: '#d4a72c', fail: '#cf222e', error: '#8250df', skipped: '#8c959f' };
   const unit = c.hourly ? 'hour' : 'day';
