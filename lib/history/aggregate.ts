@@ -216,15 +216,29 @@ export class HistoryAggregator {
   private drops: CoverageDrop[] = [];
   private readonly lastFreshness = new Map<number, HistoryRow>();
   private readonly hours = new Map<string, HourFigures>();
+  private readonly coverageOnly: boolean;
+
+  /**
+   * `coverageOnly`: count runs and jobs and follow coverage drops, nothing else (`coverage history`
+   * as JSON or CSV writes no other figure, and a year of 274 jobs' days and recent runs was tens of
+   * megabytes it never wrote).
+   */
+  constructor(options: { coverageOnly?: boolean } = {}) {
+    this.coverageOnly = options.coverageOnly ?? false;
+  }
 
   /** Rows in time order (a day's rows, then the next day's). */
   add(row: HistoryRow): void {
     const date = row.finishedAt.slice(0, 10);
-    if (date !== this.currentDate) this.closeDay(date);
     this.runs++;
     this.first ??= row.finishedAt;
     this.last = row.finishedAt;
     this.job(row);
+    if (this.coverageOnly) {
+      this.coverage(row);
+      return;
+    }
+    if (date !== this.currentDate) this.closeDay(date);
     this.day(row);
     const recent = this.recent.get(row.jobId) ?? [];
     recent.push({

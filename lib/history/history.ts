@@ -92,6 +92,11 @@ export interface HistoryOptions extends RollupOptions {
   logger?: Logger;
   /** The last runs per job whose models are compared (default 8). */
   changesOver?: number;
+  /**
+   * Only what `coverage history` writes as JSON or CSV: runs, jobs, coverage drops and each job's
+   * latest tables; no day, recent-run, model, test or freshness figure, no model change, no reason.
+   */
+  coverageOnly?: boolean;
 }
 
 const COVERAGE_LIMIT = 32 * 1024 * 1024;
@@ -104,7 +109,8 @@ export async function readHistory(
 ): Promise<History> {
   const log = options.logger ?? silentLogger;
   const rollup = new Rollup(store, options);
-  const aggregator = new HistoryAggregator();
+  const coverageOnly = options.coverageOnly ?? false;
+  const aggregator = new HistoryAggregator({ coverageOnly });
   /** Each job's last rows with coverage, and last rows (for the model changes). */
   const lastCovered = new Map<number, HistoryRow>();
   const lastRuns = new Map<number, HistoryRow[]>();
@@ -114,6 +120,7 @@ export async function readHistory(
       aggregator.add(row);
       onRow(row);
       if (row.coverage?.doc) lastCovered.set(row.jobId, row);
+      if (coverageOnly) continue;
       const runs = lastRuns.get(row.jobId) ?? [];
       runs.push(row);
       if (runs.length > keep) runs.shift();

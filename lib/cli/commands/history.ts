@@ -59,7 +59,14 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
   const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
   const unusable = await store.problem?.();
   if (unusable) throw new InputError(`Cannot read ${store.description}`, [unusable]);
-  const options = { since, jobIds, write: !args['read-only'], logger: cliLogger(io, config) };
+  const options = {
+    since,
+    jobIds,
+    write: !args['read-only'],
+    logger: cliLogger(io, config),
+    // coverage history as JSON or CSV writes coverage figures alone: nothing else is kept.
+    coverageOnly: kind === 'coverage' && format !== 'html',
+  };
   const target = format === 'html' ? null : sink(ctx, out);
   let onRow: (row: HistoryRow) => void = () => {};
   let end: (h: History) => void = () => {};
