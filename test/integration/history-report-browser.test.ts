@@ -296,6 +296,22 @@ describe.skipIf(!available)('the history report in Chromium', () => {
         Math.min(...svgs.map((svg) => svg.getBoundingClientRect().width / Number(svg.getAttribute('width')))),
       );
       expect(scale).toBeGreaterThanOrEqual(0.6);
+      // A model's view open fits too.
+      const view = await page.$eval('a[href^="#model-"]', (a) => a.getAttribute('href')!);
+      await page.evaluate((hash) => {
+        (globalThis as unknown as { location: { hash: string } }).location.hash = hash;
+      }, view);
+      await expect.poll(() => page.locator('.model-view:target').count()).toBe(1);
+      expect(
+        await page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+              .documentElement.scrollWidth,
+        ),
+      ).toBeLessThanOrEqual(390);
+      await page.evaluate(() => {
+        (globalThis as unknown as { location: { hash: string } }).location.hash = '';
+      });
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
     }
