@@ -43,6 +43,10 @@ import {
  */
 export function safeRunLink(text: unknown): string | null {
   if (typeof text !== 'string' || text.length > 2048) return null;
+  // dbt Cloud's own links (https://HOST/deploy/…/runs/ID/) need no parser: a plain host and a path
+  // of plain characters cannot carry credentials or another scheme. Parsing every link of a year's
+  // rows cost the report seconds; anything else is parsed.
+  if (PLAIN_HTTPS.test(text)) return text;
   let url: URL;
   try {
     url = new URL(text);
@@ -51,6 +55,30 @@ export function safeRunLink(text: unknown): string | null {
   }
   return url.protocol === 'https:' && !url.username && !url.password ? text : null;
 }
+
+// Labels of letters and digits joined by single hyphens (no punycode), the last starting with a
+// letter (a numeric last label is an IPv4 address to a URL parser), no port: what this accepts, a
+// parser accepts unchanged.
+const PLAIN_HTTPS = /^https:\/\/([a-z0-9]+(-[a-z0-9]+)*\.)*[a-z][a-z0-9]*(-[a-z0-9]+)*(\/[a-z0-9\-._~%/]*)?$/i;
+
+/**
+ * A triple or pair of a row's lists ([id, seconds, status], [id, status], [id, status, lag]),
+ * checked in one function rather than as a zod tuple of three schemas: a year's rows hold millions
+ * of them, and the tuples were most of what validating a row cost.
+ */
+const entry = <T extends unknown[]>(shape: readonly ('string' | 'seconds' | 'seconds?')[], what: string) =>
+  z.custom<T>(
+    (v) =>
+      Array.isArray(v) &&
+      v.length === shape.length &&
+      shape.every((kind, i) => {
+        const x: unknown = v[i];
+        if (kind === 'string') return typeof x === 'string';
+        if (kind === 'seconds?' && x === null) return true;
+        return typeof x === 'number' && Number.isFinite(x) && x >= 0;
+      }),
+    { message: `not ${what}` },
+  );
 
 /** The most of each list a row keeps: the report shows the top of each, never the whole. */
 export const ROW_LIMITS = { slowest: 25, failingTests: 100, sources: 100 } as const;
@@ -102,11 +130,13 @@ export const HistoryRowSchema = z.object({
   /** Summed over the run's models, where the adapter reports them (BigQuery). */
   cost: z.object({ bytesProcessed: z.number().nonnegative(), slotMs: z.number().nonnegative() }).nullable(),
   /** The slowest models: id, seconds, status. */
-  slowest: z.array(z.tuple([z.string(), z.number().nonnegative(), z.string()])),
+  slowest: z.array(entry<[string, number, string]>(['string', 'seconds', 'string'], 'an [id, seconds, status] triple')),
   /** Tests and unit tests that did not pass: id, status. */
-  failingTests: z.array(z.tuple([z.string(), z.string()])),
+  failingTests: z.array(entry<[string, string]>(['string', 'string'], 'an [id, status] pair')),
   /** The run's last freshness results, worst first: id, status, lag in seconds. */
-  sources: z.array(z.tuple([z.string(), z.string(), seconds])),
+  sources: z.array(
+    entry<[string, string, number | null]>(['string', 'string', 'seconds?'], 'an [id, status, lag] triple'),
+  ),
   /** Models the run ran (a count, for "models added and removed" between runs). */
   modelCount: z.number().int().nonnegative(),
 });

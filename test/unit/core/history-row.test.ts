@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryRowSchema, historyRow, runForRow, type StepFacts } from '../../../lib/core/history-row.ts';
+import { HistoryRowSchema, historyRow, runForRow, safeRunLink, type StepFacts } from '../../../lib/core/history-row.ts';
+import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
 import type { NodeResult } from '../../../lib/core/run-facts.ts';
 
 /** A run's row: the contract of `history --format json`'s runs, counted as the issue defines. */
@@ -203,5 +204,91 @@ describe('a run’s history row', () => {
     const parsed = HistoryRowSchema.parse(old);
     expect(parsed.models).toEqual({ success: 1, error: 1, skipped: 1, noop: 0, reused: 0 });
     expect(parsed.tests.reused).toBe(0);
+  });
+});
+
+describe('a stored row’s lists', () => {
+  it('accept their triples and pairs and refuse any other shape, naming it', () => {
+    const row = historyRow(runForRow(RUN), steps);
+    const check = (patch: object) => HistoryRowSchema.safeParse({ ...row, ...patch });
+    expect(check({ slowest: [['model.p.a', 1.5, 'success']], sources: [['source.p.s.t', 'pass', null]] }).success).toBe(
+      true,
+    );
+    for (const bad of [
+      { slowest: [['model.p.a', -1, 'success']] },
+      { slowest: [['model.p.a', 1, 'success', 'extra']] },
+      { slowest: [[1, 2, 3]] },
+      { slowest: [['model.p.a', Number.POSITIVE_INFINITY, 'success']] },
+      { failingTests: [['test.p.t']] },
+      { failingTests: ['test.p.t'] },
+      { sources: [['source.p.s.t', 'pass', 'late']] },
+    ]) {
+      const parsed = check(bad);
+      expect(parsed.success, JSON.stringify(bad)).toBe(false);
+      expect(parsed.error!.issues[0]!.message).toMatch(/^not an? \[/);
+    }
+  });
+});
+
+describe('a run’s link as it may be shown', () => {
+  // The URL parser's answer, which the fast path for plain links must give too.
+  const parsed = (text: string): string | null => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return null;
+    }
+    return url.protocol === 'https:' && !url.username && !url.password ? text : null;
+  };
+
+  it('answers as the URL parser does, on 200,000 generated links (plain, with credentials, odd hosts, ports, other schemes)', () => {
+    const r = random(20261206);
+    const parts = [
+      'https://',
+      'a',
+      'B',
+      '-',
+      '.',
+      ':',
+      '@',
+      '/',
+      '%',
+      '2',
+      '?',
+      '#',
+      ' ',
+      '\\',
+      'x:y@',
+      '8080',
+      '~',
+      '_',
+      'é',
+      '\t',
+    ];
+    const more = [
+      'javascript:',
+      'http://',
+      'xn--',
+      '%2e',
+      '..',
+      '0x1',
+      'localhost',
+      '%41',
+      'cloud.getdbt.com',
+      '/runs/1/',
+    ];
+    const alphabet = [...parts, ...more];
+    const differ: string[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      let text = r() < 0.8 ? 'https://' : '';
+      const n = Math.floor(r() * 12);
+      for (let k = 0; k < n; k++) text += alphabet[Math.floor(r() * alphabet.length)];
+      if (safeRunLink(text) !== parsed(text)) differ.push(text);
+    }
+    expect(differ).toEqual([]);
+    expect(safeRunLink('https://cloud.getdbt.com/deploy/43001/projects/270001/runs/400373749/')).not.toBeNull();
+    expect(safeRunLink('https://user:pw@cloud.getdbt.com/deploy/1/')).toBeNull();
+    expect(safeRunLink('javascript:alert(1)')).toBeNull();
   });
 });
