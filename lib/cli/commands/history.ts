@@ -49,11 +49,9 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
     problems.push('--out FILE is required for the HTML report (or --format json|csv, to stdout)');
   const from = await sourceFrom(io, problems, args.from);
   const config = commandConfig(ctx);
-  // A year of rows is a lot of short-lived garbage. Tuned as the readers are (young generation
-  // kept small, old one growing by a tenth), not for size: on 375,780 rows from the rollup,
-  // --optimize-for-size spent 60 % of the read collecting (76 s, 160 MB) where this takes 41 s
-  // and 196 MB, and V8 untuned 31 s and 275 MB (docs/performance.md).
-  tuneForSmallInstances('reading');
+  // A year of rows is a lot of short-lived garbage: a young generation that holds a day's rows
+  // (config/runtime.ts), not one tuned for size, which spent most of a year's read collecting.
+  tuneForSmallInstances('rows');
   const { since } = args;
   const jobIds = args['job-id'];
   const store = await openStore(from!, { storageApiEndpoint: config.storageApiEndpoint });
