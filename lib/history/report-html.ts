@@ -194,8 +194,11 @@ function perJob(
   };
 }
 
-/** A Vega-Lite spec rendered to SVG. */
-async function chart(spec: Record<string, unknown>, series = 10): Promise<string> {
+/**
+ * A Vega-Lite spec rendered to SVG; `jobs` (each job's label to its id) tags the marks of one job
+ * for the job filter.
+ */
+async function chart(spec: Record<string, unknown>, series = 10, jobs?: ReadonlyMap<string, number>): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const faceted = 'facet' in spec;
   const compiled = vl.compile({
@@ -214,7 +217,7 @@ async function chart(spec: Record<string, unknown>, series = 10): Promise<string
   } as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return withTitles(await view.toSVG());
+    return withTitles(await view.toSVG(), jobs);
   } finally {
     view.finalize();
   }
@@ -225,15 +228,38 @@ async function chart(spec: Record<string, unknown>, series = 10): Promise<string
  * field it encodes: "day (UTC): Nov 20, 2026; runs: 24; outcome: success") as its SVG `<title>`,
  * which the browser shows, in the page itself, with no script.
  */
-export function withTitles(svg: string): string {
+export function withTitles(svg: string, jobs?: ReadonlyMap<string, number>): string {
   return svg.replace(
     /<path([^>]*?) aria-label="([^"]*)"([^>]*?role="graphics-symbol"[^>]*?)\/>/g,
     (_m, before: string, label: string, after: string) => {
-      // A mark of one job ("…; job: Nightly (70100)") follows the job filter.
-      const job = /(?:^|; )job: [^;]*?(\d+)\)?(?:;|$)/.exec(label)?.[1];
-      return `<path${before} aria-label="${label}"${after}${job ? ` data-job="${job}"` : ''}><title>${label}</title></path>`;
+      const job = jobs ? jobOfMark(label, jobs) : undefined;
+      return `<path${before} aria-label="${label}"${after}${job === undefined ? '' : ` data-job="${job}"`}><title>${label}</title></path>`;
     },
   );
+}
+
+/**
+ * The job a mark is of, from its description's `job: LABEL` field (LABEL one of `jobs`, followed by
+ * "; " or the end): the field is matched against the jobs' whole labels, never parsed, so that a
+ * name holding "; ", "&" or digits in brackets cannot name another job.
+ */
+export function jobOfMark(escapedLabel: string, jobs: ReadonlyMap<string, number>): number | undefined {
+  const label = escapedLabel.replace(/&(amp|lt|gt|quot|#39);/g, (_m, e: string) =>
+    e === 'amp' ? '&' : e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : "'",
+  );
+  for (
+    let at = label.startsWith('job: ') ? 0 : label.indexOf('; job: ');
+    at >= 0;
+    at = label.indexOf('; job: ', at + 1)
+  ) {
+    const from = at === 0 && label.startsWith('job: ') ? 5 : at + 7;
+    for (let end = label.indexOf('; ', from); ; end = label.indexOf('; ', end + 1)) {
+      const id = jobs.get(end < 0 ? label.slice(from) : label.slice(from, end));
+      if (id !== undefined) return id;
+      if (end < 0) break;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -368,6 +394,8 @@ interface ReportContext {
   series: number;
   /** The window is a few hours (at most HOURLY_SPAN): totals drawn an hour at a time. */
   hourly: boolean;
+  /** Each job's label (as its charts name it) to its id: the job filter's tags on chart marks. */
+  jobIds: ReadonlyMap<string, number>;
   /** The anchor of a model's view (`#model-N`), where the report has one. */
   viewOf: (jobId: number, model: string) => string | null;
 }
@@ -460,6 +488,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
             },
           ),
           series,
+          c.jobIds,
         ),
         `${perRunNote} Marked: runs that failed or were cancelled. ${chartNote ?? ''}`.trim(),
       )}`,
@@ -482,6 +511,7 @@ async function runHealthSection(c: ReportContext): Promise<string[]> {
             },
           ),
           series,
+          c.jobIds,
         ),
         perRunNote,
       )}`,
@@ -746,6 +776,7 @@ async function coverageSection(c: ReportContext): Promise<string[]> {
             },
           },
           series,
+          c.jobIds,
         ),
         note,
       )}`,
@@ -808,11 +839,26 @@ function modelLink(c: ReportContext, jobId: number, model: string, shown = model
   return view ? `<a href="#${view}"><code>${esc(shown)}</code></a>` : `<code>${esc(shown)}</code>`;
 }
 
-/** Whether a test is named after a model, as dbt names generic tests (`not_null_orders_id` of `orders`). */
-function testOf(test: string, model: string): boolean {
+/**
+ * The model a test is named after, as dbt names generic tests (`{test}_{model}_{column}`: e.g.
+ * `not_null_orders_id` of `orders`): of the models named in `models`, the one whose name comes
+ * first in the test's as whole words, the longer where two start together, so that
+ * `not_null_stg_orders_id` is `stg_orders`' and `relationships_orders_customer_id__…_customers_`
+ * is `orders`'. Undefined when none is named.
+ */
+export function testOwner(test: string, models: ReadonlySet<string>): string | undefined {
   const name = test.split('.')[2] ?? test;
-  const m = model.split('.').slice(2).join('.') || model;
-  return name === m || name.endsWith(`_${m}`) || name.includes(`_${m}_`) || name.startsWith(`${m}_`);
+  let best: { model: string; at: number } | undefined;
+  for (const m of models) {
+    for (let at = name.indexOf(m); at >= 0; at = name.indexOf(m, at + 1)) {
+      const whole =
+        (at === 0 || name[at - 1] === '_') && (at + m.length === name.length || name[at + m.length] === '_');
+      if (!whole) continue;
+      if (!best || at < best.at || (at === best.at && m.length > best.model.length)) best = { model: m, at };
+      break;
+    }
+  }
+  return best?.model;
 }
 
 /**
@@ -865,14 +911,20 @@ export function timeline(series: readonly { date: string; seconds: number }[]): 
  */
 async function modelViewsSection(c: ReportContext): Promise<string[]> {
   const { f, history, label } = c;
+  // Every model the report knows by name: a test goes to the longest it names.
+  const known = new Set([
+    ...f.modelViews.map((v) => shortId(v.model)),
+    ...history.latest.flatMap((l) => l.tables.map((t) => shortId(t.unique_id))),
+  ]);
+  const owned = (test: string, model: string) => testOwner(test, known) === shortId(model);
   return f.modelViews.map((v) => {
     const id = c.viewOf(v.jobId, v.model)!;
     const now = f.slowestNow.find((s) => s.jobId === v.jobId && s.model === v.model);
     const regression = f.regressions.find((r) => r.jobId === v.jobId && r.model === v.model);
     const latest = history.latest.find((l) => l.job_id === v.jobId);
     const table = latest?.tables.find((t) => t.unique_id === v.model);
-    const failing = f.failingNow.filter((t) => t.jobId === v.jobId && testOf(t.test, v.model));
-    const flaky = f.flaky.filter((t) => t.jobId === v.jobId && testOf(t.test, v.model));
+    const failing = f.failingNow.filter((t) => t.jobId === v.jobId && owned(t.test, v.model));
+    const flaky = f.flaky.filter((t) => t.jobId === v.jobId && owned(t.test, v.model));
     const facts: [string, string][] = [
       ['job', esc(label(v.jobId))],
       ['last execution time', now ? `${secs(now.seconds)} (${esc(now.status)}, run ${now.runId})` : '–'],
@@ -920,7 +972,9 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
   const byDay = new Set(f.jobs.filter((j) => j.runs > RECENT_RUNS).map((j) => j.jobId));
   const views = new Map(f.modelViews.map((v, i) => [`${v.jobId}\u0000${v.model}`, `model-${i + 1}`]));
   const c: ReportContext = {
-    viewOf: (jobId, model) => views.get(`${jobId}\u0000${model}`) ?? null,
+    jobIds: new Map(f.jobs.map((j) => [label(j.jobId), j.jobId])),
+    // The coverage report alone has no model view to open.
+    viewOf: (jobId, model) => (options.coverageOnly ? null : (views.get(`${jobId}\u0000${model}`) ?? null)),
     history,
     f,
     options,

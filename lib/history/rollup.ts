@@ -69,7 +69,8 @@ export interface Day {
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 
 function parseRow(text: string, where: string): HistoryRow {
-  // A row is at most MAX_ROW_BYTES (a longer line of a compacted day is refused here), so what
+  // A row is at most MAX_ROW_BYTES (a line of a compacted day of more characters, never fewer than
+  // its UTF-8 bytes, is refused here), so what
   // JSON.parse builds of it is bounded by its bytes, whatever its nesting: V8's JSON.parse does
   // not recurse. The scanner's pass before it (parseJsonBounded) cost a year's read 2 s of 10.
   if (text.length > MAX_ROW_BYTES) throw new Error(`${where} is longer than a history row can be`);

@@ -193,6 +193,8 @@ describe('coverage history', () => {
     expect(html).toContain('<title>dbt coverage history</title>');
     // Coverage and nothing else (history writes the whole report).
     expect([...html.matchAll(/<h2 id="(\w+)"/g)].map((m) => m[1])).toEqual(['coverage']);
+    // No link to a model's view the coverage report does not hold.
+    expect(html).not.toContain('href="#model-');
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(html).toContain('streamlit_test.customers');
     // Self-contained: nothing fetched (an inline script at most: the job filter).
