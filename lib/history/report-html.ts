@@ -128,7 +128,7 @@ function jobFilter(c: ReportContext): string {
     var job = jobSelect.value;
     var env = envSelect ? envSelect.value : '';
     if (job && env && envOf[job] !== env) { jobSelect.value = ''; job = ''; }
-    jobSelect.querySelectorAll('option[data-env]').forEach(function (o) { o.hidden = !!env && o.getAttribute('data-env') !== env; });
+    jobSelect.querySelectorAll('option[data-env]').forEach(function (o) { o.hidden = o.disabled = !!env && o.getAttribute('data-env') !== env; });
     var shown = 0;
     document.querySelectorAll('[data-job]').forEach(function (el) {
       var j = el.getAttribute('data-job');

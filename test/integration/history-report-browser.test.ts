@@ -241,6 +241,11 @@ describe.skipIf(!available)('the history report in Chromium', () => {
       );
       expect(shown.length).toBeGreaterThan(0);
       expect(new Set(shown.map((j) => envOf[j]))).toEqual(new Set([env]));
+      // Only this environment's jobs can be chosen (hidden, and disabled where a browser shows hidden options).
+      const choosable = await page.$$eval('#job-filter option[data-env]:not([disabled])', (os) =>
+        os.map((o) => o.getAttribute('data-env')),
+      );
+      expect(new Set(choosable)).toEqual(new Set([env]));
     }
     await page.selectOption('#env-filter', '');
     expect(problems).toEqual([]);
