@@ -233,13 +233,12 @@ describe('a stored row’s lists', () => {
 describe('a run’s link as it may be shown', () => {
   // The URL parser's answer, which the fast path for plain links must give too.
   const parsed = (text: string): string | null => {
-    let url: URL;
     try {
-      url = new URL(text);
+      const { protocol, username, password } = new URL(text);
+      return protocol === 'https:' && !username && !password ? text : null;
     } catch {
       return null;
     }
-    return url.protocol === 'https:' && !url.username && !url.password ? text : null;
   };
 
   it('answers as the URL parser does, on 200,000 generated links (plain, with credentials, odd hosts, ports, other schemes)', () => {
