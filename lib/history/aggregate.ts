@@ -492,28 +492,22 @@ export class HistoryAggregator {
         });
     }
     regressions.sort((x, y) => y.change - x.change);
-    const charted = new Set([
-      ...slowestNow.slice(0, 8).map((s) => `${s.jobId}\u0000${s.model}`),
-      ...regressions.slice(0, 4).map((r) => `${r.jobId}\u0000${r.model}`),
-    ]);
-    const modelSeries: HistoryFigures['modelSeries'] = [];
-    for (const key of charted) {
-      const [job, model] = key.split('\u0000') as [string, string];
-      for (const [date, v] of this.modelDays.get(key) ?? [])
-        if (typeof v === 'number') modelSeries.push({ jobId: Number(job), model, date, seconds: v });
-    }
-    const viewed = new Set([
-      ...slowestNow.map((s) => `${s.jobId}\u0000${s.model}`),
-      ...regressions.slice(0, 20).map((r) => `${r.jobId}\u0000${r.model}`),
-    ]);
-    const modelViews = [...viewed].map((key) => {
+    /** A model's daily medians, oldest first (days are added in order). */
+    const daysOf = (key: string) => {
       const [job, model] = key.split('\u0000') as [string, string];
       const series = [...(this.modelDays.get(key) ?? [])]
         .filter((e): e is [string, number] => typeof e[1] === 'number')
-        .map(([date, seconds]) => ({ date, seconds }))
-        .sort((a, b) => (a.date < b.date ? -1 : 1));
+        .map(([date, seconds]) => ({ date, seconds }));
       return { jobId: Number(job), model, series };
+    };
+    const keyOf = (m: { jobId: number; model: string }) => `${m.jobId}\u0000${m.model}`;
+    const charted = new Set([...slowestNow.slice(0, 8).map(keyOf), ...regressions.slice(0, 4).map(keyOf)]);
+    const modelSeries: HistoryFigures['modelSeries'] = [...charted].flatMap((key) => {
+      const { jobId, model, series } = daysOf(key);
+      return series.map((d) => ({ jobId, model, ...d }));
     });
+    const viewed = new Set([...slowestNow.map(keyOf), ...regressions.slice(0, 20).map(keyOf)]);
+    const modelViews = [...viewed].map(daysOf);
     const window = lastAt - 28 * DAY_MS;
     const flaky: FlakyTest[] = [...this.flips.values()]
       .map((f) => ({

@@ -69,10 +69,10 @@ export interface Day {
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 
 function parseRow(text: string, where: string): HistoryRow {
-  // A row is at most MAX_ROW_BYTES (a line of a compacted day of more characters, never fewer than
-  // its UTF-8 bytes, is refused here), so what
-  // JSON.parse builds of it is bounded by its bytes, whatever its nesting: V8's JSON.parse does
-  // not recurse. The scanner's pass before it (parseJsonBounded) cost a year's read 2 s of 10.
+  // A row is at most MAX_ROW_BYTES (a compacted day's line of more characters, which are never more
+  // than its UTF-8 bytes, is refused here), so what JSON.parse builds of it is bounded by its bytes
+  // whatever its nesting (V8's JSON.parse does not recurse): the scanner's pass before it
+  // (parseJsonBounded) is not needed, and cost a year's read about 2 s (docs/performance.md).
   if (text.length > MAX_ROW_BYTES) throw new Error(`${where} is longer than a history row can be`);
   let json: unknown;
   try {

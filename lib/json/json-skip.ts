@@ -214,9 +214,9 @@ export class KernelLender {
   lend(): SkipKernel | null {
     const kept = this.idle.pop();
     if (kept !== undefined) return kept;
-    if (MODULE === null) return null;
-    this.made++;
-    return new SkipKernel(new MODULE.api.Instance(MODULE.module).exports as Exports);
+    const made = skipKernel();
+    if (made !== null) this.made++;
+    return made;
   }
 
   /** Takes back a kernel its scanner will not use again. */
@@ -232,7 +232,7 @@ export class KernelLender {
  */
 export const KERNELS = new KernelLender();
 
-/** A kernel of its own, lent by no one (the tests' way to call it directly); null where there is none. */
+/** A new kernel instance, lent by no one (the lender's, and the tests' to call it directly); null where there is none. */
 export function skipKernel(): SkipKernel | null {
   if (MODULE === null) return null;
   return new SkipKernel(new MODULE.api.Instance(MODULE.module).exports as Exports);
