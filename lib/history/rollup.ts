@@ -19,11 +19,11 @@
  */
 import { Readable } from 'node:stream';
 import { errorMessage } from '../core/errors.ts';
-import { HistoryRowSchema, type HistoryRow } from '../core/history-row.ts';
+import { readHistoryRow, type HistoryRow } from '../core/history-row.ts';
 import { HISTORY_ROOT, historyDayPath, historyRowPath, parseHistoryPath } from '../core/paths.ts';
 import { drain } from '../core/pool.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { readSmall, type Store, type StoredEntry } from '../storage/index.ts';
+import { readSmall, readSmallBytes, type Store, type StoredEntry } from '../storage/index.ts';
 import { listRuns, rowOfStoredRun, type StoredRun } from './rows.ts';
 
 /** Days younger than this are not compacted: their runs may still be arriving. */
@@ -62,8 +62,11 @@ export interface RollupStats {
 
 export interface Day {
   date: string;
-  /** The day's rows (of the asked jobs), by finishedAt then runId. */
-  rows: HistoryRow[];
+  /**
+   * The day's rows (of the asked jobs), by finishedAt then runId: read them before asking for the
+   * next day (a compacted day's are parsed as they are read).
+   */
+  rows: Iterable<HistoryRow>;
 }
 
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
@@ -80,9 +83,9 @@ function parseRow(text: string, where: string): HistoryRow {
   } catch {
     throw new Error(`${where} is not JSON`);
   }
-  const parsed = HistoryRowSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${where} is not a history row this version reads`);
-  return parsed.data;
+  const row = readHistoryRow(json);
+  if (row === null) throw new Error(`${where} is not a history row this version reads`);
+  return row;
 }
 
 const byTime = (a: HistoryRow, b: HistoryRow): number =>
@@ -130,6 +133,24 @@ export class Rollup {
   private async read(path: string, limit: number): Promise<string> {
     this.stats.reads++;
     return readSmall(this.store, path, limit);
+  }
+
+  /** Compacted days being read ahead of their turn (at most one). */
+  private readonly ahead = new Map<string, Promise<Buffer | Error>>();
+
+  /** A compacted day's bytes, or why they could not be read; `ahead`: start reading it, for later. */
+  private readDay(path: string, ahead = false): Promise<Buffer | Error> {
+    const started = this.ahead.get(path);
+    if (started && !ahead) {
+      this.ahead.delete(path);
+      return started;
+    }
+    this.stats.reads++;
+    const reading = readSmallBytes(this.store, path, MAX_DAY_BYTES).catch((err: unknown) =>
+      err instanceof Error ? err : new Error(String(err)),
+    );
+    if (ahead) this.ahead.set(path, reading);
+    return reading;
   }
 
   /** Writes a small object once; on a destination that refuses writes, stops trying (read-only from then on). */
@@ -190,7 +211,11 @@ export class Rollup {
         run = await runs.next();
       }
       if (compacted[c] === date) c++;
-      yield await this.day(date, listed, best.get(date), unrowed, date <= closed);
+      const day = await this.day(date, listed, best.get(date), unrowed, date <= closed);
+      // The next compacted day is read while the caller folds this one in.
+      const next = compacted[c];
+      if (next !== undefined) this.readDay(historyDayPath(next, best.get(next)!), true);
+      yield day;
     }
     if (!built && this.rebuilt.complete && since === '' && this.writable && this.rebuilt.runs > 0)
       await this.write(
@@ -241,10 +266,15 @@ export class Rollup {
     const rows = new Map<number, HistoryRow>();
     if (bestRows !== undefined) {
       const path = historyDayPath(date, bestRows);
-      try {
-        const text = await this.read(path, MAX_DAY_BYTES);
+      let bytes: Buffer | null = null;
+      const read = await this.readDay(path);
+      if (read instanceof Error) this.skip(path, errorMessage(read));
+      else bytes = read;
+      if (bytes !== null) {
+        const ids = wholeDay(bytes, listed, unrowed);
+        if (ids) return { date, rows: this.rowsOfDay(path, bytes, ids) };
         let line = 0;
-        for (const l of text.split('\n')) {
+        for (const l of bytes.toString('utf8').split('\n')) {
           line++;
           if (l === '') continue;
           try {
@@ -255,8 +285,6 @@ export class Rollup {
           }
         }
         this.stats.fromDays += rows.size;
-      } catch (err) {
-        this.skip(path, errorMessage(err));
       }
     }
     // A compacted day holds every job; the rows it lacks are read one by one.
@@ -283,6 +311,46 @@ export class Rollup {
     const mine = all.filter((r) => this.wanted(r.jobId));
     this.stats.rows += mine.length;
     return { date, rows: mine };
+  }
+
+  /**
+   * The rows of a compacted day that has every row of its day, each parsed as it is asked for, so
+   * that a row is garbage as soon as the caller has folded it in (a day's rows, held whole, outlived
+   * the young generation and made a year's read spend a third of its time collecting the old one).
+   * The day was written in time order; a line that is not (the object was altered) is reported and
+   * left out, as is one whose run is not the one its line begins with.
+   */
+  private *rowsOfDay(path: string, bytes: Buffer, ids: readonly number[]): Generator<HistoryRow> {
+    let previous: HistoryRow | null = null;
+    let start = 0;
+    let line = 0;
+    let n = 0;
+    while (start < bytes.length) {
+      const end = bytes.indexOf(NEWLINE, start);
+      const stop = end === -1 ? bytes.length : end;
+      // A line at a time: a day's text whole would be one large string, kept in the old generation.
+      const l = bytes.toString('utf8', start, stop);
+      start = stop + 1;
+      line++;
+      if (l === '') continue;
+      const id = ids[n++];
+      let row: HistoryRow;
+      try {
+        row = parseRow(l, `${path} line ${line}`);
+      } catch (err) {
+        this.skip(path, errorMessage(err));
+        continue;
+      }
+      if (row.runId !== id || (previous !== null && byTime(previous, row) >= 0)) {
+        this.skip(path, `${path} line ${line} is not in the order its day was written in`);
+        continue;
+      }
+      previous = row;
+      this.stats.fromDays++;
+      if (!this.wanted(row.jobId)) continue;
+      this.stats.rows++;
+      yield row;
+    }
   }
 
   /**
@@ -316,6 +384,41 @@ export class Rollup {
 }
 
 async function* none<T>(): AsyncGenerator<T> {}
+
+/** How a line of a compacted day begins (JSON.stringify of a row: `v`, then `runId`). */
+const LINE_START = Buffer.from('{"v":1,"runId":');
+const NEWLINE = 0x0a;
+
+/**
+ * The runs of a compacted day, line by line, when it holds each run once and every run its day has
+ * (each listed row, each run computed from its files): then it is the day, and its rows can be
+ * handed out as they are parsed. Null when it lacks one, or a line does not begin as a row does.
+ */
+function wholeDay(bytes: Buffer, listed: ReadonlyMap<number, unknown>, unrowed: readonly StoredRun[]): number[] | null {
+  const ids: number[] = [];
+  const seen = new Set<number>();
+  let start = 0;
+  while (start < bytes.length) {
+    const end = bytes.indexOf(NEWLINE, start);
+    const stop = end === -1 ? bytes.length : end;
+    if (stop > start) {
+      if (stop - start <= LINE_START.length + 1) return null;
+      if (bytes.compare(LINE_START, 0, LINE_START.length, start, start + LINE_START.length) !== 0) return null;
+      // The run's id: its digits (at most 15, a safe integer), then a comma.
+      let id = 0;
+      let i = start + LINE_START.length;
+      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - LINE_START.length < 15; i++)
+        id = id * 10 + bytes[i]! - 0x30;
+      if (i === start + LINE_START.length || bytes[i] !== 0x2c || seen.has(id)) return null;
+      seen.add(id);
+      ids.push(id);
+    }
+    start = stop + 1;
+  }
+  for (const runId of listed.keys()) if (!seen.has(runId)) return null;
+  for (const run of unrowed) if (!seen.has(run.runId)) return null;
+  return ids;
+}
 
 /** Consecutive items of the same date, together (the listings are in date order). */
 async function* byDay<T extends { date: string }>(

@@ -8,7 +8,7 @@ import { LocalFolder } from './local.ts';
 import type { Store } from './store.ts';
 
 export type { ArtifactSink, ObjectReader, Store, StoredEntry, WriteOptions, WriteResult } from './store.ts';
-export { ObjectNotFoundError, readSmall } from './store.ts';
+export { ObjectNotFoundError, readSmall, readSmallBytes } from './store.ts';
 
 export async function openStore(
   destination: Destination,

@@ -82,6 +82,14 @@ export function byteCounter(): { stream: Transform; bytes: () => number } {
 
 /** A whole small object as text, refusing one past `limit` bytes. */
 export async function readSmall(reader: ObjectReader, path: string, limit: number): Promise<string> {
+  return (await readSmallBytes(reader, path, limit)).toString('utf8');
+}
+
+/**
+ * A whole small object's bytes, refusing one past `limit` bytes: for a reader that decodes it a
+ * piece at a time (a megabyte of text is one string on the heap; its bytes are not).
+ */
+export async function readSmallBytes(reader: ObjectReader, path: string, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of await reader.read(path)) {
@@ -90,5 +98,5 @@ export async function readSmall(reader: ObjectReader, path: string, limit: numbe
     if (size > limit) throw new Error(`${path} is larger than ${limit} bytes`);
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
