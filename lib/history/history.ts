@@ -113,7 +113,7 @@ export async function readHistory(
   const aggregator = new HistoryAggregator({ coverageOnly });
   /** Each job's last rows with coverage, and last rows (for the model changes). */
   const lastCovered = new Map<number, HistoryRow>();
-  const lastRuns = new Map<number, HistoryRow[]>();
+  const lastRuns = new Map<number, RunOfJob[]>();
   const keep = options.changesOver ?? 8;
   for await (const day of rollup.days())
     for (const row of day.rows) {
@@ -121,8 +121,10 @@ export async function readHistory(
       onRow(row);
       if (row.coverage?.doc) lastCovered.set(row.jobId, row);
       if (coverageOnly) continue;
+      // What the model changes need of a run, not its row: a row kept for a job's next runs outlives
+      // the young generation, and a year's rows all moving to the old one cost seconds of collection.
       const runs = lastRuns.get(row.jobId) ?? [];
-      runs.push(row);
+      runs.push({ runId: row.runId, jobId: row.jobId, finishedAt: row.finishedAt, modelCount: row.modelCount });
       if (runs.length > keep) runs.shift();
       lastRuns.set(row.jobId, runs);
     }
@@ -240,10 +242,13 @@ function dropWithTables(d: CoverageDrop, before: CoverageSummary | null, after: 
   };
 }
 
+/** A job's run as its model changes are read: where it is stored, and whether it ran models. */
+type RunOfJob = Pick<HistoryRow, 'runId' | 'jobId' | 'finishedAt' | 'modelCount'>;
+
 /** The models each of the last runs of each job ran (from their step summaries), compared run to run. */
 async function changesOfModels(
   store: Store,
-  jobs: HistoryRow[][],
+  jobs: RunOfJob[][],
   stats: RollupStats,
   log: Logger,
 ): Promise<ModelChange[]> {
