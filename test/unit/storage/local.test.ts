@@ -91,4 +91,28 @@ describe('fileChunks', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lists a prefix by name, whole, however many folders it spans (read ahead of their turn)', async () => {
+    const expected: string[] = [];
+    for (let d = 0; d < 12; d++)
+      for (let j = 0; j < 11; j++) {
+        const folder = join(root, 'h', `date=2026-01-${String(d + 1).padStart(2, '0')}`, `job=${j}`);
+        await mkdir(folder, { recursive: true });
+        for (let r = 0; r < 3; r++) {
+          await writeFile(join(folder, `run=${r}.json`), '{}');
+          expected.push(`h/date=2026-01-${String(d + 1).padStart(2, '0')}/job=${j}/run=${r}.json`);
+        }
+      }
+    await writeFile(join(root, 'h', 'date=2026-01-05', 'loose.json'), '{}');
+    const list = async (prefix: string) => {
+      const out: string[] = [];
+      for await (const e of new LocalFolder(root).list(prefix, { sizes: false })) out.push(e.path);
+      return out;
+    };
+    const all = await list('h/');
+    expect(all).toEqual([...expected, 'h/date=2026-01-05/loose.json'].sort());
+    expect(await list('h/date=2026-01-1')).toEqual(all.filter((p) => p.startsWith('h/date=2026-01-1')));
+    // A reader that stops early leaves nothing pending that fails later.
+    for await (const _ of new LocalFolder(root).list('h/')) break;
+  });
 });
