@@ -182,6 +182,19 @@ const plus = <K extends string>(into: Record<K, number>, from: Record<K, number>
   return sum;
 };
 
+/** A recent run's slot before its first run. */
+const NO_RUN: RecentRun = {
+  runId: 0,
+  jobId: 0,
+  finishedAt: '',
+  status: 'success',
+  durationSeconds: null,
+  queuedSeconds: null,
+  doc: null,
+  test: null,
+  unitTest: null,
+};
+
 /** The tests a run counted, of every result. */
 const ranOf = (t: TestCounts): number => t.pass + t.fail + t.warn + t.error + t.skipped + t.reused;
 /** A job's failing tests when none is: shared, never added to (each run's set is a new one). */
@@ -201,7 +214,8 @@ export class HistoryAggregator {
   private readonly days: DayFigures[] = [];
   private today = new Map<number, DayAccumulator>();
   private currentDate: string | null = null;
-  private readonly recent = new Map<number, RecentRun[]>();
+  /** Each job's last runs: a ring, `next` the slot the next run takes (the oldest, once it is full). */
+  private readonly recent = new Map<number, { runs: RecentRun[]; next: number }>();
   private readonly failures: HistoryRow[] = [];
   /** job:model -> date -> the day's execution times (the day's median once the day is done). */
   private readonly modelDays = new Map<string, Map<string, number[] | number>>();
@@ -222,6 +236,8 @@ export class HistoryAggregator {
   private drops: CoverageDrop[] = [];
   private readonly lastFreshness = new Map<number, HistoryRow>();
   private readonly hours = new Map<string, HourFigures>();
+  /** The hour of the last run added, and its start's first 13 characters (`2026-11-20T10`). */
+  private lastHour: { prefix: string; figures: HourFigures } | null = null;
   private readonly coverageOnly: boolean;
 
   /**
@@ -249,22 +265,30 @@ export class HistoryAggregator {
     }
     if (date !== this.currentDate) this.closeDay(date);
     this.day(row);
-    const recent = this.recent.get(row.jobId) ?? [];
-    recent.push({
-      runId: row.runId,
-      jobId: row.jobId,
-      finishedAt: row.finishedAt,
-      status: row.status,
-      durationSeconds: row.durationSeconds,
-      queuedSeconds: row.queuedSeconds,
-      doc: ratio(row.coverage?.doc),
-      test: ratio(row.coverage?.test),
-      unitTest: ratio(row.coverage?.unitTest),
-    });
+    let recent = this.recent.get(row.jobId);
+    if (!recent) {
+      recent = { runs: [], next: 0 };
+      this.recent.set(row.jobId, recent);
+    }
+    // A ring of RECENT_RUNS runs per job, each object written over when its slot comes round again:
+    // an object per run, kept for the job's next 500 runs, lived long enough to be moved to the old
+    // generation, and a year's read made 375,780 of them.
+    let slot = recent.runs[recent.next];
+    if (!slot) {
+      slot = { ...NO_RUN };
+      recent.runs.push(slot);
+    }
+    recent.next = (recent.next + 1) % RECENT_RUNS;
+    slot.runId = row.runId;
+    slot.jobId = row.jobId;
+    slot.finishedAt = row.finishedAt;
+    slot.status = row.status;
+    slot.durationSeconds = row.durationSeconds;
+    slot.queuedSeconds = row.queuedSeconds;
+    slot.doc = ratio(row.coverage?.doc);
+    slot.test = ratio(row.coverage?.test);
+    slot.unitTest = ratio(row.coverage?.unitTest);
     this.hour(row);
-    // Trimmed in batches: shifting one row off a long array is a copy of all the others.
-    if (recent.length >= RECENT_RUNS + 100) recent.splice(0, recent.length - RECENT_RUNS);
-    this.recent.set(row.jobId, recent);
     if (row.status !== 'success') {
       this.failures.push(row);
       if (this.failures.length > 200) this.failures.splice(0, this.failures.length - 100);
@@ -305,14 +329,27 @@ export class HistoryAggregator {
 
   /** The hour's totals: the last HOURS_KEPT hours are kept, older ones dropped as new ones open. */
   private hour(row: HistoryRow): void {
-    const key = `${row.finishedAt.slice(0, 13)}:00:00.000Z`;
-    let h = this.hours.get(key);
-    if (!h) {
-      h = { hour: key, success: 0, error: 0, cancelled: 0, tests: { pass: 0, warn: 0, fail: 0, error: 0, skipped: 0 } };
-      this.hours.set(key, h);
-      const oldest = Date.parse(key) - HOURS_KEPT * 3_600_000;
-      for (const k of this.hours.keys()) if (Date.parse(k) <= oldest) this.hours.delete(k);
+    // Rows come in time order: most are of the hour before them, found without building its key.
+    let last = this.lastHour;
+    if (!last || !row.finishedAt.startsWith(last.prefix)) {
+      const prefix = row.finishedAt.slice(0, 13);
+      const key = `${prefix}:00:00.000Z`;
+      let figures = this.hours.get(key);
+      if (!figures) {
+        figures = {
+          hour: key,
+          success: 0,
+          error: 0,
+          cancelled: 0,
+          tests: { pass: 0, warn: 0, fail: 0, error: 0, skipped: 0 },
+        };
+        this.hours.set(key, figures);
+        const oldest = Date.parse(key) - HOURS_KEPT * 3_600_000;
+        for (const k of this.hours.keys()) if (Date.parse(k) <= oldest) this.hours.delete(k);
+      }
+      last = this.lastHour = { prefix, figures };
     }
+    const h = last.figures;
     h[row.status]++;
     for (const k of ['pass', 'warn', 'fail', 'error', 'skipped'] as const)
       h.tests[k] += row.tests[k] + row.unitTests[k];
@@ -558,7 +595,7 @@ export class HistoryAggregator {
       jobs: [...this.jobs.values()].sort((a, b) => b.runs - a.runs || a.jobId - b.jobId),
       days: this.days,
       recent: [...this.recent.values()]
-        .flatMap((rows) => rows.slice(-RECENT_RUNS))
+        .flatMap(({ runs, next }) => [...runs.slice(next), ...runs.slice(0, next)])
         .sort((a, b) => (a.finishedAt < b.finishedAt ? -1 : 1)),
       hours: [...this.hours.values()].sort((a, b) => (a.hour < b.hour ? -1 : 1)),
       failures: this.failures.slice(-50).reverse(),

@@ -92,12 +92,32 @@ describe('the history’s figures', () => {
 
   it('keeps the last runs of each job whole and folds the rest into days', () => {
     const agg = new HistoryAggregator();
-    for (let i = 0; i < RECENT_RUNS + 100; i++)
-      agg.add(row(new Date(Date.UTC(2026, 0, 1) + i * 600_000).toISOString()));
+    const added: HistoryRow[] = [];
+    for (let i = 0; i < RECENT_RUNS + 100; i++) {
+      const r = row(new Date(Date.UTC(2026, 0, 1) + i * 600_000).toISOString(), {
+        durationSeconds: i % 7,
+        status: i % 5 ? 'success' : 'error',
+      });
+      added.push(r);
+      agg.add(r);
+    }
     const f = agg.finish();
     expect(f.runs).toBe(RECENT_RUNS + 100);
-    expect(f.recent).toHaveLength(RECENT_RUNS);
+    // The last RECENT_RUNS, oldest first, each with its own figures.
+    expect(f.recent.map((r) => [r.runId, r.finishedAt, r.durationSeconds, r.status])).toEqual(
+      added.slice(-RECENT_RUNS).map((r) => [r.runId, r.finishedAt, r.durationSeconds, r.status]),
+    );
+    // The last 49 hours, each its runs by outcome (six runs an hour, every fifth run an error).
+    expect(f.hours).toHaveLength(49);
+    expect(f.hours.at(-1)!.hour).toBe(`${added.at(-1)!.finishedAt.slice(0, 13)}:00:00.000Z`);
+    const inHour = (h: string) => added.filter((r) => r.finishedAt.startsWith(h.slice(0, 13)));
+    for (const h of f.hours)
+      expect([h.success, h.error, h.tests.pass]).toEqual([
+        inHour(h.hour).filter((r) => r.status === 'success').length,
+        inHour(h.hour).filter((r) => r.status === 'error').length,
+        inHour(h.hour).length * 10,
+      ]);
     expect(f.days.reduce((n, d) => n + d.runs, 0)).toBe(RECENT_RUNS + 100);
-    expect(f.days[0]).toMatchObject({ durationMedian: 60, queuedMedian: 5, success: 144 });
+    expect(f.days[0]).toMatchObject({ durationMedian: 3, queuedMedian: 5, success: 115, error: 29 });
   });
 });
