@@ -68,22 +68,26 @@ export function historyRowPath(run: RunPlace): string {
   return `${HISTORY_ROOT}/rows/date=${day(run.finishedAt)}/job_id=${run.jobId}/run_id=${run.runId}.json`;
 }
 
-/** A day's rows (every job's), compacted into one object of `rows` rows. */
-export function historyDayPath(date: string, rows: number): string {
-  return `${HISTORY_ROOT}/days/date=${date}/rows=${rows}.jsonl`;
+/**
+ * A day's rows (every job's), compacted into one object of `rows` rows: version 1 a row's JSON a
+ * line (`rows=N.jsonl`), version 2 rows as arrays under a table of names (`rows=N.v2.jsonl`,
+ * history/compacted.ts).
+ */
+export function historyDayPath(date: string, rows: number, version: 1 | 2): string {
+  return `${HISTORY_ROOT}/days/date=${date}/rows=${rows}${version === 1 ? '' : `.v${version}`}.jsonl`;
 }
 
 export type HistoryObject =
   | { kind: 'row'; date: string; jobId: number; runId: number }
-  | { kind: 'day'; date: string; rows: number };
+  | { kind: 'day'; date: string; rows: number; version: 1 | 2 };
 
 const HISTORY_PATH =
-  /^_history\/(?:rows\/date=(\d{4}-\d{2}-\d{2})\/job_id=(\d+)\/run_id=(\d+)\.json|days\/date=(\d{4}-\d{2}-\d{2})\/rows=(\d+)\.jsonl)$/;
+  /^_history\/(?:rows\/date=(\d{4}-\d{2}-\d{2})\/job_id=(\d+)\/run_id=(\d+)\.json|days\/date=(\d{4}-\d{2}-\d{2})\/rows=(\d+)(\.v2)?\.jsonl)$/;
 
 /** What a path under `_history/` is, or null for anything else. */
 export function parseHistoryPath(path: string): HistoryObject | null {
   const m = HISTORY_PATH.exec(path);
   if (!m) return null;
   if (m[1] !== undefined) return { kind: 'row', date: m[1], jobId: Number(m[2]), runId: Number(m[3]) };
-  return { kind: 'day', date: m[4]!, rows: Number(m[5]) };
+  return { kind: 'day', date: m[4]!, rows: Number(m[5]), version: m[6] ? 2 : 1 };
 }

@@ -14,7 +14,8 @@
  *   whole. Read-only, the rows are computed in memory, every time, with a warning.
  *
  * Bad objects (not JSON, not a row) are reported and left out, never fatal. Memory holds one day of
- * rows at a time, rebuilding or not.
+ * rows at a time, rebuilding or not; of a compacted day that has every row of its day, its bytes and
+ * the row being read (its rows are parsed as the caller asks for them).
  * @module
  */
 import { Readable } from 'node:stream';
@@ -24,6 +25,7 @@ import { HISTORY_ROOT, historyDayPath, historyRowPath, parseHistoryPath } from '
 import { drain } from '../core/pool.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { readSmall, readSmallBytes, type Store, type StoredEntry } from '../storage/index.ts';
+import { COMPACTED_VERSION, CompactedHeadSchema, compactDay, unpackRow } from './compacted.ts';
 import { listRuns, rowOfStoredRun, type StoredRun } from './rows.ts';
 
 /** Days younger than this are not compacted: their runs may still be arriving. */
@@ -182,15 +184,19 @@ export class Rollup {
     const closed = dayOf(new Date(today.getTime() - COMPACT_AFTER_DAYS * 86_400_000));
     // First what `_history/` holds: whether it was built whole, and each day's best compacted object.
     let built = false;
-    const best = new Map<string, number>();
+    const best = new Map<string, Compacted>();
     for await (const entry of this.list(`${HISTORY_ROOT}/`)) {
       if (entry.path.startsWith(`${HISTORY_ROOT}/built/`)) built = true;
       const o = parseHistoryPath(entry.path);
-      if (o?.kind === 'day' && o.date >= since && o.rows > (best.get(o.date) ?? 0)) best.set(o.date, o.rows);
+      if (o?.kind !== 'day' || o.date < since) continue;
+      // The most rows, then the newer version.
+      const other = best.get(o.date);
+      if (!other || o.rows > other.rows || (o.rows === other.rows && o.version > other.version))
+        best.set(o.date, { rows: o.rows, version: o.version });
       if (entry.path >= `${HISTORY_ROOT}/e`) break;
     }
     const compacted = [...best.keys()].sort();
-    const rows = byDay(this.listedRows(since));
+    const rows = this.listedRows(since);
     // Runs stored before rows existed: their rows are computed, and written where allowed.
     const runs = built ? byDay<StoredRun>(none()) : byDay(this.storedRuns(since));
     let row = await rows.next();
@@ -214,7 +220,7 @@ export class Rollup {
       const day = await this.day(date, listed, best.get(date), unrowed, date <= closed);
       // The next compacted day is read while the caller folds this one in.
       const next = compacted[c];
-      if (next !== undefined) this.readDay(historyDayPath(next, best.get(next)!), true);
+      if (next !== undefined) this.readDay(dayPath(next, best.get(next)!), true);
       yield day;
     }
     if (!built && this.rebuilt.complete && since === '' && this.writable && this.rebuilt.runs > 0)
@@ -225,14 +231,23 @@ export class Rollup {
   }
 
   /** The rows listed under `_history/rows/`, in date order. */
-  private async *listedRows(
-    since: string,
-  ): AsyncGenerator<{ date: string; runId: number; path: string; jobId: number }> {
-    for await (const entry of this.list(`${HISTORY_ROOT}/rows/`)) {
+  private async *listedRows(since: string): AsyncGenerator<{ date: string; items: ListedRow[] }> {
+    // Listed, parsed and grouped by day in one generator: a year lists 375,000 rows, and each
+    // generator an entry passes through costs a promise.
+    let n = 0;
+    let group: { date: string; items: ListedRow[] } | null = null;
+    for await (const entry of this.store.list(`${HISTORY_ROOT}/rows/`, { sizes: false })) {
+      if (n++ % 1000 === 0) this.stats.listed++;
       const o = parseHistoryPath(entry.path);
-      if (o?.kind === 'row' && o.date >= since)
-        yield { date: o.date, runId: o.runId, path: entry.path, jobId: o.jobId };
+      if (o?.kind !== 'row' || o.date < since) continue;
+      if (group && group.date !== o.date) {
+        yield group;
+        group = null;
+      }
+      group ??= { date: o.date, items: [] };
+      group.items.push({ date: o.date, runId: o.runId, path: entry.path, jobId: o.jobId });
     }
+    if (group) yield group;
   }
 
   /** Every whole run of the destination's tree, in date order (whether it has a row is told by its day). */
@@ -259,26 +274,26 @@ export class Rollup {
   private async day(
     date: string,
     listed: Map<number, { path: string; jobId: number }>,
-    bestRows: number | undefined,
+    best: Compacted | undefined,
     unrowed: StoredRun[],
     closed: boolean,
   ): Promise<Day> {
     const rows = new Map<number, HistoryRow>();
-    if (bestRows !== undefined) {
-      const path = historyDayPath(date, bestRows);
-      let bytes: Buffer | null = null;
+    const compacting = closed && this.writable;
+    if (best !== undefined) {
+      const path = dayPath(date, best);
       const read = await this.readDay(path);
-      if (read instanceof Error) this.skip(path, errorMessage(read));
-      else bytes = read;
-      if (bytes !== null) {
-        const ids = wholeDay(bytes, listed, unrowed);
-        if (ids) return { date, rows: this.rowsOfDay(path, bytes, ids) };
-        let line = 0;
-        for (const l of bytes.toString('utf8').split('\n')) {
-          line++;
-          if (l === '') continue;
+      const opened = read instanceof Error ? read : openDay(read, best.version, path);
+      if (opened instanceof Error) this.skip(path, errorMessage(opened));
+      else {
+        const ids = wholeDay(opened, listed, unrowed);
+        // A whole day of this version is handed out as it is read; one of version 1 that may be
+        // written is read whole, to be written as version 2.
+        if (ids && !(compacting && best.version < COMPACTED_VERSION))
+          return { date, rows: this.rowsOfDay(path, opened, ids) };
+        for (const { text, line } of lines(opened)) {
           try {
-            const row = parseRow(l, `${path} line ${line}`);
+            const row = opened.row(text, `${path} line ${line}`);
             rows.set(row.runId, row);
           } catch (err) {
             this.skip(path, errorMessage(err));
@@ -288,7 +303,6 @@ export class Rollup {
       }
     }
     // A compacted day holds every job; the rows it lacks are read one by one.
-    const compacting = closed && this.writable;
     const missing = [...listed].filter(([runId, l]) => !rows.has(runId) && (compacting || this.wanted(l.jobId)));
     await drain(missing.values(), this.options.concurrency ?? 16, async ([, { path }]) => {
       try {
@@ -304,8 +318,10 @@ export class Rollup {
       rows,
     );
     const all = [...rows.values()].sort(byTime);
-    if (compacting && all.length > (bestRows ?? 0) && all.length >= listed.size) {
-      if (await this.write(historyDayPath(date, all.length), all.map((r) => `${JSON.stringify(r)}\n`).join('')))
+    const bestRows = best?.rows ?? 0;
+    const older = best !== undefined && best.version < COMPACTED_VERSION;
+    if (compacting && (all.length > bestRows || (older && all.length === bestRows)) && all.length >= listed.size) {
+      if (await this.write(dayPath(date, { rows: all.length, version: COMPACTED_VERSION }), compactDay(all)))
         this.stats.written.days++;
     }
     const mine = all.filter((r) => this.wanted(r.jobId));
@@ -320,23 +336,14 @@ export class Rollup {
    * The day was written in time order; a line that is not (the object was altered) is reported and
    * left out, as is one whose run is not the one its line begins with.
    */
-  private *rowsOfDay(path: string, bytes: Buffer, ids: readonly number[]): Generator<HistoryRow> {
+  private *rowsOfDay(path: string, day: OpenedDay, ids: readonly number[]): Generator<HistoryRow> {
     let previous: HistoryRow | null = null;
-    let start = 0;
-    let line = 0;
     let n = 0;
-    while (start < bytes.length) {
-      const end = bytes.indexOf(NEWLINE, start);
-      const stop = end === -1 ? bytes.length : end;
-      // A line at a time: a day's text whole would be one large string, kept in the old generation.
-      const l = bytes.toString('utf8', start, stop);
-      start = stop + 1;
-      line++;
-      if (l === '') continue;
+    for (const { text, line } of lines(day)) {
       const id = ids[n++];
       let row: HistoryRow;
       try {
-        row = parseRow(l, `${path} line ${line}`);
+        row = day.row(text, `${path} line ${line}`);
       } catch (err) {
         this.skip(path, errorMessage(err));
         continue;
@@ -385,31 +392,110 @@ export class Rollup {
 
 async function* none<T>(): AsyncGenerator<T> {}
 
-/** How a line of a compacted day begins (JSON.stringify of a row: `v`, then `runId`). */
-const LINE_START = Buffer.from('{"v":1,"runId":');
+/** A row as listed. */
+interface ListedRow {
+  date: string;
+  runId: number;
+  path: string;
+  jobId: number;
+}
+
+/** A day's compacted object, as its name tells it. */
+interface Compacted {
+  rows: number;
+  version: 1 | 2;
+}
+const dayPath = (date: string, c: Compacted): string => historyDayPath(date, c.rows, c.version);
+
 const NEWLINE = 0x0a;
+
+/** A compacted day's bytes, where its rows begin, how each begins, and how a line is read. */
+interface OpenedDay {
+  bytes: Buffer;
+  /** The first byte of the first row's line. */
+  from: number;
+  /** How a row's line begins, before its run's id: `{"v":1,"runId":` (version 1) or `[1,` (2). */
+  start: Buffer;
+  row(text: string, where: string): HistoryRow;
+}
+
+const V1_START = Buffer.from('{"v":1,"runId":');
+const V2_START = Buffer.from('[1,');
+
+/** A compacted day read: its first line read where it is version 2 (the day's names); an error for a bad one. */
+function openDay(bytes: Buffer, version: 1 | 2, path: string): OpenedDay | Error {
+  if (version === 1) return { bytes, from: 0, start: V1_START, row: parseRow };
+  const end = bytes.indexOf(NEWLINE);
+  let head: unknown;
+  try {
+    head = JSON.parse(bytes.toString('utf8', 0, end === -1 ? bytes.length : end));
+  } catch {
+    return new Error(`${path} does not begin with a compacted day's names`);
+  }
+  const parsed = CompactedHeadSchema.safeParse(head);
+  if (!parsed.success) return new Error(`${path} does not begin with a compacted day's names`);
+  const { names } = parsed.data;
+  return {
+    bytes,
+    from: end === -1 ? bytes.length : end + 1,
+    start: V2_START,
+    row: (text, where) => {
+      if (text.length > MAX_ROW_BYTES) throw new Error(`${where} is longer than a history row can be`);
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new Error(`${where} is not JSON`);
+      }
+      const row = unpackRow(json, names);
+      if (row === null) throw new Error(`${where} is not a history row this version reads`);
+      return row;
+    },
+  };
+}
+
+/**
+ * A compacted day's row lines, each its text and line number (a line at a time: the day's text
+ * whole would be one large string, kept in the old generation).
+ */
+function* lines(day: OpenedDay): Generator<{ text: string; line: number }> {
+  const { bytes } = day;
+  let line = day.from === 0 ? 0 : 1;
+  for (let start = day.from; start < bytes.length; ) {
+    const end = bytes.indexOf(NEWLINE, start);
+    const stop = end === -1 ? bytes.length : end;
+    line++;
+    if (stop > start) yield { text: bytes.toString('utf8', start, stop), line };
+    start = stop + 1;
+  }
+}
 
 /**
  * The runs of a compacted day, line by line, when it holds each run once and every run its day has
  * (each listed row, each run computed from its files): then it is the day, and its rows can be
  * handed out as they are parsed. Null when it lacks one, or a line does not begin as a row does.
  */
-function wholeDay(bytes: Buffer, listed: ReadonlyMap<number, unknown>, unrowed: readonly StoredRun[]): number[] | null {
+function wholeDay(
+  day: OpenedDay,
+  listed: ReadonlyMap<number, unknown>,
+  unrowed: readonly StoredRun[],
+): number[] | null {
+  const { bytes, start: prefix } = day;
   const ids: number[] = [];
   const seen = new Set<number>();
-  let start = 0;
+  let start = day.from;
   while (start < bytes.length) {
     const end = bytes.indexOf(NEWLINE, start);
     const stop = end === -1 ? bytes.length : end;
     if (stop > start) {
-      if (stop - start <= LINE_START.length + 1) return null;
-      if (bytes.compare(LINE_START, 0, LINE_START.length, start, start + LINE_START.length) !== 0) return null;
+      if (stop - start <= prefix.length + 1) return null;
+      if (bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) return null;
       // The run's id: its digits (at most 15, a safe integer), then a comma.
       let id = 0;
-      let i = start + LINE_START.length;
-      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - LINE_START.length < 15; i++)
+      let i = start + prefix.length;
+      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - prefix.length < 15; i++)
         id = id * 10 + bytes[i]! - 0x30;
-      if (i === start + LINE_START.length || bytes[i] !== 0x2c || seen.has(id)) return null;
+      if (i === start + prefix.length || bytes[i] !== 0x2c || seen.has(id)) return null;
       seen.add(id);
       ids.push(id);
     }

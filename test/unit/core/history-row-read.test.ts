@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HistoryRowSchema, readHistoryRow, type HistoryRow } from '../../../lib/core/history-row.ts';
 import { seededRandom as random } from '../../../harness/fake-dbt-cloud/prng.ts';
+import { randomRow } from '../../history-rows.ts';
 
 /**
  * readHistoryRow checks the rows this version writes by hand, and leaves anything else to zod: its
@@ -11,63 +12,6 @@ const zodRead = (json: unknown): HistoryRow | null => {
   const parsed = HistoryRowSchema.safeParse(json);
   return parsed.success ? parsed.data : null;
 };
-
-function row(r: () => number): HistoryRow {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const n = (max: number) => Math.floor(r() * max);
-  const maybe = <T>(x: T): T | null => (r() < 0.2 ? null : x);
-  const counts = <K extends string>(keys: readonly K[]) =>
-    Object.fromEntries(keys.map((k) => [k, n(30)])) as Record<K, number>;
-  const tests = ['pass', 'fail', 'warn', 'error', 'skipped', 'reused'] as const;
-  const figures = () => maybe(r() < 0.5 ? { covered: n(50), total: 50 } : { covered: n(50), total: 50, hits: n(200) });
-  return {
-    v: 1,
-    runId: 1 + n(1e9),
-    jobId: 1 + n(1e5),
-    jobName: maybe(pick(['Nightly', 'CI: pull requests', 'ünïcode ✓', ''])),
-    projectId: maybe(1 + n(1e4)),
-    environmentId: maybe(1 + n(1e4)),
-    finishedAt: new Date(Date.UTC(2020, 0, 1) + n(7 * 365 * 86_400_000)).toISOString(),
-    status: pick(['success', 'error', 'cancelled'] as const),
-    durationSeconds: maybe(n(1e5) / 100),
-    queuedSeconds: maybe(n(1e4) / 100),
-    href: maybe(
-      pick([
-        'https://cloud.getdbt.com/deploy/1/projects/2/runs/9/',
-        'https://ab123.us1.dbt.com/deploy/1/projects/2/runs/9/',
-        'https://user:pw@example.com/x',
-        'javascript:alert(1)',
-        'https://[::1]/runs/9',
-      ]),
-    ),
-    trigger: maybe('Triggered by the schedule'),
-    gitBranch: maybe('main'),
-    failedStep: maybe({ index: n(8), name: 'Invoke dbt with `dbt build`' }),
-    tests: counts(tests),
-    unitTests: counts(tests),
-    models: counts(['success', 'error', 'skipped', 'noop', 'reused'] as const),
-    freshness: counts(['pass', 'warn', 'error'] as const),
-    coverage: maybe({
-      step: n(8),
-      doc: figures(),
-      test: figures(),
-      unitTest: figures(),
-      models: { total: n(100), documented: n(100), tested: n(100), tests: n(300) },
-      computed: r() < 0.5,
-    }),
-    cost: maybe({ bytesProcessed: n(1e12), slotMs: n(1e9) }),
-    slowest: Array.from(
-      { length: n(25) },
-      (_, i) => [`model.p.m${i}`, n(1e4) / 100, 'success'] as [string, number, string],
-    ),
-    failingTests: Array.from({ length: n(5) }, (_, i) => [`test.p.t${i}`, 'fail'] as [string, string]),
-    sources: Array.from(
-      { length: n(4) },
-      (_, i) => [`source.p.s${i}`, 'pass', maybe(n(1e5))] as [string, string, number | null],
-    ),
-    modelCount: n(500),
-  };
-}
 
 /** Every place in a value (its paths), for replacing one at a time. */
 function paths(x: unknown, at: (string | number)[] = []): (string | number)[][] {
@@ -122,7 +66,7 @@ describe('reading a stored row', () => {
     const r = random(341);
     let compared = 0;
     for (let i = 0; i < 40; i++) {
-      const written = JSON.parse(JSON.stringify(row(r))) as unknown;
+      const written = JSON.parse(JSON.stringify(randomRow(r))) as unknown;
       same(written);
       compared++;
       for (const path of paths(written).slice(1))
@@ -142,7 +86,7 @@ describe('reading a stored row', () => {
   });
 
   it('reads rows stored before no-op and reused nodes counted apart, through zod', () => {
-    const old = JSON.parse(JSON.stringify(row(random(7)))) as Record<string, Record<string, number>>;
+    const old = JSON.parse(JSON.stringify(randomRow(random(7)))) as Record<string, Record<string, number>>;
     delete old['models']!['noop'];
     delete old['tests']!['reused'];
     const read = readHistoryRow(old)!;
@@ -152,7 +96,7 @@ describe('reading a stored row', () => {
   });
 
   it('does not ask zod about a row as this version writes it, and keeps no unsafe link', () => {
-    const written = { ...row(random(9)), href: 'javascript:alert(1)' };
+    const written = { ...randomRow(random(9)), href: 'javascript:alert(1)' };
     const zod = vi.spyOn(HistoryRowSchema, 'safeParse');
     const read = readHistoryRow(JSON.parse(JSON.stringify(written)));
     expect(zod).not.toHaveBeenCalled();

@@ -111,24 +111,59 @@ describe('the history rollup', () => {
   it('reports a line of an altered compacted day and leaves it out, never reading a run twice', async () => {
     await read();
     const file = await dayFile('2026-11-02');
-    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    const [head, ...lines] = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    const write = (rows: (string | undefined)[]) => writeFile(file, `${[head, ...rows].join('\n')}\n`);
     // Out of the order it was written in: the later line is left out, and said so.
-    await writeFile(file, `${[lines[0], lines[2], lines[1], lines[3]].join('\n')}\n`);
+    await write([lines[0], lines[2], lines[1], lines[3]]);
     const swapped = await read();
     expect(swapped.days[1]!.runs).toEqual([104, 106, 107]);
     expect(swapped.stats.skipped.map((s) => s.reason)).toEqual([
-      expect.stringMatching(/line 3 is not in the order its day was written in/),
+      expect.stringMatching(/line 4 is not in the order its day was written in/),
     ]);
     // A run twice: read the slow way, once, with its single row.
-    await writeFile(file, `${[lines[0], lines[1], lines[1], lines[2], lines[3]].join('\n')}\n`);
+    await write([lines[0], lines[1], lines[1], lines[2], lines[3]]);
     const twice = await read();
     expect(twice.days[1]!.runs).toEqual([104, 105, 106, 107]);
     expect(twice.stats.skippedCount).toBe(0);
     // A line that does not begin as a row: left out; the rows listed beside it are still read.
-    await writeFile(file, `${['{"x":1}', lines[1], lines[2], lines[3]].join('\n')}\n`);
+    await write(['{"x":1}', lines[1], lines[2], lines[3]]);
     const broken = await read();
     expect(broken.days[1]!.runs).toEqual([104, 105, 106, 107]);
-    expect(broken.stats.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/not a history row/)]);
+    expect(broken.stats.skipped.map((s) => s.reason)).toEqual([
+      expect.stringMatching(/line 2 is not JSON|not a history row/),
+    ]);
+    // No table of names: the object is left out, and the day read from its rows.
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const headless = await read();
+    expect(headless.days[1]!.runs).toEqual([104, 105, 106, 107]);
+    expect(headless.stats.skipped.map((s) => s.reason)).toEqual([
+      expect.stringMatching(/does not begin with a compacted day's names/),
+    ]);
+  });
+
+  it('reads a day compacted by the previous version, and where it may write, writes it anew once', async () => {
+    // Version 1: a row's JSON a line, as readers before version 2 compacted a day.
+    for (const date of DAYS) {
+      const rows = [];
+      for (const f of (await readdir(join(dir, '_history/rows', `date=${date}`), { recursive: true })).sort())
+        if (f.endsWith('.json')) rows.push(await readFile(join(dir, '_history/rows', `date=${date}`, f), 'utf8'));
+      const sorted = rows
+        .map((r) => JSON.parse(r) as HistoryRow)
+        .sort((a, b) => (a.finishedAt < b.finishedAt ? -1 : 1));
+      await put(`_history/days/date=${date}/rows=4.jsonl`, sorted.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    }
+    const readOnly = new Rollup(store, { now: () => NOW, write: false });
+    const seen: number[] = [];
+    for await (const day of readOnly.days()) for (const r of day.rows) seen.push(r.runId);
+    expect(seen).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111]);
+    expect(readOnly.stats).toMatchObject({ fromDays: 12, fromRows: 0, written: { days: 0 } });
+    const upgrading = await read();
+    expect(upgrading.days.flatMap((d) => d.runs)).toEqual(seen);
+    expect(upgrading.stats).toMatchObject({ fromDays: 12, fromRows: 0, written: { days: 3 } });
+    expect(await readdir(join(dir, '_history/days/date=2026-11-01'))).toEqual(['rows=4.jsonl', 'rows=4.v2.jsonl']);
+    const after = await read();
+    expect(after.days).toEqual(upgrading.days);
+    expect(after.stats.written.days).toBe(0);
   });
 
   it('reads the compacted day of the day after its last listed row, and one whose rows are all gone', async () => {
