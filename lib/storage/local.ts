@@ -34,6 +34,17 @@ const isTemporary = (name: string): boolean => name.startsWith('.') || name.ends
 /** Folders read ahead of the one being walked. */
 const READ_AHEAD = 8;
 
+/** A folder being walked: its entries by name, the next one, and its subfolders read ahead. */
+interface Folder {
+  dir: string;
+  entries: Dirent[];
+  i: number;
+  /** Its subfolders the walk enters, and the next one to read ahead. */
+  folders: string[];
+  next: number;
+  ahead: Map<string, Promise<Dirent[] | null>>;
+}
+
 export class SymlinkedPathError extends HarvesterError {
   constructor(message: string) {
     super('SYMLINKED_PATH', message, { exitCode: 2 });
@@ -169,36 +180,40 @@ export class LocalFolder implements Store {
   }
 
   /**
-   * The objects under `dir` matching `prefix`, by name. The next few subfolders are read while one
-   * is walked (a year's history rows are 8,000 folders, and reading them one after the other was
-   * most of what listing them cost); what is yielded is the same, in the same order.
+   * The objects under `dir` matching `prefix`, by name, depth first. The next few subfolders are
+   * read while one is walked (a year's history rows are 8,000 folders, and reading them one after
+   * the other was most of what listing them cost); one generator walks every level (a generator a
+   * level, each passing every entry up, cost a promise per entry per level).
    */
-  private async *walk(
-    dir: string,
-    prefix: string,
-    sizes: boolean,
-    listing: Promise<Dirent[] | null> = this.entries(dir),
-  ): AsyncIterable<StoredEntry> {
-    const entries = await listing;
-    if (!entries) return;
-    const pathOf = (e: Dirent) => (dir ? `${dir}/${e.name}` : e.name);
-    const folders = entries
-      .filter((e) => e.isDirectory())
-      .map(pathOf)
-      .filter((path) => path.startsWith(prefix) || prefix.startsWith(`${path}/`));
-    const ahead = new Map<string, Promise<Dirent[] | null>>();
-    let next = 0;
-    for (const e of entries) {
-      const path = pathOf(e);
+  private async *walk(dir: string, prefix: string, sizes: boolean): AsyncIterable<StoredEntry> {
+    const wanted = (path: string) => path.startsWith(prefix) || prefix.startsWith(`${path}/`);
+    const open = async (at: string, listing: Promise<Dirent[] | null>): Promise<Folder | null> => {
+      const entries = await listing;
+      if (!entries) return null;
+      const folders = entries.filter((e) => e.isDirectory()).map((e) => (at ? `${at}/${e.name}` : e.name));
+      return { dir: at, entries, i: 0, folders: folders.filter(wanted), next: 0, ahead: new Map() };
+    };
+    const stack: Folder[] = [];
+    const top = await open(dir, this.entries(dir));
+    if (top) stack.push(top);
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      const e = f.entries[f.i++];
+      if (!e) {
+        stack.pop();
+        continue;
+      }
+      const path = f.dir ? `${f.dir}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (!(path.startsWith(prefix) || prefix.startsWith(`${path}/`))) continue;
-        while (next < folders.length && ahead.size < READ_AHEAD) {
-          const folder = folders[next++]!;
-          ahead.set(folder, this.entries(folder));
+        if (!wanted(path)) continue;
+        while (f.next < f.folders.length && f.ahead.size < READ_AHEAD) {
+          const folder = f.folders[f.next++]!;
+          f.ahead.set(folder, this.entries(folder));
         }
-        const own = ahead.get(path) ?? this.entries(path);
-        ahead.delete(path);
-        yield* this.walk(path, prefix, sizes, own);
+        const listing = f.ahead.get(path) ?? this.entries(path);
+        f.ahead.delete(path);
+        const child = await open(path, listing);
+        if (child) stack.push(child);
       } else if (e.isFile() && path.startsWith(prefix) && !isTemporary(e.name)) {
         if (!sizes) {
           yield { path, size: -1 };
