@@ -206,9 +206,9 @@ export class Rollup {
       const heads = [row.done ? null : row.value.date, run.done ? null : run.value.date, compacted[c] ?? null];
       const date = heads.filter((d): d is string => d !== null).sort()[0];
       if (date === undefined) break;
-      const listed = new Map<number, { path: string; jobId: number }>();
+      let listed: ListedRow[] = [];
       if (!row.done && row.value.date === date) {
-        for (const r of row.value.items) listed.set(r.runId, r);
+        listed = row.value.items;
         row = await rows.next();
       }
       let unrowed: StoredRun[] = [];
@@ -268,12 +268,12 @@ export class Rollup {
 
   /**
    * One day: its compacted object, the rows it lacks, and the rows computed now; compacted anew
-   * when the day is closed and its compacted object lacks rows. `listed` holds each listed row's
-   * path and job, by run.
+   * when the day is closed and its compacted object lacks rows. `listedRows` are the rows listed
+   * under the day (its path, job and run).
    */
   private async day(
     date: string,
-    listed: Map<number, { path: string; jobId: number }>,
+    listedRows: readonly ListedRow[],
     best: Compacted | undefined,
     unrowed: StoredRun[],
     closed: boolean,
@@ -286,7 +286,7 @@ export class Rollup {
       const opened = read instanceof Error ? read : openDay(read, best.version, path);
       if (opened instanceof Error) this.skip(path, errorMessage(opened));
       else {
-        const ids = wholeDay(opened, listed, unrowed);
+        const ids = wholeDay(opened, listedRows, unrowed);
         // A whole day of this version is handed out as it is read; one of version 1 that may be
         // written is read whole, to be written as version 2.
         if (ids && !(compacting && best.version < COMPACTED_VERSION))
@@ -303,6 +303,7 @@ export class Rollup {
       }
     }
     // A compacted day holds every job; the rows it lacks are read one by one.
+    const listed = new Map(listedRows.map((r) => [r.runId, r]));
     const missing = [...listed].filter(([runId, l]) => !rows.has(runId) && (compacting || this.wanted(l.jobId)));
     await drain(missing.values(), this.options.concurrency ?? 16, async ([, { path }]) => {
       try {
@@ -475,11 +476,7 @@ function* lines(day: OpenedDay): Generator<{ text: string; line: number }> {
  * (each listed row, each run computed from its files): then it is the day, and its rows can be
  * handed out as they are parsed. Null when it lacks one, or a line does not begin as a row does.
  */
-function wholeDay(
-  day: OpenedDay,
-  listed: ReadonlyMap<number, unknown>,
-  unrowed: readonly StoredRun[],
-): number[] | null {
+function wholeDay(day: OpenedDay, listed: readonly ListedRow[], unrowed: readonly StoredRun[]): number[] | null {
   const { bytes, start: prefix } = day;
   const ids: number[] = [];
   const seen = new Set<number>();
@@ -501,7 +498,7 @@ function wholeDay(
     }
     start = stop + 1;
   }
-  for (const runId of listed.keys()) if (!seen.has(runId)) return null;
+  for (const row of listed) if (!seen.has(row.runId)) return null;
   for (const run of unrowed) if (!seen.has(run.runId)) return null;
   return ids;
 }
