@@ -964,6 +964,14 @@ ${timeline(v.series)}<div class="wide"><table class="facts"><tbody>${facts.map((
 }
 
 export async function renderHistoryHtml(history: History, options: ReportOptions): Promise<string> {
+  return (await renderHistoryHtmlParts(history, options)).join('');
+}
+
+/**
+ * The report as the parts it is made of, in order, to be written one after another: a year's
+ * report joined into one string, then encoded whole, held 14 MB more at once than its parts.
+ */
+export async function renderHistoryHtmlParts(history: History, options: ReportOptions): Promise<string[]> {
   const f = history.figures;
   const names = new Map(f.jobs.map((j) => [j.jobId, j.jobName]));
   const label = (jobId: number) => jobLabel(names, jobId);
@@ -1000,7 +1008,8 @@ export async function renderHistoryHtml(history: History, options: ReportOptions
 }
 
 /** The page around the sections: its head, style, title, navigation. */
-function page(c: ReportContext, sections: string[]): string {
+/** The page, in parts: its head, each section, its end (written one after another, never joined whole). */
+function page(c: ReportContext, sections: string[]): string[] {
   const { history, f, options } = c;
   const s = history.stats;
   const skipped =
@@ -1008,7 +1017,7 @@ function page(c: ReportContext, sections: string[]): string {
       ? `<p class="note">${s.skippedCount} stored objects left out (unreadable), such as ${esc(s.skipped[0]!.path)}: ${esc(s.skipped[0]!.reason)}</p>`
       : '';
   const period = f.first && f.last ? `${f.first.slice(0, 10)} to ${f.last.slice(0, 10)}` : 'no runs';
-  return `<!DOCTYPE html>
+  const head = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -1033,8 +1042,6 @@ details { margin-top: .3rem; } summary { cursor: pointer; color: #0969da; } [dat
 ${options.coverageOnly ? '' : '<nav><a href="#runs">Run health</a><a href="#models">Models</a><a href="#tests">Tests</a><a href="#freshness">Source freshness</a><a href="#coverage">Coverage</a></nav>'}
 ${jobFilter(c)}
 ${skipped}
-${sections.join('\n')}
-</body>
-</html>
 `;
+  return [head, ...sections.flatMap((section, i) => (i === 0 ? [section] : ['\n', section])), '\n</body>\n</html>\n'];
 }

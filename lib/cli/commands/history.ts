@@ -9,7 +9,7 @@ import { InputError } from '../../core/errors.ts';
 import { oneOf } from '../../config/text-values.ts';
 import { coveragePoint, pointsCsv, pointsJson, runsCsv, runsJson, type Sink } from '../../history/export.ts';
 import { readHistory, type History } from '../../history/history.ts';
-import { renderHistoryHtml } from '../../history/report-html.ts';
+import { renderHistoryHtmlParts } from '../../history/report-html.ts';
 import type { HistoryRow } from '../../core/history-row.ts';
 import { tuneForSmallInstances } from '../../config/runtime.ts';
 import { openStore } from '../../storage/index.ts';
@@ -101,13 +101,13 @@ async function run(ctx: HistoryContext, kind: 'history' | 'coverage'): Promise<n
     return 1;
   }
   if (format === 'html') {
-    const html = await renderHistoryHtml(history, {
+    const parts = await renderHistoryHtmlParts(history, {
       source: store.description,
       generatedAt: new Date(),
       coverageOnly: kind === 'coverage',
     });
     const file = sink(ctx, out);
-    file.write(html);
+    for (const part of parts) file.write(part);
     file.close();
   }
   if (out)
