@@ -6,9 +6,10 @@
  *
  * The history rollup lives beside them, under `_history/` (a name no partition starts with):
  *   _history/rows/date=YYYY-MM-DD/job_id=<job>/run_id=<id>.json      one row per run, as it is stored
- *   _history/days/date=YYYY-MM-DD/rows=<n>.jsonl                      a day's rows, compacted
+ *   _history/days/date=YYYY-MM-DD/rows=<n>.v2.jsonl                   a day's rows, compacted
  * Every object is written once; a day compacted again (a backfill added runs to it) gets a new
- * `rows=<n>` object, and readers take the one with the most rows.
+ * `rows=<n>` object, and readers take the one with the most rows, then the newer version (version
+ * 1, `rows=<n>.jsonl`, written before 2026-12-06, is still read: history/compacted.ts).
  * @module
  */
 export const RUN_MARKER = '_run.json';
