@@ -140,18 +140,21 @@ export class Rollup {
   /** Compacted days being read ahead of their turn (at most one). */
   private readonly ahead = new Map<string, Promise<Buffer | Error>>();
 
-  /** A compacted day's bytes, or why they could not be read; `ahead`: start reading it, for later. */
+  /**
+   * A compacted day's bytes, or why they could not be read; `ahead`: start reading it for later
+   * (once: days without a compacted object may come between). Counted as read when it is used.
+   */
   private readDay(path: string, ahead = false): Promise<Buffer | Error> {
     const started = this.ahead.get(path);
-    if (started && !ahead) {
-      this.ahead.delete(path);
-      return started;
-    }
-    this.stats.reads++;
-    const reading = readSmallBytes(this.store, path, MAX_DAY_BYTES).catch((err: unknown) =>
-      err instanceof Error ? err : new Error(String(err)),
-    );
+    if (started && ahead) return started;
+    if (started) this.ahead.delete(path);
+    const reading =
+      started ??
+      readSmallBytes(this.store, path, MAX_DAY_BYTES).catch((err: unknown) =>
+        err instanceof Error ? err : new Error(String(err)),
+      );
     if (ahead) this.ahead.set(path, reading);
+    else this.stats.reads++;
     return reading;
   }
 
@@ -217,11 +220,27 @@ export class Rollup {
         run = await runs.next();
       }
       if (compacted[c] === date) c++;
-      const day = await this.day(date, listed, best.get(date), unrowed, date <= closed);
+      const { day, lazy } = await this.day(date, listed, best.get(date), unrowed, date <= closed);
       // The next compacted day is read while the caller folds this one in.
       const next = compacted[c];
       if (next !== undefined) this.readDay(dayPath(next, best.get(next)!), true);
       yield day;
+      // A day handed out as it was read stops at a line it cannot read whose run has its own row:
+      // that row is read, and the day goes on from there, in its order.
+      while (lazy?.stopped) {
+        const { stopped } = lazy;
+        lazy.stopped = null;
+        let row: HistoryRow | null = null;
+        try {
+          const own = parseRow(await this.read(stopped.path, MAX_ROW_BYTES), stopped.path);
+          if (own.runId !== stopped.runId) throw new Error(`${stopped.path} is not the row of run ${stopped.runId}`);
+          row = own;
+          this.stats.fromRows++;
+        } catch (err) {
+          this.skip(stopped.path, errorMessage(err));
+        }
+        yield { date, rows: this.rowsOfDay(lazy, row) };
+      }
     }
     if (!built && this.rebuilt.complete && since === '' && this.writable && this.rebuilt.runs > 0)
       await this.write(
@@ -277,7 +296,7 @@ export class Rollup {
     best: Compacted | undefined,
     unrowed: StoredRun[],
     closed: boolean,
-  ): Promise<Day> {
+  ): Promise<{ day: Day; lazy?: LazyDay }> {
     const rows = new Map<number, HistoryRow>();
     const compacting = closed && this.writable;
     if (best !== undefined) {
@@ -286,11 +305,23 @@ export class Rollup {
       const opened = read instanceof Error ? read : openDay(read, best.version, path);
       if (opened instanceof Error) this.skip(path, errorMessage(opened));
       else {
-        const ids = wholeDay(opened, listedRows, unrowed);
-        // A whole day of this version is handed out as it is read; one of version 1 that may be
-        // written is read whole, to be written as version 2.
-        if (ids && !(compacting && best.version < COMPACTED_VERSION))
-          return { date, rows: this.rowsOfDay(path, opened, ids) };
+        // A whole day of this version, in time order, is handed out as it is read (version 1 is
+        // read whole, and written as version 2 where it may be).
+        const ids = best.version === COMPACTED_VERSION ? wholeDay(opened, listedRows, unrowed) : null;
+        if (ids) {
+          const lazy: LazyDay = {
+            path,
+            day: opened,
+            ids,
+            listed: new Map(listedRows.map((r) => [r.runId, r])),
+            at: opened.from,
+            line: 1,
+            n: 0,
+            previous: null,
+            stopped: null,
+          };
+          return { day: { date, rows: this.rowsOfDay(lazy, null) }, lazy };
+        }
         for (const { text, line } of lines(opened)) {
           try {
             const row = opened.row(text, `${path} line ${line}`);
@@ -327,37 +358,54 @@ export class Rollup {
     }
     const mine = all.filter((r) => this.wanted(r.jobId));
     this.stats.rows += mine.length;
-    return { date, rows: mine };
+    return { day: { date, rows: mine } };
   }
 
   /**
    * The rows of a compacted day that has every row of its day, each parsed as it is asked for, so
    * that a row is garbage as soon as the caller has folded it in (a day's rows, held whole, outlived
    * the young generation and made a year's read spend a third of its time collecting the old one).
-   * The day was written in time order; a line that is not (the object was altered) is reported and
-   * left out, as is one whose run is not the one its line begins with.
+   * Goes on from where `lazy` stopped, with `first` (the row of the run whose line it stopped at).
+   * A line it cannot read stops it if the run has a row of its own (which days() reads, then goes
+   * on), else is reported and left out.
    */
-  private *rowsOfDay(path: string, day: OpenedDay, ids: readonly number[]): Generator<HistoryRow> {
-    let previous: HistoryRow | null = null;
-    let n = 0;
-    for (const { text, line } of lines(day)) {
-      const id = ids[n++];
+  private *rowsOfDay(lazy: LazyDay, first: HistoryRow | null): Generator<HistoryRow> {
+    const { path, day, ids } = lazy;
+    const { bytes } = day;
+    const take = (row: HistoryRow): boolean => {
+      if (lazy.previous !== null && byTime(lazy.previous, row) >= 0) {
+        this.skip(path, `${path} line ${lazy.line} is not in the order its day was written in`);
+        return false;
+      }
+      lazy.previous = row;
+      if (!this.wanted(row.jobId)) return false;
+      this.stats.rows++;
+      return true;
+    };
+    if (first !== null && take(first)) yield first;
+    while (lazy.at < bytes.length) {
+      const end = bytes.indexOf(NEWLINE, lazy.at);
+      const stop = end === -1 ? bytes.length : end;
+      const text = bytes.toString('utf8', lazy.at, stop);
+      lazy.at = stop + 1;
+      lazy.line++;
+      if (text === '') continue;
+      const id = ids[lazy.n++]!;
       let row: HistoryRow;
       try {
-        row = day.row(text, `${path} line ${line}`);
+        row = day.row(text, `${path} line ${lazy.line}`);
+        if (row.runId !== id) throw new Error(`${path} line ${lazy.line} is not the run it begins with`);
       } catch (err) {
         this.skip(path, errorMessage(err));
+        const own = lazy.listed.get(id);
+        if (own) {
+          lazy.stopped = own;
+          return;
+        }
         continue;
       }
-      if (row.runId !== id || (previous !== null && byTime(previous, row) >= 0)) {
-        this.skip(path, `${path} line ${line} is not in the order its day was written in`);
-        continue;
-      }
-      previous = row;
       this.stats.fromDays++;
-      if (!this.wanted(row.jobId)) continue;
-      this.stats.rows++;
-      yield row;
+      if (take(row)) yield row;
     }
   }
 
@@ -415,17 +463,15 @@ interface OpenedDay {
   bytes: Buffer;
   /** The first byte of the first row's line. */
   from: number;
-  /** How a row's line begins, before its run's id: `{"v":1,"runId":` (version 1) or `[1,` (2). */
-  start: Buffer;
   row(text: string, where: string): HistoryRow;
 }
 
-const V1_START = Buffer.from('{"v":1,"runId":');
 const V2_START = Buffer.from('[1,');
+const NULL = Buffer.from('null');
 
 /** A compacted day read: its first line read where it is version 2 (the day's names); an error for a bad one. */
 function openDay(bytes: Buffer, version: 1 | 2, path: string): OpenedDay | Error {
-  if (version === 1) return { bytes, from: 0, start: V1_START, row: parseRow };
+  if (version === 1) return { bytes, from: 0, row: parseRow };
   const end = bytes.indexOf(NEWLINE);
   let head: unknown;
   try {
@@ -439,7 +485,6 @@ function openDay(bytes: Buffer, version: 1 | 2, path: string): OpenedDay | Error
   return {
     bytes,
     from: end === -1 ? bytes.length : end + 1,
-    start: V2_START,
     row: (text, where) => {
       if (text.length > MAX_ROW_BYTES) throw new Error(`${where} is longer than a history row can be`);
       let json: unknown;
@@ -472,27 +517,76 @@ function* lines(day: OpenedDay): Generator<{ text: string; line: number }> {
 }
 
 /**
- * The runs of a compacted day, line by line, when it holds each run once and every run its day has
- * (each listed row, each run computed from its files): then it is the day, and its rows can be
- * handed out as they are parsed. Null when it lacks one, or a line does not begin as a row does.
+ * A compacted day of version 2 being handed out as it is read: where it is, and where it stopped
+ * (a line it could not read, whose run has a row of its own to read instead).
+ */
+interface LazyDay {
+  path: string;
+  day: OpenedDay;
+  /** Each row line's run, in order. */
+  ids: readonly number[];
+  listed: ReadonlyMap<number, ListedRow>;
+  /** The next line's first byte, the last line's number, the next line's place in `ids`. */
+  at: number;
+  line: number;
+  n: number;
+  previous: HistoryRow | null;
+  stopped: ListedRow | null;
+}
+
+/**
+ * The runs of a compacted day of version 2, line by line, when it holds each run once, in time
+ * order, and every run its day has (each listed row, each run computed from its files): then it is
+ * the day, and its rows can be handed out as they are parsed. Each line is read only as far as its
+ * time: `[1,RUN,JOB,"JOB NAME"|null,PROJECT|null,ENVIRONMENT|null,"FINISHED AT",…`. Null when the
+ * day lacks a run, or a line does not begin as a row does, or comes before the one above it.
  */
 function wholeDay(day: OpenedDay, listed: readonly ListedRow[], unrowed: readonly StoredRun[]): number[] | null {
-  const { bytes, start: prefix } = day;
+  const { bytes } = day;
   const ids: number[] = [];
   const seen = new Set<number>();
+  let previous = '';
+  let previousId = 0;
+  /** A number (digits) or null at `i`, then a comma: the index after the comma, or -1. */
+  const idOrNull = (i: number, stop: number, nullable: boolean): number => {
+    if (nullable && bytes.compare(NULL, 0, 4, i, Math.min(i + 4, stop)) === 0) i += 4;
+    else {
+      const from = i;
+      while (i < stop && i - from < 15 && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) i++;
+      if (i === from) return -1;
+    }
+    return bytes[i] === 0x2c ? i + 1 : -1;
+  };
   let start = day.from;
   while (start < bytes.length) {
     const end = bytes.indexOf(NEWLINE, start);
     const stop = end === -1 ? bytes.length : end;
     if (stop > start) {
-      if (stop - start <= prefix.length + 1) return null;
-      if (bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) return null;
-      // The run's id: its digits (at most 15, a safe integer), then a comma.
+      if (stop - start <= V2_START.length + 1) return null;
+      if (bytes.compare(V2_START, 0, V2_START.length, start, start + V2_START.length) !== 0) return null;
+      let i = start + V2_START.length;
       let id = 0;
-      let i = start + prefix.length;
-      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - prefix.length < 15; i++)
+      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - V2_START.length < 15; i++)
         id = id * 10 + bytes[i]! - 0x30;
-      if (i === start + prefix.length || bytes[i] !== 0x2c || seen.has(id)) return null;
+      if (i === start + V2_START.length || bytes[i] !== 0x2c || seen.has(id)) return null;
+      i = idOrNull(i + 1, stop, false);
+      // The job's name: null, or a string (its escapes skipped).
+      if (i < 0) return null;
+      if (bytes[i] === 0x22) {
+        for (i++; i < stop && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
+        if (bytes[i] !== 0x22 || bytes[i + 1] !== 0x2c) return null;
+        i += 2;
+      } else if (bytes.compare(NULL, 0, 4, i, Math.min(i + 4, stop)) === 0 && bytes[i + 4] === 0x2c) i += 5;
+      else return null;
+      i = idOrNull(i, stop, true);
+      if (i >= 0) i = idOrNull(i, stop, true);
+      // The time as toISOString writes it: 24 characters, no escape.
+      if (i < 0 || i + 25 >= stop || bytes[i] !== 0x22 || bytes[i + 25] !== 0x22) return null;
+      const at = bytes.toString('latin1', i + 1, i + 25);
+      if (at.includes('\\') || at.includes('"')) return null;
+      if (at < previous || (at === previous && id <= previousId)) return null;
+      previous = at;
+      previousId = id;
       seen.add(id);
       ids.push(id);
     }

@@ -60,7 +60,12 @@ const dayFile = async (date: string) => {
 async function read(options: { jobIds?: number[] } = {}) {
   const rollup = new Rollup(store, { now: () => NOW, ...options });
   const days: { date: string; runs: number[] }[] = [];
-  for await (const day of rollup.days()) days.push({ date: day.date, runs: [...day.rows].map((r) => r.runId) });
+  for await (const day of rollup.days()) {
+    // A day may come in parts (one read as it was parsed, which stopped at a line it could not read).
+    const runs = [...day.rows].map((r) => r.runId);
+    if (days.at(-1)?.date === day.date) days.at(-1)!.runs.push(...runs);
+    else days.push({ date: day.date, runs });
+  }
   return { days, stats: rollup.stats };
 }
 
@@ -108,37 +113,69 @@ describe('the history rollup', () => {
     expect(after.stats).toMatchObject({ fromRows: 0, fromDays: 13 });
   });
 
-  it('reports a line of an altered compacted day and leaves it out, never reading a run twice', async () => {
+  it('reads an altered compacted day the slow way, or a line it cannot read from its run’s own row, missing no run', async () => {
     await read();
     const file = await dayFile('2026-11-02');
     const [head, ...lines] = (await readFile(file, 'utf8')).trimEnd().split('\n');
     const write = (rows: (string | undefined)[]) => writeFile(file, `${[head, ...rows].join('\n')}\n`);
-    // Out of the order it was written in: the later line is left out, and said so.
+    // Out of the order it was written in: read whole, and put in order.
     await write([lines[0], lines[2], lines[1], lines[3]]);
     const swapped = await read();
-    expect(swapped.days[1]!.runs).toEqual([104, 106, 107]);
-    expect(swapped.stats.skipped.map((s) => s.reason)).toEqual([
-      expect.stringMatching(/line 4 is not in the order its day was written in/),
-    ]);
-    // A run twice: read the slow way, once, with its single row.
+    expect(swapped.days[1]!.runs).toEqual([104, 105, 106, 107]);
+    expect(swapped.stats).toMatchObject({ skippedCount: 0, fromRows: 0 });
+    // A run twice: read the slow way, once.
     await write([lines[0], lines[1], lines[1], lines[2], lines[3]]);
     const twice = await read();
     expect(twice.days[1]!.runs).toEqual([104, 105, 106, 107]);
     expect(twice.stats.skippedCount).toBe(0);
-    // A line that does not begin as a row: left out; the rows listed beside it are still read.
-    await write(['{"x":1}', lines[1], lines[2], lines[3]]);
-    const broken = await read();
-    expect(broken.days[1]!.runs).toEqual([104, 105, 106, 107]);
-    expect(broken.stats.skipped.map((s) => s.reason)).toEqual([
-      expect.stringMatching(/line 2 is not JSON|not a history row/),
-    ]);
+    // A line cut short, or not a row: reported, and its run read from its own row, in its place.
+    for (const bad of [lines[1]!.slice(0, -20), lines[1]!.replace('"success"', '"fine"')]) {
+      await write([lines[0], bad, lines[2], lines[3]]);
+      const cut = await read();
+      expect(cut.days[1]!.runs).toEqual([104, 105, 106, 107]);
+      expect(cut.stats).toMatchObject({ skippedCount: 1, fromRows: 1, fromDays: 11 });
+      expect(cut.stats.skipped[0]!.reason).toMatch(/line 3 is not (JSON|a history row)/);
+    }
+    // ... unless it has none: then it is left out, and said so.
+    await write([lines[0], lines[1]!.slice(0, -20), lines[2], lines[3]]);
+    await rm(join(dir, '_history/rows/date=2026-11-02/job_id=7/run_id=105.json'));
+    const gone = await read();
+    expect(gone.days[1]!.runs).toEqual([104, 106, 107]);
+    expect(gone.stats.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/line 3 is not JSON/)]);
     // No table of names: the object is left out, and the day read from its rows.
     await writeFile(file, `${lines.join('\n')}\n`);
     const headless = await read();
-    expect(headless.days[1]!.runs).toEqual([104, 105, 106, 107]);
+    expect(headless.days[1]!.runs).toEqual([104, 106, 107]);
     expect(headless.stats.skipped.map((s) => s.reason)).toEqual([
       expect.stringMatching(/does not begin with a compacted day's names/),
     ]);
+  });
+
+  it('hands out a whole compacted day as it is read, whatever its jobs are named', async () => {
+    const odd = ['say "hi", \\ then [go]', 'ünïcode ✓', '', 'null'];
+    let id = 200;
+    for (const [i, name] of odd.entries())
+      await putRow({ ...row(id++, 20 + i, `2026-11-04T0${i}:00:00.000Z`), jobName: name, projectId: null });
+    await putRow({ ...row(id++, 30, '2026-11-04T05:00:00.000Z'), jobName: null, environmentId: null });
+    await read();
+    const rollup = new Rollup(store, { now: () => NOW });
+    for await (const day of rollup.days()) {
+      // An array is a day read whole; a day read as it is parsed is a generator.
+      expect(Array.isArray(day.rows), day.date).toBe(false);
+      for (const _ of day.rows);
+    }
+    expect(rollup.stats).toMatchObject({ fromDays: 17, fromRows: 0, skippedCount: 0 });
+  });
+
+  it('reads each compacted day once, with days of rows alone between them', async () => {
+    await read();
+    await rm(join(dir, '_history/days/date=2026-11-02'), { recursive: true });
+    const readOnly = new Rollup(store, { now: () => NOW, write: false });
+    const runs: number[] = [];
+    for await (const day of readOnly.days()) for (const r of day.rows) runs.push(r.runId);
+    expect(runs).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111]);
+    // Two compacted days and four rows.
+    expect(readOnly.stats).toMatchObject({ reads: 6, fromDays: 8, fromRows: 4 });
   });
 
   it('reads a day compacted by the previous version, and where it may write, writes it anew once', async () => {
