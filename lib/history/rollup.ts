@@ -189,6 +189,8 @@ export class Rollup {
     let built = false;
     const best = new Map<string, Compacted>();
     for await (const entry of this.list(`${HISTORY_ROOT}/`)) {
+      // Past `days/`: the rows are listed on their own, a day at a time.
+      if (entry.path >= `${HISTORY_ROOT}/e`) break;
       if (entry.path.startsWith(`${HISTORY_ROOT}/built/`)) built = true;
       const o = parseHistoryPath(entry.path);
       if (o?.kind !== 'day' || o.date < since) continue;
@@ -196,7 +198,6 @@ export class Rollup {
       const other = best.get(o.date);
       if (!other || o.rows > other.rows || (o.rows === other.rows && o.version > other.version))
         best.set(o.date, { rows: o.rows, version: o.version });
-      if (entry.path >= `${HISTORY_ROOT}/e`) break;
     }
     const compacted = [...best.keys()].sort();
     const rows = this.listedRows(since);

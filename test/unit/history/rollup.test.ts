@@ -102,6 +102,28 @@ describe('the history rollup', () => {
     expect(seven.stats.rows).toBe(6);
   });
 
+  it('lists each object of the rollup once a read', async () => {
+    await read();
+    const listed: string[] = [];
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key !== 'list') return Reflect.get(target, key, receiver);
+        return async function* (prefix: string, options: object) {
+          for await (const entry of target.list(prefix, options)) {
+            listed.push(entry.path);
+            yield entry;
+          }
+        };
+      },
+    });
+    const rollup = new Rollup(counting, { now: () => NOW });
+    for await (const day of rollup.days()) for (const _ of day.rows);
+    // The built marker, three compacted days and twelve rows, and the first row a second time (where
+    // the listing of compacted days stops).
+    expect(listed).toHaveLength(1 + 3 + 12 + 1);
+    expect(new Set(listed).size).toBe(16);
+  });
+
   it('finds a row added to a compacted day since (a backfill), and compacts the day anew', async () => {
     await read();
     await putRow(row(99, 9, '2026-11-02T00:30:00.000Z'));
