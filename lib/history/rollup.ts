@@ -73,7 +73,12 @@ export interface Day {
 
 const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
 
-function parseRow(text: string, where: string): HistoryRow {
+/** A row's line or object read as a row (`read`: of its JSON, a compacted day of version 2's reader). */
+function parseRow(
+  text: string,
+  where: string,
+  read: (json: unknown) => HistoryRow | null = readHistoryRow,
+): HistoryRow {
   // A row is at most MAX_ROW_BYTES (a compacted day's line of more characters, which are never more
   // than its UTF-8 bytes, is refused here), so what JSON.parse builds of it is bounded by its bytes
   // whatever its nesting (V8's JSON.parse does not recurse): the scanner's pass before it
@@ -85,7 +90,7 @@ function parseRow(text: string, where: string): HistoryRow {
   } catch {
     throw new Error(`${where} is not JSON`);
   }
-  const row = readHistoryRow(json);
+  const row = read(json);
   if (row === null) throw new Error(`${where} is not a history row this version reads`);
   return row;
 }
@@ -486,18 +491,7 @@ function openDay(bytes: Buffer, version: 1 | 2, path: string): OpenedDay | Error
   return {
     bytes,
     from: end === -1 ? bytes.length : end + 1,
-    row: (text, where) => {
-      if (text.length > MAX_ROW_BYTES) throw new Error(`${where} is longer than a history row can be`);
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new Error(`${where} is not JSON`);
-      }
-      const row = unpackRow(json, names);
-      if (row === null) throw new Error(`${where} is not a history row this version reads`);
-      return row;
-    },
+    row: (text, where) => parseRow(text, where, (json) => unpackRow(json, names)),
   };
 }
 
