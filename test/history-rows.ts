@@ -1,5 +1,35 @@
 import type { HistoryRow } from '../lib/core/history-row.ts';
 
+/** A plain successful run's row (job 7, "Nightly"): the figures each test changes are given in `over`. */
+export function exampleRow(over: Partial<HistoryRow> & Pick<HistoryRow, 'runId' | 'finishedAt'>): HistoryRow {
+  const zero = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 };
+  return {
+    v: 1,
+    jobId: 7,
+    jobName: 'Nightly',
+    projectId: 1,
+    environmentId: 2,
+    status: 'success',
+    durationSeconds: 60,
+    queuedSeconds: 5,
+    href: null,
+    trigger: null,
+    gitBranch: null,
+    failedStep: null,
+    tests: { ...zero, pass: 10 },
+    unitTests: zero,
+    models: { success: 5, error: 0, skipped: 0, noop: 0, reused: 0 },
+    freshness: { pass: 0, warn: 0, error: 0 },
+    coverage: null,
+    cost: null,
+    slowest: [['model.p.slow', 10, 'success']],
+    failingTests: [],
+    sources: [],
+    modelCount: 5,
+    ...over,
+  };
+}
+
 /**
  * A history row of random figures (links safe and unsafe, nulls, coverage with and without hits),
  * as a stored row may hold them: for the tests that hold the rows' readers to zod and to each other.

@@ -180,9 +180,10 @@ function keysAre(x: Fields, keys: readonly string[]): boolean {
 /** Counts: these keys, in order, each a count. */
 const counts = (x: unknown, keys: readonly string[]): boolean =>
   isObject(x) && keysAre(x, keys) && keys.every((k) => isCount(x[k]));
-const TEST_KEYS = ['pass', 'fail', 'warn', 'error', 'skipped', 'reused'];
-const MODEL_KEYS = ['success', 'error', 'skipped', 'noop', 'reused'];
-const FRESHNESS_KEYS = ['pass', 'warn', 'error'];
+/** The keys of a row's counts, in their schema's order (the order zod writes them, and a compacted day's). */
+export const TEST_KEYS = Object.keys(TestCountsSchema.shape) as (keyof TestCounts)[];
+export const MODEL_KEYS = Object.keys(ModelCountsSchema.shape) as (keyof ModelCounts)[];
+export const FRESHNESS_KEYS = Object.keys(FreshnessCountsSchema.shape) as (keyof FreshnessCounts)[];
 const FIGURES_KEYS = ['covered', 'total'];
 const FIGURES_HITS_KEYS = ['covered', 'total', 'hits'];
 const COVERAGE_KEYS = ['step', 'doc', 'test', 'unitTest', 'models', 'computed'];

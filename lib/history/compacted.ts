@@ -18,13 +18,9 @@
  * @module
  */
 import { z } from 'zod';
-import { readHistoryRow, type HistoryRow } from '../core/history-row.ts';
+import { FRESHNESS_KEYS, MODEL_KEYS, TEST_KEYS, readHistoryRow, type HistoryRow } from '../core/history-row.ts';
 
 export const COMPACTED_VERSION = 2;
-
-const TESTS = ['pass', 'fail', 'warn', 'error', 'skipped', 'reused'] as const;
-const MODELS = ['success', 'error', 'skipped', 'noop', 'reused'] as const;
-const FRESHNESS = ['pass', 'warn', 'error'] as const;
 
 type Figures = { covered: number; total: number; hits?: number } | null;
 const packFigures = (f: Figures) => f && (f.hits === undefined ? [f.covered, f.total] : [f.covered, f.total, f.hits]);
@@ -57,10 +53,10 @@ export function compactDay(rows: readonly HistoryRow[]): string {
       r.trigger,
       r.gitBranch,
       r.failedStep && [r.failedStep.index, r.failedStep.name],
-      TESTS.map((k) => r.tests[k]),
-      TESTS.map((k) => r.unitTests[k]),
-      MODELS.map((k) => r.models[k]),
-      FRESHNESS.map((k) => r.freshness[k]),
+      TEST_KEYS.map((k) => r.tests[k]),
+      TEST_KEYS.map((k) => r.unitTests[k]),
+      MODEL_KEYS.map((k) => r.models[k]),
+      FRESHNESS_KEYS.map((k) => r.freshness[k]),
       c && [
         c.step,
         packFigures(c.doc),

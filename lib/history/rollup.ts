@@ -328,7 +328,7 @@ export class Rollup {
           };
           return { day: { date, rows: this.rowsOfDay(lazy, null) }, lazy };
         }
-        for (const { text, line } of lines(opened)) {
+        for (const { text, line } of lines(opened.bytes, opened.from, opened.from === 0 ? 0 : 1)) {
           try {
             const row = opened.row(text, `${path} line ${line}`);
             rows.set(row.runId, row);
@@ -377,7 +377,6 @@ export class Rollup {
    */
   private *rowsOfDay(lazy: LazyDay, first: HistoryRow | null): Generator<HistoryRow> {
     const { path, day, ids } = lazy;
-    const { bytes } = day;
     const take = (row: HistoryRow): boolean => {
       if (lazy.previous !== null && byTime(lazy.previous, row) >= 0) {
         this.skip(path, `${path} line ${lazy.line} is not in the order its day was written in`);
@@ -389,13 +388,9 @@ export class Rollup {
       return true;
     };
     if (first !== null && take(first)) yield first;
-    while (lazy.at < bytes.length) {
-      const end = bytes.indexOf(NEWLINE, lazy.at);
-      const stop = end === -1 ? bytes.length : end;
-      const text = bytes.toString('utf8', lazy.at, stop);
-      lazy.at = stop + 1;
-      lazy.line++;
-      if (text === '') continue;
+    for (const { text, line, next } of lines(day.bytes, lazy.at, lazy.line)) {
+      lazy.at = next;
+      lazy.line = line;
       const id = ids[lazy.n++]!;
       let row: HistoryRow;
       try {
@@ -496,18 +491,17 @@ function openDay(bytes: Buffer, version: 1 | 2, path: string): OpenedDay | Error
 }
 
 /**
- * A compacted day's row lines, each its text and line number (a line at a time: the day's text
- * whole would be one large string, kept in the old generation).
+ * A compacted day's lines from byte `at`, each its text, its number and where the next begins
+ * (`line`: the number of the line before `at`); empty ones are counted, not yielded. A line at a
+ * time: the day's text whole would be one large string, kept in the old generation.
  */
-function* lines(day: OpenedDay): Generator<{ text: string; line: number }> {
-  const { bytes } = day;
-  let line = day.from === 0 ? 0 : 1;
-  for (let start = day.from; start < bytes.length; ) {
-    const end = bytes.indexOf(NEWLINE, start);
+function* lines(bytes: Buffer, at: number, line: number): Generator<{ text: string; line: number; next: number }> {
+  while (at < bytes.length) {
+    const end = bytes.indexOf(NEWLINE, at);
     const stop = end === -1 ? bytes.length : end;
     line++;
-    if (stop > start) yield { text: bytes.toString('utf8', start, stop), line };
-    start = stop + 1;
+    if (stop > at) yield { text: bytes.toString('utf8', at, stop), line, next: stop + 1 };
+    at = stop + 1;
   }
 }
 
@@ -542,12 +536,18 @@ function wholeDay(day: OpenedDay, listed: readonly ListedRow[], unrowed: readonl
   const seen = new Set<number>();
   let previous = '';
   let previousId = 0;
-  /** A number (digits) or null at `i`, then a comma: the index after the comma, or -1. */
-  const idOrNull = (i: number, stop: number, nullable: boolean): number => {
+  let value = 0;
+  /**
+   * A number (at most 15 digits: a safe integer) or, where `nullable`, null at `i`, then a comma:
+   * the index after the comma, or -1; the number in `value`.
+   */
+  const field = (i: number, stop: number, nullable: boolean): number => {
+    value = 0;
     if (nullable && bytes.compare(NULL, 0, 4, i, Math.min(i + 4, stop)) === 0) i += 4;
     else {
       const from = i;
-      while (i < stop && i - from < 15 && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) i++;
+      for (; i < stop && i - from < 15 && bytes[i]! >= 0x30 && bytes[i]! <= 0x39; i++)
+        value = value * 10 + bytes[i]! - 0x30;
       if (i === from) return -1;
     }
     return bytes[i] === 0x2c ? i + 1 : -1;
@@ -559,12 +559,10 @@ function wholeDay(day: OpenedDay, listed: readonly ListedRow[], unrowed: readonl
     if (stop > start) {
       if (stop - start <= V2_START.length + 1) return null;
       if (bytes.compare(V2_START, 0, V2_START.length, start, start + V2_START.length) !== 0) return null;
-      let i = start + V2_START.length;
-      let id = 0;
-      for (; i < stop && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start - V2_START.length < 15; i++)
-        id = id * 10 + bytes[i]! - 0x30;
-      if (i === start + V2_START.length || bytes[i] !== 0x2c || seen.has(id)) return null;
-      i = idOrNull(i + 1, stop, false);
+      let i = field(start + V2_START.length, stop, false);
+      const id = value;
+      if (i < 0 || seen.has(id)) return null;
+      i = field(i, stop, false);
       // The job's name: null, or a string (its escapes skipped).
       if (i < 0) return null;
       if (bytes[i] === 0x22) {
@@ -573,8 +571,8 @@ function wholeDay(day: OpenedDay, listed: readonly ListedRow[], unrowed: readonl
         i += 2;
       } else if (bytes.compare(NULL, 0, 4, i, Math.min(i + 4, stop)) === 0 && bytes[i + 4] === 0x2c) i += 5;
       else return null;
-      i = idOrNull(i, stop, true);
-      if (i >= 0) i = idOrNull(i, stop, true);
+      i = field(i, stop, true);
+      if (i >= 0) i = field(i, stop, true);
       // The time as toISOString writes it: 24 characters, no escape.
       if (i < 0 || i + 25 >= stop || bytes[i] !== 0x22 || bytes[i + 25] !== 0x22) return null;
       const at = bytes.toString('latin1', i + 1, i + 25);

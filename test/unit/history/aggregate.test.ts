@@ -1,38 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../../../lib/core/history-row.ts';
 import { HistoryAggregator, RECENT_RUNS } from '../../../lib/history/aggregate.ts';
+import { exampleRow } from '../../history-rows.ts';
 
 /** The history's figures from rows: what the report and the JSON show, bounded whatever the runs. */
 let id = 1;
-function row(at: string, over: Partial<HistoryRow> = {}): HistoryRow {
-  return {
-    v: 1,
-    runId: id++,
-    jobId: 7,
-    jobName: 'Nightly',
-    projectId: 1,
-    environmentId: 2,
-    finishedAt: at,
-    status: 'success',
-    durationSeconds: 60,
-    queuedSeconds: 5,
-    href: null,
-    trigger: null,
-    gitBranch: null,
-    failedStep: null,
-    tests: { pass: 10, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 },
-    unitTests: { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 },
-    models: { success: 5, error: 0, skipped: 0, noop: 0, reused: 0 },
-    freshness: { pass: 0, warn: 0, error: 0 },
-    coverage: null,
-    cost: null,
-    slowest: [['model.p.slow', 10, 'success']],
-    failingTests: [],
-    sources: [],
-    modelCount: 5,
-    ...over,
-  };
-}
+const row = (at: string, over: Partial<HistoryRow> = {}): HistoryRow =>
+  exampleRow({ runId: id++, finishedAt: at, ...over });
 const day = (d: number, hour = 6) => new Date(Date.UTC(2026, 9, 1 + d, hour)).toISOString();
 
 describe('the history’s figures', () => {

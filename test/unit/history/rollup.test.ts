@@ -6,6 +6,7 @@ import type { HistoryRow } from '../../../lib/core/history-row.ts';
 import { historyRowPath } from '../../../lib/core/paths.ts';
 import { Rollup } from '../../../lib/history/rollup.ts';
 import { LocalFolder } from '../../../lib/storage/local.ts';
+import { exampleRow } from '../../history-rows.ts';
 
 /**
  * The rollup hands a compacted day's rows out as they are parsed, when the day holds every row of
@@ -14,35 +15,14 @@ import { LocalFolder } from '../../../lib/storage/local.ts';
 const NOW = new Date('2026-11-20T12:00:00Z');
 const DAYS = ['2026-11-01', '2026-11-02', '2026-11-03'];
 
-function row(runId: number, jobId: number, finishedAt: string): HistoryRow {
-  const zero = { pass: 0, fail: 0, warn: 0, error: 0, skipped: 0, reused: 0 };
-  return {
-    v: 1,
+const row = (runId: number, jobId: number, finishedAt: string): HistoryRow =>
+  exampleRow({
     runId,
     jobId,
     jobName: `Job ${jobId}`,
-    projectId: 1,
-    environmentId: 2,
     finishedAt,
-    status: 'success',
-    durationSeconds: 10,
-    queuedSeconds: 1,
     href: `https://cloud.getdbt.com/deploy/1/projects/1/runs/${runId}/`,
-    trigger: null,
-    gitBranch: null,
-    failedStep: null,
-    tests: { ...zero, pass: 3 },
-    unitTests: zero,
-    models: { success: 2, error: 0, skipped: 0, noop: 0, reused: 0 },
-    freshness: { pass: 0, warn: 0, error: 0 },
-    coverage: null,
-    cost: null,
-    slowest: [['model.p.a', 4.5, 'success']],
-    failingTests: [],
-    sources: [],
-    modelCount: 2,
-  };
-}
+  });
 
 let dir: string;
 let store: LocalFolder;
